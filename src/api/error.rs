@@ -1,0 +1,112 @@
+//! The error envelope every failure uses: `{"error":{"code":"snake_case","message":"..."}}` with a
+//! fitting HTTP status. Infrastructure failures are logged with their cause chain and reach the client
+//! as an opaque `internal_error`.
+
+use crate::wallet::ledger::TransferError;
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+use std::fmt;
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+}
+
+#[derive(Serialize)]
+struct Envelope<'a> {
+    error: Body<'a>,
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    code: &'a str,
+    message: &'a str,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, code, message)
+    }
+
+    pub fn unauthorized(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::FORBIDDEN, "forbidden", message)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+
+    /// Logs an unexpected failure with its whole cause chain and hides it from the client.
+    pub fn internal(error: impl Into<anyhow::Error>) -> ApiError {
+        let error = error.into();
+        tracing::error!(error = format!("{error:#}"), "request failed");
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", "internal error")
+    }
+
+    pub fn unavailable(code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, code, message)
+    }
+
+    pub fn to_response(&self) -> HttpResponse {
+        HttpResponse::build(self.status).json(Envelope {
+            error: Body {
+                code: self.code,
+                message: &self.message,
+            },
+        })
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({}): {}", self.code, self.status.as_u16(), self.message)
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        self.to_response()
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(error: sqlx::Error) -> ApiError {
+        ApiError::internal(error)
+    }
+}
+
+impl From<TransferError> for ApiError {
+    fn from(error: TransferError) -> ApiError {
+        let message = error.to_string();
+        match error {
+            TransferError::Rejected(code) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code.as_str(), message),
+            TransferError::IdempotencyConflict => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "idempotency_conflict", message)
+            }
+            TransferError::AccountNotFound(_) => ApiError::new(StatusCode::NOT_FOUND, "account_not_found", message),
+            TransferError::SameAccount => ApiError::bad_request("same_account", message),
+            TransferError::Overloaded => ApiError::unavailable("wallet_overloaded", message),
+            TransferError::ShuttingDown => ApiError::unavailable("shutting_down", message),
+            TransferError::Unavailable(_) => ApiError::unavailable("ledger_unavailable", message),
+        }
+    }
+}

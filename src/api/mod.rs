@@ -1,0 +1,66 @@
+//! The HTTP API: routes, extractors, the error envelope and the handlers of each feature.
+
+pub mod auth;
+pub mod error;
+pub mod health;
+pub mod json;
+pub mod middleware;
+pub mod wallet;
+
+use crate::wallet::ledger::{IdempotencyKey, IDEMPOTENCY_KEY_LENGTH_MAX};
+use actix_web::{web, HttpRequest};
+use error::ApiError;
+
+/// The longest `Idempotency-Key` a client may send; the server prefixes it with its scope.
+pub const CLIENT_IDEMPOTENCY_KEY_LENGTH_MAX: usize = 64;
+
+/// Registers every route of the public API and the admin API.
+pub fn configure(config: &mut web::ServiceConfig, dev_top_up_enabled: bool) {
+    config
+        .route("/health", web::get().to(health::health))
+        .route("/ready", web::get().to(health::ready))
+        .service(
+            web::scope("/api/v1")
+                .route("/auth/signup", web::post().to(auth::signup))
+                .route("/auth/login", web::post().to(auth::login))
+                .route("/me", web::get().to(auth::me))
+                .route("/wallet/balance", web::get().to(wallet::balance))
+                .route("/wallet/transactions", web::get().to(wallet::transactions))
+                .configure(|scope| {
+                    // The route only exists where free money is allowed: never in production.
+                    if dev_top_up_enabled {
+                        scope.route("/wallet/top-up", web::post().to(wallet::top_up));
+                    }
+                })
+                .configure(crate::admin::configure),
+        );
+}
+
+/// Reads the `Idempotency-Key` header that every money-moving REST call requires, scoped by `scope` so
+/// that keys of different players or endpoints never collide.
+pub fn idempotency_key(request: &HttpRequest, scope: &str) -> Result<IdempotencyKey, ApiError> {
+    let value = request.headers().get("Idempotency-Key").ok_or_else(|| {
+        ApiError::bad_request(
+            "missing_idempotency_key",
+            "this call requires an Idempotency-Key header",
+        )
+    })?;
+    let invalid = || {
+        ApiError::bad_request(
+            "invalid_idempotency_key",
+            format!("Idempotency-Key must be 1 to {CLIENT_IDEMPOTENCY_KEY_LENGTH_MAX} printable ASCII characters"),
+        )
+    };
+    let text = value.to_str().map_err(|_| invalid())?;
+    if text.len() > CLIENT_IDEMPOTENCY_KEY_LENGTH_MAX {
+        return Err(invalid());
+    }
+    let client_key = IdempotencyKey::parse(text).map_err(|_| invalid())?;
+    debug_assert!(scope.len() + 1 + CLIENT_IDEMPOTENCY_KEY_LENGTH_MAX <= IDEMPOTENCY_KEY_LENGTH_MAX);
+    IdempotencyKey::scoped(scope, &client_key).map_err(|_| invalid())
+}
+
+/// Parses a JSON amount at the edge, answering `invalid_amount` for anything but a positive integer.
+pub fn parse_amount(number: &serde_json::Number) -> Result<crate::money::Amount, ApiError> {
+    crate::money::Amount::parse_json(number).map_err(|error| ApiError::bad_request("invalid_amount", error.to_string()))
+}

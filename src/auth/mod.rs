@@ -1,0 +1,205 @@
+//! Authentication: Argon2id password hashes and HS256 JWTs for players and the admin.
+
+pub mod extract;
+
+use crate::configuration::AuthSettings;
+use crate::wallet::ledger::AccountId;
+use anyhow::Context;
+use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use jsonwebtoken::{DecodingKey, EncodingKey, Header, Validation};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// Who a token speaks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Player,
+    Admin,
+}
+
+/// The claims of our tokens. A player token carries the player's ledger account so that wallet calls
+/// need no lookup.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Claims {
+    pub sub: String,
+    pub role: Role,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<i64>,
+    pub iat: i64,
+    pub exp: i64,
+}
+
+/// Why a token was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    #[error("the token has expired")]
+    Expired,
+    #[error("the token is invalid")]
+    Invalid,
+}
+
+/// Signs and checks tokens with the configured secret.
+#[derive(Clone)]
+pub struct TokenKeys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    ttl_s: i64,
+}
+
+impl TokenKeys {
+    pub fn new(settings: &AuthSettings) -> TokenKeys {
+        let secret = settings.jwt_secret.expose_secret().as_bytes();
+        TokenKeys {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+            ttl_s: i64::try_from(settings.token_ttl_s).unwrap_or(i64::MAX),
+        }
+    }
+
+    pub fn issue_player(&self, player: Uuid, account: AccountId) -> anyhow::Result<String> {
+        self.issue(player.to_string(), Role::Player, Some(account.0), self.ttl_s)
+    }
+
+    pub fn issue_admin(&self, username: &str) -> anyhow::Result<String> {
+        self.issue(format!("admin:{username}"), Role::Admin, None, self.ttl_s)
+    }
+
+    /// Issues a token that lives `ttl_s` seconds from now (negative values make expired tokens for tests).
+    pub fn issue(&self, sub: String, role: Role, account: Option<i64>, ttl_s: i64) -> anyhow::Result<String> {
+        let now = chrono::Utc::now().timestamp();
+        let claims = Claims {
+            sub,
+            role,
+            account,
+            iat: now,
+            exp: now.saturating_add(ttl_s),
+        };
+        jsonwebtoken::encode(&Header::default(), &claims, &self.encoding).context("failed to sign a token")
+    }
+
+    pub fn verify(&self, token: &str) -> Result<Claims, TokenError> {
+        let mut validation = Validation::new(jsonwebtoken::Algorithm::HS256);
+        validation.leeway = 0;
+        jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation)
+            .map(|data| data.claims)
+            .map_err(|error| match error.kind() {
+                jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenError::Expired,
+                _ => TokenError::Invalid,
+            })
+    }
+}
+
+/// Hashes and verifies passwords with Argon2id at the configured cost.
+#[derive(Clone)]
+pub struct PasswordHasherConfig {
+    params: Params,
+}
+
+impl PasswordHasherConfig {
+    pub fn new(settings: &AuthSettings) -> anyhow::Result<PasswordHasherConfig> {
+        let params = Params::new(
+            settings.password_hash_memory_kib,
+            settings.password_hash_iterations,
+            1,
+            None,
+        )
+        .map_err(|error| anyhow::anyhow!("invalid Argon2 parameters: {error}"))?;
+        Ok(PasswordHasherConfig { params })
+    }
+
+    fn argon2(&self) -> Argon2<'static> {
+        Argon2::new(Algorithm::Argon2id, Version::V0x13, self.params.clone())
+    }
+
+    /// Hashes on a blocking thread: Argon2 is deliberately slow and must not stall the event loop.
+    pub async fn hash(&self, password: SecretString) -> anyhow::Result<String> {
+        let argon2 = self.argon2();
+        tokio::task::spawn_blocking(move || {
+            let salt = SaltString::generate(&mut OsRng);
+            argon2
+                .hash_password(password.expose_secret().as_bytes(), &salt)
+                .map(|hash| hash.to_string())
+                .map_err(|error| anyhow::anyhow!("failed to hash a password: {error}"))
+        })
+        .await
+        .context("the password hashing task failed")?
+    }
+
+    /// Verifies on a blocking thread. Without a stored hash it still spends the same effort, so a
+    /// response time does not reveal whether a username exists.
+    pub async fn verify(&self, password: SecretString, stored_hash: Option<String>) -> anyhow::Result<bool> {
+        let argon2 = self.argon2();
+        tokio::task::spawn_blocking(move || {
+            let Some(stored_hash) = stored_hash else {
+                let salt = SaltString::generate(&mut OsRng);
+                let _ = argon2.hash_password(password.expose_secret().as_bytes(), &salt);
+                return Ok(false);
+            };
+            let parsed = PasswordHash::new(&stored_hash)
+                .map_err(|error| anyhow::anyhow!("a stored password hash is invalid: {error}"))?;
+            Ok(argon2
+                .verify_password(password.expose_secret().as_bytes(), &parsed)
+                .is_ok())
+        })
+        .await
+        .context("the password verification task failed")?
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings() -> AuthSettings {
+        AuthSettings {
+            jwt_secret: SecretString::from("0123456789abcdef0123456789abcdef"),
+            token_ttl_s: 60,
+            password_hash_memory_kib: 1024,
+            password_hash_iterations: 1,
+        }
+    }
+
+    #[test]
+    fn tokens_round_trip_and_expire() {
+        let keys = TokenKeys::new(&settings());
+        let player = Uuid::new_v4();
+        let token = keys.issue_player(player, AccountId(7)).unwrap();
+        let claims = keys.verify(&token).unwrap();
+        assert_eq!(
+            (claims.sub, claims.role, claims.account),
+            (player.to_string(), Role::Player, Some(7))
+        );
+        let expired = keys.issue("x".into(), Role::Player, Some(7), -10).unwrap();
+        assert_eq!(keys.verify(&expired).unwrap_err(), TokenError::Expired);
+        assert_eq!(keys.verify("not.a.token").unwrap_err(), TokenError::Invalid);
+    }
+
+    #[test]
+    fn a_token_signed_with_another_secret_is_invalid() {
+        let mut other = settings();
+        other.jwt_secret = SecretString::from("another-secret-another-secret-another");
+        let token = TokenKeys::new(&other).issue_admin("admin").unwrap();
+        assert_eq!(
+            TokenKeys::new(&settings()).verify(&token).unwrap_err(),
+            TokenError::Invalid
+        );
+    }
+
+    #[tokio::test]
+    async fn passwords_verify_only_against_their_hash() {
+        let hasher = PasswordHasherConfig::new(&settings()).unwrap();
+        let hash = hasher.hash(SecretString::from("correct horse")).await.unwrap();
+        assert!(hasher
+            .verify(SecretString::from("correct horse"), Some(hash.clone()))
+            .await
+            .unwrap());
+        assert!(!hasher
+            .verify(SecretString::from("wrong horse"), Some(hash))
+            .await
+            .unwrap());
+        assert!(!hasher.verify(SecretString::from("anything"), None).await.unwrap());
+    }
+}

@@ -1,0 +1,14 @@
+//! game-cluster: an actor-based, horizontally scaled, real-time casino game server.
+
+pub mod admin;
+pub mod api;
+pub mod auth;
+pub mod cli;
+pub mod cluster;
+pub mod configuration;
+pub mod db;
+pub mod money;
+pub mod players;
+pub mod startup;
+pub mod telemetry;
+pub mod wallet;

@@ -1,0 +1,104 @@
+//! The ledger audit: the invariants that must hold whatever happened to any process. It reads one
+//! consistent snapshot of the primary and reports every breach it finds.
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::{PgPool, Row};
+
+/// How many offending rows one check reports at most.
+const BREACH_ROWS_MAX: i64 = 100;
+
+#[derive(Debug, Serialize)]
+pub struct AuditReport {
+    pub ok: bool,
+    pub checked_at: DateTime<Utc>,
+    pub accounts: i64,
+    pub posted_transfers: i64,
+    pub breaches: Vec<Breach>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Breach {
+    pub check: &'static str,
+    pub detail: String,
+}
+
+/// Runs every check in one repeatable-read snapshot, so concurrent play cannot cause a false breach.
+pub async fn run(pool: &PgPool) -> anyhow::Result<AuditReport> {
+    let mut transaction = pool.begin().await.context("failed to start the audit transaction")?;
+    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        .execute(&mut *transaction)
+        .await
+        .context("failed to set the audit snapshot")?;
+    let mut breaches = Vec::new();
+    for check in CHECKS {
+        let rows = sqlx::query(check.sql)
+            .bind(BREACH_ROWS_MAX)
+            .fetch_all(&mut *transaction)
+            .await
+            .with_context(|| format!("audit check {} failed to run", check.name))?;
+        for row in rows {
+            let detail: String = row.try_get("detail").context("audit rows carry a detail")?;
+            breaches.push(Breach {
+                check: check.name,
+                detail,
+            });
+        }
+    }
+    let accounts: i64 = sqlx::query_scalar("SELECT count(*) FROM accounts")
+        .fetch_one(&mut *transaction)
+        .await
+        .context("failed to count accounts")?;
+    let posted_transfers: i64 = sqlx::query_scalar("SELECT count(*) FROM transfers WHERE status = 'posted'")
+        .fetch_one(&mut *transaction)
+        .await
+        .context("failed to count transfers")?;
+    transaction
+        .commit()
+        .await
+        .context("failed to end the audit transaction")?;
+    Ok(AuditReport {
+        ok: breaches.is_empty(),
+        checked_at: Utc::now(),
+        accounts,
+        posted_transfers,
+        breaches,
+    })
+}
+
+struct Check {
+    name: &'static str,
+    /// Returns one `detail` text column per breach, at most `$1` rows.
+    sql: &'static str,
+}
+
+const CHECKS: &[Check] = &[
+    Check {
+        name: "currency_nets_to_zero",
+        sql: "SELECT format('currency %s: balances sum to %s, not 0', currency, sum(balance)) AS detail
+              FROM accounts GROUP BY currency HAVING sum(balance) <> 0 LIMIT $1",
+    },
+    Check {
+        name: "transfer_currency_matches_accounts",
+        sql: "SELECT format('transfer %s in %s moves between %s and %s accounts', t.id, t.currency, d.currency, c.currency) AS detail
+              FROM transfers t JOIN accounts d ON d.id = t.debit_account_id JOIN accounts c ON c.id = t.credit_account_id
+              WHERE t.status = 'posted' AND (t.currency <> d.currency OR t.currency <> c.currency) LIMIT $1",
+    },
+    Check {
+        name: "balance_equals_transfers",
+        sql: "WITH movements AS (
+                  SELECT credit_account_id AS account_id, amount::numeric AS delta FROM transfers WHERE status = 'posted'
+                  UNION ALL
+                  SELECT debit_account_id, -amount::numeric FROM transfers WHERE status = 'posted'
+              ), sums AS (SELECT account_id, sum(delta) AS total FROM movements GROUP BY account_id)
+              SELECT format('account %s (%s): balance %s, transfers sum to %s', a.id, a.code, a.balance, coalesce(s.total, 0)) AS detail
+              FROM accounts a LEFT JOIN sums s ON s.account_id = a.id
+              WHERE a.balance::numeric <> coalesce(s.total, 0) LIMIT $1",
+    },
+    Check {
+        name: "player_balance_not_negative",
+        sql: "SELECT format('player account %s (%s) has balance %s', id, code, balance) AS detail
+              FROM accounts WHERE kind = 'player' AND balance < 0 LIMIT $1",
+    },
+];

@@ -1,0 +1,220 @@
+//! Ledger vocabulary: accounts, transfer requests, their stored form, receipts and errors.
+
+use crate::money::{Amount, Balance};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use std::fmt;
+use uuid::Uuid;
+
+/// The database id of a ledger account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct AccountId(pub i64);
+
+impl fmt::Display for AccountId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// What an account belongs to. Only player accounts must stay at or above zero.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountKind {
+    Player,
+    House,
+    Treasury,
+}
+
+impl AccountKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccountKind::Player => "player",
+            AccountKind::House => "house",
+            AccountKind::Treasury => "treasury",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<AccountKind> {
+        match text {
+            "player" => Some(AccountKind::Player),
+            "house" => Some(AccountKind::House),
+            "treasury" => Some(AccountKind::Treasury),
+            _ => None,
+        }
+    }
+
+    pub fn may_go_negative(self) -> bool {
+        self != AccountKind::Player
+    }
+}
+
+/// Why money moved. Stored as snake_case text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TransferKind {
+    /// An operator credits a player from the treasury.
+    Deposit,
+    /// A development-only self-service credit.
+    TopUp,
+    /// A stake moves from a player to the house.
+    Bet,
+    /// A payout moves from the house to a player.
+    Win,
+    /// A stake goes back to the player, for example after an aborted round.
+    Refund,
+}
+
+impl TransferKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TransferKind::Deposit => "deposit",
+            TransferKind::TopUp => "top_up",
+            TransferKind::Bet => "bet",
+            TransferKind::Win => "win",
+            TransferKind::Refund => "refund",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<TransferKind> {
+        [
+            TransferKind::Deposit,
+            TransferKind::TopUp,
+            TransferKind::Bet,
+            TransferKind::Win,
+            TransferKind::Refund,
+        ]
+        .into_iter()
+        .find(|kind| kind.as_str() == text)
+    }
+}
+
+/// Why a client-supplied idempotency key is unusable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("idempotency key must be 1 to {IDEMPOTENCY_KEY_LENGTH_MAX} printable ASCII characters")]
+pub struct IdempotencyKeyError;
+
+pub const IDEMPOTENCY_KEY_LENGTH_MAX: usize = 128;
+pub const REFERENCE_LENGTH_MAX: usize = 200;
+
+/// A key that makes a transfer request idempotent: printable ASCII, at most 128 bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct IdempotencyKey(String);
+
+impl IdempotencyKey {
+    pub fn parse(text: &str) -> Result<IdempotencyKey, IdempotencyKeyError> {
+        let printable = text.bytes().all(|byte| (0x21..=0x7e).contains(&byte));
+        if text.is_empty() || text.len() > IDEMPOTENCY_KEY_LENGTH_MAX || !printable {
+            return Err(IdempotencyKeyError);
+        }
+        Ok(IdempotencyKey(text.to_owned()))
+    }
+
+    /// Namespaces a client's key by its owner, so two players' keys never collide.
+    pub fn scoped(scope: &str, client_key: &IdempotencyKey) -> Result<IdempotencyKey, IdempotencyKeyError> {
+        IdempotencyKey::parse(&format!("{scope}:{}", client_key.0))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A request to move `amount` from `debit` to `credit`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransferRequest {
+    pub key: IdempotencyKey,
+    pub debit: AccountId,
+    pub credit: AccountId,
+    pub amount: Amount,
+    pub kind: TransferKind,
+    /// Free text tying the transfer to its cause (a bet id, an admin action); at most 200 bytes.
+    pub reference: String,
+}
+
+/// The result of a transfer that reached the ledger, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoredOutcome {
+    Posted {
+        debit_balance_after: Balance,
+        credit_balance_after: Balance,
+    },
+    Rejected(RejectionCode),
+}
+
+/// A transfer row: the request plus its stored outcome.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredTransfer {
+    pub id: Uuid,
+    pub request: TransferRequest,
+    pub outcome: StoredOutcome,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Business reasons a transfer is refused. They are stored, so a retry fails the same way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RejectionCode {
+    InsufficientFunds,
+    CurrencyMismatch,
+    BalanceOverflow,
+}
+
+impl RejectionCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RejectionCode::InsufficientFunds => "insufficient_funds",
+            RejectionCode::CurrencyMismatch => "currency_mismatch",
+            RejectionCode::BalanceOverflow => "balance_overflow",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<RejectionCode> {
+        [
+            RejectionCode::InsufficientFunds,
+            RejectionCode::CurrencyMismatch,
+            RejectionCode::BalanceOverflow,
+        ]
+        .into_iter()
+        .find(|code| code.as_str() == text)
+    }
+}
+
+/// What a caller gets for a posted transfer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TransferReceipt {
+    pub transfer_id: Uuid,
+    pub debit_balance_after: Balance,
+    pub credit_balance_after: Balance,
+    pub created_at: DateTime<Utc>,
+    /// True when this answer repeats the first result of the same idempotency key.
+    pub replayed: bool,
+}
+
+/// Every way a transfer can fail, as its caller sees it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TransferError {
+    #[error("the transfer was rejected: {}", .0.as_str())]
+    Rejected(RejectionCode),
+    #[error("the idempotency key was already used for a different transfer")]
+    IdempotencyConflict,
+    #[error("account {0} does not exist")]
+    AccountNotFound(AccountId),
+    #[error("a transfer needs two different accounts")]
+    SameAccount,
+    #[error("the wallet is overloaded; retry with the same idempotency key")]
+    Overloaded,
+    #[error("the wallet is shutting down; retry with the same idempotency key")]
+    ShuttingDown,
+    #[error("the ledger is unavailable ({0}); retry with the same idempotency key")]
+    Unavailable(String),
+}
+
+/// A ledger account as the batch planner needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountState {
+    pub id: AccountId,
+    pub kind: AccountKind,
+    pub currency: String,
+    pub balance: Balance,
+}

@@ -1,0 +1,153 @@
+//! The wallet: a double-entry ledger in Postgres, written through shard actors that batch operations.
+//! Callers use the cloneable [`Wallet`] handle; it routes each transfer to the shard of its player.
+
+pub mod audit;
+pub mod batch;
+pub mod bench;
+pub mod history;
+pub mod ledger;
+pub mod shard;
+pub mod store;
+
+use crate::configuration::WalletSettings;
+use crate::db::Database;
+use crate::money::{Amount, Currency};
+use actix::{Actor, Addr};
+use ledger::{AccountId, IdempotencyKey, TransferError, TransferKind, TransferReceipt, TransferRequest};
+use shard::{Drain, ShardLimits, SubmitTransfer, WalletShard};
+use std::sync::Arc;
+use std::time::Duration;
+use store::{LedgerStore, SystemAccounts};
+use tokio::sync::{oneshot, Semaphore};
+
+/// A cloneable handle to this node's wallet shards.
+#[derive(Clone)]
+pub struct Wallet {
+    inner: Arc<WalletInner>,
+}
+
+struct WalletInner {
+    shards: Vec<ShardHandle>,
+    system: SystemAccounts,
+    currency: Currency,
+    admission_timeout: Duration,
+}
+
+struct ShardHandle {
+    addr: Addr<WalletShard>,
+    /// Bounds the operations admitted to the shard and not yet answered: the shard's real mailbox.
+    admission: Arc<Semaphore>,
+}
+
+impl Wallet {
+    /// Creates the system accounts if needed and starts the shard actors on the current arbiter.
+    pub async fn start(database: &Database, settings: &WalletSettings, currency: Currency) -> anyhow::Result<Wallet> {
+        let store = LedgerStore::new(database.writer.clone());
+        let system = store.ensure_system_accounts(&currency, settings.shard_count).await?;
+        let limits = ShardLimits {
+            batch_size_max: settings.batch_size_max as usize,
+            batch_delay: Duration::from_millis(settings.batch_delay_ms),
+            commit_attempts_max: settings.commit_attempts_max,
+            commit_retry_backoff: Duration::from_millis(settings.commit_retry_backoff_ms),
+        };
+        let shards = (0..settings.shard_count as usize)
+            .map(|index| ShardHandle {
+                addr: WalletShard::new(index, store.clone(), limits).start(),
+                admission: Arc::new(Semaphore::new(settings.mailbox_capacity as usize)),
+            })
+            .collect();
+        Ok(Wallet {
+            inner: Arc::new(WalletInner {
+                shards,
+                system,
+                currency,
+                admission_timeout: Duration::from_millis(settings.admission_timeout_ms),
+            }),
+        })
+    }
+
+    pub fn currency(&self) -> &Currency {
+        &self.inner.currency
+    }
+
+    pub fn treasury(&self) -> AccountId {
+        self.inner.system.treasury
+    }
+
+    /// The shard a player's operations are serialized on.
+    pub fn shard_of(&self, player: AccountId) -> usize {
+        shard_index(player, self.inner.shards.len())
+    }
+
+    /// The house sub-account that takes a player's stakes and pays their wins.
+    pub fn house_for(&self, player: AccountId) -> AccountId {
+        self.inner.system.house[self.shard_of(player)]
+    }
+
+    fn is_system_account(&self, account: AccountId) -> bool {
+        account == self.inner.system.treasury || self.inner.system.house.contains(&account)
+    }
+
+    /// Moves money. The transfer is routed by its player side (the side that is not a system account).
+    pub async fn transfer(&self, request: TransferRequest) -> Result<TransferReceipt, TransferError> {
+        let player = if self.is_system_account(request.debit) {
+            request.credit
+        } else {
+            request.debit
+        };
+        let shard = &self.inner.shards[self.shard_of(player)];
+        let permit = tokio::time::timeout(self.inner.admission_timeout, shard.admission.clone().acquire_owned())
+            .await
+            .map_err(|_| TransferError::Overloaded)?
+            .map_err(|_| TransferError::ShuttingDown)?;
+        let (reply, answer) = oneshot::channel();
+        shard.addr.do_send(SubmitTransfer { request, reply });
+        let outcome = answer
+            .await
+            .unwrap_or_else(|_| Err(TransferError::Unavailable("the wallet shard stopped".into())));
+        drop(permit);
+        outcome
+    }
+
+    /// Credits a player from the treasury (an operator deposit or a development top-up).
+    pub async fn credit_from_treasury(
+        &self,
+        player: AccountId,
+        amount: Amount,
+        kind: TransferKind,
+        key: IdempotencyKey,
+        reference: String,
+    ) -> Result<TransferReceipt, TransferError> {
+        self.transfer(TransferRequest {
+            key,
+            debit: self.treasury(),
+            credit: player,
+            amount,
+            kind,
+            reference,
+        })
+        .await
+    }
+
+    /// Stops admitting operations and waits until every shard has committed what it had queued.
+    pub async fn drain(&self) {
+        for shard in &self.inner.shards {
+            shard.admission.close();
+        }
+        for shard in &self.inner.shards {
+            let (done, finished) = oneshot::channel();
+            if shard.addr.send(Drain { done }).await.is_ok() {
+                let _ = finished.await;
+            }
+        }
+    }
+}
+
+/// Spreads account ids evenly over shards (splitmix64 finalizer), so sequential ids do not cluster.
+pub fn shard_index(account: AccountId, shard_count: usize) -> usize {
+    let mut mixed = account.0 as u64;
+    mixed = (mixed ^ (mixed >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    mixed = (mixed ^ (mixed >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    mixed ^= mixed >> 31;
+    (mixed % shard_count as u64) as usize
+}

@@ -1,0 +1,215 @@
+//! A wallet shard actor: it serializes the operations of the players hashed to it and commits them in
+//! batches, one Postgres transaction per batch, with at most one batch in flight. Operations arriving
+//! while a batch commits wait for the next one, so batches grow with load (group commit) and a quiet
+//! shard answers after at most `batch_delay_ms` plus one commit.
+
+use super::ledger::{TransferError, TransferReceipt, TransferRequest};
+use super::store::{BatchOutcomes, LedgerStore};
+use actix::prelude::*;
+use std::time::Duration;
+use tokio::sync::oneshot;
+
+/// The answer channel of one operation.
+pub type Reply = oneshot::Sender<Result<TransferReceipt, TransferError>>;
+
+/// Submit one transfer; the answer arrives on `reply` once its batch has committed or failed.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct SubmitTransfer {
+    pub request: TransferRequest,
+    pub reply: Reply,
+}
+
+/// Stop accepting operations, commit what is queued, then answer on `done`.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Drain {
+    pub done: oneshot::Sender<()>,
+}
+
+/// The knobs of one shard, from `[wallet]` in the configuration.
+#[derive(Debug, Clone, Copy)]
+pub struct ShardLimits {
+    pub batch_size_max: usize,
+    pub batch_delay: Duration,
+    pub commit_attempts_max: u32,
+    pub commit_retry_backoff: Duration,
+}
+
+pub struct WalletShard {
+    index: usize,
+    store: LedgerStore,
+    limits: ShardLimits,
+    pending: Vec<SubmitTransfer>,
+    committing: bool,
+    flush_timer: Option<SpawnHandle>,
+    draining: bool,
+    drain_waiters: Vec<oneshot::Sender<()>>,
+}
+
+impl WalletShard {
+    pub fn new(index: usize, store: LedgerStore, limits: ShardLimits) -> WalletShard {
+        WalletShard {
+            index,
+            store,
+            limits,
+            pending: Vec::new(),
+            committing: false,
+            flush_timer: None,
+            draining: false,
+            drain_waiters: Vec::new(),
+        }
+    }
+
+    /// Commits now when a batch is full (or batching is off), otherwise arms the delay timer once.
+    fn schedule_commit(&mut self, ctx: &mut Context<Self>) {
+        if self.committing {
+            return;
+        }
+        let full = self.pending.len() >= self.limits.batch_size_max;
+        if full || self.draining || self.limits.batch_delay.is_zero() {
+            self.start_commit(ctx);
+        } else if self.flush_timer.is_none() {
+            self.flush_timer = Some(ctx.run_later(self.limits.batch_delay, |shard, ctx| {
+                shard.flush_timer = None;
+                shard.start_commit(ctx);
+            }));
+        }
+    }
+
+    fn start_commit(&mut self, ctx: &mut Context<Self>) {
+        if self.committing || self.pending.is_empty() {
+            return;
+        }
+        if let Some(timer) = self.flush_timer.take() {
+            ctx.cancel_future(timer);
+        }
+        let size = self.pending.len().min(self.limits.batch_size_max);
+        let (requests, replies): (Vec<_>, Vec<_>) = self.pending.drain(..size).map(|op| (op.request, op.reply)).unzip();
+        self.committing = true;
+        let store = self.store.clone();
+        let limits = self.limits;
+        let shard = self.index;
+        let commit = async move { commit_with_retries(&store, &requests, limits, shard).await };
+        ctx.spawn(commit.into_actor(self).map(move |outcomes, shard, ctx| {
+            for (reply, outcome) in replies.into_iter().zip(outcomes) {
+                // A caller that gave up has dropped its receiver; its transfer still stands.
+                let _ = reply.send(outcome);
+            }
+            shard.committing = false;
+            if shard.pending.is_empty() {
+                shard.notify_drained();
+            } else {
+                // These operations already waited one whole commit: they go without further delay.
+                shard.start_commit(ctx);
+            }
+        }));
+    }
+
+    fn notify_drained(&mut self) {
+        for waiter in self.drain_waiters.drain(..) {
+            let _ = waiter.send(());
+        }
+    }
+}
+
+impl Actor for WalletShard {
+    type Context = Context<Self>;
+}
+
+impl Handler<SubmitTransfer> for WalletShard {
+    type Result = ();
+
+    fn handle(&mut self, operation: SubmitTransfer, ctx: &mut Context<Self>) {
+        if self.draining {
+            let _ = operation.reply.send(Err(TransferError::ShuttingDown));
+            return;
+        }
+        self.pending.push(operation);
+        self.schedule_commit(ctx);
+    }
+}
+
+impl Handler<Drain> for WalletShard {
+    type Result = ();
+
+    fn handle(&mut self, drain: Drain, ctx: &mut Context<Self>) {
+        self.draining = true;
+        self.drain_waiters.push(drain.done);
+        if self.committing || !self.pending.is_empty() {
+            self.start_commit(ctx);
+        } else {
+            self.notify_drained();
+        }
+    }
+}
+
+/// Commits a batch, retrying transient failures with a fixed backoff. When the batch as a whole keeps
+/// failing for a reason tied to its content, each operation is committed alone so that one bad
+/// operation fails only itself.
+async fn commit_with_retries(
+    store: &LedgerStore,
+    requests: &[TransferRequest],
+    limits: ShardLimits,
+    shard: usize,
+) -> BatchOutcomes {
+    match commit_attempts(store, requests, limits).await {
+        Ok(outcomes) => outcomes,
+        Err(error) if requests.len() > 1 && !is_transient(&error) => {
+            tracing::warn!(shard, %error, "wallet batch failed; committing its operations one by one");
+            let mut outcomes = Vec::with_capacity(requests.len());
+            for request in requests {
+                let single = std::slice::from_ref(request);
+                match commit_attempts(store, single, limits).await {
+                    Ok(mut outcome) => outcomes.push(outcome.remove(0)),
+                    Err(error) => outcomes.push(Err(unavailable(shard, &error))),
+                }
+            }
+            outcomes
+        }
+        Err(error) => {
+            let failure = unavailable(shard, &error);
+            requests.iter().map(|_| Err(failure.clone())).collect()
+        }
+    }
+}
+
+async fn commit_attempts(
+    store: &LedgerStore,
+    requests: &[TransferRequest],
+    limits: ShardLimits,
+) -> Result<BatchOutcomes, sqlx::Error> {
+    let mut attempt = 1;
+    loop {
+        match store.commit_batch(requests).await {
+            Ok(outcomes) => return Ok(outcomes),
+            Err(error) if attempt < limits.commit_attempts_max && is_transient(&error) => {
+                tracing::debug!(%error, attempt, "wallet batch commit failed; retrying");
+                attempt += 1;
+                tokio::time::sleep(limits.commit_retry_backoff * attempt).await;
+            }
+            Err(error) => return Err(error),
+        }
+    }
+}
+
+/// Failures worth retrying as they are: lost connections, pool exhaustion, serialization conflicts,
+/// deadlocks and a server shutting down or starting. Constraint violations and bugs are not.
+fn is_transient(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(database) => {
+            let code = database.code().unwrap_or_default();
+            // 40001 serialization failure, 40P01 deadlock, 57P0x shutdown, 08xxx connection, 53xxx resources.
+            ["40001", "40P01", "57P01", "57P02", "57P03"].contains(&code.as_ref())
+                || code.starts_with("08")
+                || code.starts_with("53")
+        }
+        _ => false,
+    }
+}
+
+fn unavailable(shard: usize, error: &sqlx::Error) -> TransferError {
+    tracing::error!(shard, %error, "wallet commit failed");
+    TransferError::Unavailable("the ledger could not commit the transfer".into())
+}
