@@ -158,9 +158,8 @@ pub struct ConfigError {
 }
 
 impl Settings {
-    /// Loads the layers from `config_dir` and validates the result.
-    pub fn load_from(config_dir: &Path) -> anyhow::Result<Settings> {
-        let environment = std::env::var("APP_ENV").unwrap_or_else(|_| "local".into());
+    /// Loads the layers for `environment` from `config_dir` and validates the result.
+    pub fn load_from(config_dir: &Path, environment: &str) -> anyhow::Result<Settings> {
         let settings: Settings = config::Config::builder()
             .add_source(config::File::from(config_dir.join("default.toml")))
             .add_source(config::File::from(config_dir.join(format!("{environment}.toml"))).required(false))
@@ -177,9 +176,10 @@ impl Settings {
         Ok(settings)
     }
 
-    /// Loads the configuration from `./config`.
+    /// Loads the configuration from `./config` for the environment named by `APP_ENV` (default `local`).
     pub fn load() -> anyhow::Result<Settings> {
-        Settings::load_from(Path::new("config"))
+        let environment = std::env::var("APP_ENV").unwrap_or_else(|_| "local".into());
+        Settings::load_from(Path::new("config"), &environment)
     }
 
     pub fn currency(&self) -> Currency {

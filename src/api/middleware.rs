@@ -11,12 +11,13 @@ use futures_util::FutureExt;
 use std::panic::AssertUnwindSafe;
 
 /// Runs the rest of the chain and turns a panic into `internal_error`, so one failing request never
-/// takes its worker (and the other connections on it) down.
+/// takes its worker (and the other connections on it) down. The error is returned rather than built into
+/// a response because the request itself is gone with the panic; actix renders it with our envelope.
 pub async fn catch_panics(
     request: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    let http_request = request.request().clone();
+    let path = request.path().to_owned();
     match AssertUnwindSafe(next.call(request)).catch_unwind().await {
         Ok(result) => result.map(ServiceResponse::map_into_boxed_body),
         Err(panic) => {
@@ -25,14 +26,8 @@ pub async fn catch_panics(
                 .map(|text| text.to_string())
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_default();
-            tracing::error!(
-                panic = message,
-                path = http_request.path(),
-                "a request handler panicked"
-            );
-            let response =
-                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", "internal error").to_response();
-            Ok(ServiceResponse::new(http_request, response))
+            tracing::error!(panic = message, path, "a request handler panicked");
+            Err(ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", "internal error").into())
         }
     }
 }
@@ -52,4 +47,32 @@ pub fn path_config() -> web::PathConfig {
     web::PathConfig::default().error_handler(|error, _| {
         ApiError::bad_request("invalid_path", format!("the path is not valid: {error}")).into()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::middleware::from_fn;
+    use actix_web::{test, App};
+
+    /// A panicking handler answers a 500 envelope and the service keeps answering afterwards.
+    #[actix_web::test]
+    async fn a_panicking_handler_becomes_an_internal_error() {
+        let app = test::init_service(
+            App::new()
+                .wrap(from_fn(catch_panics))
+                .route("/boom", web::get().to(|| async { panic!("boom") as HttpResponse }))
+                .route("/fine", web::get().to(|| async { HttpResponse::Ok().finish() })),
+        )
+        .await;
+        let request = test::TestRequest::get().uri("/boom").to_request();
+        let error = test::try_call_service(&app, request).await.unwrap_err();
+        let response = error.error_response();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let bytes = actix_web::body::to_bytes(response.into_body()).await.unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(body["error"]["code"], "internal_error");
+        let response = test::call_service(&app, test::TestRequest::get().uri("/fine").to_request()).await;
+        assert_eq!(response.status(), StatusCode::OK);
+    }
 }

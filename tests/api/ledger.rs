@@ -1,0 +1,192 @@
+use crate::helpers::{spawn_app, spawn_app_with, TestApp};
+use futures_util::future::join_all;
+use game_cluster::money::Amount;
+use game_cluster::wallet::ledger::{
+    AccountId, IdempotencyKey, RejectionCode, TransferError, TransferKind, TransferReceipt, TransferRequest,
+};
+use game_cluster::wallet::Wallet;
+
+fn key(text: &str) -> IdempotencyKey {
+    IdempotencyKey::parse(text).unwrap()
+}
+
+fn bet(wallet: &Wallet, player: AccountId, micros: i64, key_text: &str) -> TransferRequest {
+    TransferRequest {
+        key: key(key_text),
+        debit: player,
+        credit: wallet.house_for(player),
+        amount: Amount::parse(micros).unwrap(),
+        kind: TransferKind::Bet,
+        reference: "test".into(),
+    }
+}
+
+async fn funded_player(app: &TestApp, name: &str, micros: i64) -> AccountId {
+    let player = app.signup(name).await;
+    let account = AccountId(player.account);
+    let amount = Amount::parse(micros).unwrap();
+    app.wallet
+        .credit_from_treasury(
+            account,
+            amount,
+            TransferKind::Deposit,
+            key(&format!("fund-{name}")),
+            "fund".into(),
+        )
+        .await
+        .unwrap();
+    account
+}
+
+async fn balance_of(app: &TestApp, account: AccountId) -> i64 {
+    sqlx::query_scalar("SELECT balance FROM accounts WHERE id = $1")
+        .bind(account.0)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+}
+
+fn count_posted(outcomes: &[Result<TransferReceipt, TransferError>]) -> usize {
+    for outcome in outcomes {
+        assert!(
+            matches!(
+                outcome,
+                Ok(_) | Err(TransferError::Rejected(RejectionCode::InsufficientFunds))
+            ),
+            "every debit either posts or fails for lack of funds: {outcome:?}"
+        );
+    }
+    outcomes.iter().filter(|outcome| outcome.is_ok()).count()
+}
+
+/// 1,000 concurrent debits of one amount against one balance: exactly floor(balance / amount) post,
+/// the rest fail with insufficient funds, and the balance ends at the remainder, never below zero.
+#[actix_web::test]
+async fn concurrent_debits_never_overdraw() {
+    let app = spawn_app().await;
+    let (balance, amount) = (1_234_567_i64, 3_000_i64);
+    let player = funded_player(&app, "ivan", balance).await;
+    let debits = (0..1_000).map(|index| {
+        app.wallet
+            .transfer(bet(&app.wallet, player, amount, &format!("debit-{index}")))
+    });
+    let outcomes = join_all(debits).await;
+    assert_eq!(count_posted(&outcomes) as i64, balance / amount);
+    assert_eq!(balance_of(&app, player).await, balance % amount);
+    assert!(app.audit_ok().await);
+}
+
+/// Two nodes (two wallets with their own shard actors) debiting the same player at once: the database
+/// decides, and together they never overdraw.
+#[actix_web::test]
+async fn two_nodes_debiting_one_player_never_overdraw() {
+    let first = spawn_app().await;
+    let second = spawn_app_with(first.settings.clone()).await;
+    let (balance, amount) = (1_000_000_i64, 7_000_i64);
+    let player = funded_player(&first, "judy", balance).await;
+    let debits = (0..600).map(|index| {
+        let app = if index % 2 == 0 { &first } else { &second };
+        app.wallet
+            .transfer(bet(&app.wallet, player, amount, &format!("two-nodes-{index}")))
+    });
+    let outcomes = join_all(debits).await;
+    assert_eq!(count_posted(&outcomes) as i64, balance / amount);
+    assert_eq!(balance_of(&first, player).await, balance % amount);
+    assert!(first.audit_ok().await);
+}
+
+/// A retry with the same key and fields returns the first result, even from a second node; the same key
+/// with other fields is a conflict; a key that failed stays failed after the balance would allow it.
+#[actix_web::test]
+async fn idempotent_retry_conflict_and_failed_stays_failed() {
+    let app = spawn_app().await;
+    let other_node = spawn_app_with(app.settings.clone()).await;
+    let player = funded_player(&app, "mallory", 10_000).await;
+    let first = app
+        .wallet
+        .transfer(bet(&app.wallet, player, 4_000, "bet-1"))
+        .await
+        .unwrap();
+    let retry = other_node
+        .wallet
+        .transfer(bet(&other_node.wallet, player, 4_000, "bet-1"))
+        .await
+        .unwrap();
+    assert_eq!((retry.transfer_id, retry.replayed), (first.transfer_id, true));
+    let conflict = app.wallet.transfer(bet(&app.wallet, player, 5_000, "bet-1")).await;
+    assert_eq!(conflict, Err(TransferError::IdempotencyConflict));
+
+    let too_big = bet(&app.wallet, player, 50_000, "bet-2");
+    let insufficient = Err(TransferError::Rejected(RejectionCode::InsufficientFunds));
+    assert_eq!(app.wallet.transfer(too_big.clone()).await, insufficient);
+    app.wallet
+        .credit_from_treasury(
+            player,
+            Amount::parse(100_000).unwrap(),
+            TransferKind::Deposit,
+            key("top"),
+            "t".into(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        app.wallet.transfer(too_big).await,
+        insufficient,
+        "a failed key stays failed"
+    );
+    assert_eq!(balance_of(&app, player).await, 106_000);
+    assert!(app.audit_ok().await);
+}
+
+/// A batch holding one operation the database refuses (a reference longer than the schema allows)
+/// commits every other operation of the batch; only the bad one fails.
+#[actix_web::test]
+async fn one_failing_operation_does_not_abort_its_batch() {
+    let mut settings = crate::helpers::test_settings();
+    // One shard and a generous delay put all the operations below into one batch.
+    settings.wallet.shard_count = 1;
+    settings.wallet.batch_delay_ms = 50;
+    crate::helpers::create_database(&mut settings).await;
+    let app = spawn_app_with(settings).await;
+    let player = funded_player(&app, "oscar", 1_000_000).await;
+    let mut requests: Vec<_> = (0..20)
+        .map(|index| bet(&app.wallet, player, 1_000, &format!("ok-{index}")))
+        .collect();
+    requests[7].reference = "x".repeat(500);
+    let outcomes = join_all(requests.into_iter().map(|request| app.wallet.transfer(request))).await;
+    for (index, outcome) in outcomes.iter().enumerate() {
+        if index == 7 {
+            assert!(
+                matches!(outcome, Err(TransferError::Unavailable(_))),
+                "the poisoned operation fails: {outcome:?}"
+            );
+        } else {
+            assert!(outcome.is_ok(), "operation {index} posts: {outcome:?}");
+        }
+    }
+    assert_eq!(balance_of(&app, player).await, 1_000_000 - 19 * 1_000);
+    assert!(app.audit_ok().await);
+}
+
+/// Within one batch, an insufficient-funds rejection between two successful debits leaves both posted.
+#[actix_web::test]
+async fn a_rejection_inside_a_batch_leaves_the_rest_posted() {
+    let mut settings = crate::helpers::test_settings();
+    settings.wallet.shard_count = 1;
+    settings.wallet.batch_delay_ms = 50;
+    crate::helpers::create_database(&mut settings).await;
+    let app = spawn_app_with(settings).await;
+    let player = funded_player(&app, "peggy", 10_000).await;
+    let requests = [
+        bet(&app.wallet, player, 4_000, "p-1"),
+        bet(&app.wallet, player, 7_000, "p-2"),
+        bet(&app.wallet, player, 6_000, "p-3"),
+    ];
+    let outcomes = join_all(requests.into_iter().map(|request| app.wallet.transfer(request))).await;
+    assert!(outcomes[0].is_ok());
+    assert_eq!(
+        outcomes[1],
+        Err(TransferError::Rejected(RejectionCode::InsufficientFunds))
+    );
+    assert_eq!(outcomes[2].as_ref().unwrap().debit_balance_after.micros(), 0);
+}

@@ -1,0 +1,9 @@
+//! Integration tests against real Postgres and Redis (started by `make test`, which exports their
+//! addresses as `APP__DATABASE__*` and `APP__REDIS__*`). Every test gets its own database.
+
+mod audit;
+mod auth;
+mod bad_input;
+mod helpers;
+mod ledger;
+mod wallet;
