@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# Runs the whole test suite against a throwaway Postgres and Redis.
+#
+# Usage: scripts/test.sh [extra cargo test args...]
+#   e.g. scripts/test.sh wallet      (only tests whose name contains "wallet")
+#
+# Each run gets its own servers on free loopback ports and its own directory
+# under .local/, so runs never share state and two can run concurrently. The
+# servers and the directory are removed on every exit path, including test
+# failures and Ctrl-C.
+set -euo pipefail
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+WORK_DIR=""
+CARGO_PID=""
+
+cleanup() {
+  local rc=$?
+  # Cleanup must run to the end even if one step fails, so errexit is off.
+  set +e
+  trap - EXIT INT TERM
+  stop_cargo
+  if [[ -n "$WORK_DIR" && -d "$WORK_DIR" ]]; then
+    redis_stop "$WORK_DIR/redis"
+    pg_stop "$WORK_DIR/pg"
+    rm -rf "$WORK_DIR"
+  fi
+  exit "$rc"
+}
+
+# start_services starts Postgres and Redis on free ports. A port reported as
+# free can be taken by a concurrent run before our server binds it, so each
+# server gets a few attempts with a new port.
+start_services() {
+  local attempt
+  for attempt in 1 2 3; do
+    PG_PORT=$(free_port)
+    pg_start "$WORK_DIR/pg" "$PG_PORT" && break
+    [[ $attempt -lt 3 ]] || die "Postgres did not start; see $(pg_log_file "$WORK_DIR/pg")"
+    warn "Postgres failed to start on port $PG_PORT; retrying on another port"
+  done
+  for attempt in 1 2 3; do
+    REDIS_PORT=$(free_port)
+    redis_start "$WORK_DIR/redis" "$REDIS_PORT" && break
+    redis_stop "$WORK_DIR/redis"
+    [[ $attempt -lt 3 ]] || die "Redis did not start; see $WORK_DIR/redis/redis.log"
+    warn "Redis failed to start on port $REDIS_PORT; retrying on another port"
+  done
+}
+
+# run_cargo_test ARGS... passes ARGS to `cargo test`. Arguments after a `--`
+# go to the test harness, next to our default thread count, which a caller
+# can override with its own --test-threads.
+run_cargo_test() {
+  local cargo_args=() harness_args=() seen_sep=0 arg
+  for arg in "$@"; do
+    if [[ $seen_sep -eq 0 && "$arg" == -- ]]; then
+      seen_sep=1
+    elif [[ $seen_sep -eq 0 ]]; then
+      cargo_args+=("$arg")
+    else
+      harness_args+=("$arg")
+    fi
+  done
+  if [[ " ${harness_args[*]-} " != *" --test-threads"* ]]; then
+    harness_args=(--test-threads=4 "${harness_args[@]}")
+  fi
+  # cargo runs in its own session so that, on Ctrl-C or SIGTERM, cleanup can
+  # stop it together with the test binaries it spawned (see stop_cargo);
+  # waiting on a background job also lets our signal traps run at once.
+  setsid --wait cargo test --all-targets "${cargo_args[@]}" -- "${harness_args[@]}" &
+  CARGO_PID=$!
+  wait "$CARGO_PID"
+}
+
+# stop_cargo terminates a still-running cargo and its test processes before
+# the servers they use go away.
+stop_cargo() {
+  [[ -n "$CARGO_PID" ]] && kill -0 "$CARGO_PID" 2>/dev/null || return 0
+  log "stopping cargo test (process group $CARGO_PID)"
+  kill -TERM -- "-$CARGO_PID" 2>/dev/null
+  stop_pid_wait "$CARGO_PID" 10
+}
+
+main() {
+  ensure_packages
+  trap cleanup EXIT
+  # Turning signals into exits makes the EXIT trap do the cleanup once.
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+
+  WORK_DIR=$(scratch_dir test)
+  PG_PASSWORD=$(random_hex 16)
+  start_services
+  log "test Postgres on $LOOPBACK:$PG_PORT, Redis on $LOOPBACK:$REDIS_PORT (dir $WORK_DIR)"
+
+  clear_app_env
+  export APP_ENV=test
+  export APP__DATABASE__HOST=$LOOPBACK
+  export APP__DATABASE__PORT=$PG_PORT
+  export APP__DATABASE__USERNAME=postgres
+  export APP__DATABASE__PASSWORD=$PG_PASSWORD
+  export APP__DATABASE__DATABASE_NAME=postgres
+  export APP__REDIS__HOST=$LOOPBACK
+  export APP__REDIS__PORT=$REDIS_PORT
+
+  cd "$REPO_ROOT"
+  local rc=0
+  run_cargo_test "$@" || rc=$?
+  log "cargo test exited with $rc (Postgres port $PG_PORT, Redis port $REDIS_PORT)"
+  exit "$rc"
+}
+
+main "$@"
