@@ -45,17 +45,13 @@ pub async fn transactions(
     page_size: u32,
 ) -> Result<HistoryPage, sqlx::Error> {
     let page_size = page_size.clamp(1, HISTORY_PAGE_SIZE_MAX);
-    // Two index scans (one per side) merged, rather than an OR that cannot use either index in order.
     let rows = sqlx::query(
-        "SELECT * FROM (
-            (SELECT id, kind, -amount AS signed_amount, debit_balance_after AS balance_after, reference, created_at
-             FROM transfers WHERE debit_account_id = $1 AND status = 'posted' AND ($2::uuid IS NULL OR id < $2)
-             ORDER BY id DESC LIMIT $3)
-            UNION ALL
-            (SELECT id, kind, amount, credit_balance_after, reference, created_at
-             FROM transfers WHERE credit_account_id = $1 AND status = 'posted' AND ($2::uuid IS NULL OR id < $2)
-             ORDER BY id DESC LIMIT $3)
-         ) AS page ORDER BY id DESC LIMIT $3",
+        "SELECT id, kind, reference, created_at,
+                CASE WHEN debit_account_id = $1 THEN -amount ELSE amount END AS signed_amount,
+                CASE WHEN debit_account_id = $1 THEN debit_balance_after ELSE credit_balance_after END AS balance_after
+         FROM transfers
+         WHERE player_account_id = $1 AND status = 'posted' AND ($2::uuid IS NULL OR id < $2)
+         ORDER BY id DESC LIMIT $3",
     )
     .bind(account.0)
     .bind(before)

@@ -270,7 +270,7 @@ async fn write_plan(
     }
     let mut columns = TransferColumns::default();
     for row in &plan.new_rows {
-        columns.push(row, &accounts[&row.request.debit].currency);
+        columns.push(row, accounts);
     }
     sqlx::query_as(
         "WITH updated AS (
@@ -281,9 +281,10 @@ async fn write_plan(
          ), inserted AS (
              INSERT INTO transfers (id, idempotency_key, debit_account_id, credit_account_id, amount, currency, kind,
                                     reference, status, rejection_code, debit_balance_after, credit_balance_after,
-                                    created_at)
+                                    player_account_id, created_at)
              SELECT * FROM unnest($4::uuid[], $5::text[], $6::int8[], $7::int8[], $8::int8[], $9::text[], $10::text[],
-                                  $11::text[], $12::text[], $13::text[], $14::int8[], $15::int8[], $16::timestamptz[])
+                                  $11::text[], $12::text[], $13::text[], $14::int8[], $15::int8[], $16::int8[],
+                                  $17::timestamptz[])
              ON CONFLICT (idempotency_key) DO NOTHING
              RETURNING 1
          )
@@ -304,6 +305,7 @@ async fn write_plan(
     .bind(&columns.rejection_codes)
     .bind(&columns.debit_balances_after)
     .bind(&columns.credit_balances_after)
+    .bind(&columns.player_accounts)
     .bind(&columns.created_at)
     .fetch_one(&mut **transaction)
     .await
@@ -324,12 +326,18 @@ struct TransferColumns {
     rejection_codes: Vec<Option<&'static str>>,
     debit_balances_after: Vec<Option<i64>>,
     credit_balances_after: Vec<Option<i64>>,
+    player_accounts: Vec<Option<i64>>,
     created_at: Vec<DateTime<Utc>>,
 }
 
 impl TransferColumns {
-    fn push(&mut self, row: &StoredTransfer, currency: &str) {
+    fn push(&mut self, row: &StoredTransfer, accounts: &HashMap<AccountId, AccountState>) {
         let request = &row.request;
+        let debit = &accounts[&request.debit];
+        let is_player = |id: &AccountId| accounts[id].kind == AccountKind::Player;
+        let player_side = [request.debit, request.credit].into_iter().find(is_player);
+        let currency = debit.currency.as_str();
+        self.player_accounts.push(player_side.map(|id| id.0));
         self.ids.push(row.id);
         self.keys.push(request.key.as_str().to_owned());
         self.debits.push(request.debit.0);
