@@ -6,4 +6,5 @@ mod auth;
 mod bad_input;
 mod helpers;
 mod ledger;
+mod process;
 mod wallet;
