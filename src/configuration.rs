@@ -17,7 +17,54 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub admin: AdminSettings,
     pub wallet: WalletSettings,
+    pub crash: CrashSettings,
+    pub session: SessionSettings,
     pub logging: LoggingSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CrashSettings {
+    /// When a room has no usable chain, generate one of this many links (0: never; production waits
+    /// for `game-cluster chain generate`).
+    pub chain_auto_generate_length: u32,
+    /// How often a room without a chain looks again.
+    pub chain_retry_ms: u64,
+    /// How long a closed betting phase waits for stakes still being debited before the round runs.
+    pub closing_wait_max_ms: u64,
+    pub rooms: std::collections::BTreeMap<String, RoomSettings>,
+}
+
+/// One crash room: its fairness inputs, timings and limits.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoomSettings {
+    /// The public salt of the room's chains (fixed before the chain is used).
+    pub salt: String,
+    pub house_edge_bps: u32,
+    pub betting_ms: u64,
+    pub tick_interval_ms: u64,
+    pub crashed_pause_ms: u64,
+    pub bet_min_micros: i64,
+    pub bet_max_micros: i64,
+    /// The most one bet can win; a bet reaching it is cashed out at the multiplier that pays it.
+    pub payout_max_micros: i64,
+    pub bets_per_player_max: u32,
+    /// The highest auto-cashout target, in hundredths (100000 = 1000x).
+    pub auto_cashout_max: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionSettings {
+    /// Frames queued for one client; a client that lets it fill is too slow and is disconnected.
+    pub outbound_queue_capacity: usize,
+    pub heartbeat_interval_ms: u64,
+    /// Silence after which a client is considered gone; at least twice the heartbeat interval.
+    pub client_timeout_ms: u64,
+    pub frame_size_max_bytes: usize,
+    /// How long a socket opened without a token may wait before its `auth` message.
+    pub auth_timeout_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -231,7 +278,34 @@ impl Settings {
         if self.admin.password.expose_secret().len() < 12 {
             return invalid("admin.password", "must be at least 12 characters");
         }
-        self.validate_wallet()
+        self.validate_wallet()?;
+        self.validate_game()
+    }
+
+    fn validate_game(&self) -> Result<(), ConfigError> {
+        let invalid = |field: &'static str, reason: String| Err(ConfigError { field, reason });
+        let session = &self.session;
+        if !(4..=4096).contains(&session.outbound_queue_capacity) {
+            return invalid("session.outbound_queue_capacity", "must be 4 to 4096".into());
+        }
+        if session.heartbeat_interval_ms == 0 || session.client_timeout_ms < 2 * session.heartbeat_interval_ms {
+            return invalid(
+                "session.client_timeout_ms",
+                "must be at least twice session.heartbeat_interval_ms (which must be positive)".into(),
+            );
+        }
+        if !(256..=1_048_576).contains(&session.frame_size_max_bytes) {
+            return invalid("session.frame_size_max_bytes", "must be 256 B to 1 MiB".into());
+        }
+        if self.crash.rooms.is_empty() {
+            return invalid("crash.rooms", "at least one room must be configured".into());
+        }
+        for (name, room) in &self.crash.rooms {
+            if let Err(reason) = room.validate(name) {
+                return invalid("crash.rooms", format!("room {name}: {reason}"));
+            }
+        }
+        Ok(())
     }
 
     fn validate_wallet(&self) -> Result<(), ConfigError> {
@@ -271,6 +345,48 @@ impl Settings {
         }
         if !matches!(self.logging.format.as_str(), "pretty" | "json") {
             return invalid("logging.format", "must be \"pretty\" or \"json\"");
+        }
+        Ok(())
+    }
+}
+
+impl RoomSettings {
+    /// Checks one room; the message names the bad key.
+    pub fn validate(&self, name: &str) -> Result<(), String> {
+        let valid_name = !name.is_empty()
+            && name.len() <= 32
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        if !valid_name {
+            return Err("the room name must be 1 to 32 lower-case letters, digits or '_'".into());
+        }
+        if self.salt.is_empty() {
+            return Err("salt must not be empty".into());
+        }
+        if self.house_edge_bps == 0 || self.house_edge_bps >= 5_000 {
+            return Err("house_edge_bps must be 1 to 4999".into());
+        }
+        if !(10..=1_000).contains(&self.tick_interval_ms) {
+            return Err("tick_interval_ms must be 10 to 1000".into());
+        }
+        if !(100..=60_000).contains(&self.betting_ms) || self.crashed_pause_ms > 60_000 {
+            return Err("betting_ms must be 100 to 60000 and crashed_pause_ms at most 60000".into());
+        }
+        let bet_min = crate::money::Amount::parse(self.bet_min_micros);
+        let bet_max = crate::money::Amount::parse(self.bet_max_micros);
+        if bet_min.is_err() || bet_max.is_err() || self.bet_min_micros > self.bet_max_micros {
+            return Err("bet_min_micros and bet_max_micros must be valid amounts with min <= max".into());
+        }
+        if crate::money::Amount::parse(self.payout_max_micros).is_err() || self.payout_max_micros < self.bet_max_micros
+        {
+            return Err("payout_max_micros must be a valid amount of at least bet_max_micros".into());
+        }
+        if !(1..=10).contains(&self.bets_per_player_max) {
+            return Err("bets_per_player_max must be 1 to 10".into());
+        }
+        if !(101..=crate::fair::crash::MULTIPLIER_MAX).contains(&self.auto_cashout_max) {
+            return Err("auto_cashout_max must be 101 to 100000000 (hundredths)".into());
         }
         Ok(())
     }

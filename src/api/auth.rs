@@ -41,7 +41,7 @@ pub async fn signup(
             SignupError::Database(error) => ApiError::internal(error),
         })?;
     let token = keys
-        .issue_player(player.id, player.account)
+        .issue_player(player.id, player.account, &player.username)
         .map_err(ApiError::internal)?;
     Ok(HttpResponse::Created().json(json!({ "player": player, "token": token, "token_type": "Bearer" })))
 }
@@ -74,7 +74,7 @@ pub async fn login(
         .map_err(ApiError::internal)?;
     let player = player.filter(|_| verified).ok_or_else(invalid)?;
     let token = keys
-        .issue_player(player.id, player.account)
+        .issue_player(player.id, player.account, &player.username)
         .map_err(ApiError::internal)?;
     Ok(HttpResponse::Ok().json(json!({ "player": player, "token": token, "token_type": "Bearer" })))
 }

@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod error;
+pub mod game;
 pub mod health;
 pub mod json;
 pub mod middleware;
@@ -19,6 +20,7 @@ pub fn configure(config: &mut web::ServiceConfig, dev_top_up_enabled: bool) {
     config
         .route("/health", web::get().to(health::health))
         .route("/ready", web::get().to(health::ready))
+        .route("/ws", web::get().to(game::socket))
         .service(
             web::scope("/api/v1")
                 .route("/auth/signup", web::post().to(auth::signup))
@@ -26,6 +28,11 @@ pub fn configure(config: &mut web::ServiceConfig, dev_top_up_enabled: bool) {
                 .route("/me", web::get().to(auth::me))
                 .route("/wallet/balance", web::get().to(wallet::balance))
                 .route("/wallet/transactions", web::get().to(wallet::transactions))
+                .route("/game/state", web::get().to(game::state))
+                .route("/game/bet", web::post().to(game::bet))
+                .route("/game/cashout", web::post().to(game::cashout))
+                .route("/game/rounds", web::get().to(game::rounds))
+                .route("/game/verify", web::post().to(game::verify))
                 .configure(|scope| {
                     // The route only exists where free money is allowed: never in production.
                     if dev_top_up_enabled {

@@ -11,16 +11,29 @@ use std::future::{ready, Ready};
 use uuid::Uuid;
 
 /// A player identified by a valid token.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct AuthenticatedPlayer {
     pub player_id: Uuid,
     pub account: AccountId,
+    pub username: String,
 }
 
 /// The admin, identified by a valid admin token.
 #[derive(Debug, Clone)]
 pub struct AdminUser {
     pub subject: String,
+}
+
+/// Verifies a raw token, mapping failures to the envelope codes.
+pub fn verify_token(keys: &TokenKeys, token: &str) -> Result<Claims, ApiError> {
+    keys.verify(token.trim()).map_err(|error| match error {
+        TokenError::Expired => ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "token_expired",
+            "the token has expired; log in again",
+        ),
+        TokenError::Invalid => ApiError::unauthorized("the token is invalid"),
+    })
 }
 
 fn claims_from(request: &HttpRequest) -> Result<Claims, ApiError> {
@@ -47,7 +60,11 @@ fn claims_from(request: &HttpRequest) -> Result<Claims, ApiError> {
 }
 
 fn player_from(request: &HttpRequest) -> Result<AuthenticatedPlayer, ApiError> {
-    let claims = claims_from(request)?;
+    player_from_claims(claims_from(request)?)
+}
+
+/// The player a verified token speaks for (also used by WebSocket sessions authenticating later).
+pub fn player_from_claims(claims: Claims) -> Result<AuthenticatedPlayer, ApiError> {
     if claims.role != Role::Player {
         return Err(ApiError::forbidden("this endpoint is for players"));
     }
@@ -58,6 +75,7 @@ fn player_from(request: &HttpRequest) -> Result<AuthenticatedPlayer, ApiError> {
     Ok(AuthenticatedPlayer {
         player_id,
         account: AccountId(account),
+        username: claims.name.unwrap_or_default(),
     })
 }
 

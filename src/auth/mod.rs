@@ -28,6 +28,9 @@ pub struct Claims {
     pub role: Role,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub account: Option<i64>,
+    /// The player's username, shown to others when they cash out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     pub iat: i64,
     pub exp: i64,
 }
@@ -59,8 +62,14 @@ impl TokenKeys {
         }
     }
 
-    pub fn issue_player(&self, player: Uuid, account: AccountId) -> anyhow::Result<String> {
-        self.issue(player.to_string(), Role::Player, Some(account.0), self.ttl_s)
+    pub fn issue_player(&self, player: Uuid, account: AccountId, username: &str) -> anyhow::Result<String> {
+        self.issue_named(
+            player.to_string(),
+            Role::Player,
+            Some(account.0),
+            Some(username),
+            self.ttl_s,
+        )
     }
 
     pub fn issue_admin(&self, username: &str) -> anyhow::Result<String> {
@@ -69,11 +78,23 @@ impl TokenKeys {
 
     /// Issues a token that lives `ttl_s` seconds from now (negative values make expired tokens for tests).
     pub fn issue(&self, sub: String, role: Role, account: Option<i64>, ttl_s: i64) -> anyhow::Result<String> {
+        self.issue_named(sub, role, account, None, ttl_s)
+    }
+
+    fn issue_named(
+        &self,
+        sub: String,
+        role: Role,
+        account: Option<i64>,
+        name: Option<&str>,
+        ttl_s: i64,
+    ) -> anyhow::Result<String> {
         let now = chrono::Utc::now().timestamp();
         let claims = Claims {
             sub,
             role,
             account,
+            name: name.map(str::to_owned),
             iat: now,
             exp: now.saturating_add(ttl_s),
         };
@@ -166,7 +187,7 @@ mod tests {
     fn tokens_round_trip_and_expire() {
         let keys = TokenKeys::new(&settings());
         let player = Uuid::new_v4();
-        let token = keys.issue_player(player, AccountId(7)).unwrap();
+        let token = keys.issue_player(player, AccountId(7), "alice").unwrap();
         let claims = keys.verify(&token).unwrap();
         assert_eq!(
             (claims.sub, claims.role, claims.account),

@@ -4,7 +4,9 @@
 mod audit;
 mod auth;
 mod bad_input;
+mod crash;
 mod helpers;
 mod ledger;
 mod process;
 mod wallet;
+mod ws;

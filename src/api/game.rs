@@ -1,0 +1,253 @@
+//! The crash game over HTTP: the WebSocket endpoint, and REST equivalents for clients without one.
+
+use super::error::ApiError;
+use super::json::BoundedJson;
+use crate::auth::extract::{player_from_claims, verify_token, AuthenticatedPlayer};
+use crate::configuration::Settings;
+use crate::db::Database;
+use crate::fair::crash::parse_hash;
+use crate::games::crash::room::{Cashout, GetState};
+use crate::games::crash::{chain, store, GameError};
+use crate::session::actor::{parse_bet, BetRequest, PlayerSession, SessionContext};
+use crate::session::transport::Transport;
+use actix::{Actor, AsyncContext};
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use serde_json::json;
+use std::time::Instant;
+use uuid::Uuid;
+
+/// The most rounds one page of the round list may hold.
+const ROUNDS_PAGE_SIZE_MAX: u32 = 100;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SocketQuery {
+    token: Option<String>,
+    room: Option<String>,
+}
+
+/// The room a request names, or the first configured room.
+fn room_name(context: &SessionContext, requested: Option<String>) -> Result<String, ApiError> {
+    match requested {
+        Some(room) => context.rooms.get(&room).map(|_| room).map_err(ApiError::from),
+        None => Ok(context
+            .rooms
+            .rooms
+            .keys()
+            .next()
+            .cloned()
+            .expect("at least one room is configured")),
+    }
+}
+
+/// `GET /ws?token=..&room=..`: upgrades to a player session. Without a token the client must send
+/// `{"type":"auth","token":..}` first; a bad token in the query is refused before the upgrade.
+pub async fn socket(
+    request: HttpRequest,
+    body: web::Payload,
+    query: web::Query<SocketQuery>,
+    context: web::Data<SessionContext>,
+) -> Result<HttpResponse, actix_web::Error> {
+    let query = query.into_inner();
+    let player = match &query.token {
+        Some(token) => Some(verify_token(&context.keys, token).and_then(player_from_claims)?),
+        None => None,
+    };
+    let room_name = room_name(&context, query.room)?;
+    let room = context.rooms.get(&room_name).map_err(ApiError::from)?.clone();
+    let (response, ws_session, stream) = actix_ws::handle(&request, body)?;
+    let stream = stream.max_frame_size(context.settings.frame_size_max_bytes);
+    let transport = Transport::start(ws_session, context.settings.outbound_queue_capacity);
+    let session = PlayerSession::new(room_name, room, player, transport, context.get_ref().clone());
+    PlayerSession::create(|ctx| {
+        ctx.add_stream(stream);
+        session
+    });
+    Ok(response)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoomQuery {
+    room: Option<String>,
+}
+
+/// `GET /api/v1/game/state?room=`: the room's phase, multiplier and, for a logged-in player, their bets.
+pub async fn state(
+    player: Option<AuthenticatedPlayer>,
+    query: web::Query<RoomQuery>,
+    context: web::Data<SessionContext>,
+) -> Result<HttpResponse, ApiError> {
+    let room_name = room_name(&context, query.into_inner().room)?;
+    let room = context.rooms.get(&room_name)?;
+    let snapshot = room
+        .send(GetState {
+            player_id: player.map(|player| player.player_id),
+        })
+        .await
+        .map_err(|_| ApiError::from(GameError::RoomUnavailable))?;
+    let mut state = snapshot.state;
+    state["my_bets"] = serde_json::to_value(&snapshot.my_bets).map_err(ApiError::internal)?;
+    Ok(HttpResponse::Ok().json(state))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BetBody {
+    room: String,
+    amount: serde_json::Number,
+    auto_cashout: Option<serde_json::Number>,
+    client_bet_id: String,
+}
+
+/// `POST /api/v1/game/bet`: the same rules as the WebSocket `place_bet`.
+pub async fn bet(
+    player: AuthenticatedPlayer,
+    body: BoundedJson<BetBody>,
+    context: web::Data<SessionContext>,
+) -> Result<HttpResponse, ApiError> {
+    let received_at = Instant::now();
+    let body = body.0;
+    let request = BetRequest {
+        room: body.room,
+        amount: body.amount,
+        auto_cashout: body.auto_cashout,
+        client_bet_id: body.client_bet_id,
+    };
+    let (room, message) = parse_bet(&context, &player, request, received_at)?;
+    let placed = room
+        .send(message)
+        .await
+        .map_err(|_| ApiError::from(GameError::RoomUnavailable))??;
+    Ok(HttpResponse::Ok().json(json!({ "bet": placed.bet, "balance": placed.balance, "replayed": placed.replayed })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CashoutBody {
+    room: String,
+    bet_id: String,
+}
+
+/// `POST /api/v1/game/cashout`: the same rules as the WebSocket `cashout`.
+pub async fn cashout(
+    player: AuthenticatedPlayer,
+    body: BoundedJson<CashoutBody>,
+    context: web::Data<SessionContext>,
+) -> Result<HttpResponse, ApiError> {
+    let received_at = Instant::now();
+    let room = context.rooms.get(&body.0.room)?;
+    let bet_id = Uuid::parse_str(&body.0.bet_id).map_err(|_| ApiError::from(GameError::BetNotFound))?;
+    let cashed = room
+        .send(Cashout {
+            player_id: player.player_id,
+            bet_id,
+            received_at,
+        })
+        .await
+        .map_err(|_| ApiError::from(GameError::RoomUnavailable))??;
+    Ok(HttpResponse::Ok().json(json!({ "bet": cashed.bet, "balance": cashed.balance })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoundsQuery {
+    room: Option<String>,
+    before: Option<i64>,
+    limit: Option<u32>,
+}
+
+/// `GET /api/v1/game/rounds?room=`: crashed rounds with their revealed hashes, from the reader pool, and
+/// the room's salt and terminating hash.
+pub async fn rounds(
+    query: web::Query<RoundsQuery>,
+    context: web::Data<SessionContext>,
+    database: web::Data<Database>,
+) -> Result<HttpResponse, ApiError> {
+    let query = query.into_inner();
+    let room = room_name(&context, query.room)?;
+    let limit = query.limit.unwrap_or(20);
+    if !(1..=ROUNDS_PAGE_SIZE_MAX).contains(&limit) {
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            format!("limit must be 1 to {ROUNDS_PAGE_SIZE_MAX}"),
+        ));
+    }
+    let rounds = store::list_revealed_rounds(&database.reader, &room, query.before, limit).await?;
+    let chain = store::chain_info(&database.reader, &room).await?;
+    Ok(HttpResponse::Ok().json(json!({
+        "room": room,
+        "salt": chain.as_ref().map(|(salt, _)| salt),
+        "terminating_hash": chain.as_ref().map(|(_, hash)| hash),
+        "rounds": rounds,
+    })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyBody {
+    round_id: Option<i64>,
+    hash: Option<String>,
+    salt: Option<String>,
+    previous_hash: Option<String>,
+    house_edge_bps: Option<u32>,
+}
+
+/// `POST /api/v1/game/verify`: recomputes a round from its revealed hash (by `round_id`, or from a
+/// `hash` and `salt` the caller supplies) and checks the chain link to the previous game.
+pub async fn verify(
+    body: BoundedJson<VerifyBody>,
+    database: web::Data<Database>,
+    settings: web::Data<Settings>,
+) -> Result<HttpResponse, ApiError> {
+    let body = body.0;
+    let invalid_hash = || ApiError::bad_request("invalid_hash", "hashes are 64 hex digits");
+    if let Some(round_id) = body.round_id {
+        let evidence = store::round_evidence(&database.reader, round_id)
+            .await?
+            .ok_or_else(|| {
+                ApiError::new(
+                    actix_web::http::StatusCode::NOT_FOUND,
+                    "round_not_found",
+                    "no crashed round has this id",
+                )
+            })?;
+        let edge = settings
+            .crash
+            .rooms
+            .get(&evidence.room)
+            .map_or(100, |room| room.house_edge_bps);
+        let verdict = chain::verify(
+            &evidence.hash,
+            &evidence.salt,
+            edge,
+            evidence.previous_hash.as_ref(),
+            Some(evidence.crash_point),
+        );
+        return Ok(HttpResponse::Ok().json(verdict));
+    }
+    let hash = body.hash.as_deref().and_then(parse_hash).ok_or_else(invalid_hash)?;
+    let salt = body
+        .salt
+        .filter(|salt| !salt.is_empty() && salt.len() <= 256)
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "invalid_salt",
+                "give the room's salt (1 to 256 characters) or a round_id",
+            )
+        })?;
+    let previous = body
+        .previous_hash
+        .as_deref()
+        .map(|text| parse_hash(text).ok_or_else(invalid_hash))
+        .transpose()?;
+    let edge = body.house_edge_bps.unwrap_or(100);
+    if edge == 0 || edge >= 5_000 {
+        return Err(ApiError::bad_request(
+            "invalid_house_edge",
+            "house_edge_bps must be 1 to 4999",
+        ));
+    }
+    Ok(HttpResponse::Ok().json(chain::verify(&hash, &salt, edge, previous.as_ref(), None)))
+}

@@ -1,0 +1,229 @@
+//! The crash game (Aviator/bustabit style): one round actor per room, bets and cashouts judged by the
+//! server's clock, outcomes from the room's hash chain.
+
+pub mod chain;
+pub mod recovery;
+pub mod room;
+pub mod store;
+
+use crate::api::error::ApiError;
+use crate::fair::crash::{format_multiplier, MULTIPLIER_MIN};
+use crate::wallet::ledger::TransferError;
+use actix::Addr;
+use actix_web::http::StatusCode;
+use room::CrashRoom;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use uuid::Uuid;
+
+/// A multiplier in hundredths as players write it: a JSON number with at most two decimals, above 1.00.
+pub fn parse_auto_cashout(number: &serde_json::Number, max: u32) -> Result<u32, GameError> {
+    let text = number.to_string();
+    let invalid = || GameError::InvalidAutoCashout(format!("auto_cashout must be 1.01 to {}", format_multiplier(max)));
+    if text.contains(['e', 'E', '-']) {
+        return Err(invalid());
+    }
+    let (whole, fraction) = text.split_once('.').unwrap_or((&text, ""));
+    if whole.is_empty() || fraction.len() > 2 || whole.len() > 9 {
+        return Err(invalid());
+    }
+    let whole: u32 = whole.parse().map_err(|_| invalid())?;
+    let fraction: u32 = if fraction.is_empty() {
+        0
+    } else {
+        format!("{fraction:0<2}").parse().map_err(|_| invalid())?
+    };
+    let hundredths = whole
+        .checked_mul(100)
+        .and_then(|w| w.checked_add(fraction))
+        .ok_or_else(invalid)?;
+    if hundredths <= MULTIPLIER_MIN || hundredths > max {
+        return Err(invalid());
+    }
+    Ok(hundredths)
+}
+
+/// A multiplier as a JSON number for clients (`208` becomes `2.08`). Display only: payouts use hundredths.
+pub fn multiplier_json(hundredths: u32) -> serde_json::Value {
+    serde_json::Value::from(f64::from(hundredths) / 100.0)
+}
+
+/// The lifecycle of a bet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BetStatus {
+    /// The stake is being debited.
+    Pending,
+    Open,
+    /// The cashout is decided; the win is being credited.
+    CashingOut,
+    CashedOut,
+    Lost,
+    Refunded,
+    /// The stake never moved (for example: insufficient funds).
+    Void,
+}
+
+impl BetStatus {
+    /// The status as stored in `crash_bets.status` (a cashout in flight is still `open` there).
+    pub fn stored(self) -> &'static str {
+        match self {
+            BetStatus::Pending => "pending",
+            BetStatus::Open | BetStatus::CashingOut => "open",
+            BetStatus::CashedOut => "cashed_out",
+            BetStatus::Lost => "lost",
+            BetStatus::Refunded => "refunded",
+            BetStatus::Void => "void",
+        }
+    }
+
+    pub fn from_stored(text: &str) -> Option<BetStatus> {
+        Some(match text {
+            "pending" => BetStatus::Pending,
+            "open" => BetStatus::Open,
+            "cashed_out" => BetStatus::CashedOut,
+            "lost" => BetStatus::Lost,
+            "refunded" => BetStatus::Refunded,
+            "void" => BetStatus::Void,
+            _ => return None,
+        })
+    }
+}
+
+/// A bet as its owner sees it.
+#[derive(Debug, Clone, Serialize)]
+pub struct BetView {
+    pub bet_id: Uuid,
+    pub round_id: i64,
+    pub room: String,
+    pub client_bet_id: String,
+    pub amount: i64,
+    #[serde(serialize_with = "serialize_optional_multiplier")]
+    pub auto_cashout: Option<u32>,
+    pub status: BetStatus,
+    #[serde(serialize_with = "serialize_optional_multiplier")]
+    pub cashout_multiplier: Option<u32>,
+    pub payout: Option<i64>,
+}
+
+fn serialize_optional_multiplier<S: serde::Serializer>(value: &Option<u32>, serializer: S) -> Result<S::Ok, S::Error> {
+    match value {
+        Some(hundredths) => multiplier_json(*hundredths).serialize(serializer),
+        None => serializer.serialize_none(),
+    }
+}
+
+/// Every way a bet or cashout can be refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GameError {
+    #[error("no room is called {0:?}")]
+    UnknownRoom(String),
+    #[error("betting is closed; wait for the next round")]
+    BettingClosed,
+    #[error("the round is not running")]
+    RoundNotRunning,
+    #[error("the round has crashed")]
+    RoundCrashed,
+    #[error("no such bet of yours in this round")]
+    BetNotFound,
+    #[error("this bet was already cashed out")]
+    AlreadyCashedOut,
+    #[error("this bet is not in play")]
+    BetNotOpen,
+    #[error("a bet with this client_bet_id is still being placed")]
+    BetInProgress,
+    #[error("{0}")]
+    InvalidAmount(String),
+    #[error("{0}")]
+    InvalidAutoCashout(String),
+    #[error("{0}")]
+    InvalidClientBetId(String),
+    #[error("at most {0} bets per player per round")]
+    TooManyBets(u32),
+    #[error("the room is not ready yet")]
+    RoomUnavailable,
+    #[error(transparent)]
+    Wallet(#[from] TransferError),
+    #[error("the game store failed")]
+    Store,
+}
+
+impl GameError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            GameError::UnknownRoom(_) => "unknown_room",
+            GameError::BettingClosed => "betting_closed",
+            GameError::RoundNotRunning => "round_not_running",
+            GameError::RoundCrashed => "round_crashed",
+            GameError::BetNotFound => "bet_not_found",
+            GameError::AlreadyCashedOut => "already_cashed_out",
+            GameError::BetNotOpen => "bet_not_open",
+            GameError::BetInProgress => "bet_in_progress",
+            GameError::InvalidAmount(_) => "invalid_amount",
+            GameError::InvalidAutoCashout(_) => "invalid_auto_cashout",
+            GameError::InvalidClientBetId(_) => "invalid_client_bet_id",
+            GameError::TooManyBets(_) => "too_many_bets",
+            GameError::RoomUnavailable => "room_unavailable",
+            GameError::Wallet(error) => ApiError::from(error.clone()).code,
+            GameError::Store => "internal_error",
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            GameError::UnknownRoom(_) | GameError::BetNotFound => StatusCode::NOT_FOUND,
+            GameError::InvalidAmount(_) | GameError::InvalidAutoCashout(_) | GameError::InvalidClientBetId(_) => {
+                StatusCode::BAD_REQUEST
+            }
+            GameError::RoomUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            GameError::Wallet(error) => ApiError::from(error.clone()).status,
+            GameError::Store => StatusCode::INTERNAL_SERVER_ERROR,
+            _ => StatusCode::CONFLICT,
+        }
+    }
+}
+
+impl From<GameError> for ApiError {
+    fn from(error: GameError) -> ApiError {
+        ApiError::new(error.status(), error.code(), error.to_string())
+    }
+}
+
+/// The round actors of this node, by room name.
+#[derive(Clone, Default)]
+pub struct CrashRooms {
+    pub rooms: BTreeMap<String, Addr<CrashRoom>>,
+}
+
+impl CrashRooms {
+    pub fn get(&self, room: &str) -> Result<&Addr<CrashRoom>, GameError> {
+        self.rooms
+            .get(room)
+            .ok_or_else(|| GameError::UnknownRoom(room.chars().take(32).collect()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<u32, GameError> {
+        parse_auto_cashout(&serde_json::from_str(text).unwrap(), 100_000)
+    }
+
+    #[test]
+    fn auto_cashout_targets_have_at_most_two_decimals() {
+        assert_eq!(parse("2"), Ok(200));
+        assert_eq!(parse("2.5"), Ok(250));
+        assert_eq!(parse("1.01"), Ok(101));
+        assert_eq!(parse("1000"), Ok(100_000));
+        assert_eq!(
+            parse("1e3"),
+            Ok(100_000),
+            "an exponent that denotes an allowed value is fine"
+        );
+        for bad in ["1", "1.00", "0.5", "2.555", "-2", "1e4", "1000.01", "99999999999"] {
+            assert!(parse(bad).is_err(), "{bad} is refused");
+        }
+    }
+}

@@ -1,0 +1,978 @@
+//! The round actor of one crash room: betting → (closing) → running with ticks → crashed → next round.
+//!
+//! Decisions are made here, once, in message order: a bet is accepted only while betting is open at the
+//! moment the request arrived; a cashout is judged by the elapsed time at its arrival and refused at or
+//! past the crash time; auto-cashouts pay exactly their target and are taken from a list sorted by the
+//! moment they fall due, not scanned per tick. Money moves only through the wallet, keyed by the bet id.
+
+use super::store::{self, NewBet, RevealedRound};
+use super::{multiplier_json, BetStatus, BetView, GameError};
+use crate::configuration::RoomSettings;
+use crate::fair::crash::{self as fair, GameHash};
+use crate::money::Amount;
+use crate::session::protocol;
+use crate::session::transport::{SendFailure, Transport};
+use crate::wallet::ledger::{AccountId, TransferKind, TransferRequest};
+use crate::wallet::Wallet;
+use actix::prelude::*;
+use bytestring::ByteString;
+use chrono::{DateTime, Utc};
+use serde_json::{json, Value};
+use sqlx::PgPool;
+use std::collections::{BTreeSet, HashMap};
+use std::time::{Duration, Instant};
+use uuid::Uuid;
+
+/// A control message from a room to one session.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub enum ToSession {
+    /// A frame for this player only (their auto-cashouts, for example).
+    Frame(ByteString),
+    /// Close the socket with this WebSocket close code and reason.
+    Close(u16, String),
+}
+
+/// Who is playing, as the room needs to know them.
+#[derive(Debug, Clone)]
+pub struct PlayerRef {
+    pub player_id: Uuid,
+    pub account: AccountId,
+    pub username: String,
+}
+
+/// Join the room's broadcasts; answers the room's state and the player's bets of the current round.
+#[derive(Message)]
+#[rtype(result = "RoomSnapshot")]
+pub struct Subscribe {
+    pub session_id: u64,
+    pub player_id: Uuid,
+    pub transport: Transport,
+    pub control: Recipient<ToSession>,
+}
+
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Unsubscribe {
+    pub session_id: u64,
+}
+
+/// The room's state for a snapshot; `my_bets` is empty without a player.
+#[derive(Message)]
+#[rtype(result = "RoomSnapshot")]
+pub struct GetState {
+    pub player_id: Option<Uuid>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RoomSnapshot {
+    pub state: Value,
+    pub my_bets: Vec<BetView>,
+}
+
+#[derive(Message)]
+#[rtype(result = "Result<PlacedBet, GameError>")]
+pub struct PlaceBet {
+    pub player: PlayerRef,
+    pub amount: Amount,
+    pub auto_cashout: Option<u32>,
+    pub client_bet_id: String,
+    /// When the request reached the server; betting must have been open at that moment.
+    pub received_at: Instant,
+}
+
+#[derive(Debug, Clone)]
+pub struct PlacedBet {
+    pub bet: BetView,
+    pub balance: Option<i64>,
+    pub replayed: bool,
+}
+
+#[derive(Message)]
+#[rtype(result = "Result<CashedOut, GameError>")]
+pub struct Cashout {
+    pub player_id: Uuid,
+    pub bet_id: Uuid,
+    /// When the request reached the server: the multiplier is the curve's value at this moment.
+    pub received_at: Instant,
+}
+
+#[derive(Debug, Clone)]
+pub struct CashedOut {
+    pub bet: BetView,
+    pub balance: Option<i64>,
+}
+
+/// Close every subscriber's socket with this reason (the node is shutting down).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct CloseAll {
+    pub code: u16,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// No round yet: waiting for a chain or for the database.
+    Starting,
+    Betting,
+    /// Betting closed; stakes still being debited.
+    Closing,
+    Running,
+    Crashed,
+}
+
+impl Phase {
+    fn as_str(self) -> &'static str {
+        match self {
+            Phase::Starting => "starting",
+            Phase::Betting => "betting",
+            Phase::Closing => "closing",
+            Phase::Running => "running",
+            Phase::Crashed => "crashed",
+        }
+    }
+}
+
+struct BetEntry {
+    view: BetView,
+    player: PlayerRef,
+}
+
+struct Round {
+    id: i64,
+    hash: GameHash,
+    crash_point: u32,
+    /// The first millisecond at which the curve reaches the crash point: the crash happens then.
+    crash_ms: u64,
+    terminating_hash: String,
+    betting_ends_at: Instant,
+    betting_ends_wall: DateTime<Utc>,
+    started_at: Option<Instant>,
+    started_wall: Option<DateTime<Utc>>,
+    bets: HashMap<Uuid, BetEntry>,
+    by_client_id: HashMap<(Uuid, String), Uuid>,
+    bets_per_player: HashMap<Uuid, u32>,
+    /// Open bets with an effective target, ordered by the millisecond they fall due.
+    autos: BTreeSet<(u64, Uuid)>,
+    /// Stakes being debited and wins being credited; the round settles only when none is left.
+    in_flight: u32,
+    pending_stakes: u32,
+    crash_recorded: bool,
+    settled: bool,
+    cashouts_since_tick: Vec<Value>,
+}
+
+struct Subscriber {
+    player_id: Uuid,
+    transport: Transport,
+    control: Recipient<ToSession>,
+}
+
+pub struct CrashRoom {
+    name: String,
+    settings: RoomSettings,
+    pool: PgPool,
+    wallet: Wallet,
+    chain_auto_generate_length: u32,
+    chain_retry: Duration,
+    closing_wait_max: Duration,
+    phase: Phase,
+    round: Option<Round>,
+    previous: Option<RevealedRound>,
+    sequence: u64,
+    subscribers: HashMap<u64, Subscriber>,
+    sessions_by_player: HashMap<Uuid, Vec<u64>>,
+    tick_timer: Option<SpawnHandle>,
+    /// Set while the room waits for a chain, so the warning is logged once per wait, not per retry.
+    waiting_for_chain: bool,
+}
+
+/// Everything a room needs besides its settings.
+pub struct RoomDependencies {
+    pub pool: PgPool,
+    pub wallet: Wallet,
+    pub chain_auto_generate_length: u32,
+    pub chain_retry: Duration,
+    pub closing_wait_max: Duration,
+}
+
+impl CrashRoom {
+    pub fn new(name: String, settings: RoomSettings, dependencies: RoomDependencies) -> CrashRoom {
+        CrashRoom {
+            name,
+            settings,
+            pool: dependencies.pool,
+            wallet: dependencies.wallet,
+            chain_auto_generate_length: dependencies.chain_auto_generate_length,
+            chain_retry: dependencies.chain_retry,
+            closing_wait_max: dependencies.closing_wait_max,
+            phase: Phase::Starting,
+            round: None,
+            previous: None,
+            sequence: 0,
+            subscribers: HashMap::new(),
+            sessions_by_player: HashMap::new(),
+            tick_timer: None,
+            waiting_for_chain: false,
+        }
+    }
+
+    fn next_sequence(&mut self) -> u64 {
+        self.sequence += 1;
+        self.sequence
+    }
+
+    // ----- broadcasting -------------------------------------------------------------------------
+
+    /// Sends the same bytes to every subscriber. A subscriber whose queue is full is too slow: it is
+    /// dropped and told to close, so it never delays anyone else.
+    fn broadcast(&mut self, frame: ByteString) {
+        let mut dropped = Vec::new();
+        for (session_id, subscriber) in &self.subscribers {
+            match subscriber.transport.try_send_text(frame.clone()) {
+                Ok(()) => {}
+                Err(SendFailure::Full) => {
+                    subscriber
+                        .control
+                        .do_send(ToSession::Close(4008, "too slow to keep up with the game".into()));
+                    dropped.push(*session_id);
+                }
+                Err(SendFailure::Closed) => dropped.push(*session_id),
+            }
+        }
+        for session_id in dropped {
+            self.remove_subscriber(session_id);
+        }
+    }
+
+    fn send_to_player(&self, player_id: Uuid, frame: ByteString) {
+        for session_id in self.sessions_by_player.get(&player_id).into_iter().flatten() {
+            if let Some(subscriber) = self.subscribers.get(session_id) {
+                subscriber.control.do_send(ToSession::Frame(frame.clone()));
+            }
+        }
+    }
+
+    fn remove_subscriber(&mut self, session_id: u64) {
+        if let Some(subscriber) = self.subscribers.remove(&session_id) {
+            if let Some(sessions) = self.sessions_by_player.get_mut(&subscriber.player_id) {
+                sessions.retain(|id| *id != session_id);
+                if sessions.is_empty() {
+                    self.sessions_by_player.remove(&subscriber.player_id);
+                }
+            }
+        }
+    }
+
+    fn snapshot(&self, player_id: Option<Uuid>) -> RoomSnapshot {
+        let mut state = json!({
+            "room": self.name,
+            "phase": self.phase.as_str(),
+            "seq": self.sequence,
+            "tick_interval_ms": self.settings.tick_interval_ms,
+            "previous_round": self.previous,
+        });
+        let mut my_bets = Vec::new();
+        if let Some(round) = &self.round {
+            state["round_id"] = json!(round.id);
+            state["terminating_hash"] = json!(round.terminating_hash);
+            let now = Instant::now();
+            if matches!(self.phase, Phase::Betting) {
+                let left = round.betting_ends_at.saturating_duration_since(now).as_millis() as u64;
+                state["betting_ends_in_ms"] = json!(left);
+                state["betting_ends_at"] = json!(round.betting_ends_wall);
+            }
+            if let Some(started) = round.started_at {
+                let elapsed = (now.saturating_duration_since(started).as_millis() as u64).min(round.crash_ms);
+                state["elapsed_ms"] = json!(elapsed);
+                state["multiplier"] = multiplier_json(fair::multiplier_at(elapsed));
+                state["started_at"] = json!(round.started_wall);
+            } else {
+                state["multiplier"] = multiplier_json(fair::MULTIPLIER_MIN);
+            }
+            if self.phase == Phase::Crashed {
+                state["crash_point"] = multiplier_json(round.crash_point);
+                state["hash"] = json!(hex::encode(round.hash));
+            }
+            if let Some(player_id) = player_id {
+                my_bets = round
+                    .bets
+                    .values()
+                    .filter(|entry| entry.player.player_id == player_id && entry.view.status != BetStatus::Void)
+                    .map(|entry| entry.view.clone())
+                    .collect();
+            }
+        }
+        RoomSnapshot { state, my_bets }
+    }
+
+    // ----- phases -------------------------------------------------------------------------------
+
+    fn open_betting(&mut self, ctx: &mut Context<Self>) {
+        let pool = self.pool.clone();
+        let room = self.name.clone();
+        let edge = self.settings.house_edge_bps;
+        let salt = self.settings.salt.clone();
+        let generate = self.chain_auto_generate_length;
+        let next = async move {
+            if let Some(round) = store::start_round(&pool, &room, edge).await? {
+                return Ok(Some(round));
+            }
+            if generate == 0 {
+                return Ok(None);
+            }
+            let chain = fair::generate_chain(generate as usize);
+            store::insert_chain(&pool, &room, &salt, &chain).await?;
+            tracing::info!(room, length = generate, "generated a new hash chain");
+            store::start_round(&pool, &room, edge).await
+        };
+        ctx.wait(
+            next.into_actor(self)
+                .map(|result: sqlx::Result<_>, room, ctx| match result {
+                    Ok(Some(round)) => {
+                        room.waiting_for_chain = false;
+                        room.begin_round(round, ctx);
+                    }
+                    Ok(None) => {
+                        if !std::mem::replace(&mut room.waiting_for_chain, true) {
+                            tracing::warn!(
+                                room = room.name,
+                                "no usable hash chain; run `game-cluster chain generate`"
+                            );
+                        }
+                        ctx.run_later(room.chain_retry, |room, ctx| room.open_betting(ctx));
+                    }
+                    Err(error) => {
+                        tracing::error!(room = room.name, %error, "failed to start a round");
+                        ctx.run_later(room.chain_retry, |room, ctx| room.open_betting(ctx));
+                    }
+                }),
+        );
+    }
+
+    fn begin_round(&mut self, new_round: store::NewRound, ctx: &mut Context<Self>) {
+        let betting = Duration::from_millis(self.settings.betting_ms);
+        let crash_ms = fair::elapsed_for(new_round.crash_point);
+        self.round = Some(Round {
+            id: new_round.id,
+            hash: new_round.hash,
+            crash_point: new_round.crash_point,
+            crash_ms,
+            terminating_hash: new_round.terminating_hash,
+            betting_ends_at: Instant::now() + betting,
+            betting_ends_wall: Utc::now() + chrono::Duration::milliseconds(self.settings.betting_ms as i64),
+            started_at: None,
+            started_wall: None,
+            bets: HashMap::new(),
+            by_client_id: HashMap::new(),
+            bets_per_player: HashMap::new(),
+            autos: BTreeSet::new(),
+            in_flight: 0,
+            pending_stakes: 0,
+            crash_recorded: false,
+            settled: false,
+            cashouts_since_tick: Vec::new(),
+        });
+        self.phase = Phase::Betting;
+        let sequence = self.next_sequence();
+        let frame = protocol::encode(&json!({
+            "type": "round_start",
+            "room": self.name,
+            "round_id": new_round.id,
+            "seq": sequence,
+            "betting_ms": self.settings.betting_ms,
+            "previous_round": self.previous,
+        }));
+        self.broadcast(frame);
+        ctx.run_later(betting, |room, ctx| room.close_betting(ctx));
+    }
+
+    fn close_betting(&mut self, ctx: &mut Context<Self>) {
+        self.phase = Phase::Closing;
+        let pending = self.round.as_ref().map_or(0, |round| round.pending_stakes);
+        if pending == 0 {
+            self.start_running(ctx);
+        } else {
+            // Stakes accepted in time but not yet debited get a bounded grace period.
+            ctx.run_later(self.closing_wait_max, |room, ctx| {
+                if room.phase == Phase::Closing {
+                    room.start_running(ctx);
+                }
+            });
+        }
+    }
+
+    fn start_running(&mut self, ctx: &mut Context<Self>) {
+        let Some(round_id) = self.round.as_ref().map(|round| round.id) else {
+            return;
+        };
+        self.phase = Phase::Running;
+        let pool = self.pool.clone();
+        // The running phase is recorded before the clock starts, so the crash is always written after it.
+        let record = async move { store::mark_running(&pool, round_id).await };
+        ctx.wait(record.into_actor(self).map(|result, room, ctx| {
+            if let Err(error) = result {
+                tracing::error!(room = room.name, %error, "failed to record the running phase");
+            }
+            room.start_clock(ctx);
+        }));
+    }
+
+    fn start_clock(&mut self, ctx: &mut Context<Self>) {
+        let sequence = self.next_sequence();
+        let Some(round) = self.round.as_mut() else { return };
+        round.started_at = Some(Instant::now());
+        round.started_wall = Some(Utc::now());
+        let crash_in = Duration::from_millis(round.crash_ms);
+        let frame = protocol::encode(&json!({
+            "type": "round_running",
+            "room": self.name,
+            "round_id": round.id,
+            "seq": sequence,
+            "started_at": round.started_wall,
+        }));
+        self.broadcast(frame);
+        let tick = Duration::from_millis(self.settings.tick_interval_ms);
+        self.tick_timer = Some(ctx.run_interval(tick, |room, ctx| room.tick(ctx)));
+        // The crash fires at its exact time, not at the next tick boundary.
+        ctx.run_later(crash_in, |room, ctx| room.crash(ctx));
+    }
+
+    fn tick(&mut self, ctx: &mut Context<Self>) {
+        if self.phase != Phase::Running {
+            return;
+        }
+        let Some(elapsed) = self.elapsed_ms(Instant::now()) else {
+            return;
+        };
+        let crash_ms = self.round.as_ref().map_or(0, |round| round.crash_ms);
+        if elapsed >= crash_ms {
+            return;
+        }
+        self.pay_due_autos(elapsed, ctx);
+        let sequence = self.next_sequence();
+        let Some(round) = self.round.as_mut() else { return };
+        let frame = protocol::encode(&json!({
+            "type": "tick",
+            "room": self.name,
+            "round_id": round.id,
+            "seq": sequence,
+            "multiplier": multiplier_json(fair::multiplier_at(elapsed)),
+            "elapsed_ms": elapsed,
+            "ts": Utc::now().timestamp_millis(),
+            "cashouts": std::mem::take(&mut round.cashouts_since_tick),
+        }));
+        self.broadcast(frame);
+    }
+
+    fn crash(&mut self, ctx: &mut Context<Self>) {
+        if self.phase != Phase::Running {
+            return;
+        }
+        if let Some(timer) = self.tick_timer.take() {
+            ctx.cancel_future(timer);
+        }
+        let crash_ms = self.round.as_ref().map_or(0, |round| round.crash_ms);
+        // Auto-cashouts due strictly before the crash are paid (at their exact target); the rest lose.
+        if crash_ms > 0 {
+            self.pay_due_autos(crash_ms - 1, ctx);
+        }
+        self.phase = Phase::Crashed;
+        let sequence = self.next_sequence();
+        let Some(round) = self.round.as_mut() else { return };
+        let mut lost = Vec::new();
+        for entry in round.bets.values_mut() {
+            if entry.view.status == BetStatus::Open {
+                entry.view.status = BetStatus::Lost;
+                lost.push(entry.view.bet_id);
+            }
+        }
+        round.autos.clear();
+        let revealed = RevealedRound {
+            round_id: round.id,
+            hash: hex::encode(round.hash),
+            crash_point: multiplier_json(round.crash_point),
+            crash_point_hundredths: round.crash_point,
+            crashed_at: Some(Utc::now()),
+        };
+        let round_id = round.id;
+        let frame = protocol::encode(&json!({
+            "type": "crash",
+            "room": self.name,
+            "round_id": round_id,
+            "seq": sequence,
+            "crash_point": revealed.crash_point,
+            "hash": revealed.hash,
+            "elapsed_ms": crash_ms,
+            "ts": Utc::now().timestamp_millis(),
+            "cashouts": std::mem::take(&mut round.cashouts_since_tick),
+        }));
+        self.previous = Some(revealed);
+        self.broadcast(frame);
+        let pool = self.pool.clone();
+        let record = async move { store::mark_crashed(&pool, round_id, &lost).await };
+        ctx.spawn(record.into_actor(self).map(|result, room, ctx| {
+            if let Err(error) = result {
+                tracing::error!(room = room.name, %error, "failed to record the crash; recovery will settle the round");
+            }
+            if let Some(round) = room.round.as_mut() {
+                round.crash_recorded = true;
+            }
+            room.try_settle(ctx);
+        }));
+    }
+
+    /// Closes the round once the crash is recorded and no money is in flight, then schedules the next.
+    fn try_settle(&mut self, ctx: &mut Context<Self>) {
+        let Some(round) = self.round.as_mut() else { return };
+        if self.phase != Phase::Crashed || !round.crash_recorded || round.in_flight > 0 || round.settled {
+            return;
+        }
+        round.settled = true;
+        let pool = self.pool.clone();
+        let round_id = round.id;
+        let settle = async move { store::settle_round(&pool, round_id).await };
+        ctx.spawn(settle.into_actor(self).map(|result, room, ctx| {
+            if let Err(error) = result {
+                tracing::error!(room = room.name, %error, "failed to settle a round; recovery will");
+            }
+            let pause = Duration::from_millis(room.settings.crashed_pause_ms);
+            ctx.run_later(pause, |room, ctx| room.open_betting(ctx));
+        }));
+    }
+
+    fn elapsed_ms(&self, at: Instant) -> Option<u64> {
+        let started = self.round.as_ref()?.started_at?;
+        if at < started {
+            return None;
+        }
+        Some(at.duration_since(started).as_millis() as u64)
+    }
+
+    // ----- bets ---------------------------------------------------------------------------------
+
+    /// The multiplier at which a bet is cashed out automatically: its own target, or earlier if that is
+    /// where it would reach the room's maximum payout.
+    fn effective_target(&self, amount: i64, auto_cashout: Option<u32>) -> Option<u32> {
+        let cap = u128::from(self.settings.payout_max_micros as u64) * 100 / u128::from(amount as u64);
+        let cap = u32::try_from(cap).unwrap_or(u32::MAX).max(fair::MULTIPLIER_MIN + 1);
+        let cap = (cap < fair::MULTIPLIER_MAX).then_some(cap);
+        match (auto_cashout, cap) {
+            (Some(target), Some(cap)) => Some(target.min(cap)),
+            (target, cap) => target.or(cap),
+        }
+    }
+
+    fn validate_bet(&self, bet: &PlaceBet) -> Result<(), GameError> {
+        let round = self.round.as_ref().ok_or(GameError::BettingClosed)?;
+        if self.phase != Phase::Betting || bet.received_at >= round.betting_ends_at {
+            return Err(GameError::BettingClosed);
+        }
+        let amount = bet.amount.micros();
+        if amount < self.settings.bet_min_micros || amount > self.settings.bet_max_micros {
+            return Err(GameError::InvalidAmount(format!(
+                "a bet must be {} to {} micro-units",
+                self.settings.bet_min_micros, self.settings.bet_max_micros
+            )));
+        }
+        if bet
+            .auto_cashout
+            .is_some_and(|target| target > self.settings.auto_cashout_max)
+        {
+            return Err(GameError::InvalidAutoCashout(
+                "auto_cashout is above the room's maximum".into(),
+            ));
+        }
+        let placed = round.bets_per_player.get(&bet.player.player_id).copied().unwrap_or(0);
+        if placed >= self.settings.bets_per_player_max {
+            return Err(GameError::TooManyBets(self.settings.bets_per_player_max));
+        }
+        Ok(())
+    }
+
+    fn finish_stake(&mut self, bet_id: Uuid, outcome: &Result<PlacedBet, GameError>, ctx: &mut Context<Self>) {
+        let phase = self.phase;
+        let Some(round) = self.round.as_mut() else { return };
+        round.in_flight -= 1;
+        round.pending_stakes -= 1;
+        let accepted = matches!(outcome, Ok(placed) if !placed.replayed);
+        let mut auto_entry = None;
+        if accepted && phase != Phase::Crashed {
+            if let Some(entry) = round.bets.get_mut(&bet_id) {
+                entry.view.status = BetStatus::Open;
+                auto_entry = Some((entry.view.amount, entry.view.auto_cashout));
+            }
+        } else if let Some(entry) = round.bets.remove(&bet_id) {
+            round
+                .by_client_id
+                .remove(&(entry.player.player_id, entry.view.client_bet_id.clone()));
+            if let Some(count) = round.bets_per_player.get_mut(&entry.player.player_id) {
+                *count = count.saturating_sub(1);
+            }
+            if accepted {
+                // The stake landed after the round had crashed: the bet never played, so it is refunded.
+                tracing::warn!(room = self.name, %bet_id, "a stake completed after the crash; refunding");
+                self.refund_late_stake(entry, ctx);
+            }
+        }
+        if let Some((amount, auto_cashout)) = auto_entry {
+            if let Some(target) = self.effective_target(amount, auto_cashout) {
+                if let Some(round) = self.round.as_mut() {
+                    round.autos.insert((fair::elapsed_for(target), bet_id));
+                }
+            }
+        }
+        if self.phase == Phase::Closing && self.round.as_ref().is_some_and(|round| round.pending_stakes == 0) {
+            self.start_running(ctx);
+        }
+        self.try_settle(ctx);
+    }
+
+    fn refund_late_stake(&mut self, entry: BetEntry, ctx: &mut Context<Self>) {
+        let wallet = self.wallet.clone();
+        let pool = self.pool.clone();
+        if let Some(round) = self.round.as_mut() {
+            round.in_flight += 1;
+        }
+        let bet = entry.view;
+        let refund = async move {
+            let request = TransferRequest {
+                key: store::refund_key(bet.bet_id),
+                debit: wallet.house_for(entry.player.account),
+                credit: entry.player.account,
+                amount: Amount::parse(bet.amount).expect("a stored stake is a valid amount"),
+                kind: TransferKind::Refund,
+                reference: format!("crash:{}:late", bet.round_id),
+            };
+            wallet.transfer(request).await.map_err(|error| error.to_string())?;
+            store::set_bet_status(&pool, bet.bet_id, BetStatus::Refunded, None)
+                .await
+                .map_err(|error| error.to_string())
+        };
+        ctx.spawn(refund.into_actor(self).map(|result, room, ctx| {
+            if let Err(error) = result {
+                tracing::error!(room = room.name, error, "failed to refund a late stake; recovery will");
+            }
+            if let Some(round) = room.round.as_mut() {
+                round.in_flight -= 1;
+            }
+            room.try_settle(ctx);
+        }));
+    }
+
+    // ----- cashouts -----------------------------------------------------------------------------
+
+    /// Pays every auto-cashout due at or before `elapsed_ms`, each at exactly its target.
+    fn pay_due_autos(&mut self, elapsed_ms: u64, ctx: &mut Context<Self>) {
+        loop {
+            let Some(round) = self.round.as_mut() else { return };
+            let Some(&(due_ms, bet_id)) = round.autos.first() else {
+                return;
+            };
+            if due_ms > elapsed_ms {
+                return;
+            }
+            round.autos.pop_first();
+            let Some(entry) = round.bets.get(&bet_id) else { continue };
+            if entry.view.status != BetStatus::Open {
+                continue;
+            }
+            let (amount, auto_cashout, player_id) =
+                (entry.view.amount, entry.view.auto_cashout, entry.player.player_id);
+            let target = self
+                .effective_target(amount, auto_cashout)
+                .expect("a bet in the auto list has a target");
+            let credit = self.decide_cashout(bet_id, target);
+            let settle = credit.into_actor(self).map(move |outcome, room, ctx| {
+                room.finish_cashout(&outcome, ctx);
+                let frame = match &outcome {
+                    Ok(cashed) => protocol::cashed_out(&cashed.bet, cashed.balance, true, None),
+                    Err(error) => protocol::error(error.code(), &error.to_string(), None),
+                };
+                room.send_to_player(player_id, frame);
+            });
+            ctx.spawn(settle);
+        }
+    }
+
+    /// Records the decision to cash `bet_id` out at `multiplier` (once) and returns the future that
+    /// credits the win and stores the result.
+    fn decide_cashout(
+        &mut self,
+        bet_id: Uuid,
+        multiplier: u32,
+    ) -> impl std::future::Future<Output = Result<CashedOut, GameError>> {
+        let payout_max = self.settings.payout_max_micros;
+        let round = self.round.as_mut().expect("a cashout happens in a round");
+        let entry = round.bets.get_mut(&bet_id).expect("the bet exists");
+        let payout = fair::payout(entry.view.amount, multiplier).min(payout_max);
+        entry.view.status = BetStatus::CashingOut;
+        entry.view.cashout_multiplier = Some(multiplier);
+        entry.view.payout = Some(payout);
+        round.in_flight += 1;
+        round.cashouts_since_tick.push(json!({
+            "username": entry.player.username,
+            "multiplier": multiplier_json(multiplier),
+            "payout": payout,
+        }));
+        let wallet = self.wallet.clone();
+        let pool = self.pool.clone();
+        let account = entry.player.account;
+        let round_id = round.id;
+        let mut view = entry.view.clone();
+        async move {
+            let request = TransferRequest {
+                key: store::win_key(bet_id),
+                debit: wallet.house_for(account),
+                credit: account,
+                amount: Amount::parse(payout).map_err(|error| GameError::InvalidAmount(error.to_string()))?,
+                kind: TransferKind::Win,
+                reference: format!("crash:{round_id}:{multiplier}"),
+            };
+            let receipt = wallet.transfer(request).await?;
+            store::set_bet_status(&pool, bet_id, BetStatus::CashedOut, Some((multiplier, payout)))
+                .await
+                .map_err(|error| {
+                    tracing::error!(%bet_id, %error, "a paid cashout could not be recorded; recovery will");
+                    GameError::Store
+                })?;
+            view.status = BetStatus::CashedOut;
+            Ok(CashedOut {
+                bet: view,
+                balance: Some(receipt.credit_balance_after.micros()),
+            })
+        }
+    }
+
+    fn finish_cashout(&mut self, outcome: &Result<CashedOut, GameError>, ctx: &mut Context<Self>) {
+        if let Some(round) = self.round.as_mut() {
+            round.in_flight -= 1;
+            if let Ok(cashed) = outcome {
+                if let Some(entry) = round.bets.get_mut(&cashed.bet.bet_id) {
+                    entry.view.status = BetStatus::CashedOut;
+                }
+            }
+        }
+        self.try_settle(ctx);
+    }
+
+    fn judge_cashout(&mut self, request: &Cashout, ctx: &mut Context<Self>) -> Result<u32, GameError> {
+        match self.phase {
+            Phase::Running => {}
+            Phase::Crashed => return Err(GameError::RoundCrashed),
+            _ => return Err(GameError::RoundNotRunning),
+        }
+        let elapsed = self.elapsed_ms(request.received_at).ok_or(GameError::RoundNotRunning)?;
+        let round = self.round.as_ref().ok_or(GameError::RoundNotRunning)?;
+        if elapsed >= round.crash_ms {
+            return Err(GameError::RoundCrashed);
+        }
+        // Auto-cashouts that fell due before this request are decided first, as they happened first.
+        self.pay_due_autos(elapsed, ctx);
+        let round = self.round.as_ref().ok_or(GameError::RoundNotRunning)?;
+        let entry = round
+            .bets
+            .get(&request.bet_id)
+            .filter(|entry| entry.player.player_id == request.player_id)
+            .ok_or(GameError::BetNotFound)?;
+        match entry.view.status {
+            BetStatus::Open => Ok(fair::multiplier_at(elapsed)),
+            BetStatus::CashingOut | BetStatus::CashedOut => Err(GameError::AlreadyCashedOut),
+            _ => Err(GameError::BetNotOpen),
+        }
+    }
+}
+
+impl Actor for CrashRoom {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        // A room's mailbox takes every bet and cashout of the room; it is bounded like everything else.
+        ctx.set_mailbox_capacity(65_536);
+        let pool = self.pool.clone();
+        let room = self.name.clone();
+        let load = async move { store::last_revealed_round(&pool, &room).await };
+        ctx.wait(load.into_actor(self).map(|result, room, ctx| {
+            match result {
+                Ok(previous) => room.previous = previous,
+                Err(error) => tracing::warn!(room = room.name, %error, "could not load the previous round"),
+            }
+            room.open_betting(ctx);
+        }));
+    }
+}
+
+impl Handler<Subscribe> for CrashRoom {
+    type Result = MessageResult<Subscribe>;
+
+    fn handle(&mut self, subscribe: Subscribe, _: &mut Context<Self>) -> Self::Result {
+        self.sessions_by_player
+            .entry(subscribe.player_id)
+            .or_default()
+            .push(subscribe.session_id);
+        let snapshot = self.snapshot(Some(subscribe.player_id));
+        self.subscribers.insert(
+            subscribe.session_id,
+            Subscriber {
+                player_id: subscribe.player_id,
+                transport: subscribe.transport,
+                control: subscribe.control,
+            },
+        );
+        MessageResult(snapshot)
+    }
+}
+
+impl Handler<Unsubscribe> for CrashRoom {
+    type Result = ();
+
+    fn handle(&mut self, unsubscribe: Unsubscribe, _: &mut Context<Self>) {
+        self.remove_subscriber(unsubscribe.session_id);
+    }
+}
+
+impl Handler<GetState> for CrashRoom {
+    type Result = MessageResult<GetState>;
+
+    fn handle(&mut self, request: GetState, _: &mut Context<Self>) -> Self::Result {
+        MessageResult(self.snapshot(request.player_id))
+    }
+}
+
+impl Handler<CloseAll> for CrashRoom {
+    type Result = ();
+
+    fn handle(&mut self, close: CloseAll, _: &mut Context<Self>) {
+        for subscriber in self.subscribers.values() {
+            subscriber
+                .control
+                .do_send(ToSession::Close(close.code, close.reason.clone()));
+        }
+    }
+}
+
+impl Handler<PlaceBet> for CrashRoom {
+    type Result = ResponseActFuture<Self, Result<PlacedBet, GameError>>;
+
+    fn handle(&mut self, bet: PlaceBet, _: &mut Context<Self>) -> Self::Result {
+        if let Err(error) = self.validate_bet(&bet) {
+            return Box::pin(actix::fut::ready(Err(error)));
+        }
+        let round = self.round.as_mut().expect("validated: a round is open");
+        let client_key = (bet.player.player_id, bet.client_bet_id.clone());
+        if let Some(existing) = round.by_client_id.get(&client_key).and_then(|id| round.bets.get(id)) {
+            let answer = if existing.view.status == BetStatus::Pending {
+                Err(GameError::BetInProgress)
+            } else {
+                Ok(PlacedBet {
+                    bet: existing.view.clone(),
+                    balance: None,
+                    replayed: true,
+                })
+            };
+            return Box::pin(actix::fut::ready(answer));
+        }
+        let bet_id = Uuid::now_v7();
+        let view = BetView {
+            bet_id,
+            round_id: round.id,
+            room: self.name.clone(),
+            client_bet_id: bet.client_bet_id.clone(),
+            amount: bet.amount.micros(),
+            auto_cashout: bet.auto_cashout,
+            status: BetStatus::Pending,
+            cashout_multiplier: None,
+            payout: None,
+        };
+        round.by_client_id.insert(client_key, bet_id);
+        *round.bets_per_player.entry(bet.player.player_id).or_default() += 1;
+        round.bets.insert(
+            bet_id,
+            BetEntry {
+                view: view.clone(),
+                player: bet.player.clone(),
+            },
+        );
+        round.in_flight += 1;
+        round.pending_stakes += 1;
+        let stake = place_stake(self.pool.clone(), self.wallet.clone(), bet.player, view);
+        Box::pin(stake.into_actor(self).map(move |outcome, room, ctx| {
+            room.finish_stake(bet_id, &outcome, ctx);
+            outcome
+        }))
+    }
+}
+
+/// Records the pending bet, debits the stake and marks the bet open; a failed debit voids the bet.
+async fn place_stake(
+    pool: PgPool,
+    wallet: Wallet,
+    player: PlayerRef,
+    mut view: BetView,
+) -> Result<PlacedBet, GameError> {
+    let new_bet = NewBet {
+        id: view.bet_id,
+        round: view.round_id,
+        player: player.player_id,
+        account: player.account,
+        client_bet_id: &view.client_bet_id,
+        amount: view.amount,
+        auto_cashout: view.auto_cashout,
+    };
+    let existing = store::insert_pending_bet(&pool, &new_bet).await.map_err(|error| {
+        tracing::error!(%error, "failed to record a bet");
+        GameError::Store
+    })?;
+    if let Some(existing) = existing {
+        return Ok(PlacedBet {
+            bet: existing,
+            balance: None,
+            replayed: true,
+        });
+    }
+    let request = TransferRequest {
+        key: store::stake_key(view.bet_id),
+        debit: player.account,
+        credit: wallet.house_for(player.account),
+        amount: Amount::parse(view.amount).expect("validated amount"),
+        kind: TransferKind::Bet,
+        reference: format!("crash:{}", view.round_id),
+    };
+    match wallet.transfer(request).await {
+        Ok(receipt) => {
+            store::set_bet_status(&pool, view.bet_id, BetStatus::Open, None)
+                .await
+                .map_err(|_| GameError::Store)?;
+            view.status = BetStatus::Open;
+            Ok(PlacedBet {
+                bet: view,
+                balance: Some(receipt.debit_balance_after.micros()),
+                replayed: false,
+            })
+        }
+        Err(error) => {
+            // The stake did not move (or its fate is unknown and recovery will look it up by key).
+            if matches!(error, crate::wallet::ledger::TransferError::Rejected(_)) {
+                let _ = store::set_bet_status(&pool, view.bet_id, BetStatus::Void, None).await;
+            }
+            Err(GameError::Wallet(error))
+        }
+    }
+}
+
+impl Handler<Cashout> for CrashRoom {
+    type Result = ResponseActFuture<Self, Result<CashedOut, GameError>>;
+
+    fn handle(&mut self, request: Cashout, ctx: &mut Context<Self>) -> Self::Result {
+        let multiplier = match self.judge_cashout(&request, ctx) {
+            Ok(multiplier) => multiplier,
+            Err(error) => return Box::pin(actix::fut::ready(Err(error))),
+        };
+        let credit = self.decide_cashout(request.bet_id, multiplier);
+        Box::pin(credit.into_actor(self).map(|outcome, room, ctx| {
+            room.finish_cashout(&outcome, ctx);
+            outcome
+        }))
+    }
+}

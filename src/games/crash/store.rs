@@ -1,0 +1,336 @@
+//! Postgres I/O of the crash game: chains, rounds and bets. Money is not here; see the ledger keys.
+
+use super::{BetStatus, BetView};
+use crate::fair::crash::{self, GameHash};
+use crate::wallet::ledger::{AccountId, IdempotencyKey};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::{PgPool, Row};
+use uuid::Uuid;
+
+pub fn stake_key(bet: Uuid) -> IdempotencyKey {
+    IdempotencyKey::parse(&format!("crash:stake:{bet}")).expect("a valid key")
+}
+
+pub fn win_key(bet: Uuid) -> IdempotencyKey {
+    IdempotencyKey::parse(&format!("crash:win:{bet}")).expect("a valid key")
+}
+
+pub fn refund_key(bet: Uuid) -> IdempotencyKey {
+    IdempotencyKey::parse(&format!("crash:refund:{bet}")).expect("a valid key")
+}
+
+/// A round just taken from the room's chain.
+#[derive(Debug, Clone)]
+pub struct NewRound {
+    pub id: i64,
+    pub game_number: i32,
+    pub hash: GameHash,
+    pub crash_point: u32,
+    pub terminating_hash: String,
+}
+
+/// A crashed round whose hash is public.
+#[derive(Debug, Clone, Serialize)]
+pub struct RevealedRound {
+    pub round_id: i64,
+    pub hash: String,
+    pub crash_point: serde_json::Value,
+    #[serde(skip)]
+    pub crash_point_hundredths: u32,
+    pub crashed_at: Option<DateTime<Utc>>,
+}
+
+/// Stores a new chain for `room` and returns its id. Only the terminating hash is public.
+pub async fn insert_chain(pool: &PgPool, room: &str, salt: &str, chain: &[GameHash]) -> sqlx::Result<i64> {
+    let terminating = hex::encode(chain.last().expect("a chain has links"));
+    let mut transaction = pool.begin().await?;
+    let chain_id: i64 = sqlx::query_scalar(
+        "INSERT INTO crash_chains (room, salt, terminating_hash, length) VALUES ($1, $2, $3, $4) RETURNING id",
+    )
+    .bind(room)
+    .bind(salt)
+    .bind(&terminating)
+    .bind(chain.len() as i32)
+    .fetch_one(&mut *transaction)
+    .await?;
+    let indexes: Vec<i32> = (0..chain.len() as i32).collect();
+    let hashes: Vec<Vec<u8>> = chain.iter().map(|link| link.to_vec()).collect();
+    sqlx::query(
+        "INSERT INTO crash_chain_links (chain_id, idx, hash) SELECT $1, * FROM unnest($2::int4[], $3::bytea[])",
+    )
+    .bind(chain_id)
+    .bind(&indexes)
+    .bind(&hashes)
+    .execute(&mut *transaction)
+    .await?;
+    transaction.commit().await?;
+    Ok(chain_id)
+}
+
+/// Takes the next game of the room's newest unfinished chain and records its round in the betting phase.
+/// `None` when the room has no usable chain.
+pub async fn start_round(pool: &PgPool, room: &str, house_edge_bps: u32) -> sqlx::Result<Option<NewRound>> {
+    let mut transaction = pool.begin().await?;
+    let chain = sqlx::query(
+        "SELECT id, salt, terminating_hash, length, next_game FROM crash_chains
+         WHERE room = $1 AND next_game < length ORDER BY id DESC LIMIT 1 FOR UPDATE",
+    )
+    .bind(room)
+    .fetch_optional(&mut *transaction)
+    .await?;
+    let Some(chain) = chain else {
+        return Ok(None);
+    };
+    let chain_id: i64 = chain.try_get("id")?;
+    let salt: String = chain.try_get("salt")?;
+    let length: i32 = chain.try_get("length")?;
+    let game_number: i32 = chain.try_get("next_game")?;
+    sqlx::query("UPDATE crash_chains SET next_game = next_game + 1 WHERE id = $1")
+        .bind(chain_id)
+        .execute(&mut *transaction)
+        .await?;
+    let link: Vec<u8> = sqlx::query_scalar("SELECT hash FROM crash_chain_links WHERE chain_id = $1 AND idx = $2")
+        .bind(chain_id)
+        .bind(length - 1 - game_number)
+        .fetch_one(&mut *transaction)
+        .await?;
+    let hash: GameHash = link
+        .try_into()
+        .map_err(|_| sqlx::Error::Protocol("a chain link is not 32 bytes".into()))?;
+    let crash_point = crash::crash_point(&salt, &hash, house_edge_bps);
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO crash_rounds (room, chain_id, game_number, hash, crash_point, phase)
+         VALUES ($1, $2, $3, $4, $5, 'betting') RETURNING id",
+    )
+    .bind(room)
+    .bind(chain_id)
+    .bind(game_number)
+    .bind(hash.to_vec())
+    .bind(crash_point as i32)
+    .fetch_one(&mut *transaction)
+    .await?;
+    transaction.commit().await?;
+    Ok(Some(NewRound {
+        id,
+        game_number,
+        hash,
+        crash_point,
+        terminating_hash: chain.try_get("terminating_hash")?,
+    }))
+}
+
+pub async fn mark_running(pool: &PgPool, round: i64) -> sqlx::Result<()> {
+    sqlx::query("UPDATE crash_rounds SET phase = 'running', running_at = now() WHERE id = $1")
+        .bind(round)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// Records the crash and every bet that lost with it, in one transaction.
+pub async fn mark_crashed(pool: &PgPool, round: i64, lost: &[Uuid]) -> sqlx::Result<()> {
+    let mut transaction = pool.begin().await?;
+    sqlx::query("UPDATE crash_rounds SET phase = 'crashed', crashed_at = now() WHERE id = $1")
+        .bind(round)
+        .execute(&mut *transaction)
+        .await?;
+    sqlx::query("UPDATE crash_bets SET status = 'lost', settled_at = now() WHERE id = ANY($1) AND status = 'open'")
+        .bind(lost)
+        .execute(&mut *transaction)
+        .await?;
+    transaction.commit().await
+}
+
+/// Closes a round's books once no stake or win is in flight.
+pub async fn settle_round(pool: &PgPool, round: i64) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE crash_rounds r SET settled = true,
+             bet_count = s.bets, total_staked = s.staked, total_paid = s.paid
+         FROM (SELECT count(*) FILTER (WHERE status <> 'void') AS bets,
+                      coalesce(sum(amount) FILTER (WHERE status NOT IN ('void', 'refunded')), 0) AS staked,
+                      coalesce(sum(payout), 0) AS paid
+               FROM crash_bets WHERE round_id = $1) s
+         WHERE r.id = $1",
+    )
+    .bind(round)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// A bet about to be placed.
+pub struct NewBet<'a> {
+    pub id: Uuid,
+    pub round: i64,
+    pub player: Uuid,
+    pub account: AccountId,
+    pub client_bet_id: &'a str,
+    pub amount: i64,
+    pub auto_cashout: Option<u32>,
+}
+
+/// Records a pending bet. If the player already used this `client_bet_id`, returns that bet instead.
+pub async fn insert_pending_bet(pool: &PgPool, bet: &NewBet<'_>) -> sqlx::Result<Option<BetView>> {
+    let inserted = sqlx::query(
+        "INSERT INTO crash_bets (id, round_id, player_id, account_id, client_bet_id, amount, auto_cashout, status)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending') ON CONFLICT (player_id, client_bet_id) DO NOTHING",
+    )
+    .bind(bet.id)
+    .bind(bet.round)
+    .bind(bet.player)
+    .bind(bet.account.0)
+    .bind(bet.client_bet_id)
+    .bind(bet.amount)
+    .bind(bet.auto_cashout.map(|m| m as i32))
+    .execute(pool)
+    .await?;
+    if inserted.rows_affected() == 1 {
+        return Ok(None);
+    }
+    let row = sqlx::query(
+        "SELECT b.*, r.room FROM crash_bets b JOIN crash_rounds r ON r.id = b.round_id
+         WHERE b.player_id = $1 AND b.client_bet_id = $2",
+    )
+    .bind(bet.player)
+    .bind(bet.client_bet_id)
+    .fetch_one(pool)
+    .await?;
+    bet_view_from_row(&row).map(Some)
+}
+
+pub fn bet_view_from_row(row: &sqlx::postgres::PgRow) -> sqlx::Result<BetView> {
+    let status: String = row.try_get("status")?;
+    Ok(BetView {
+        bet_id: row.try_get("id")?,
+        round_id: row.try_get("round_id")?,
+        room: row.try_get("room")?,
+        client_bet_id: row.try_get("client_bet_id")?,
+        amount: row.try_get("amount")?,
+        auto_cashout: row.try_get::<Option<i32>, _>("auto_cashout")?.map(|m| m as u32),
+        status: BetStatus::from_stored(&status).ok_or_else(|| sqlx::Error::ColumnDecode {
+            index: "status".into(),
+            source: status.clone().into(),
+        })?,
+        cashout_multiplier: row.try_get::<Option<i32>, _>("cashout_multiplier")?.map(|m| m as u32),
+        payout: row.try_get("payout")?,
+    })
+}
+
+/// Moves a bet to a final or open status, recording the cashout when there is one.
+pub async fn set_bet_status(
+    pool: &PgPool,
+    bet: Uuid,
+    status: BetStatus,
+    cashout: Option<(u32, i64)>,
+) -> sqlx::Result<()> {
+    let settled = !matches!(status, BetStatus::Pending | BetStatus::Open | BetStatus::CashingOut);
+    sqlx::query(
+        "UPDATE crash_bets SET status = $2, cashout_multiplier = $3, payout = $4,
+             settled_at = CASE WHEN $5 THEN now() ELSE settled_at END
+         WHERE id = $1",
+    )
+    .bind(bet)
+    .bind(status.stored())
+    .bind(cashout.map(|(multiplier, _)| multiplier as i32))
+    .bind(cashout.map(|(_, payout)| payout))
+    .bind(settled)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+fn revealed_from_row(row: &sqlx::postgres::PgRow) -> sqlx::Result<RevealedRound> {
+    let hash: Vec<u8> = row.try_get("hash")?;
+    let crash_point: i32 = row.try_get("crash_point")?;
+    Ok(RevealedRound {
+        round_id: row.try_get("id")?,
+        hash: hex::encode(hash),
+        crash_point: super::multiplier_json(crash_point as u32),
+        crash_point_hundredths: crash_point as u32,
+        crashed_at: row.try_get("crashed_at")?,
+    })
+}
+
+/// The room's most recent crashed round, for the next `round_start`.
+pub async fn last_revealed_round(pool: &PgPool, room: &str) -> sqlx::Result<Option<RevealedRound>> {
+    let row = sqlx::query(
+        "SELECT id, hash, crash_point, crashed_at FROM crash_rounds
+         WHERE room = $1 AND phase = 'crashed' ORDER BY id DESC LIMIT 1",
+    )
+    .bind(room)
+    .fetch_optional(pool)
+    .await?;
+    row.as_ref().map(revealed_from_row).transpose()
+}
+
+/// Crashed rounds of a room, newest first, strictly older than `before` when given.
+pub async fn list_revealed_rounds(
+    pool: &PgPool,
+    room: &str,
+    before: Option<i64>,
+    limit: u32,
+) -> sqlx::Result<Vec<RevealedRound>> {
+    let rows = sqlx::query(
+        "SELECT id, hash, crash_point, crashed_at FROM crash_rounds
+         WHERE room = $1 AND phase = 'crashed' AND ($2::int8 IS NULL OR id < $2)
+         ORDER BY id DESC LIMIT $3",
+    )
+    .bind(room)
+    .bind(before)
+    .bind(i64::from(limit))
+    .fetch_all(pool)
+    .await?;
+    rows.iter().map(revealed_from_row).collect()
+}
+
+/// The public data of a room's current chain: its salt and terminating hash.
+pub async fn chain_info(pool: &PgPool, room: &str) -> sqlx::Result<Option<(String, String)>> {
+    let row = sqlx::query("SELECT salt, terminating_hash FROM crash_chains WHERE room = $1 ORDER BY id DESC LIMIT 1")
+        .bind(room)
+        .fetch_optional(pool)
+        .await?;
+    row.map(|row| Ok((row.try_get("salt")?, row.try_get("terminating_hash")?)))
+        .transpose()
+}
+
+/// What verifying a revealed round needs: its hash, salt, crash point, and the next-older round's hash in
+/// the same chain (which must equal SHA-256 of this one).
+pub struct RoundEvidence {
+    pub room: String,
+    pub hash: GameHash,
+    pub salt: String,
+    pub crash_point: u32,
+    pub previous_hash: Option<GameHash>,
+}
+
+pub async fn round_evidence(pool: &PgPool, round: i64) -> sqlx::Result<Option<RoundEvidence>> {
+    let row = sqlx::query(
+        "SELECT r.room, r.hash, r.crash_point, c.salt, r.game_number, c.terminating_hash,
+                (SELECT p.hash FROM crash_rounds p WHERE p.chain_id = r.chain_id AND p.game_number = r.game_number - 1) AS previous
+         FROM crash_rounds r JOIN crash_chains c ON c.id = r.chain_id
+         WHERE r.id = $1 AND r.phase = 'crashed'",
+    )
+    .bind(round)
+    .fetch_optional(pool)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let to_hash = |bytes: Vec<u8>| -> sqlx::Result<GameHash> {
+        bytes
+            .try_into()
+            .map_err(|_| sqlx::Error::Protocol("a round hash is not 32 bytes".into()))
+    };
+    // Game 1's predecessor in the chain is the published terminating hash itself.
+    let mut previous: Option<Vec<u8>> = row.try_get("previous")?;
+    if previous.is_none() && row.try_get::<i32, _>("game_number")? == 1 {
+        let terminating: String = row.try_get("terminating_hash")?;
+        previous = hex::decode(terminating).ok();
+    }
+    Ok(Some(RoundEvidence {
+        room: row.try_get("room")?,
+        hash: to_hash(row.try_get("hash")?)?,
+        salt: row.try_get("salt")?,
+        crash_point: row.try_get::<i32, _>("crash_point")? as u32,
+        previous_hash: previous.map(to_hash).transpose()?,
+    }))
+}

@@ -1,0 +1,359 @@
+//! The player session actor: one per WebSocket. It owns the socket's transport, answers the client's
+//! messages, keeps a heartbeat, and forwards bets and cashouts to the room actors with the moment each
+//! request arrived.
+
+use super::protocol::{self, ClientMessage};
+use super::transport::{SendFailure, Transport};
+use crate::auth::extract::{player_from_claims, verify_token, AuthenticatedPlayer};
+use crate::auth::TokenKeys;
+use crate::configuration::SessionSettings;
+use crate::games::crash::room::{Cashout, CrashRoom, PlaceBet, PlayerRef, Subscribe, ToSession, Unsubscribe};
+use crate::games::crash::{parse_auto_cashout, CrashRooms, GameError};
+use crate::money::Amount;
+use crate::wallet::history;
+use actix::prelude::*;
+use actix_ws::{Message, ProtocolError};
+use sqlx::PgPool;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+/// WebSocket close codes this server uses.
+pub mod close_code {
+    /// The server is shutting down or draining: reconnect (through the load balancer).
+    pub const GOING_AWAY: u16 = 1001;
+    /// A frame broke the protocol's limits (too large, binary).
+    pub const POLICY_VIOLATION: u16 = 1008;
+    /// No valid `auth` message in time.
+    pub const UNAUTHENTICATED: u16 = 4001;
+    /// No message or pong within the client timeout.
+    pub const HEARTBEAT_TIMEOUT: u16 = 4002;
+    /// The client did not read its frames fast enough.
+    pub const SLOW_CONSUMER: u16 = 4008;
+}
+
+static NEXT_SESSION_ID: AtomicU64 = AtomicU64::new(1);
+
+/// The longest `client_bet_id` a client may choose.
+const CLIENT_BET_ID_LENGTH_MAX: usize = 64;
+
+/// Everything a session needs from the node.
+#[derive(Clone)]
+pub struct SessionContext {
+    pub rooms: CrashRooms,
+    pub keys: TokenKeys,
+    pub pool: PgPool,
+    pub settings: SessionSettings,
+    pub auto_cashout_max: u32,
+}
+
+pub struct PlayerSession {
+    id: u64,
+    room_name: String,
+    room: Addr<CrashRoom>,
+    player: Option<AuthenticatedPlayer>,
+    transport: Transport,
+    context: SessionContext,
+    last_heard: Instant,
+}
+
+impl PlayerSession {
+    pub fn new(
+        room_name: String,
+        room: Addr<CrashRoom>,
+        player: Option<AuthenticatedPlayer>,
+        transport: Transport,
+        context: SessionContext,
+    ) -> PlayerSession {
+        PlayerSession {
+            id: NEXT_SESSION_ID.fetch_add(1, Ordering::Relaxed),
+            room_name,
+            room,
+            player,
+            transport,
+            context,
+            last_heard: Instant::now(),
+        }
+    }
+
+    fn send(&self, frame: bytestring::ByteString, ctx: &mut Context<Self>) {
+        if let Err(SendFailure::Full) = self.transport.try_send_text(frame) {
+            self.close(close_code::SLOW_CONSUMER, "too slow to keep up with the game", ctx);
+        }
+    }
+
+    fn close(&self, code: u16, reason: &str, ctx: &mut Context<Self>) {
+        tracing::debug!(session = self.id, code, reason, "closing a session");
+        self.transport.close(code, reason);
+        ctx.stop();
+    }
+
+    fn error(&self, error: &GameError, request_id: Option<&str>, ctx: &mut Context<Self>) {
+        self.send(protocol::error(error.code(), &error.to_string(), request_id), ctx);
+    }
+
+    fn heartbeat(&mut self, ctx: &mut Context<Self>) {
+        let timeout = Duration::from_millis(self.context.settings.client_timeout_ms);
+        if self.last_heard.elapsed() > timeout {
+            self.close(
+                close_code::HEARTBEAT_TIMEOUT,
+                "no message or pong within the timeout",
+                ctx,
+            );
+            return;
+        }
+        if let Err(SendFailure::Full) = self.transport.try_send_ping() {
+            self.close(close_code::SLOW_CONSUMER, "too slow to keep up with the game", ctx);
+        }
+    }
+
+    /// Joins the room and sends `initial_state` with the player's bets and balance.
+    fn join_room(&mut self, ctx: &mut Context<Self>) {
+        let Some(player) = self.player.clone() else { return };
+        let subscribe = self.room.send(Subscribe {
+            session_id: self.id,
+            player_id: player.player_id,
+            transport: self.transport.clone(),
+            control: ctx.address().recipient(),
+        });
+        let pool = self.context.pool.clone();
+        let joined = async move {
+            let balance = history::balance(&pool, player.account).await.ok().flatten();
+            (subscribe.await, balance)
+        };
+        ctx.spawn(
+            joined
+                .into_actor(self)
+                .map(|(snapshot, balance), session, ctx| match snapshot {
+                    Ok(snapshot) => {
+                        let balance = balance.map(|balance| balance.micros());
+                        session.send(protocol::initial_state(snapshot.state, &snapshot.my_bets, balance), ctx);
+                    }
+                    Err(_) => session.close(close_code::GOING_AWAY, "the room is unavailable", ctx),
+                }),
+        );
+    }
+
+    fn handle_text(&mut self, text: &str, ctx: &mut Context<Self>) {
+        let message = match serde_json::from_str::<ClientMessage>(text) {
+            Ok(message) => message,
+            Err(error) => {
+                let code = if error.is_data() {
+                    "invalid_message"
+                } else {
+                    "invalid_json"
+                };
+                self.send(
+                    protocol::error(code, &format!("the message is not valid: {error}"), None),
+                    ctx,
+                );
+                return;
+            }
+        };
+        match (message, self.player.clone()) {
+            (ClientMessage::Ping { request_id }, _) => {
+                let now = chrono::Utc::now().timestamp_millis();
+                self.send(protocol::pong(request_id.as_deref(), now), ctx);
+            }
+            (ClientMessage::Auth { token }, None) => self.authenticate(&token, ctx),
+            (ClientMessage::Auth { .. }, Some(_)) => self.send(
+                protocol::error("already_authenticated", "this socket is already authenticated", None),
+                ctx,
+            ),
+            (_, None) => self.send(
+                protocol::error("unauthorized", "send an auth message with a token first", None),
+                ctx,
+            ),
+            (
+                ClientMessage::PlaceBet {
+                    room,
+                    amount,
+                    auto_cashout,
+                    client_bet_id,
+                    request_id,
+                },
+                Some(player),
+            ) => {
+                let bet = BetRequest {
+                    room,
+                    amount,
+                    auto_cashout,
+                    client_bet_id,
+                };
+                self.place_bet(player, bet, request_id, ctx)
+            }
+            (ClientMessage::Cashout { bet_id, request_id }, Some(player)) => {
+                self.cash_out(player, &bet_id, request_id, ctx)
+            }
+        }
+    }
+
+    fn authenticate(&mut self, token: &str, ctx: &mut Context<Self>) {
+        let player = verify_token(&self.context.keys, token).and_then(player_from_claims);
+        match player {
+            Ok(player) => {
+                self.player = Some(player);
+                self.join_room(ctx);
+            }
+            Err(error) => self.close(close_code::UNAUTHENTICATED, &error.message, ctx),
+        }
+    }
+
+    fn place_bet(
+        &mut self,
+        player: AuthenticatedPlayer,
+        bet: BetRequest,
+        request_id: Option<String>,
+        ctx: &mut Context<Self>,
+    ) {
+        let received_at = Instant::now();
+        let parsed = parse_bet(&self.context, &player, bet, received_at);
+        let (room, message) = match parsed {
+            Ok(parsed) => parsed,
+            Err(error) => return self.error(&error, request_id.as_deref(), ctx),
+        };
+        let reply = room.send(message);
+        ctx.spawn(reply.into_actor(self).map(move |result, session, ctx| {
+            let frame = match result.unwrap_or(Err(GameError::RoomUnavailable)) {
+                Ok(placed) => protocol::bet_placed(&placed.bet, placed.balance, placed.replayed, request_id.as_deref()),
+                Err(error) => protocol::error(error.code(), &error.to_string(), request_id.as_deref()),
+            };
+            session.send(frame, ctx);
+        }));
+    }
+
+    fn cash_out(
+        &mut self,
+        player: AuthenticatedPlayer,
+        bet_id: &str,
+        request_id: Option<String>,
+        ctx: &mut Context<Self>,
+    ) {
+        let received_at = Instant::now();
+        let Ok(bet_id) = uuid::Uuid::parse_str(bet_id) else {
+            return self.error(&GameError::BetNotFound, request_id.as_deref(), ctx);
+        };
+        let reply = self.room.send(Cashout {
+            player_id: player.player_id,
+            bet_id,
+            received_at,
+        });
+        ctx.spawn(reply.into_actor(self).map(move |result, session, ctx| {
+            let frame = match result.unwrap_or(Err(GameError::RoomUnavailable)) {
+                Ok(cashed) => protocol::cashed_out(&cashed.bet, cashed.balance, false, request_id.as_deref()),
+                Err(error) => protocol::error(error.code(), &error.to_string(), request_id.as_deref()),
+            };
+            session.send(frame, ctx);
+        }));
+    }
+}
+
+/// The fields of a bet as a client sent them, before parsing.
+pub struct BetRequest {
+    pub room: String,
+    pub amount: serde_json::Number,
+    pub auto_cashout: Option<serde_json::Number>,
+    pub client_bet_id: String,
+}
+
+/// Parses a bet at the edge (shared by the WebSocket and REST): the room, a valid amount, a valid
+/// auto-cashout target and a valid client bet id.
+pub fn parse_bet(
+    context: &SessionContext,
+    player: &AuthenticatedPlayer,
+    bet: BetRequest,
+    received_at: Instant,
+) -> Result<(Addr<CrashRoom>, PlaceBet), GameError> {
+    let room = context.rooms.get(&bet.room)?.clone();
+    let amount = Amount::parse_json(&bet.amount).map_err(|error| GameError::InvalidAmount(error.to_string()))?;
+    let auto_cashout = bet
+        .auto_cashout
+        .as_ref()
+        .map(|target| parse_auto_cashout(target, context.auto_cashout_max))
+        .transpose()?;
+    let printable = bet.client_bet_id.bytes().all(|byte| (0x21..=0x7e).contains(&byte));
+    if bet.client_bet_id.is_empty() || bet.client_bet_id.len() > CLIENT_BET_ID_LENGTH_MAX || !printable {
+        return Err(GameError::InvalidClientBetId(format!(
+            "client_bet_id must be 1 to {CLIENT_BET_ID_LENGTH_MAX} printable ASCII characters"
+        )));
+    }
+    let message = PlaceBet {
+        player: PlayerRef {
+            player_id: player.player_id,
+            account: player.account,
+            username: player.username.clone(),
+        },
+        amount,
+        auto_cashout,
+        client_bet_id: bet.client_bet_id,
+        received_at,
+    };
+    Ok((room, message))
+}
+
+impl Actor for PlayerSession {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        ctx.set_mailbox_capacity(self.context.settings.outbound_queue_capacity);
+        let interval = Duration::from_millis(self.context.settings.heartbeat_interval_ms);
+        ctx.run_interval(interval, |session, ctx| session.heartbeat(ctx));
+        if self.player.is_some() {
+            self.join_room(ctx);
+        } else {
+            let wait = Duration::from_millis(self.context.settings.auth_timeout_ms);
+            ctx.run_later(wait, |session, ctx| {
+                if session.player.is_none() {
+                    session.close(close_code::UNAUTHENTICATED, "no auth message in time", ctx);
+                }
+            });
+        }
+        tracing::debug!(session = self.id, room = self.room_name, "session started");
+    }
+
+    fn stopped(&mut self, _: &mut Context<Self>) {
+        self.room.do_send(Unsubscribe { session_id: self.id });
+        // Dropping the transport's last handles ends the writer and the connection if it is still open.
+        tracing::debug!(session = self.id, "session stopped");
+    }
+}
+
+impl StreamHandler<Result<Message, ProtocolError>> for PlayerSession {
+    fn handle(&mut self, item: Result<Message, ProtocolError>, ctx: &mut Context<Self>) {
+        self.last_heard = Instant::now();
+        match item {
+            Ok(Message::Text(text)) => self.handle_text(&text, ctx),
+            Ok(Message::Ping(payload)) => {
+                if let Err(SendFailure::Full) = self.transport.try_send_pong(payload) {
+                    self.close(close_code::SLOW_CONSUMER, "too slow to keep up with the game", ctx);
+                }
+            }
+            Ok(Message::Pong(_)) | Ok(Message::Nop) => {}
+            Ok(Message::Binary(_)) | Ok(Message::Continuation(_)) => self.close(
+                close_code::POLICY_VIOLATION,
+                "only single-frame text messages are accepted",
+                ctx,
+            ),
+            Ok(Message::Close(_)) => ctx.stop(),
+            Err(ProtocolError::Overflow) => self.close(close_code::POLICY_VIOLATION, "frame too large", ctx),
+            Err(error) => {
+                tracing::debug!(session = self.id, %error, "WebSocket protocol error");
+                self.close(close_code::POLICY_VIOLATION, "protocol error", ctx);
+            }
+        }
+    }
+
+    fn finished(&mut self, ctx: &mut Context<Self>) {
+        ctx.stop();
+    }
+}
+
+impl Handler<ToSession> for PlayerSession {
+    type Result = ();
+
+    fn handle(&mut self, message: ToSession, ctx: &mut Context<Self>) {
+        match message {
+            ToSession::Frame(frame) => self.send(frame, ctx),
+            ToSession::Close(code, reason) => self.close(code, &reason, ctx),
+        }
+    }
+}

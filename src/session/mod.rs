@@ -1,0 +1,6 @@
+//! Player sessions: one actix actor per WebSocket, with a heartbeat, bounded frames in and a bounded
+//! queue out. The socket I/O itself lives in `transport`.
+
+pub mod actor;
+pub mod protocol;
+pub mod transport;

@@ -1,0 +1,80 @@
+//! The WebSocket protocol: JSON messages with a `type` field. Client messages are parsed strictly;
+//! server messages are serialized once and shared as bytes.
+
+use crate::games::crash::BetView;
+use bytestring::ByteString;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// What a client may send.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ClientMessage {
+    Auth {
+        token: String,
+    },
+    PlaceBet {
+        room: String,
+        amount: serde_json::Number,
+        #[serde(default)]
+        auto_cashout: Option<serde_json::Number>,
+        client_bet_id: String,
+        #[serde(default)]
+        request_id: Option<String>,
+    },
+    Cashout {
+        bet_id: String,
+        #[serde(default)]
+        request_id: Option<String>,
+    },
+    Ping {
+        #[serde(default)]
+        request_id: Option<String>,
+    },
+}
+
+/// Serializes a server message once; the bytes can be cloned cheaply into every session's queue.
+pub fn encode(message: &impl Serialize) -> ByteString {
+    let text = serde_json::to_string(message).expect("server messages always serialize");
+    ByteString::from(text)
+}
+
+/// `{"type":"error","code":..,"message":..,"request_id":..}`
+pub fn error(code: &str, message: &str, request_id: Option<&str>) -> ByteString {
+    encode(&serde_json::json!({ "type": "error", "code": code, "message": message, "request_id": request_id }))
+}
+
+pub fn bet_placed(bet: &BetView, balance: Option<i64>, replayed: bool, request_id: Option<&str>) -> ByteString {
+    encode(&serde_json::json!({
+        "type": "bet_placed", "bet": bet, "balance": balance, "replayed": replayed, "request_id": request_id,
+    }))
+}
+
+pub fn cashed_out(bet: &BetView, balance: Option<i64>, automatic: bool, request_id: Option<&str>) -> ByteString {
+    encode(&serde_json::json!({
+        "type": "cashed_out",
+        "bet_id": bet.bet_id,
+        "round_id": bet.round_id,
+        "multiplier": bet.cashout_multiplier.map(crate::games::crash::multiplier_json),
+        "payout": bet.payout,
+        "balance": balance,
+        "auto": automatic,
+        "request_id": request_id,
+    }))
+}
+
+pub fn balance(balance: i64) -> ByteString {
+    encode(&serde_json::json!({ "type": "balance", "balance": balance }))
+}
+
+pub fn pong(request_id: Option<&str>, server_time_ms: i64) -> ByteString {
+    encode(&serde_json::json!({ "type": "pong", "request_id": request_id, "ts": server_time_ms }))
+}
+
+/// Adds the player's own bets to a room snapshot to make their `initial_state`.
+pub fn initial_state(mut snapshot: Value, my_bets: &[BetView], balance: Option<i64>) -> ByteString {
+    snapshot["type"] = Value::from("initial_state");
+    snapshot["my_bets"] = serde_json::to_value(my_bets).expect("bets serialize");
+    snapshot["balance"] = balance.map(Value::from).unwrap_or(Value::Null);
+    encode(&snapshot)
+}
