@@ -1,4 +1,4 @@
-//! Provably fair outcomes, exactly as in the public schemes (see `docs/FAIRNESS.md`): anyone can
+//! Provably fair outcomes, exactly as in the public schemes (see the README's fairness section): anyone can
 //! recompute a result from published data with any third-party verifier.
 
 pub mod crash;

@@ -1,5 +1,6 @@
 //! The ledger audit: the invariants that must hold whatever happened to any process. It reads one
-//! consistent snapshot of the primary and reports every breach it finds.
+//! consistent snapshot of the primary and reports every breach it finds: the double-entry rules, and
+//! that every crash bet's stake, win and refund match what the game recorded, exactly once.
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
@@ -95,6 +96,33 @@ const CHECKS: &[Check] = &[
               SELECT format('account %s (%s): balance %s, transfers sum to %s', a.id, a.code, a.balance, coalesce(s.total, 0)) AS detail
               FROM accounts a LEFT JOIN sums s ON s.account_id = a.id
               WHERE a.balance::numeric <> coalesce(s.total, 0) LIMIT $1",
+    },
+    Check {
+        name: "crash_no_open_bet_in_settled_round",
+        sql: "SELECT format('bet %s of settled round %s is still %s', b.id, b.round_id, b.status) AS detail
+              FROM crash_bets b JOIN crash_rounds r ON r.id = b.round_id
+              WHERE r.settled AND b.status IN ('pending', 'open') LIMIT $1",
+    },
+    Check {
+        name: "crash_stake_matches_bet",
+        sql: "SELECT format('bet %s (%s) has no posted stake of %s', b.id, b.status, b.amount) AS detail
+              FROM crash_bets b
+              LEFT JOIN transfers t ON t.idempotency_key = 'crash:stake:' || b.id AND t.status = 'posted'
+              WHERE (b.status IN ('open', 'cashed_out', 'lost', 'refunded') AND (t.id IS NULL OR t.amount <> b.amount))
+                 OR (b.status = 'void' AND t.id IS NOT NULL)
+              LIMIT $1",
+    },
+    Check {
+        name: "crash_settlement_paid_once",
+        sql: "SELECT format('bet %s (%s): win %s, refund %s, recorded payout %s', b.id, b.status, w.amount, f.amount, b.payout) AS detail
+              FROM crash_bets b
+              LEFT JOIN transfers w ON w.idempotency_key = 'crash:win:' || b.id AND w.status = 'posted'
+              LEFT JOIN transfers f ON f.idempotency_key = 'crash:refund:' || b.id AND f.status = 'posted'
+              WHERE (b.status = 'cashed_out' AND (w.amount IS DISTINCT FROM b.payout OR f.id IS NOT NULL))
+                 OR (b.status = 'refunded' AND (f.amount IS DISTINCT FROM b.amount OR w.id IS NOT NULL))
+                 OR (b.status IN ('lost', 'void') AND (w.id IS NOT NULL OR f.id IS NOT NULL))
+                 OR (w.id IS NOT NULL AND f.id IS NOT NULL)
+              LIMIT $1",
     },
     Check {
         name: "player_balance_not_negative",

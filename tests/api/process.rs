@@ -116,3 +116,134 @@ fn wait_for_exit(child: &mut Child) -> std::process::ExitStatus {
     let _ = child.kill();
     panic!("the node did not exit within {PROCESS_WAIT_S} s of SIGTERM");
 }
+
+/// Starts `game-cluster serve` and returns it with its stderr lines and port.
+fn start_node(settings: &game_cluster::configuration::Settings) -> (Child, mpsc::Receiver<String>, u16) {
+    let mut child = binary(settings)
+        .arg("serve")
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the node starts");
+    let lines = stderr_lines(&mut child);
+    let listening = wait_for_line(&lines, "node listening");
+    let port = listening
+        .split("port=")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|port| port.parse().ok())
+        .unwrap_or_else(|| panic!("the listening line carries the port: {listening}"));
+    (child, lines, port)
+}
+
+/// A node killed with SIGKILL in the middle of a round: on restart, recovery refunds the open bet of the
+/// unfinished round exactly once, no bet stays open, the audit passes, and play goes on.
+#[actix_web::test]
+async fn a_killed_node_recovers_every_open_bet_on_restart() {
+    use futures_util::SinkExt;
+    use serde_json::{json, Value};
+    use tokio_tungstenite::tungstenite::Message;
+
+    let mut settings = test_settings();
+    create_database(&mut settings).await;
+    let (mut node, _lines, port) = start_node(&settings);
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let signup: Value = client
+        .post(format!("{base}/api/v1/auth/signup"))
+        .json(&json!({ "username": "survivor", "password": "s3cret-password" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = signup["token"].as_str().unwrap().to_owned();
+    let top_up = client
+        .post(format!("{base}/api/v1/wallet/top-up"))
+        .bearer_auth(&token)
+        .header("Idempotency-Key", "fund")
+        .json(&json!({ "amount": 5_000_000 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(top_up.status(), reqwest::StatusCode::OK);
+
+    let (mut socket, _) =
+        tokio_tungstenite::connect_async(format!("ws://127.0.0.1:{port}/ws?token={token}&room=aviator"))
+            .await
+            .unwrap();
+    let pool = sqlx::PgPool::connect_with(settings.database.primary_options())
+        .await
+        .unwrap();
+    let room = &settings.crash.rooms["aviator"];
+    let chain = loop {
+        // A first game that runs long enough (at least 3x, about 18 s) to be killed in the middle.
+        let chain = game_cluster::fair::crash::generate_chain(3);
+        if game_cluster::fair::crash::crash_point(&room.salt, &chain[1], room.house_edge_bps) >= 300 {
+            break chain;
+        }
+    };
+    game_cluster::games::crash::store::insert_chain(&pool, "aviator", &room.salt, &chain)
+        .await
+        .unwrap();
+    while next_message(&mut socket).await["type"] != "round_start" {}
+    let bet = json!({ "type": "place_bet", "room": "aviator", "amount": 2_000_000, "client_bet_id": "doomed" });
+    socket.send(Message::Text(bet.to_string())).await.unwrap();
+    while next_message(&mut socket).await["type"] != "bet_placed" {}
+    while next_message(&mut socket).await["type"] != "round_running" {}
+
+    let status = Command::new("kill")
+        .args(["-KILL", &node.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    wait_for_exit(&mut node);
+    let balance = |pool: sqlx::PgPool| async move {
+        sqlx::query_scalar::<_, i64>("SELECT a.balance FROM accounts a JOIN players p ON p.account_id = a.id")
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+    };
+    assert_eq!(
+        balance(pool.clone()).await,
+        3_000_000,
+        "the stake was taken before the kill"
+    );
+
+    let (mut restarted, _lines, _) = start_node(&settings);
+    let statuses: Vec<(String, String)> =
+        sqlx::query_as("SELECT b.status, r.phase FROM crash_bets b JOIN crash_rounds r ON r.id = b.round_id")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(statuses, vec![("refunded".to_owned(), "aborted".to_owned())]);
+    assert_eq!(
+        balance(pool.clone()).await,
+        5_000_000,
+        "the stake came back exactly once"
+    );
+    let report = game_cluster::wallet::audit::run(&pool).await.unwrap();
+    assert!(report.ok, "{:?}", report.breaches);
+
+    let status = Command::new("kill")
+        .args(["-TERM", &restarted.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert_eq!(wait_for_exit(&mut restarted).code(), Some(0));
+}
+
+/// The next JSON text message on a raw test socket.
+async fn next_message(socket: &mut crate::ws::Socket) -> serde_json::Value {
+    use futures_util::StreamExt;
+    loop {
+        let frame = tokio::time::timeout(Duration::from_secs(PROCESS_WAIT_S), socket.next())
+            .await
+            .expect("a message in time")
+            .expect("the socket is open")
+            .expect("a valid frame");
+        if let tokio_tungstenite::tungstenite::Message::Text(text) = frame {
+            return serde_json::from_str(&text).expect("JSON");
+        }
+    }
+}
