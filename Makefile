@@ -1,7 +1,7 @@
 # Thin wrappers over scripts/; see each script for its options.
 # Extra arguments for `make test` go in ARGS, e.g. make test ARGS="wallet -- --nocapture".
 
-.PHONY: up down status test audit bench fmt lint
+.PHONY: up down status test audit bench bench-ws fmt lint
 
 up:
 	scripts/up.sh
@@ -20,6 +20,9 @@ audit:
 
 bench:
 	scripts/bench-wallet.sh
+
+bench-ws:
+	scripts/bench-ws.sh
 
 fmt:
 	cargo fmt --all
