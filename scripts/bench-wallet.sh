@@ -28,30 +28,8 @@ cleanup() {
   local rc=$?
   set +e
   trap - EXIT INT TERM
-  if [[ -n "$WORK_DIR" && -d "$WORK_DIR" ]]; then
-    redis_stop "$WORK_DIR/redis"
-    pg_stop "$WORK_DIR/pg"
-    rm -rf "$WORK_DIR"
-  fi
+  stop_throwaway_services "$WORK_DIR"
   exit "$rc"
-}
-
-# start_services starts Postgres and Redis on free ports, retrying with a
-# new port when another process grabbed the one we were given.
-start_services() {
-  local attempt
-  for attempt in 1 2 3; do
-    PG_PORT=$(free_port)
-    pg_start "$WORK_DIR/pg" "$PG_PORT" && break
-    [[ $attempt -lt 3 ]] || die "Postgres did not start"
-  done
-  for attempt in 1 2 3; do
-    REDIS_PORT=$(free_port)
-    redis_start "$WORK_DIR/redis" "$REDIS_PORT" && break
-    redis_stop "$WORK_DIR/redis"
-    [[ $attempt -lt 3 ]] || die "Redis did not start"
-  done
-  log "bench Postgres on $LOOPBACK:$PG_PORT, Redis on $LOOPBACK:$REDIS_PORT"
 }
 
 # run_pgbench prints the TPS of pgbench's built-in TPC-B script.
@@ -133,7 +111,7 @@ main() {
 
   WORK_DIR=$(scratch_dir bench)
   PG_PASSWORD=$(random_hex 16)
-  start_services
+  start_throwaway_services "$WORK_DIR"
 
   local tps
   tps=$(run_pgbench)

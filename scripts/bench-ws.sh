@@ -24,11 +24,7 @@ cleanup() {
     kill -TERM "$NODE_PID" 2>/dev/null
     stop_pid_wait "$NODE_PID" 15
   fi
-  if [[ -n "$WORK_DIR" && -d "$WORK_DIR" ]]; then
-    redis_stop "$WORK_DIR/redis"
-    pg_stop "$WORK_DIR/pg"
-    rm -rf "$WORK_DIR"
-  fi
+  stop_throwaway_services "$WORK_DIR"
   exit "$rc"
 }
 
@@ -62,9 +58,8 @@ main() {
   WORK_DIR=$(scratch_dir bench-ws)
   export PG_PASSWORD
   PG_PASSWORD=$(random_hex 16)
-  PG_PORT=$(free_port) && pg_start "$WORK_DIR/pg" "$PG_PORT"
+  start_throwaway_services "$WORK_DIR"
   pg_ensure_db "$PG_PORT" game_cluster
-  REDIS_PORT=$(free_port) && redis_start "$WORK_DIR/redis" "$REDIS_PORT"
   NODE_PORT=$(free_port)
   start_node
   local token

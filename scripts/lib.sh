@@ -571,3 +571,38 @@ cluster_node_ids() {
     basename "$f" .pid
   done
 }
+
+# ---------------------------------------------------------------------------
+# Throwaway servers for tests and benchmarks
+# ---------------------------------------------------------------------------
+
+# start_throwaway_services DIR starts Postgres and Redis on free loopback
+# ports under DIR and sets PG_PORT and REDIS_PORT. A port reported as free can
+# be taken by a concurrent run before our server binds it, so each server gets
+# a few attempts with a new port.
+start_throwaway_services() {
+  local dir=$1 attempt
+  for attempt in 1 2 3; do
+    PG_PORT=$(free_port)
+    pg_start "$dir/pg" "$PG_PORT" && break
+    [[ $attempt -lt 3 ]] || die "Postgres did not start; see $(pg_log_file "$dir/pg")"
+    warn "Postgres failed to start on port $PG_PORT; retrying on another port"
+  done
+  for attempt in 1 2 3; do
+    REDIS_PORT=$(free_port)
+    redis_start "$dir/redis" "$REDIS_PORT" && break
+    redis_stop "$dir/redis"
+    [[ $attempt -lt 3 ]] || die "Redis did not start; see $dir/redis/redis.log"
+    warn "Redis failed to start on port $REDIS_PORT; retrying on another port"
+  done
+}
+
+# stop_throwaway_services DIR stops what start_throwaway_services started and
+# removes DIR. Safe to call when DIR is empty or half set up.
+stop_throwaway_services() {
+  local dir=$1
+  [[ -n "$dir" && -d "$dir" ]] || return 0
+  redis_stop "$dir/redis"
+  pg_stop "$dir/pg"
+  rm -rf "$dir"
+}

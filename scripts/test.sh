@@ -21,32 +21,8 @@ cleanup() {
   set +e
   trap - EXIT INT TERM
   stop_cargo
-  if [[ -n "$WORK_DIR" && -d "$WORK_DIR" ]]; then
-    redis_stop "$WORK_DIR/redis"
-    pg_stop "$WORK_DIR/pg"
-    rm -rf "$WORK_DIR"
-  fi
+  stop_throwaway_services "$WORK_DIR"
   exit "$rc"
-}
-
-# start_services starts Postgres and Redis on free ports. A port reported as
-# free can be taken by a concurrent run before our server binds it, so each
-# server gets a few attempts with a new port.
-start_services() {
-  local attempt
-  for attempt in 1 2 3; do
-    PG_PORT=$(free_port)
-    pg_start "$WORK_DIR/pg" "$PG_PORT" && break
-    [[ $attempt -lt 3 ]] || die "Postgres did not start; see $(pg_log_file "$WORK_DIR/pg")"
-    warn "Postgres failed to start on port $PG_PORT; retrying on another port"
-  done
-  for attempt in 1 2 3; do
-    REDIS_PORT=$(free_port)
-    redis_start "$WORK_DIR/redis" "$REDIS_PORT" && break
-    redis_stop "$WORK_DIR/redis"
-    [[ $attempt -lt 3 ]] || die "Redis did not start; see $WORK_DIR/redis/redis.log"
-    warn "Redis failed to start on port $REDIS_PORT; retrying on another port"
-  done
 }
 
 # run_cargo_test ARGS... passes ARGS to `cargo test`. Arguments after a `--`
@@ -92,7 +68,7 @@ main() {
 
   WORK_DIR=$(scratch_dir test)
   PG_PASSWORD=$(random_hex 16)
-  start_services
+  start_throwaway_services "$WORK_DIR"
   log "test Postgres on $LOOPBACK:$PG_PORT, Redis on $LOOPBACK:$REDIS_PORT (dir $WORK_DIR)"
 
   clear_app_env

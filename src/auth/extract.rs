@@ -49,14 +49,7 @@ fn claims_from(request: &HttpRequest) -> Result<Claims, ApiError> {
         .ok()
         .and_then(|text| text.strip_prefix("Bearer "))
         .ok_or_else(|| ApiError::unauthorized("the Authorization header must be 'Bearer <token>'"))?;
-    keys.verify(token.trim()).map_err(|error| match error {
-        TokenError::Expired => ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "token_expired",
-            "the token has expired; log in again",
-        ),
-        TokenError::Invalid => ApiError::unauthorized("the token is invalid"),
-    })
+    verify_token(keys, token)
 }
 
 fn player_from(request: &HttpRequest) -> Result<AuthenticatedPlayer, ApiError> {

@@ -78,19 +78,7 @@ fn wait_for_line(lines: &mpsc::Receiver<String>, needle: &str) -> String {
 async fn sigterm_drains_and_exits_cleanly() {
     let mut settings = test_settings();
     create_database(&mut settings).await;
-    let mut child = binary(&settings)
-        .arg("serve")
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the node starts");
-    let lines = stderr_lines(&mut child);
-    let listening = wait_for_line(&lines, "node listening");
-    let port: u16 = listening
-        .split("port=")
-        .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
-        .and_then(|port| port.parse().ok())
-        .unwrap_or_else(|| panic!("the listening line carries the port: {listening}"));
+    let (mut child, lines, port) = start_node(&settings);
     let health = reqwest::get(format!("http://127.0.0.1:{port}/health"))
         .await
         .expect("health answers");
