@@ -1,6 +1,6 @@
 //! Start-up recovery: every round a dead process left unsettled is finished from what Postgres knows.
-//! The ledger decides: a bet whose win transfer exists was cashed out; otherwise a bet of a crashed round
-//! lost and a bet of an unfinished round is refunded. Every money movement is keyed by the bet id, so
+//! The ledger decides: a bet whose refund or win transfer exists was refunded or cashed out; otherwise a
+//! bet of a crashed round lost and a bet of an unfinished round is refunded. Every money movement is keyed by the bet id, so
 //! running recovery twice (or after a partial run) changes nothing more.
 
 use super::store::{self, refund_key, stake_key, win_key};
@@ -70,7 +70,11 @@ async fn recover_round(
             report.voided += 1;
             continue;
         }
-        if let Some((payout, reference)) = posted_win(pool, bet_id).await? {
+        if posted_amount(pool, refund_key(bet_id).as_str()).await?.is_some() {
+            // A refund already went through (a stake that landed after its round crashed).
+            store::set_bet_status(pool, bet_id, BetStatus::Refunded, None).await?;
+            report.refunded += 1;
+        } else if let Some((payout, reference)) = posted_win(pool, bet_id).await? {
             let multiplier = reference.rsplit(':').next().and_then(|m| m.parse().ok()).unwrap_or(0);
             store::set_bet_status(pool, bet_id, BetStatus::CashedOut, Some((multiplier, payout))).await?;
             report.cashed_out += 1;

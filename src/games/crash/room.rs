@@ -160,6 +160,9 @@ struct Round {
     pending_stakes: u32,
     crash_recorded: bool,
     settled: bool,
+    /// A decided cashout or a refund could not be completed: the round stays unsettled in Postgres so
+    /// that start-up recovery finishes it from the ledger.
+    needs_recovery: bool,
     cashouts_since_tick: Vec<Value>,
 }
 
@@ -372,6 +375,7 @@ impl CrashRoom {
             pending_stakes: 0,
             crash_recorded: false,
             settled: false,
+            needs_recovery: false,
             cashouts_since_tick: Vec::new(),
         });
         self.phase = Phase::Betting;
@@ -532,7 +536,16 @@ impl CrashRoom {
         round.settled = true;
         let pool = self.pool.clone();
         let round_id = round.id;
-        let settle = async move { store::settle_round(&pool, round_id).await };
+        let needs_recovery = round.needs_recovery;
+        if needs_recovery {
+            tracing::error!(room = self.name, round_id, "round left unsettled for start-up recovery");
+        }
+        let settle = async move {
+            if needs_recovery {
+                return Ok(());
+            }
+            store::settle_round(&pool, round_id).await
+        };
         ctx.spawn(settle.into_actor(self).map(|result, room, ctx| {
             if let Err(error) = result {
                 tracing::error!(room = room.name, %error, "failed to settle a round; recovery will");
@@ -651,11 +664,12 @@ impl CrashRoom {
                 .map_err(|error| error.to_string())
         };
         ctx.spawn(refund.into_actor(self).map(|result, room, ctx| {
-            if let Err(error) = result {
-                tracing::error!(room = room.name, error, "failed to refund a late stake; recovery will");
-            }
             if let Some(round) = room.round.as_mut() {
                 round.in_flight -= 1;
+                if let Err(error) = result {
+                    tracing::error!(room = room.name, error, "failed to refund a late stake; recovery will");
+                    round.needs_recovery = true;
+                }
             }
             room.try_settle(ctx);
         }));
@@ -748,10 +762,15 @@ impl CrashRoom {
     fn finish_cashout(&mut self, outcome: &Result<CashedOut, GameError>, ctx: &mut Context<Self>) {
         if let Some(round) = self.round.as_mut() {
             round.in_flight -= 1;
-            if let Ok(cashed) = outcome {
-                if let Some(entry) = round.bets.get_mut(&cashed.bet.bet_id) {
-                    entry.view.status = BetStatus::CashedOut;
+            match outcome {
+                Ok(cashed) => {
+                    if let Some(entry) = round.bets.get_mut(&cashed.bet.bet_id) {
+                        entry.view.status = BetStatus::CashedOut;
+                    }
                 }
+                // The decision stands (it is never re-judged at a later multiplier); the ledger tells
+                // recovery whether the win was paid.
+                Err(_) => round.needs_recovery = true,
             }
         }
         self.try_settle(ctx);
@@ -941,9 +960,11 @@ async fn place_stake(
     };
     match wallet.transfer(request).await {
         Ok(receipt) => {
-            store::set_bet_status(&pool, view.bet_id, BetStatus::Open, None)
-                .await
-                .map_err(|_| GameError::Store)?;
+            // The stake has moved, so the bet is in play whatever happens to this bookkeeping write; the
+            // crash and cashout writes that follow overwrite the status either way.
+            if let Err(error) = store::set_bet_status(&pool, view.bet_id, BetStatus::Open, None).await {
+                tracing::error!(bet_id = %view.bet_id, %error, "failed to mark a staked bet open");
+            }
             view.status = BetStatus::Open;
             Ok(PlacedBet {
                 bet: view,

@@ -135,7 +135,9 @@ pub async fn mark_crashed(pool: &PgPool, round: i64, lost: &[Uuid]) -> sqlx::Res
         .bind(round)
         .execute(&mut *transaction)
         .await?;
-    sqlx::query("UPDATE crash_bets SET status = 'lost', settled_at = now() WHERE id = ANY($1) AND status = 'open'")
+    sqlx::query(
+        "UPDATE crash_bets SET status = 'lost', settled_at = now() WHERE id = ANY($1) AND status IN ('pending', 'open')",
+    )
         .bind(lost)
         .execute(&mut *transaction)
         .await?;
