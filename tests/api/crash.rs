@@ -255,6 +255,15 @@ async fn a_duplicated_client_bet_id_debits_once() {
     let replay: Value = response.json().await.unwrap();
     assert_eq!(replay["replayed"], true, "{replay}");
     assert_eq!(app.balance(&player).await, 9 * UNIT);
+
+    // A reconnecting client gets its open bet back in `initial_state`.
+    drop(socket);
+    let mut again = WsClient::connect_player(&app, &player.token).await;
+    let initial = again.wait_for("initial_state", |_| true).await;
+    let bets = initial["my_bets"].as_array().unwrap();
+    assert_eq!(bets.len(), 1, "{initial}");
+    assert_eq!(bets[0]["client_bet_id"], "same");
+    assert_eq!(initial["balance"], 9 * UNIT);
 }
 
 /// A bet sent while the round runs is refused at once and never carried into the next round.

@@ -235,3 +235,25 @@ async fn next_message(socket: &mut crate::ws::Socket) -> serde_json::Value {
         }
     }
 }
+
+/// Anyone can verify a revealed round offline with the CLI: the reference vector gives 2.08x, and a
+/// wrong previous hash is reported as a failed check (exit 1).
+#[test]
+fn offline_verification_with_the_cli() {
+    let settings = test_settings();
+    let salt = "0000000000000000000301e2801a9a9598bfb114e574a91a887f2132f33047e6";
+    let hash = "4f2db4ab02306aec0ed87dfffae25d5f4fcad1b9b425ba3d075f58d3dccec29a";
+    let output = binary(&settings)
+        .args(["verify", "--hash", hash, "--salt", salt])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let verdict: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(verdict["crash_point"], 2.08);
+    let wrong_previous = "00".repeat(32);
+    let output = binary(&settings)
+        .args(["verify", "--hash", hash, "--salt", salt, "--previous", &wrong_previous])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+}
