@@ -98,3 +98,25 @@ async fn health_and_readiness() {
     assert_eq!(health["node_id"], app.settings.application.node_id);
     assert_eq!(app.get("/ready", None).await.status(), StatusCode::OK);
 }
+
+/// With Redis unreachable the node still serves, but /health answers 503 naming Redis as down.
+#[actix_web::test]
+async fn health_is_503_when_a_dependency_is_down() {
+    let mut settings = crate::helpers::test_settings();
+    // A port nothing listens on: bind one, note it, free it.
+    let closed_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    settings.redis.port = closed_port;
+    settings.redis.connect_timeout_ms = 200;
+    crate::helpers::create_database(&mut settings).await;
+    let app = crate::helpers::spawn_app_with(settings).await;
+    let response = app.get("/health", None).await;
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let health: Value = response.json().await.unwrap();
+    assert_eq!(health["status"], "unhealthy");
+    assert_eq!(health["checks"]["redis"]["ok"], false);
+    assert_eq!(health["checks"]["postgres"]["ok"], true);
+}

@@ -436,3 +436,50 @@ impl WsClient {
         self.wait_for_any(&kinds).await
     }
 }
+
+/// The room's limits: below the minimum or above the maximum stake is `invalid_amount`, and a third bet
+/// in one round is `too_many_bets`; none of the refused bets moves money.
+#[actix_web::test]
+async fn bet_limits_are_enforced() {
+    let app = spawn_app().await;
+    let room = app.settings.crash.rooms["aviator"].clone();
+    let player = funded(&app, "limits", 1_000 * UNIT).await;
+    let mut socket = WsClient::connect_player(&app, &player.token).await;
+    install_chain(&app, "aviator", 150..400).await;
+    next_betting_round(&mut socket).await;
+    socket.send(place_bet(room.bet_min_micros - 1, None, "low")).await;
+    assert_eq!(socket.next_json_of(&["error"]).await["code"], "invalid_amount");
+    socket.send(place_bet(room.bet_max_micros + 1, None, "high")).await;
+    assert_eq!(socket.next_json_of(&["error"]).await["code"], "invalid_amount");
+    for index in 0..room.bets_per_player_max {
+        socket.send(place_bet(UNIT, None, &format!("ok-{index}"))).await;
+        socket.next_json_of(&["bet_placed"]).await;
+    }
+    socket.send(place_bet(UNIT, None, "one-too-many")).await;
+    assert_eq!(socket.next_json_of(&["error"]).await["code"], "too_many_bets");
+    let staked = i64::from(room.bets_per_player_max) * UNIT;
+    assert_eq!(app.balance(&player).await, 1_000 * UNIT - staked);
+}
+
+/// A second room is one more configuration entry: `jetx` runs its own rounds from its own chain.
+#[actix_web::test]
+async fn the_jetx_room_runs_its_own_rounds() {
+    let app = spawn_app().await;
+    let player = funded(&app, "jetter", 10 * UNIT).await;
+    let mut socket = WsClient::connect(&app, &format!("token={}&room=jetx", player.token)).await;
+    let initial = socket.wait_for("initial_state", |_| true).await;
+    assert_eq!(initial["room"], "jetx");
+    install_chain(&app, "jetx", 110..400).await;
+    let start = socket.wait_for("round_start", |_| true).await;
+    assert_eq!(start["room"], "jetx");
+    let state: Value = app
+        .get("/api/v1/game/state?room=aviator", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        state["phase"], "starting",
+        "aviator has no chain in this test and waits"
+    );
+}
