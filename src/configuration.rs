@@ -57,8 +57,9 @@ pub struct RoomSettings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SessionSettings {
-    /// Frames queued for one client; a client that lets it fill is too slow and is disconnected.
-    pub outbound_queue_capacity: usize,
+    /// Messages queued for one session actor (its own frames and control messages); a session that lets
+    /// it fill is dropped from its room. Socket frames are bounded by the transport (see `transport`).
+    pub mailbox_capacity: usize,
     pub heartbeat_interval_ms: u64,
     /// Silence after which a client is considered gone; at least twice the heartbeat interval.
     pub client_timeout_ms: u64,
@@ -285,8 +286,8 @@ impl Settings {
     fn validate_game(&self) -> Result<(), ConfigError> {
         let invalid = |field: &'static str, reason: String| Err(ConfigError { field, reason });
         let session = &self.session;
-        if !(4..=4096).contains(&session.outbound_queue_capacity) {
-            return invalid("session.outbound_queue_capacity", "must be 4 to 4096".into());
+        if !(4..=4096).contains(&session.mailbox_capacity) {
+            return invalid("session.mailbox_capacity", "must be 4 to 4096".into());
         }
         if session.heartbeat_interval_ms == 0 || session.client_timeout_ms < 2 * session.heartbeat_interval_ms {
             return invalid(

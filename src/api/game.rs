@@ -58,7 +58,7 @@ pub async fn socket(
     let room = context.rooms.get(&room_name).map_err(ApiError::from)?.clone();
     let (response, ws_session, stream) = actix_ws::handle(&request, body)?;
     let stream = stream.max_frame_size(context.settings.frame_size_max_bytes);
-    let transport = Transport::start(ws_session, context.settings.outbound_queue_capacity);
+    let transport = Transport::start(ws_session);
     let session = PlayerSession::new(room_name, room, player, transport, context.get_ref().clone());
     PlayerSession::create(|ctx| {
         ctx.add_stream(stream);

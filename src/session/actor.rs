@@ -294,7 +294,7 @@ impl Actor for PlayerSession {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
-        ctx.set_mailbox_capacity(self.context.settings.outbound_queue_capacity);
+        ctx.set_mailbox_capacity(self.context.settings.mailbox_capacity);
         let interval = Duration::from_millis(self.context.settings.heartbeat_interval_ms);
         ctx.run_interval(interval, |session, ctx| session.heartbeat(ctx));
         if self.player.is_some() {

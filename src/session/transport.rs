@@ -1,20 +1,16 @@
-//! The only code that touches a WebSocket. A `Transport` is a cheap, cloneable handle onto a bounded
-//! queue of outgoing frames; one writer task per socket drains it into the actix-ws session. Rooms
-//! push ticks straight into the queue (no actor hop); a full queue means the client is too slow.
+//! The only code that touches a WebSocket. A `Transport` is a cheap, cloneable handle onto the socket's
+//! bounded outgoing queue (actix-ws's own channel of 32 frames): a frame is queued without waiting, from
+//! any thread, so rooms push ticks straight into it with no actor hop and no writer task. A full queue
+//! means the client is too slow.
 
 use actix_ws::{CloseCode, CloseReason, Session};
 use bytestring::ByteString;
+use futures_util::FutureExt;
 use std::time::Duration;
-use tokio::sync::mpsc;
 
-/// How long one frame may take to enter the socket before the client counts as stuck.
-const WRITE_TIMEOUT_MS: u64 = 5_000;
-
-enum Outbound {
-    Text(ByteString),
-    Ping,
-    Pong(bytes::Bytes),
-}
+/// How long a close frame may wait behind queued frames (a slow client gets its reason once it reads
+/// again) before the handle is dropped and the connection ends when its buffers drain.
+const CLOSE_TIMEOUT_MS: u64 = 10_000;
 
 /// Why a frame was not queued.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,80 +23,51 @@ pub enum SendFailure {
 
 #[derive(Clone)]
 pub struct Transport {
-    frames: mpsc::Sender<Outbound>,
-    close: mpsc::Sender<CloseReason>,
+    session: Session,
 }
 
 impl Transport {
-    /// Starts the writer task for `session` on the current arbiter, with room for `capacity` frames.
-    pub fn start(session: Session, capacity: usize) -> Transport {
-        let (frames, frames_rx) = mpsc::channel(capacity);
-        let (close, close_rx) = mpsc::channel(1);
-        actix_web::rt::spawn(write_loop(session, frames_rx, close_rx));
-        Transport { frames, close }
+    pub fn start(session: Session) -> Transport {
+        Transport { session }
+    }
+
+    /// Queues a frame if there is room right now. Never waits: a send that cannot complete at once is
+    /// abandoned and reported as `Full`.
+    fn try_queue<F>(&self, send: impl FnOnce(Session) -> F) -> Result<(), SendFailure>
+    where
+        F: std::future::Future<Output = Result<(), actix_ws::Closed>>,
+    {
+        // Unconstrained: tokio's cooperative budget would otherwise report a full queue as pending after
+        // about 128 sends in one poll, and a broadcast to thousands of sockets would drop them all.
+        match tokio::task::unconstrained(send(self.session.clone())).now_or_never() {
+            Some(Ok(())) => Ok(()),
+            Some(Err(actix_ws::Closed)) => Err(SendFailure::Closed),
+            None => Err(SendFailure::Full),
+        }
     }
 
     pub fn try_send_text(&self, frame: ByteString) -> Result<(), SendFailure> {
-        self.try_send(Outbound::Text(frame))
+        self.try_queue(|mut session| async move { session.text(frame).await })
     }
 
     pub fn try_send_ping(&self) -> Result<(), SendFailure> {
-        self.try_send(Outbound::Ping)
+        self.try_queue(|mut session| async move { session.ping(b"").await })
     }
 
     pub fn try_send_pong(&self, payload: bytes::Bytes) -> Result<(), SendFailure> {
-        self.try_send(Outbound::Pong(payload))
+        self.try_queue(|mut session| async move { session.pong(&payload).await })
     }
 
-    fn try_send(&self, outbound: Outbound) -> Result<(), SendFailure> {
-        self.frames.try_send(outbound).map_err(|error| match error {
-            mpsc::error::TrySendError::Full(_) => SendFailure::Full,
-            mpsc::error::TrySendError::Closed(_) => SendFailure::Closed,
-        })
-    }
-
-    /// Closes the socket with `code` and `reason`, ahead of any queued frames.
+    /// Closes the socket with `code` and `reason`. The close frame waits (bounded) behind queued frames;
+    /// when every handle is dropped the connection ends regardless.
     pub fn close(&self, code: u16, reason: &str) {
         let reason = CloseReason {
             code: CloseCode::from(code),
             description: Some(reason.to_owned()),
         };
-        let _ = self.close.try_send(reason);
-    }
-
-    pub fn is_closed(&self) -> bool {
-        self.frames.is_closed()
-    }
-}
-
-async fn write_loop(
-    mut session: Session,
-    mut frames: mpsc::Receiver<Outbound>,
-    mut close: mpsc::Receiver<CloseReason>,
-) {
-    let timeout = Duration::from_millis(WRITE_TIMEOUT_MS);
-    loop {
-        tokio::select! {
-            biased;
-            reason = close.recv() => {
-                let _ = tokio::time::timeout(timeout, session.close(reason)).await;
-                return;
-            }
-            frame = frames.recv() => {
-                let written = match frame {
-                    Some(Outbound::Text(text)) => tokio::time::timeout(timeout, session.text(text)).await,
-                    Some(Outbound::Ping) => tokio::time::timeout(timeout, session.ping(b"")).await,
-                    Some(Outbound::Pong(payload)) => tokio::time::timeout(timeout, session.pong(&payload)).await,
-                    None => {
-                        let _ = tokio::time::timeout(timeout, session.close(None)).await;
-                        return;
-                    }
-                };
-                if !matches!(written, Ok(Ok(()))) {
-                    // The socket is closed or stuck; dropping the session ends the connection.
-                    return;
-                }
-            }
-        }
+        let session = self.session.clone();
+        actix_web::rt::spawn(async move {
+            let _ = tokio::time::timeout(Duration::from_millis(CLOSE_TIMEOUT_MS), session.close(Some(reason))).await;
+        });
     }
 }

@@ -387,28 +387,22 @@ async fn first_message_authentication() {
     assert_eq!(initial["balance"], 10 * UNIT);
 }
 
-/// A client that stops reading is disconnected as a slow consumer while another client keeps receiving
-/// every tick in sequence.
+/// A client that stops reading (its TCP window closes) is disconnected as a slow consumer, with close
+/// code 4008 once it reads again, while another client keeps receiving every tick in sequence.
 #[actix_web::test]
 async fn a_client_that_stops_reading_is_disconnected_and_others_keep_every_tick() {
-    let mut settings = crate::helpers::test_settings();
-    settings.session.outbound_queue_capacity = 8;
-    crate::helpers::create_database(&mut settings).await;
-    let app = crate::helpers::spawn_app_with(settings).await;
-    install_chain(&app, "aviator", 250..400).await;
+    let app = spawn_app().await;
     let (slow, steady) = (funded(&app, "slow", UNIT).await, funded(&app, "steady", UNIT).await);
     let mut steady_socket = WsClient::connect_player(&app, &steady.token).await;
+    steady_socket.wait_for("initial_state", |_| true).await;
+    install_chain(&app, "aviator", 250..400).await;
     let first_tick = steady_socket.wait_for("tick", |_| true).await;
-    let mut slow_socket = WsClient::connect_player(&app, &slow.token).await;
-    // The slow client sends pings and reads nothing: the pongs and ticks pile up behind it.
+    let mut slow_socket = WsClient::connect_with_small_window(&app, &slow.token).await;
+    // The slow client asks for large pongs and reads nothing: they pile up behind its closed window.
+    let ping = json!({ "type": "ping", "request_id": "p".repeat(200) }).to_string();
     let flood = async {
-        for _ in 0..60_000 {
-            if slow_socket
-                .socket
-                .send(Message::Text(r#"{"type":"ping"}"#.into()))
-                .await
-                .is_err()
-            {
+        for _ in 0..20_000 {
+            if slow_socket.socket.send(Message::Text(ping.clone())).await.is_err() {
                 break;
             }
         }

@@ -30,6 +30,25 @@ impl WsClient {
         WsClient { socket }
     }
 
+    /// Connects with a tiny TCP receive buffer, so that a client that stops reading closes its window
+    /// after a few kilobytes, as a slow mobile client would.
+    pub async fn connect_with_small_window(app: &TestApp, token: &str) -> WsClient {
+        let address: std::net::SocketAddr = app
+            .address
+            .trim_start_matches("http://")
+            .parse()
+            .expect("a socket address");
+        let tcp = tokio::net::TcpSocket::new_v4().expect("a socket");
+        tcp.set_recv_buffer_size(4096).expect("a small receive buffer");
+        let stream = tcp.connect(address).await.expect("the connection opens");
+        let url = format!("ws://{address}/ws?token={token}&room=aviator");
+        let stream = tokio_tungstenite::MaybeTlsStream::Plain(stream);
+        let (socket, _) = tokio_tungstenite::client_async(url, stream)
+            .await
+            .expect("the socket opens");
+        WsClient { socket }
+    }
+
     pub async fn connect_player(app: &TestApp, token: &str) -> WsClient {
         WsClient::connect(app, &format!("token={token}&room=aviator")).await
     }

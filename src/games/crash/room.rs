@@ -249,11 +249,22 @@ impl CrashRoom {
         }
     }
 
-    fn send_to_player(&self, player_id: Uuid, frame: ByteString) {
+    /// Sends a player's own frame to each of their sessions through its bounded mailbox; a session whose
+    /// mailbox is full is overwhelmed and is dropped like a slow socket.
+    fn send_to_player(&mut self, player_id: Uuid, frame: ByteString) {
+        let mut dropped = Vec::new();
         for session_id in self.sessions_by_player.get(&player_id).into_iter().flatten() {
             if let Some(subscriber) = self.subscribers.get(session_id) {
-                subscriber.control.do_send(ToSession::Frame(frame.clone()));
+                if subscriber.control.try_send(ToSession::Frame(frame.clone())).is_err() {
+                    subscriber
+                        .control
+                        .do_send(ToSession::Close(4008, "too slow to keep up with the game".into()));
+                    dropped.push(*session_id);
+                }
             }
+        }
+        for session_id in dropped {
+            self.remove_subscriber(session_id);
         }
     }
 
