@@ -1,21 +1,11 @@
-use crate::helpers::{spawn_app, TestApp};
+use crate::helpers::{binary, spawn_app, TestApp};
 use reqwest::StatusCode;
-use secrecy::ExposeSecret;
 use serde_json::Value;
-use std::process::Command;
 
 /// Runs the real `game-cluster audit` binary against the app's database and returns its exit code.
 fn audit_binary_exit_code(app: &TestApp) -> i32 {
-    let database = &app.settings.database;
-    let output = Command::new(env!("CARGO_BIN_EXE_game-cluster"))
+    let output = binary(&app.settings)
         .arg("audit")
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("APP_ENV", "test")
-        .env("APP__DATABASE__HOST", &database.host)
-        .env("APP__DATABASE__PORT", database.port.to_string())
-        .env("APP__DATABASE__USERNAME", &database.username)
-        .env("APP__DATABASE__PASSWORD", database.password.expose_secret())
-        .env("APP__DATABASE__DATABASE_NAME", &database.database_name)
         .output()
         .expect("the audit binary runs");
     output.status.code().expect("the audit exits with a code")

@@ -167,3 +167,23 @@ pub async fn assert_error(response: Response, status: StatusCode, code: &str) {
         "error has a message: {text}"
     );
 }
+
+/// The real `game-cluster` binary, configured for the test servers and the database in `settings`.
+pub fn binary(settings: &Settings) -> std::process::Command {
+    let database = &settings.database;
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_game-cluster"));
+    command
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("APP_ENV", "test")
+        .env("APP__APPLICATION__PORT", "0")
+        .env("APP__DATABASE__HOST", &database.host)
+        .env("APP__DATABASE__PORT", database.port.to_string())
+        .env("APP__DATABASE__USERNAME", &database.username)
+        .env("APP__DATABASE__PASSWORD", database.password.expose_secret())
+        .env("APP__DATABASE__DATABASE_NAME", &database.database_name)
+        .env("APP__REDIS__HOST", &settings.redis.host)
+        .env("APP__REDIS__PORT", settings.redis.port.to_string())
+        .env("NO_COLOR", "1")
+        .env("RUST_LOG", "info");
+    command
+}

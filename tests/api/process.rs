@@ -1,8 +1,7 @@
 //! The real binary as operators run it: configuration errors name their field, and SIGTERM stops a
 //! serving node cleanly after draining its wallet.
 
-use crate::helpers::{create_database, test_settings};
-use secrecy::ExposeSecret;
+use crate::helpers::{binary, create_database, test_settings};
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
@@ -10,25 +9,6 @@ use std::time::Duration;
 
 /// How long the binary may take to start or stop before the test fails.
 const PROCESS_WAIT_S: u64 = 30;
-
-fn binary(settings: &game_cluster::configuration::Settings) -> Command {
-    let database = &settings.database;
-    let mut command = Command::new(env!("CARGO_BIN_EXE_game-cluster"));
-    command
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("APP_ENV", "test")
-        .env("APP__APPLICATION__PORT", "0")
-        .env("APP__DATABASE__HOST", &database.host)
-        .env("APP__DATABASE__PORT", database.port.to_string())
-        .env("APP__DATABASE__USERNAME", &database.username)
-        .env("APP__DATABASE__PASSWORD", database.password.expose_secret())
-        .env("APP__DATABASE__DATABASE_NAME", &database.database_name)
-        .env("APP__REDIS__HOST", &settings.redis.host)
-        .env("APP__REDIS__PORT", settings.redis.port.to_string())
-        .env("NO_COLOR", "1")
-        .env("RUST_LOG", "info");
-    command
-}
 
 /// A bad configuration value stops start-up with exit code 2 and a message naming the field.
 #[test]
