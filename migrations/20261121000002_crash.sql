@@ -50,14 +50,15 @@ CREATE TABLE crash_bets (
     client_bet_id       TEXT        NOT NULL CHECK (length(client_bet_id) BETWEEN 1 AND 64),
     amount              BIGINT      NOT NULL CHECK (amount > 0),
     auto_cashout        INT         CHECK (auto_cashout IS NULL OR auto_cashout > 100),
-    -- pending: stake not yet confirmed; open: in play; void: the stake never moved.
-    status              TEXT        NOT NULL CHECK (status IN ('pending', 'open', 'cashed_out', 'lost', 'refunded', 'void')),
+    -- pending: stake not yet confirmed; open: in play; cashing_out: the cashout is decided (multiplier and
+    -- payout recorded) and the win is being credited; void: the stake never moved.
+    status              TEXT        NOT NULL CHECK (status IN ('pending', 'open', 'cashing_out', 'cashed_out', 'lost', 'refunded', 'void')),
     cashout_multiplier  INT,
     payout              BIGINT,
     created_at          TIMESTAMPTZ NOT NULL DEFAULT now(),
     settled_at          TIMESTAMPTZ,
     UNIQUE (player_id, client_bet_id),
-    CHECK ((status = 'cashed_out') = (cashout_multiplier IS NOT NULL AND payout IS NOT NULL))
+    CHECK ((status IN ('cashing_out', 'cashed_out')) = (cashout_multiplier IS NOT NULL AND payout IS NOT NULL))
 );
 CREATE INDEX crash_bets_round_idx ON crash_bets (round_id);
-CREATE INDEX crash_bets_open_idx ON crash_bets (round_id) WHERE status IN ('pending', 'open');
+CREATE INDEX crash_bets_open_idx ON crash_bets (round_id) WHERE status IN ('pending', 'open', 'cashing_out');

@@ -36,6 +36,9 @@ static NEXT_SESSION_ID: AtomicU64 = AtomicU64::new(1);
 /// The longest `client_bet_id` a client may choose.
 const CLIENT_BET_ID_LENGTH_MAX: usize = 64;
 
+/// Bets and cashouts one session may have waiting for the room at once.
+const REQUESTS_IN_FLIGHT_MAX: u32 = 16;
+
 /// Everything a session needs from the node.
 #[derive(Clone)]
 pub struct SessionContext {
@@ -54,6 +57,7 @@ pub struct PlayerSession {
     transport: Transport,
     context: SessionContext,
     last_heard: Instant,
+    requests_in_flight: u32,
 }
 
 impl PlayerSession {
@@ -72,6 +76,7 @@ impl PlayerSession {
             transport,
             context,
             last_heard: Instant::now(),
+            requests_in_flight: 0,
         }
     }
 
@@ -89,6 +94,17 @@ impl PlayerSession {
 
     fn error(&self, error: &GameError, request_id: Option<&str>, ctx: &mut Context<Self>) {
         self.send(protocol::error(error.code(), &error.to_string(), request_id), ctx);
+    }
+
+    /// Takes a place for one more request to the room, or answers `too_many_requests`.
+    fn admit_request(&mut self, request_id: Option<&str>, ctx: &mut Context<Self>) -> bool {
+        if self.requests_in_flight >= REQUESTS_IN_FLIGHT_MAX {
+            let message = format!("at most {REQUESTS_IN_FLIGHT_MAX} bets and cashouts may be pending at once");
+            self.send(protocol::error("too_many_requests", &message, request_id), ctx);
+            return false;
+        }
+        self.requests_in_flight += 1;
+        true
     }
 
     fn heartbeat(&mut self, ctx: &mut Context<Self>) {
@@ -211,8 +227,12 @@ impl PlayerSession {
             Ok(parsed) => parsed,
             Err(error) => return self.error(&error, request_id.as_deref(), ctx),
         };
+        if !self.admit_request(request_id.as_deref(), ctx) {
+            return;
+        }
         let reply = room.send(message);
         ctx.spawn(reply.into_actor(self).map(move |result, session, ctx| {
+            session.requests_in_flight -= 1;
             let frame = match result.unwrap_or(Err(GameError::RoomUnavailable)) {
                 Ok(placed) => protocol::bet_placed(&placed.bet, placed.balance, placed.replayed, request_id.as_deref()),
                 Err(error) => protocol::error(error.code(), &error.to_string(), request_id.as_deref()),
@@ -232,12 +252,16 @@ impl PlayerSession {
         let Ok(bet_id) = uuid::Uuid::parse_str(bet_id) else {
             return self.error(&GameError::BetNotFound, request_id.as_deref(), ctx);
         };
+        if !self.admit_request(request_id.as_deref(), ctx) {
+            return;
+        }
         let reply = self.room.send(Cashout {
             player_id: player.player_id,
             bet_id,
             received_at,
         });
         ctx.spawn(reply.into_actor(self).map(move |result, session, ctx| {
+            session.requests_in_flight -= 1;
             let frame = match result.unwrap_or(Err(GameError::RoomUnavailable)) {
                 Ok(cashed) => protocol::cashed_out(&cashed.bet, cashed.balance, false, request_id.as_deref()),
                 Err(error) => protocol::error(error.code(), &error.to_string(), request_id.as_deref()),

@@ -101,14 +101,14 @@ const CHECKS: &[Check] = &[
         name: "crash_no_open_bet_in_settled_round",
         sql: "SELECT format('bet %s of settled round %s is still %s', b.id, b.round_id, b.status) AS detail
               FROM crash_bets b JOIN crash_rounds r ON r.id = b.round_id
-              WHERE r.settled AND b.status IN ('pending', 'open') LIMIT $1",
+              WHERE r.settled AND b.status IN ('pending', 'open', 'cashing_out') LIMIT $1",
     },
     Check {
         name: "crash_stake_matches_bet",
         sql: "SELECT format('bet %s (%s) has no posted stake of %s', b.id, b.status, b.amount) AS detail
               FROM crash_bets b
               LEFT JOIN transfers t ON t.idempotency_key = 'crash:stake:' || b.id AND t.status = 'posted'
-              WHERE (b.status IN ('open', 'cashed_out', 'lost', 'refunded') AND (t.id IS NULL OR t.amount <> b.amount))
+              WHERE (b.status IN ('open', 'cashing_out', 'cashed_out', 'lost', 'refunded') AND (t.id IS NULL OR t.amount <> b.amount))
                  OR (b.status = 'void' AND t.id IS NOT NULL)
               LIMIT $1",
     },

@@ -9,7 +9,7 @@ use super::ledger::{
 };
 use crate::money::Balance;
 use chrono::{DateTime, Utc};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use uuid::Uuid;
 
 /// Everything a batch decided, ready to be written in one transaction.
@@ -19,7 +19,8 @@ pub struct BatchPlan {
     pub outcomes: Vec<Result<TransferReceipt, TransferError>>,
     /// New transfer rows (posted and rejected), in request order.
     pub new_rows: Vec<StoredTransfer>,
-    /// Net balance change per account over the posted rows; zero changes are left out.
+    /// Net balance change of every account a posted row touches, zero included: the write compares and
+    /// sets each of them, so a balance that another node changed meanwhile is always noticed.
     pub balance_deltas: BTreeMap<AccountId, i64>,
 }
 
@@ -40,6 +41,7 @@ pub fn plan_batch(
     let mut balances: HashMap<AccountId, Balance> =
         inputs.accounts.iter().map(|(id, state)| (*id, state.balance)).collect();
     let mut planned: HashMap<&IdempotencyKey, usize> = HashMap::new();
+    let mut touched: BTreeSet<AccountId> = BTreeSet::new();
 
     for request in requests {
         let earlier = inputs
@@ -67,6 +69,7 @@ pub fn plan_batch(
                 {
                     balances.insert(request.debit, debit_balance_after);
                     balances.insert(request.credit, credit_balance_after);
+                    touched.extend([request.debit, request.credit]);
                 }
                 plan.outcomes.push(answer(&row, false));
                 planned.insert(&request.key, plan.new_rows.len());
@@ -74,7 +77,7 @@ pub fn plan_batch(
             }
         }
     }
-    plan.balance_deltas = net_deltas(inputs.accounts, &balances);
+    plan.balance_deltas = net_deltas(inputs.accounts, &balances, &touched);
     plan
 }
 
@@ -162,17 +165,15 @@ fn decide(
 fn net_deltas(
     accounts: &HashMap<AccountId, AccountState>,
     balances: &HashMap<AccountId, Balance>,
+    touched: &BTreeSet<AccountId>,
 ) -> BTreeMap<AccountId, i64> {
     let mut deltas = BTreeMap::new();
-    for (id, after) in balances {
-        let before = accounts[id].balance;
-        let delta = i128::from(after.micros()) - i128::from(before.micros());
-        if delta != 0 {
-            // A batch holds at most 4,096 transfers of at most 10^15 micro-units each, so its net change
-            // per account stays far inside i64.
-            let delta = i64::try_from(delta).expect("a batch's net change per account fits in i64");
-            deltas.insert(*id, delta);
-        }
+    for id in touched {
+        let delta = i128::from(balances[id].micros()) - i128::from(accounts[id].balance.micros());
+        // A batch holds at most 4,096 transfers of at most 10^15 micro-units each, so its net change per
+        // account stays far inside i64.
+        let delta = i64::try_from(delta).expect("a batch's net change per account fits in i64");
+        deltas.insert(*id, delta);
     }
     deltas
 }

@@ -101,12 +101,14 @@ impl Wallet {
             .map_err(|_| TransferError::Overloaded)?
             .map_err(|_| TransferError::ShuttingDown)?;
         let (reply, answer) = oneshot::channel();
-        shard.addr.do_send(SubmitTransfer { request, reply });
-        let outcome = answer
+        shard.addr.do_send(SubmitTransfer {
+            request,
+            reply,
+            admission: permit,
+        });
+        answer
             .await
-            .unwrap_or_else(|_| Err(TransferError::Unavailable("the wallet shard stopped".into())));
-        drop(permit);
-        outcome
+            .unwrap_or_else(|_| Err(TransferError::Unavailable("the wallet shard stopped".into())))
     }
 
     /// Credits a player from the treasury (an operator deposit or a development top-up).

@@ -18,6 +18,9 @@ pub type Reply = oneshot::Sender<Result<TransferReceipt, TransferError>>;
 pub struct SubmitTransfer {
     pub request: TransferRequest,
     pub reply: Reply,
+    /// The operation's place in the shard's bounded admission; released when it is answered, even if the
+    /// caller has gone away meanwhile.
+    pub admission: tokio::sync::OwnedSemaphorePermit,
 }
 
 /// Stop accepting operations, commit what is queued, then answer on `done`.
@@ -85,16 +88,21 @@ impl WalletShard {
             ctx.cancel_future(timer);
         }
         let size = self.pending.len().min(self.limits.batch_size_max);
-        let (requests, replies): (Vec<_>, Vec<_>) = self.pending.drain(..size).map(|op| (op.request, op.reply)).unzip();
+        let (requests, replies): (Vec<_>, Vec<_>) = self
+            .pending
+            .drain(..size)
+            .map(|op| (op.request, (op.reply, op.admission)))
+            .unzip();
         self.committing = true;
         let store = self.store.clone();
         let limits = self.limits;
         let shard = self.index;
         let commit = async move { commit_with_retries(&store, &requests, limits, shard).await };
         ctx.spawn(commit.into_actor(self).map(move |outcomes, shard, ctx| {
-            for (reply, outcome) in replies.into_iter().zip(outcomes) {
+            for ((reply, admission), outcome) in replies.into_iter().zip(outcomes) {
                 // A caller that gave up has dropped its receiver; its transfer still stands.
                 let _ = reply.send(outcome);
+                drop(admission);
             }
             shard.committing = false;
             if shard.pending.is_empty() {

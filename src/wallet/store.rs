@@ -17,6 +17,9 @@ use sqlx::{PgPool, Postgres, Row, Transaction};
 use std::collections::{BTreeSet, HashMap};
 use uuid::Uuid;
 
+/// Attempts of the locked path for one batch; see `commit_batch`.
+const LOCKED_ATTEMPTS_MAX: u32 = 3;
+
 /// SQLSTATE of a deadlock Postgres broke by aborting one of the transactions.
 const DEADLOCK_DETECTED: &str = "40P01";
 
@@ -91,7 +94,16 @@ impl LedgerStore {
             Err(sqlx::Error::Database(error)) if error.code().as_deref() == Some(DEADLOCK_DETECTED) => {}
             Err(error) => return Err(error),
         }
-        self.commit_locked(requests).await
+        // Only another node storing one of our keys between our read and our insert makes the locked
+        // path miss; the next attempt sees that key and replays it.
+        for _ in 0..LOCKED_ATTEMPTS_MAX {
+            if let Some(outcomes) = self.commit_locked(requests).await? {
+                return Ok(outcomes);
+            }
+        }
+        Err(sqlx::Error::Protocol(
+            "a locked batch kept meeting concurrent inserts of its keys".into(),
+        ))
     }
 
     async fn commit_optimistic(&self, requests: &[TransferRequest]) -> Result<Option<BatchOutcomes>, sqlx::Error> {
@@ -109,7 +121,7 @@ impl LedgerStore {
         Ok(Some(plan.outcomes))
     }
 
-    async fn commit_locked(&self, requests: &[TransferRequest]) -> Result<BatchOutcomes, sqlx::Error> {
+    async fn commit_locked(&self, requests: &[TransferRequest]) -> Result<Option<BatchOutcomes>, sqlx::Error> {
         let mut transaction = self.pool.begin().await?;
         let existing = load_existing(&mut transaction, requests).await?;
         let account_ids = involved_accounts(requests, existing.values());
@@ -118,15 +130,12 @@ impl LedgerStore {
         let written = write_plan(&mut transaction, &plan, &accounts).await?;
         if written != expected_writes(&plan) {
             // The rows are locked and the keys were read in this transaction, so only another node storing
-            // one of our keys at the same moment gets here; the retry of this batch will replay it.
+            // one of our keys at the same moment gets here.
             transaction.rollback().await?;
-            return Err(sqlx::Error::Protocol(format!(
-                "a locked batch wrote {written:?} rows instead of {:?}",
-                expected_writes(&plan)
-            )));
+            return Ok(None);
         }
         transaction.commit().await?;
-        Ok(plan.outcomes)
+        Ok(Some(plan.outcomes))
     }
 }
 

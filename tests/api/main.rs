@@ -8,5 +8,6 @@ mod crash;
 mod helpers;
 mod ledger;
 mod process;
+mod recovery;
 mod wallet;
 mod ws;

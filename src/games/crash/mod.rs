@@ -65,11 +65,12 @@ pub enum BetStatus {
 }
 
 impl BetStatus {
-    /// The status as stored in `crash_bets.status` (a cashout in flight is still `open` there).
+    /// The status as stored in `crash_bets.status`.
     pub fn stored(self) -> &'static str {
         match self {
             BetStatus::Pending => "pending",
-            BetStatus::Open | BetStatus::CashingOut => "open",
+            BetStatus::Open => "open",
+            BetStatus::CashingOut => "cashing_out",
             BetStatus::CashedOut => "cashed_out",
             BetStatus::Lost => "lost",
             BetStatus::Refunded => "refunded",
@@ -81,6 +82,7 @@ impl BetStatus {
         Some(match text {
             "pending" => BetStatus::Pending,
             "open" => BetStatus::Open,
+            "cashing_out" => BetStatus::CashingOut,
             "cashed_out" => BetStatus::CashedOut,
             "lost" => BetStatus::Lost,
             "refunded" => BetStatus::Refunded,

@@ -1,7 +1,9 @@
-//! Start-up recovery: every round a dead process left unsettled is finished from what Postgres knows.
-//! The ledger decides: a bet whose refund or win transfer exists was refunded or cashed out; otherwise a
-//! bet of a crashed round lost and a bet of an unfinished round is refunded. Every money movement is keyed by the bet id, so
-//! running recovery twice (or after a partial run) changes nothing more.
+//! Start-up recovery: every round a dead (or failing) process left unsettled is finished from what
+//! Postgres knows, the ledger deciding. A bet whose refund or win transfer exists was refunded or cashed
+//! out; a bet whose cashout was decided (`cashing_out`, with its multiplier and payout) gets that win paid;
+//! a stake that never posted voids its bet; every other staked bet is refunded. The crash marks its lost
+//! bets in the same transaction as the crash itself, so no bet still open in Postgres lost. Every money
+//! movement is keyed by the bet id, so running recovery twice (or after a partial run) changes nothing more.
 
 use super::store::{self, refund_key, stake_key, win_key};
 use super::BetStatus;
@@ -17,7 +19,6 @@ use uuid::Uuid;
 pub struct RecoveryReport {
     pub rounds: u32,
     pub cashed_out: u32,
-    pub lost: u32,
     pub refunded: u32,
     pub voided: u32,
 }
@@ -33,7 +34,7 @@ pub async fn recover_room(pool: &PgPool, wallet: &Wallet, room: &str) -> anyhow:
     for round in rounds {
         let round_id: i64 = round.try_get("id")?;
         let phase: String = round.try_get("phase")?;
-        recover_round(pool, wallet, round_id, phase == "crashed", &mut report).await?;
+        recover_round(pool, wallet, round_id, &mut report).await?;
         if phase != "crashed" {
             sqlx::query("UPDATE crash_rounds SET phase = 'aborted' WHERE id = $1")
                 .bind(round_id)
@@ -47,15 +48,10 @@ pub async fn recover_room(pool: &PgPool, wallet: &Wallet, room: &str) -> anyhow:
     Ok(report)
 }
 
-async fn recover_round(
-    pool: &PgPool,
-    wallet: &Wallet,
-    round: i64,
-    crashed: bool,
-    report: &mut RecoveryReport,
-) -> anyhow::Result<()> {
+async fn recover_round(pool: &PgPool, wallet: &Wallet, round: i64, report: &mut RecoveryReport) -> anyhow::Result<()> {
     let bets = sqlx::query(
-        "SELECT id, account_id, amount, status FROM crash_bets WHERE round_id = $1 AND status IN ('pending', 'open')",
+        "SELECT id, account_id, amount, status, cashout_multiplier, payout FROM crash_bets
+         WHERE round_id = $1 AND status IN ('pending', 'open', 'cashing_out')",
     )
     .bind(round)
     .fetch_all(pool)
@@ -64,29 +60,57 @@ async fn recover_round(
         let bet_id: Uuid = bet.try_get("id")?;
         let account = AccountId(bet.try_get("account_id")?);
         let amount: i64 = bet.try_get("amount")?;
+        let decided: Option<(u32, i64)> = match (
+            bet.try_get::<Option<i32>, _>("cashout_multiplier")?,
+            bet.try_get::<Option<i64>, _>("payout")?,
+        ) {
+            (Some(multiplier), Some(payout)) => Some((multiplier as u32, payout)),
+            _ => None,
+        };
         let staked = posted_amount(pool, stake_key(bet_id).as_str()).await?.is_some();
         if !staked {
             store::set_bet_status(pool, bet_id, BetStatus::Void, None).await?;
             report.voided += 1;
-            continue;
-        }
-        if posted_amount(pool, refund_key(bet_id).as_str()).await?.is_some() {
-            // A refund already went through (a stake that landed after its round crashed).
+        } else if posted_amount(pool, refund_key(bet_id).as_str()).await?.is_some() {
             store::set_bet_status(pool, bet_id, BetStatus::Refunded, None).await?;
             report.refunded += 1;
         } else if let Some((payout, reference)) = posted_win(pool, bet_id).await? {
             let multiplier = reference.rsplit(':').next().and_then(|m| m.parse().ok()).unwrap_or(0);
             store::set_bet_status(pool, bet_id, BetStatus::CashedOut, Some((multiplier, payout))).await?;
             report.cashed_out += 1;
-        } else if crashed {
-            store::set_bet_status(pool, bet_id, BetStatus::Lost, None).await?;
-            report.lost += 1;
+        } else if let Some((multiplier, payout)) = decided {
+            pay_decided_win(wallet, bet_id, account, round, multiplier, payout).await?;
+            store::set_bet_status(pool, bet_id, BetStatus::CashedOut, Some((multiplier, payout))).await?;
+            report.cashed_out += 1;
         } else {
             refund(wallet, bet_id, account, amount, round).await?;
             store::set_bet_status(pool, bet_id, BetStatus::Refunded, None).await?;
             report.refunded += 1;
         }
     }
+    Ok(())
+}
+
+async fn pay_decided_win(
+    wallet: &Wallet,
+    bet: Uuid,
+    account: AccountId,
+    round: i64,
+    multiplier: u32,
+    payout: i64,
+) -> anyhow::Result<()> {
+    let request = TransferRequest {
+        key: win_key(bet),
+        debit: wallet.house_for(account),
+        credit: account,
+        amount: Amount::parse(payout)?,
+        kind: TransferKind::Win,
+        reference: format!("crash:{round}:{multiplier}"),
+    };
+    wallet
+        .transfer(request)
+        .await
+        .with_context(|| format!("failed to pay the decided win of bet {bet}"))?;
     Ok(())
 }
 

@@ -101,7 +101,13 @@ pub struct Cashout {
 pub struct CashedOut {
     pub bet: BetView,
     pub balance: Option<i64>,
+    /// The win was paid but its bet row could not be updated; recovery will finish the bookkeeping.
+    pub bookkeeping_failed: bool,
 }
+
+/// Attempts to credit a decided win before the round is left to start-up recovery.
+const WIN_ATTEMPTS_MAX: u32 = 5;
+const WIN_RETRY_BACKOFF_MS: u64 = 200;
 
 /// Close every subscriber's socket with this reason (the node is shutting down).
 #[derive(Message)]
@@ -146,6 +152,8 @@ struct Round {
     /// The first millisecond at which the curve reaches the crash point: the crash happens then.
     crash_ms: u64,
     terminating_hash: String,
+    /// Requests that arrived before this moment (while the round was being created) are refused.
+    betting_opened_at: Instant,
     betting_ends_at: Instant,
     betting_ends_wall: DateTime<Utc>,
     started_at: Option<Instant>,
@@ -374,6 +382,7 @@ impl CrashRoom {
             crash_point: new_round.crash_point,
             crash_ms,
             terminating_hash: new_round.terminating_hash,
+            betting_opened_at: Instant::now(),
             betting_ends_at: Instant::now() + betting,
             betting_ends_wall: Utc::now() + chrono::Duration::milliseconds(self.settings.betting_ms as i64),
             started_at: None,
@@ -410,8 +419,10 @@ impl CrashRoom {
             self.start_running(ctx);
         } else {
             // Stakes accepted in time but not yet debited get a bounded grace period.
-            ctx.run_later(self.closing_wait_max, |room, ctx| {
-                if room.phase == Phase::Closing {
+            let round_id = self.round.as_ref().map(|round| round.id);
+            ctx.run_later(self.closing_wait_max, move |room, ctx| {
+                let same_round = room.round.as_ref().map(|round| round.id) == round_id;
+                if room.phase == Phase::Closing && same_round {
                     room.start_running(ctx);
                 }
             });
@@ -528,10 +539,11 @@ impl CrashRoom {
         let pool = self.pool.clone();
         let record = async move { store::mark_crashed(&pool, round_id, &lost).await };
         ctx.spawn(record.into_actor(self).map(|result, room, ctx| {
-            if let Err(error) = result {
-                tracing::error!(room = room.name, %error, "failed to record the crash; recovery will settle the round");
-            }
             if let Some(round) = room.round.as_mut() {
+                if let Err(error) = result {
+                    tracing::error!(room = room.name, %error, "failed to record the crash; recovery will settle the round");
+                    round.needs_recovery = true;
+                }
                 round.crash_recorded = true;
             }
             room.try_settle(ctx);
@@ -590,7 +602,8 @@ impl CrashRoom {
 
     fn validate_bet(&self, bet: &PlaceBet) -> Result<(), GameError> {
         let round = self.round.as_ref().ok_or(GameError::BettingClosed)?;
-        if self.phase != Phase::Betting || bet.received_at >= round.betting_ends_at {
+        let in_window = bet.received_at >= round.betting_opened_at && bet.received_at < round.betting_ends_at;
+        if self.phase != Phase::Betting || !in_window {
             return Err(GameError::BettingClosed);
         }
         let amount = bet.amount.micros();
@@ -621,6 +634,15 @@ impl CrashRoom {
         round.in_flight -= 1;
         round.pending_stakes -= 1;
         let accepted = matches!(outcome, Ok(placed) if !placed.replayed);
+        let definite = matches!(
+            outcome,
+            Ok(_)
+                | Err(GameError::Wallet(crate::wallet::ledger::TransferError::Rejected(_)) | GameError::BetInProgress)
+        );
+        if !definite {
+            // Whether the stake moved is unknown: the round is left to recovery, which asks the ledger.
+            round.needs_recovery = true;
+        }
         let mut auto_entry = None;
         if accepted && phase != Phase::Crashed {
             if let Some(entry) = round.bets.get_mut(&bet_id) {
@@ -747,6 +769,14 @@ impl CrashRoom {
         let round_id = round.id;
         let mut view = entry.view.clone();
         async move {
+            // The decision is made durable before any money moves, so that recovery pays it whatever
+            // happens next.
+            store::set_bet_status(&pool, bet_id, BetStatus::CashingOut, Some((multiplier, payout)))
+                .await
+                .map_err(|error| {
+                    tracing::error!(%bet_id, %error, "failed to record a cashout decision");
+                    GameError::Store
+                })?;
             let request = TransferRequest {
                 key: store::win_key(bet_id),
                 debit: wallet.house_for(account),
@@ -755,17 +785,20 @@ impl CrashRoom {
                 kind: TransferKind::Win,
                 reference: format!("crash:{round_id}:{multiplier}"),
             };
-            let receipt = wallet.transfer(request).await?;
-            store::set_bet_status(&pool, bet_id, BetStatus::CashedOut, Some((multiplier, payout)))
-                .await
-                .map_err(|error| {
-                    tracing::error!(%bet_id, %error, "a paid cashout could not be recorded; recovery will");
-                    GameError::Store
-                })?;
+            let receipt = credit_win(&wallet, request).await?;
+            let bookkeeping_failed =
+                match store::set_bet_status(&pool, bet_id, BetStatus::CashedOut, Some((multiplier, payout))).await {
+                    Ok(()) => false,
+                    Err(error) => {
+                        tracing::error!(%bet_id, %error, "a paid cashout could not be recorded; recovery will");
+                        true
+                    }
+                };
             view.status = BetStatus::CashedOut;
             Ok(CashedOut {
                 bet: view,
                 balance: Some(receipt.credit_balance_after.micros()),
+                bookkeeping_failed,
             })
         }
     }
@@ -778,6 +811,7 @@ impl CrashRoom {
                     if let Some(entry) = round.bets.get_mut(&cashed.bet.bet_id) {
                         entry.view.status = BetStatus::CashedOut;
                     }
+                    round.needs_recovery |= cashed.bookkeeping_failed;
                 }
                 // The decision stands (it is never re-judged at a later multiplier); the ledger tells
                 // recovery whether the win was paid.
@@ -955,6 +989,10 @@ async fn place_stake(
         GameError::Store
     })?;
     if let Some(existing) = existing {
+        if existing.status == BetStatus::Pending {
+            // An earlier attempt's stake is unresolved; recovery settles it, this request places nothing.
+            return Err(GameError::BetInProgress);
+        }
         return Ok(PlacedBet {
             bet: existing,
             balance: None,
@@ -1006,5 +1044,31 @@ impl Handler<Cashout> for CrashRoom {
             room.finish_cashout(&outcome, ctx);
             outcome
         }))
+    }
+}
+
+/// Credits a decided win, retrying answers that leave its fate open (the key makes retries safe). After
+/// the last attempt the decision stays recorded as `cashing_out` and recovery pays it.
+async fn credit_win(
+    wallet: &Wallet,
+    request: TransferRequest,
+) -> Result<crate::wallet::ledger::TransferReceipt, GameError> {
+    let mut attempt = 1;
+    loop {
+        match wallet.transfer(request.clone()).await {
+            Ok(receipt) => return Ok(receipt),
+            Err(error @ crate::wallet::ledger::TransferError::Rejected(_)) => return Err(error.into()),
+            Err(error) if attempt >= WIN_ATTEMPTS_MAX => {
+                tracing::error!(key = request.key.as_str(), %error, "a decided win could not be credited; recovery will");
+                return Err(error.into());
+            }
+            Err(_) => {
+                tokio::time::sleep(std::time::Duration::from_millis(
+                    WIN_RETRY_BACKOFF_MS * u64::from(attempt),
+                ))
+                .await;
+                attempt += 1;
+            }
+        }
     }
 }

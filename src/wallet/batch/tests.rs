@@ -330,3 +330,26 @@ fn a_failed_key_stays_failed() {
         Err(TransferError::Rejected(RejectionCode::InsufficientFunds))
     );
 }
+
+/// An account whose changes cancel out within a batch is still part of the write, so the fast path's
+/// compare-and-set notices if another node moved its balance meanwhile.
+#[test]
+fn accounts_with_zero_net_change_are_still_written() {
+    let mut ledger = MemoryLedger {
+        accounts: starting_accounts(),
+        rows: HashMap::new(),
+        next_id: 0,
+    };
+    ledger.commit(&[request("fund", TREASURY, AccountId(1), 10)]);
+    let inputs = BatchInputs {
+        existing: &ledger.rows,
+        accounts: &ledger.accounts,
+        now: Utc::now(),
+    };
+    let batch = [
+        request("in", TREASURY, AccountId(3), 5),
+        request("out", AccountId(3), HOUSE_A, 5),
+    ];
+    let plan = plan_batch(&batch, &inputs, Uuid::new_v4);
+    assert_eq!(plan.balance_deltas.get(&AccountId(3)), Some(&0));
+}

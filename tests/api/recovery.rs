@@ -1,0 +1,90 @@
+//! Start-up recovery resolves every state a bet can be left in by a failure, from the ledger, once.
+
+use crate::helpers::spawn_app;
+use game_cluster::fair::crash as fair;
+use game_cluster::games::crash::store::{self, NewBet};
+use game_cluster::games::crash::{recovery, BetStatus};
+use game_cluster::money::Amount;
+use game_cluster::wallet::ledger::{AccountId, TransferKind, TransferRequest};
+use uuid::Uuid;
+
+/// A room name no actor runs, so the test alone drives its rounds.
+const ROOM: &str = "recovery_test";
+
+/// A recorded cashout decision is paid exactly its payout; a staked bet still open in a crashed round
+/// (a stake that landed late) is refunded; a pending bet whose stake never moved is voided; running
+/// recovery again changes nothing; the audit passes.
+#[actix_web::test]
+async fn recovery_pays_decisions_refunds_open_stakes_and_voids_the_rest() {
+    let app = spawn_app().await;
+    let player = app.signup("victim").await;
+    let account = AccountId(player.account);
+    let fund = Amount::parse(10_000_000).unwrap();
+    let key = |text: &str| game_cluster::wallet::ledger::IdempotencyKey::parse(text).unwrap();
+    app.wallet
+        .credit_from_treasury(account, fund, TransferKind::Deposit, key("fund"), "fund".into())
+        .await
+        .unwrap();
+
+    store::insert_chain(&app.pool, ROOM, "salt", &fair::generate_chain(3))
+        .await
+        .unwrap();
+    let round = store::start_round(&app.pool, ROOM, 100).await.unwrap().unwrap().id;
+    let mut bets = Vec::new();
+    for (index, staked) in [true, true, false].into_iter().enumerate() {
+        let id = Uuid::now_v7();
+        let client_bet_id = format!("bet-{index}");
+        let new_bet = NewBet {
+            id,
+            round,
+            player: player.id,
+            account,
+            client_bet_id: &client_bet_id,
+            amount: 1_000_000,
+            auto_cashout: None,
+        };
+        assert!(store::insert_pending_bet(&app.pool, &new_bet).await.unwrap().is_none());
+        if staked {
+            let stake = TransferRequest {
+                key: store::stake_key(id),
+                debit: account,
+                credit: app.wallet.house_for(account),
+                amount: Amount::parse(1_000_000).unwrap(),
+                kind: TransferKind::Bet,
+                reference: format!("crash:{round}"),
+            };
+            app.wallet.transfer(stake).await.unwrap();
+        }
+        bets.push(id);
+    }
+    store::set_bet_status(&app.pool, bets[0], BetStatus::CashingOut, Some((250, 2_500_000)))
+        .await
+        .unwrap();
+    store::set_bet_status(&app.pool, bets[1], BetStatus::Open, None)
+        .await
+        .unwrap();
+    store::mark_crashed(&app.pool, round, &[]).await.unwrap();
+
+    let report = recovery::recover_room(&app.pool, &app.wallet, ROOM).await.unwrap();
+    assert_eq!(
+        (report.rounds, report.cashed_out, report.refunded, report.voided),
+        (1, 1, 1, 1)
+    );
+    let again = recovery::recover_room(&app.pool, &app.wallet, ROOM).await.unwrap();
+    assert_eq!(again.rounds, 0, "a settled round is not recovered twice");
+
+    let statuses: Vec<String> = sqlx::query_scalar("SELECT status FROM crash_bets WHERE id = ANY($1) ORDER BY id")
+        .bind(&bets)
+        .fetch_all(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(statuses, ["cashed_out", "refunded", "void"]);
+    // 10.0 - two stakes of 1.0 + a win of 2.5 + a refund of 1.0
+    let balance: i64 = sqlx::query_scalar("SELECT balance FROM accounts WHERE id = $1")
+        .bind(account.0)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(balance, 11_500_000);
+    assert!(app.audit_ok().await);
+}
