@@ -477,3 +477,52 @@ async fn the_jetx_room_runs_its_own_rounds() {
         "aviator has no chain in this test and waits"
     );
 }
+
+/// A cashout that arrived before the crash but reaches the room after it is still judged by its arrival
+/// (and paid below the crash point); one that arrived after the crash is refused.
+#[actix_web::test]
+async fn a_cashout_that_arrived_before_the_crash_is_judged_by_its_arrival() {
+    use game_cluster::games::crash::room::Cashout;
+    use std::time::Instant;
+    let app = spawn_app().await;
+    let player = funded(&app, "boundary", 10 * UNIT).await;
+    let mut socket = WsClient::connect_player(&app, &player.token).await;
+    socket.wait_for("initial_state", |_| true).await;
+    let [crash, _] = install_chain(&app, "aviator", 120..160).await;
+    next_betting_round(&mut socket).await;
+    socket.send(place_bet(UNIT, None, "edge")).await;
+    let bet_id: uuid::Uuid = socket.wait_for("bet_placed", |_| true).await["bet"]["bet_id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    socket.wait_for("round_running", |_| true).await;
+    // The client saw the round start a little after the server did, so this moment is a little before
+    // the server's crash time, by at most that delay.
+    let just_before_crash =
+        Instant::now() + Duration::from_millis(fair::elapsed_for(crash)) - Duration::from_millis(80);
+    socket.wait_for("crash", |_| true).await;
+    let room = app.rooms.get("aviator").unwrap();
+    let late = room
+        .send(Cashout {
+            player_id: player.id,
+            bet_id,
+            received_at: Instant::now(),
+        })
+        .await
+        .unwrap();
+    assert_eq!(late.unwrap_err().code(), "round_crashed");
+    let early = room
+        .send(Cashout {
+            player_id: player.id,
+            bet_id,
+            received_at: just_before_crash,
+        })
+        .await
+        .unwrap();
+    let cashed = early.expect("a request that arrived before the crash is honoured");
+    let multiplier = cashed.bet.cashout_multiplier.unwrap();
+    assert!(multiplier < crash, "paid {multiplier} below the crash {crash}");
+    assert_eq!(app.balance(&player).await, 9 * UNIT + fair::payout(UNIT, multiplier));
+    assert!(app.audit_ok().await);
+}

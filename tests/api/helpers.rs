@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 pub struct TestApp {
     pub address: String,
+    pub rooms: game_cluster::games::crash::CrashRooms,
     pub settings: Settings,
     pub pool: PgPool,
     pub wallet: Wallet,
@@ -66,9 +67,11 @@ pub async fn spawn_app_with(settings: Settings) -> TestApp {
     let address = format!("http://127.0.0.1:{}", application.port());
     let pool = application.database().writer.clone();
     let wallet = application.wallet().clone();
+    let rooms = application.rooms().clone();
     actix_web::rt::spawn(application.run_until_stopped());
     TestApp {
         address,
+        rooms,
         settings,
         pool,
         wallet,

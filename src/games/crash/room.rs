@@ -105,6 +105,10 @@ pub struct CashedOut {
     pub bookkeeping_failed: bool,
 }
 
+/// How long after the crash requests that arrived before it (and still wait in the mailbox) are judged by
+/// their arrival time, before the remaining bets are marked lost.
+const CRASH_SETTLE_GRACE_MS: u64 = 100;
+
 /// Attempts to credit a decided win before the round is left to start-up recovery.
 const WIN_ATTEMPTS_MAX: u32 = 5;
 const WIN_RETRY_BACKOFF_MS: u64 = 200;
@@ -166,6 +170,8 @@ struct Round {
     /// Stakes being debited and wins being credited; the round settles only when none is left.
     in_flight: u32,
     pending_stakes: u32,
+    /// Set once the bets still open after the crash grace are marked lost.
+    losses_settled: bool,
     crash_recorded: bool,
     settled: bool,
     /// A decided cashout or a refund could not be completed: the round stays unsettled in Postgres so
@@ -393,6 +399,7 @@ impl CrashRoom {
             autos: BTreeSet::new(),
             in_flight: 0,
             pending_stakes: 0,
+            losses_settled: false,
             crash_recorded: false,
             settled: false,
             needs_recovery: false,
@@ -500,21 +507,13 @@ impl CrashRoom {
             ctx.cancel_future(timer);
         }
         let crash_ms = self.round.as_ref().map_or(0, |round| round.crash_ms);
-        // Auto-cashouts due strictly before the crash are paid (at their exact target); the rest lose.
+        // Auto-cashouts due strictly before the crash are paid (at their exact target).
         if crash_ms > 0 {
             self.pay_due_autos(crash_ms - 1, ctx);
         }
         self.phase = Phase::Crashed;
         let sequence = self.next_sequence();
         let Some(round) = self.round.as_mut() else { return };
-        let mut lost = Vec::new();
-        for entry in round.bets.values_mut() {
-            if entry.view.status == BetStatus::Open {
-                entry.view.status = BetStatus::Lost;
-                lost.push(entry.view.bet_id);
-            }
-        }
-        round.autos.clear();
         let revealed = RevealedRound {
             round_id: round.id,
             hash: hex::encode(round.hash),
@@ -522,11 +521,10 @@ impl CrashRoom {
             crash_point_hundredths: round.crash_point,
             crashed_at: Some(Utc::now()),
         };
-        let round_id = round.id;
         let frame = protocol::encode(&json!({
             "type": "crash",
             "room": self.name,
-            "round_id": round_id,
+            "round_id": round.id,
             "seq": sequence,
             "crash_point": revealed.crash_point,
             "hash": revealed.hash,
@@ -536,7 +534,25 @@ impl CrashRoom {
         }));
         self.previous = Some(revealed);
         self.broadcast(frame);
+        let grace = Duration::from_millis(CRASH_SETTLE_GRACE_MS);
+        ctx.run_later(grace, |room, ctx| room.settle_losses(ctx));
+    }
+
+    /// Marks every bet still open as lost and records the crash, once the grace for requests that arrived
+    /// before the crash is over.
+    fn settle_losses(&mut self, ctx: &mut Context<Self>) {
+        let Some(round) = self.round.as_mut() else { return };
+        round.losses_settled = true;
+        let mut lost = Vec::new();
+        for entry in round.bets.values_mut() {
+            if entry.view.status == BetStatus::Open {
+                entry.view.status = BetStatus::Lost;
+                lost.push(entry.view.bet_id);
+            }
+        }
+        round.autos.clear();
         let pool = self.pool.clone();
+        let round_id = round.id;
         let record = async move { store::mark_crashed(&pool, round_id, &lost).await };
         ctx.spawn(record.into_actor(self).map(|result, room, ctx| {
             if let Some(round) = room.round.as_mut() {
@@ -822,8 +838,11 @@ impl CrashRoom {
     }
 
     fn judge_cashout(&mut self, request: &Cashout, ctx: &mut Context<Self>) -> Result<u32, GameError> {
+        let losses_settled = self.round.as_ref().is_none_or(|round| round.losses_settled);
         match self.phase {
             Phase::Running => {}
+            // Within the crash grace a request is still judged by when it arrived (below).
+            Phase::Crashed if !losses_settled => {}
             Phase::Crashed => return Err(GameError::RoundCrashed),
             _ => return Err(GameError::RoundNotRunning),
         }
