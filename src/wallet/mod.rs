@@ -84,6 +84,43 @@ impl Wallet {
         self.inner.system.house[self.shard_of(player)]
     }
 
+    /// A stake: from the player to the house sub-account that serves them.
+    pub fn stake_request(
+        &self,
+        player: AccountId,
+        amount: Amount,
+        key: IdempotencyKey,
+        reference: String,
+    ) -> TransferRequest {
+        TransferRequest {
+            key,
+            debit: player,
+            credit: self.house_for(player),
+            amount,
+            kind: TransferKind::Bet,
+            reference,
+        }
+    }
+
+    /// A win or a refund: from the house sub-account that serves the player to the player.
+    pub fn payout_request(
+        &self,
+        player: AccountId,
+        amount: Amount,
+        kind: TransferKind,
+        key: IdempotencyKey,
+        reference: String,
+    ) -> TransferRequest {
+        TransferRequest {
+            key,
+            debit: self.house_for(player),
+            credit: player,
+            amount,
+            kind,
+            reference,
+        }
+    }
+
     fn is_system_account(&self, account: AccountId) -> bool {
         account == self.inner.system.treasury || self.inner.system.house.contains(&account)
     }

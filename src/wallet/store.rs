@@ -112,13 +112,7 @@ impl LedgerStore {
         let mut transaction = self.pool.begin().await?;
         let accounts = read_accounts(&mut transaction, &account_ids, Lock::None).await?;
         let plan = plan_batch(requests, &inputs(&no_existing, &accounts), Uuid::now_v7);
-        let written = write_plan(&mut transaction, &plan, &accounts).await?;
-        if written != expected_writes(&plan) {
-            transaction.rollback().await?;
-            return Ok(None);
-        }
-        transaction.commit().await?;
-        Ok(Some(plan.outcomes))
+        write_and_commit(transaction, plan, &accounts).await
     }
 
     async fn commit_locked(&self, requests: &[TransferRequest]) -> Result<Option<BatchOutcomes>, sqlx::Error> {
@@ -126,17 +120,27 @@ impl LedgerStore {
         let existing = load_existing(&mut transaction, requests).await?;
         let account_ids = involved_accounts(requests, existing.values());
         let accounts = read_accounts(&mut transaction, &account_ids, Lock::ForUpdate).await?;
+        // The rows are locked and the keys were read in this transaction, so only another node storing one
+        // of our keys at the same moment makes this write miss.
         let plan = plan_batch(requests, &inputs(&existing, &accounts), Uuid::now_v7);
-        let written = write_plan(&mut transaction, &plan, &accounts).await?;
-        if written != expected_writes(&plan) {
-            // The rows are locked and the keys were read in this transaction, so only another node storing
-            // one of our keys at the same moment gets here.
-            transaction.rollback().await?;
-            return Ok(None);
-        }
-        transaction.commit().await?;
-        Ok(Some(plan.outcomes))
+        write_and_commit(transaction, plan, &accounts).await
     }
+}
+
+/// Writes a plan and commits when every row landed as planned; otherwise rolls back and answers `None`
+/// (a balance moved or a key was stored meanwhile), so the caller can take the next path.
+async fn write_and_commit(
+    mut transaction: Transaction<'_, Postgres>,
+    plan: BatchPlan,
+    accounts: &HashMap<AccountId, AccountState>,
+) -> Result<Option<BatchOutcomes>, sqlx::Error> {
+    let written = write_plan(&mut transaction, &plan, accounts).await?;
+    if written != expected_writes(&plan) {
+        transaction.rollback().await?;
+        return Ok(None);
+    }
+    transaction.commit().await?;
+    Ok(Some(plan.outcomes))
 }
 
 fn inputs<'a>(

@@ -8,7 +8,7 @@
 use super::store::{self, refund_key, stake_key, win_key};
 use super::BetStatus;
 use crate::money::Amount;
-use crate::wallet::ledger::{AccountId, TransferKind, TransferRequest};
+use crate::wallet::ledger::{AccountId, IdempotencyKey, TransferKind};
 use crate::wallet::Wallet;
 use anyhow::Context;
 use serde::Serialize;
@@ -79,38 +79,25 @@ async fn recover_round(pool: &PgPool, wallet: &Wallet, round: i64, report: &mut 
             store::set_bet_status(pool, bet_id, BetStatus::CashedOut, Some((multiplier, payout))).await?;
             report.cashed_out += 1;
         } else if let Some((multiplier, payout)) = decided {
-            pay_decided_win(wallet, bet_id, account, round, multiplier, payout).await?;
+            let reference = format!("crash:{round}:{multiplier}");
+            credit(wallet, account, payout, TransferKind::Win, win_key(bet_id), reference).await?;
             store::set_bet_status(pool, bet_id, BetStatus::CashedOut, Some((multiplier, payout))).await?;
             report.cashed_out += 1;
         } else {
-            refund(wallet, bet_id, account, amount, round).await?;
+            let reference = format!("crash:{round}:refund");
+            credit(
+                wallet,
+                account,
+                amount,
+                TransferKind::Refund,
+                refund_key(bet_id),
+                reference,
+            )
+            .await?;
             store::set_bet_status(pool, bet_id, BetStatus::Refunded, None).await?;
             report.refunded += 1;
         }
     }
-    Ok(())
-}
-
-async fn pay_decided_win(
-    wallet: &Wallet,
-    bet: Uuid,
-    account: AccountId,
-    round: i64,
-    multiplier: u32,
-    payout: i64,
-) -> anyhow::Result<()> {
-    let request = TransferRequest {
-        key: win_key(bet),
-        debit: wallet.house_for(account),
-        credit: account,
-        amount: Amount::parse(payout)?,
-        kind: TransferKind::Win,
-        reference: format!("crash:{round}:{multiplier}"),
-    };
-    wallet
-        .transfer(request)
-        .await
-        .with_context(|| format!("failed to pay the decided win of bet {bet}"))?;
     Ok(())
 }
 
@@ -130,18 +117,19 @@ async fn posted_win(pool: &PgPool, bet: Uuid) -> sqlx::Result<Option<(i64, Strin
         .transpose()
 }
 
-async fn refund(wallet: &Wallet, bet: Uuid, account: AccountId, amount: i64, round: i64) -> anyhow::Result<()> {
-    let request = TransferRequest {
-        key: refund_key(bet),
-        debit: wallet.house_for(account),
-        credit: account,
-        amount: Amount::parse(amount)?,
-        kind: TransferKind::Refund,
-        reference: format!("crash:{round}:refund"),
-    };
+/// Credits a player from the house with `key`: the decided win, or the refund, of a recovered bet.
+async fn credit(
+    wallet: &Wallet,
+    account: AccountId,
+    micros: i64,
+    kind: TransferKind,
+    key: IdempotencyKey,
+    reference: String,
+) -> anyhow::Result<()> {
+    let request = wallet.payout_request(account, Amount::parse(micros)?, kind, key.clone(), reference);
     wallet
         .transfer(request)
         .await
-        .with_context(|| format!("failed to refund bet {bet}"))?;
+        .with_context(|| format!("failed to credit {}", key.as_str()))?;
     Ok(())
 }

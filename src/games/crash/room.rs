@@ -699,14 +699,10 @@ impl CrashRoom {
         }
         let bet = entry.view;
         let refund = async move {
-            let request = TransferRequest {
-                key: store::refund_key(bet.bet_id),
-                debit: wallet.house_for(entry.player.account),
-                credit: entry.player.account,
-                amount: Amount::parse(bet.amount).expect("a stored stake is a valid amount"),
-                kind: TransferKind::Refund,
-                reference: format!("crash:{}:late", bet.round_id),
-            };
+            let amount = Amount::parse(bet.amount).expect("a stored stake is a valid amount");
+            let reference = format!("crash:{}:late", bet.round_id);
+            let key = store::refund_key(bet.bet_id);
+            let request = wallet.payout_request(entry.player.account, amount, TransferKind::Refund, key, reference);
             wallet.transfer(request).await.map_err(|error| error.to_string())?;
             store::set_bet_status(&pool, bet.bet_id, BetStatus::Refunded, None)
                 .await
@@ -793,14 +789,9 @@ impl CrashRoom {
                     tracing::error!(%bet_id, %error, "failed to record a cashout decision");
                     GameError::Store
                 })?;
-            let request = TransferRequest {
-                key: store::win_key(bet_id),
-                debit: wallet.house_for(account),
-                credit: account,
-                amount: Amount::parse(payout).map_err(|error| GameError::InvalidAmount(error.to_string()))?,
-                kind: TransferKind::Win,
-                reference: format!("crash:{round_id}:{multiplier}"),
-            };
+            let amount = Amount::parse(payout).map_err(|error| GameError::InvalidAmount(error.to_string()))?;
+            let reference = format!("crash:{round_id}:{multiplier}");
+            let request = wallet.payout_request(account, amount, TransferKind::Win, store::win_key(bet_id), reference);
             let receipt = credit_win(&wallet, request).await?;
             let bookkeeping_failed =
                 match store::set_bet_status(&pool, bet_id, BetStatus::CashedOut, Some((multiplier, payout))).await {
@@ -1018,14 +1009,9 @@ async fn place_stake(
             replayed: true,
         });
     }
-    let request = TransferRequest {
-        key: store::stake_key(view.bet_id),
-        debit: player.account,
-        credit: wallet.house_for(player.account),
-        amount: Amount::parse(view.amount).expect("validated amount"),
-        kind: TransferKind::Bet,
-        reference: format!("crash:{}", view.round_id),
-    };
+    let amount = Amount::parse(view.amount).expect("validated amount");
+    let reference = format!("crash:{}", view.round_id);
+    let request = wallet.stake_request(player.account, amount, store::stake_key(view.bet_id), reference);
     match wallet.transfer(request).await {
         Ok(receipt) => {
             // The stake has moved, so the bet is in play whatever happens to this bookkeeping write; the
