@@ -3,7 +3,7 @@
 //! and checks that the audit still passes.
 
 use super::audit;
-use super::ledger::{AccountId, IdempotencyKey, TransferKind, TransferRequest};
+use super::ledger::{AccountId, IdempotencyKey, TransferKind};
 use super::Wallet;
 use crate::configuration::Settings;
 use crate::db::Database;
@@ -145,20 +145,14 @@ async fn drive(context: WorkerContext) {
     let mut sequence = 0u64;
     while Instant::now() < context.deadline {
         let player = context.players[rand::thread_rng().gen_range(0..context.players.len())];
-        let house = context.wallet.house_for(player);
-        let (debit, credit, kind) = if sequence.is_multiple_of(2) {
-            (player, house, TransferKind::Bet)
+        let key = IdempotencyKey::parse(&format!("bench:{}:{}:{sequence}", context.run_id, context.worker))
+            .expect("a valid key");
+        let request = if sequence.is_multiple_of(2) {
+            context.wallet.stake_request(player, stake, key, "benchmark".into())
         } else {
-            (house, player, TransferKind::Win)
-        };
-        let key = format!("bench:{}:{}:{sequence}", context.run_id, context.worker);
-        let request = TransferRequest {
-            key: IdempotencyKey::parse(&key).expect("a valid key"),
-            debit,
-            credit,
-            amount: stake,
-            kind,
-            reference: "benchmark".into(),
+            context
+                .wallet
+                .payout_request(player, stake, TransferKind::Win, key, "benchmark".into())
         };
         let started = Instant::now();
         let outcome = context.wallet.transfer(request).await;

@@ -92,14 +92,13 @@ impl Wallet {
         key: IdempotencyKey,
         reference: String,
     ) -> TransferRequest {
-        TransferRequest {
-            key,
-            debit: player,
-            credit: self.house_for(player),
+        transfer_request(
+            (player, self.house_for(player)),
             amount,
-            kind: TransferKind::Bet,
+            TransferKind::Bet,
+            key,
             reference,
-        }
+        )
     }
 
     /// A win or a refund: from the house sub-account that serves the player to the player.
@@ -111,14 +110,7 @@ impl Wallet {
         key: IdempotencyKey,
         reference: String,
     ) -> TransferRequest {
-        TransferRequest {
-            key,
-            debit: self.house_for(player),
-            credit: player,
-            amount,
-            kind,
-            reference,
-        }
+        transfer_request((self.house_for(player), player), amount, kind, key, reference)
     }
 
     fn is_system_account(&self, account: AccountId) -> bool {
@@ -157,14 +149,13 @@ impl Wallet {
         key: IdempotencyKey,
         reference: String,
     ) -> Result<TransferReceipt, TransferError> {
-        self.transfer(TransferRequest {
-            key,
-            debit: self.treasury(),
-            credit: player,
+        self.transfer(transfer_request(
+            (self.treasury(), player),
             amount,
             kind,
+            key,
             reference,
-        })
+        ))
         .await
     }
 
@@ -179,6 +170,24 @@ impl Wallet {
                 let _ = finished.await;
             }
         }
+    }
+}
+
+/// A request moving `amount` from the first account of `accounts` to the second.
+fn transfer_request(
+    (debit, credit): (AccountId, AccountId),
+    amount: Amount,
+    kind: TransferKind,
+    key: IdempotencyKey,
+    reference: String,
+) -> TransferRequest {
+    TransferRequest {
+        key,
+        debit,
+        credit,
+        amount,
+        kind,
+        reference,
     }
 }
 
