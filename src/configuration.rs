@@ -14,6 +14,7 @@ pub struct Settings {
     pub application: ApplicationSettings,
     pub database: DatabaseSettings,
     pub redis: RedisSettings,
+    pub cluster: ClusterSettings,
     pub auth: AuthSettings,
     pub admin: AdminSettings,
     pub wallet: WalletSettings,
@@ -146,10 +147,60 @@ impl DatabaseSettings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RedisSettings {
+    /// The Redis server when no sentinels are configured.
     pub host: String,
     pub port: u16,
+    /// Comma-separated `host:port` of the Sentinels watching `service_name`; empty: connect to `host:port`.
+    pub sentinels: String,
+    pub service_name: String,
     pub connect_timeout_ms: u64,
     pub command_timeout_ms: u64,
+}
+
+impl RedisSettings {
+    /// The configured Sentinels as (host, port) pairs; empty when Redis is reached directly.
+    pub fn sentinel_addresses(&self) -> Result<Vec<(String, u16)>, String> {
+        self.sentinels
+            .split(',')
+            .map(str::trim)
+            .filter(|entry| !entry.is_empty())
+            .map(|entry| {
+                let (host, port) = entry
+                    .rsplit_once(':')
+                    .ok_or_else(|| format!("{entry:?} is not host:port"))?;
+                let port = port.parse().map_err(|_| format!("{entry:?} has no valid port"))?;
+                Ok((host.to_owned(), port))
+            })
+            .collect()
+    }
+}
+
+/// How the nodes of a cluster coordinate: room leases, the event bus and forwarded requests.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterSettings {
+    /// The base URL other nodes use to reach this one; empty: `http://{host}:{bound port}`.
+    pub advertise_url: String,
+    /// Shared by every node; authenticates forwarded bets and cashouts.
+    pub secret: SecretString,
+    /// A room leader's Redis lease lives this long unless renewed.
+    pub lease_ttl_ms: u64,
+    /// The leader renews its lease this often (well inside the TTL).
+    pub lease_renew_interval_ms: u64,
+    /// A node without the lease tries to take it this often.
+    pub lease_retry_interval_ms: u64,
+    /// A bet or cashout forwarded to the leader fails after this long.
+    pub forward_timeout_ms: u64,
+    /// Forwarded requests in flight from this node at once; past it players get `room_unavailable`.
+    pub forward_in_flight_max: u32,
+    /// Events waiting to be published to Redis; past it the oldest are dropped and nodes resync.
+    pub publish_queue_capacity: u32,
+    /// Events waiting for one room's relay on this node; past it the relay resyncs.
+    pub relay_mailbox_capacity: u32,
+    /// Every node publishes a heartbeat through pub/sub this often...
+    pub pubsub_heartbeat_interval_ms: u64,
+    /// ...and reports itself unhealthy when its own has not come back for this long.
+    pub pubsub_heartbeat_stale_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -280,7 +331,63 @@ impl Settings {
             return invalid("admin.password", "must be at least 12 characters");
         }
         self.validate_wallet()?;
+        self.validate_cluster()?;
         self.validate_game()
+    }
+
+    fn validate_cluster(&self) -> Result<(), ConfigError> {
+        let invalid = |field: &'static str, reason: &str| {
+            Err(ConfigError {
+                field,
+                reason: reason.to_owned(),
+            })
+        };
+        if let Err(reason) = self.redis.sentinel_addresses() {
+            return invalid("redis.sentinels", &reason);
+        }
+        if self.redis.service_name.is_empty() {
+            return invalid("redis.service_name", "must not be empty");
+        }
+        let cluster = &self.cluster;
+        if !cluster.advertise_url.is_empty() && !cluster.advertise_url.starts_with("http://") {
+            return invalid("cluster.advertise_url", "must be empty or an http:// URL");
+        }
+        if cluster.secret.expose_secret().len() < 32 {
+            return invalid("cluster.secret", "must be at least 32 bytes");
+        }
+        if !(500..=60_000).contains(&cluster.lease_ttl_ms) {
+            return invalid("cluster.lease_ttl_ms", "must be 500 to 60000");
+        }
+        if cluster.lease_renew_interval_ms == 0 || cluster.lease_renew_interval_ms * 3 > cluster.lease_ttl_ms {
+            return invalid(
+                "cluster.lease_renew_interval_ms",
+                "must be positive and at most a third of cluster.lease_ttl_ms",
+            );
+        }
+        if cluster.lease_retry_interval_ms == 0 || cluster.lease_retry_interval_ms > cluster.lease_ttl_ms {
+            return invalid("cluster.lease_retry_interval_ms", "must be 1 to cluster.lease_ttl_ms");
+        }
+        if !(100..=30_000).contains(&cluster.forward_timeout_ms) {
+            return invalid("cluster.forward_timeout_ms", "must be 100 to 30000");
+        }
+        if !(1..=100_000).contains(&cluster.forward_in_flight_max) {
+            return invalid("cluster.forward_in_flight_max", "must be 1 to 100000");
+        }
+        if !(16..=1_000_000).contains(&cluster.publish_queue_capacity) {
+            return invalid("cluster.publish_queue_capacity", "must be 16 to 1000000");
+        }
+        if !(16..=1_000_000).contains(&cluster.relay_mailbox_capacity) {
+            return invalid("cluster.relay_mailbox_capacity", "must be 16 to 1000000");
+        }
+        if cluster.pubsub_heartbeat_interval_ms == 0
+            || cluster.pubsub_heartbeat_stale_ms < 2 * cluster.pubsub_heartbeat_interval_ms
+        {
+            return invalid(
+                "cluster.pubsub_heartbeat_stale_ms",
+                "must be at least twice cluster.pubsub_heartbeat_interval_ms (which must be positive)",
+            );
+        }
+        Ok(())
     }
 
     fn validate_game(&self) -> Result<(), ConfigError> {
