@@ -58,14 +58,19 @@ as_root() {
   fi
 }
 
-# ensure_packages installs PostgreSQL, Redis, nginx and curl, but only when
-# their binaries are missing, so that repeated runs do not hit the network.
+# ensure_packages installs PostgreSQL, Redis, nginx, curl, envsubst and
+# python3, but only when their binaries are missing, so that repeated runs
+# do not hit the network.
 ensure_packages() {
   local missing=()
   pg_bin_dir >/dev/null || missing+=(postgresql postgresql-contrib)
   command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
   command -v nginx >/dev/null 2>&1 || [[ -x /usr/sbin/nginx ]] || missing+=(nginx)
   command -v curl >/dev/null 2>&1 || missing+=(curl)
+  # The local cluster renders its nginx configuration with envsubst and reads
+  # the nodes' JSON health reports with python3.
+  command -v envsubst >/dev/null 2>&1 || missing+=(gettext-base)
+  command -v python3 >/dev/null 2>&1 || missing+=(python3)
   if [[ ${#missing[@]} -eq 0 ]]; then
     return 0
   fi
@@ -227,11 +232,13 @@ pg_initdb() {
   printf "\ninclude_if_exists = 'game-cluster.conf'\n" >>"$data/postgresql.conf"
 }
 
-# pg_write_conf DATA_DIR PORT writes the per-start settings. The Unix socket
-# is disabled when its path would exceed the kernel's 107-byte limit (deep
-# checkouts); TCP on loopback is all the scripts and the tests use anyway.
+# pg_write_conf DATA_DIR PORT [EXTRA] writes the per-start settings, followed
+# by the optional EXTRA lines (the local cluster adds its replication
+# settings there). The Unix socket is disabled when its path would exceed the
+# kernel's 107-byte limit (deep checkouts); TCP on loopback is all the
+# scripts and the tests use anyway.
 pg_write_conf() {
-  local data=$1 port=$2 run sockdir
+  local data=$1 port=$2 extra=${3:-} run sockdir
   run=$(pg_run_dir "$data")
   sockdir=$run
   if ((${#run} + 20 > 107)); then
@@ -253,6 +260,7 @@ wal_buffers = 16MB
 max_wal_size = 4GB
 checkpoint_timeout = 15min
 EOF
+  if [[ -n "$extra" ]]; then printf '%s\n' "$extra" >>"$data/game-cluster.conf"; fi
   [[ $EUID -ne 0 ]] || chown postgres:postgres "$data/game-cluster.conf"
 }
 
@@ -271,10 +279,11 @@ pg_port() {
   sed -n 4p "$1/postmaster.pid" 2>/dev/null
 }
 
-# pg_start DATA_DIR PORT initialises the cluster if the directory is empty
-# and starts it in the background, returning once it accepts connections.
+# pg_start DATA_DIR PORT [EXTRA] initialises the cluster if the directory is
+# empty and starts it in the background, returning once it accepts
+# connections. EXTRA is passed on to pg_write_conf.
 pg_start() {
-  local data port=$2 bin
+  local data port=$2 extra=${3:-} bin
   data=$(realpath -m "$1")
   bin=$(pg_bin_dir) || die "PostgreSQL is not installed (run ensure_packages)"
   pg_prepare_dirs "$data"
@@ -282,7 +291,7 @@ pg_start() {
     [[ -z "$(ls -A "$data")" ]] || die "$data is neither empty nor a Postgres data directory"
     pg_initdb "$data"
   fi
-  pg_write_conf "$data" "$port"
+  pg_write_conf "$data" "$port" "$extra"
   # pg_ctl -w waits until the server accepts connections, bounded by -t.
   if ! pg_as_owner "$bin/pg_ctl" -D "$data" -l "$(pg_log_file "$data")" \
     -w -t 60 start >/dev/null; then
@@ -338,6 +347,96 @@ pg_ensure_db() {
   fi
 }
 
+# pg_reload PORT makes the server on PORT re-read its configuration files,
+# for instance after pg_hba.conf changed.
+pg_reload() {
+  pg_psql "$1" postgres -tAc "SELECT pg_reload_conf()" >/dev/null
+}
+
+# pg_restart DATA_DIR restarts a running server with a fast shutdown (clients
+# are disconnected, committed data is kept) and returns once it accepts
+# connections again.
+pg_restart() {
+  local data bin
+  data=$(realpath -m "$1")
+  bin=$(pg_bin_dir) || return 1
+  pg_as_owner "$bin/pg_ctl" -D "$data" -l "$(pg_log_file "$data")" \
+    -m fast -w -t 60 restart >/dev/null
+}
+
+# pg_allow_replication DATA_DIR ROLE lets ROLE stream WAL over loopback with
+# a password (scram), unless pg_hba.conf already has that line. The caller
+# reloads the server afterwards.
+pg_allow_replication() {
+  local data role=$2 hba
+  data=$(realpath -m "$1")
+  hba="$data/pg_hba.conf"
+  if ! grep -qE "^host[[:space:]]+replication[[:space:]]+${role}[[:space:]]+${LOOPBACK}/32[[:space:]]" "$hba"; then
+    printf '# Added by scripts/lib.sh: the streaming replica connects as %s.\nhost    replication     %s      %s/32            scram-sha-256\n' \
+      "$role" "$role" "$LOOPBACK" >>"$hba"
+  fi
+}
+
+# pg_ensure_replication_role PORT ROLE PASSWORD creates a login role that may
+# only stream WAL, so the replica never needs the superuser's password. The
+# password is set on every call so that it always matches the secrets file.
+# The SQL goes through stdin, which keeps the password out of `ps`.
+pg_ensure_replication_role() {
+  local port=$1 role=$2 password=$3
+  pg_psql "$port" postgres <<EOF
+DO \$\$
+BEGIN
+  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$role') THEN
+    CREATE ROLE "$role" WITH LOGIN REPLICATION;
+  END IF;
+END
+\$\$;
+ALTER ROLE "$role" WITH LOGIN REPLICATION PASSWORD '$password';
+EOF
+}
+
+# pg_create_replica PRIMARY_PORT DATA_DIR ROLE PASSWORD SLOT clones the
+# primary into the empty DATA_DIR with `pg_basebackup -R`, which also writes
+# standby.signal and primary_conninfo, so the copy starts as a streaming
+# replica. The physical slot SLOT makes the primary keep the WAL that the
+# replica has not received yet, even while the replica is down.
+pg_create_replica() {
+  local port=$1 data role=$3 password=$4 slot=$5 bin run
+  data=$(realpath -m "$2")
+  bin=$(pg_bin_dir) || die "PostgreSQL is not installed (run ensure_packages)"
+  pg_prepare_dirs "$data"
+  [[ -z "$(ls -A "$data")" ]] || die "$data is not empty; remove it to clone the primary again"
+  run=$(pg_run_dir "$data")
+  # A slot left behind by a deleted replica would make -C fail, so an
+  # unused one is dropped first.
+  pg_psql "$port" postgres -tAc "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = '$slot' AND NOT active" >/dev/null
+  if ! PGPASSWORD=$password pg_as_owner "$bin/pg_basebackup" -h "$LOOPBACK" -p "$port" \
+    -U "$role" -D "$data" -R -X stream -C -S "$slot" -c fast -w >"$run/basebackup.log" 2>&1; then
+    cat "$run/basebackup.log" >&2
+    return 1
+  fi
+}
+
+# pg_replication_settings prints the settings that make a server usable both
+# as a primary with one streaming replica and as that hot-standby replica.
+# max_slot_wal_keep_size bounds the WAL a slot may pin, so a replica that
+# stays down cannot fill the disk; the short intervals make the replica
+# report its position every second and reconnect within a second after the
+# primary restarts.
+pg_replication_settings() {
+  cat <<'EOF'
+# Streaming replication (scripts/lib.sh, pg_replication_settings).
+wal_level = replica
+max_wal_senders = 10
+max_replication_slots = 10
+max_slot_wal_keep_size = 4GB
+hot_standby = on
+hot_standby_feedback = on
+wal_receiver_status_interval = 1s
+wal_retrieve_retry_interval = 1s
+EOF
+}
+
 # ---------------------------------------------------------------------------
 # Redis
 # ---------------------------------------------------------------------------
@@ -359,22 +458,17 @@ redis_ping() {
   [[ "$(timeout 3 redis-cli -h "$LOOPBACK" -p "$1" ping 2>/dev/null)" == PONG ]]
 }
 
-# redis_start DIR PORT [persist] starts a daemonized Redis bound to loopback
-# with its pidfile, log and data in DIR. Throwaway instances keep nothing on
-# disk; pass "persist" (the local cluster does) to enable the append-only
-# file so that state survives restarts.
-redis_start() {
-  local dir=$1 port=$2 persist=${3:-}
-  local appendonly=no
-  [[ "$persist" == persist ]] && appendonly=yes
-  mkdir -p "$dir"
-  # An old pidfile or log lines would confuse the readiness checks below, so
-  # each start gets a fresh log (the previous one is kept as .prev).
-  rm -f "$dir/redis.pid"
-  if [[ -f "$dir/redis.log" ]]; then mv -f "$dir/redis.log" "$dir/redis.log.prev"; fi
-  redis-server --bind "$LOOPBACK" --port "$port" --protected-mode yes \
-    --daemonize yes --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" \
-    --dir "$dir" --save '' --appendonly "$appendonly" >/dev/null
+# redis_rotate_log DIR gives each start a fresh log, keeping the previous
+# one as .prev, because old lines would confuse the readiness check below.
+redis_rotate_log() {
+  rm -f "$1/redis.pid"
+  if [[ -f "$1/redis.log" ]]; then mv -f "$1/redis.log" "$1/redis.log.prev"; fi
+}
+
+# redis_wait_started DIR PORT waits up to 20 seconds until the Redis (or
+# Sentinel) whose pidfile and log are in DIR answers on PORT.
+redis_wait_started() {
+  local dir=$1 port=$2
   local deadline=$((SECONDS + 20))
   while ((SECONDS < deadline)); do
     # A failed bind is checked first: the port then belongs to someone else,
@@ -390,6 +484,123 @@ redis_start() {
   done
   tail -n 20 "$dir/redis.log" >&2 2>/dev/null || true
   return 1
+}
+
+# redis_start DIR PORT [persist] starts a daemonized Redis bound to loopback
+# with its pidfile, log and data in DIR. Throwaway instances keep nothing on
+# disk; pass "persist" to enable the append-only file so that state survives
+# restarts.
+redis_start() {
+  local dir=$1 port=$2 persist=${3:-}
+  local appendonly=no
+  [[ "$persist" == persist ]] && appendonly=yes
+  mkdir -p "$dir"
+  redis_rotate_log "$dir"
+  redis-server --bind "$LOOPBACK" --port "$port" --protected-mode yes \
+    --daemonize yes --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" \
+    --dir "$dir" --save '' --appendonly "$appendonly" >/dev/null
+  redis_wait_started "$dir" "$port"
+}
+
+# redis_conf_header DIR PORT prints the settings shared by the local
+# cluster's Redis and Sentinel configuration files (paths are quoted because
+# the checkout may live under a path with spaces).
+redis_conf_header() {
+  cat <<EOF
+bind $LOOPBACK
+port $2
+protected-mode yes
+daemonize yes
+pidfile "$1/redis.pid"
+logfile "$1/redis.log"
+dir "$1"
+EOF
+}
+
+# redis_write_conf DIR PORT [PRIMARY_PORT] creates DIR/redis.conf for a
+# persistent Redis (append-only file), a replica of PRIMARY_PORT when given.
+# An existing file is left alone: Sentinel rewrites it after a failover to
+# record the instance's new role, and that must survive restarts.
+redis_write_conf() {
+  local dir=$1 port=$2 primary=${3:-}
+  [[ -f "$dir/redis.conf" ]] && return 0
+  mkdir -p "$dir"
+  {
+    echo "# Created by scripts/lib.sh; Sentinel rewrites it when this instance changes role."
+    redis_conf_header "$dir" "$port"
+    printf 'appendonly yes\nsave ""\n'
+    # A replica (re)joining gets its full copy at once instead of after the
+    # default 5 s wait for more replicas to share the transfer.
+    printf 'repl-diskless-sync-delay 0\n'
+    if [[ -n "$primary" ]]; then printf 'replicaof %s %s\n' "$LOOPBACK" "$primary"; fi
+  } >"$dir/redis.conf.tmp"
+  mv -f "$dir/redis.conf.tmp" "$dir/redis.conf"
+}
+
+# sentinel_write_conf DIR PORT SERVICE PRIMARY_PORT DOWN_AFTER_MS creates
+# DIR/sentinel.conf for a Sentinel watching PRIMARY_PORT as SERVICE with a
+# quorum of 2. Like redis_write_conf it is written once, because Sentinel
+# keeps its view of the topology (current primary, known replicas and
+# Sentinels, epochs) in that file.
+sentinel_write_conf() {
+  local dir=$1 port=$2 service=$3 primary=$4 down_after=$5
+  [[ -f "$dir/sentinel.conf" ]] && return 0
+  mkdir -p "$dir"
+  {
+    echo "# Created by scripts/lib.sh; Sentinel rewrites it as the topology changes."
+    redis_conf_header "$dir" "$port"
+    cat <<EOF
+sentinel monitor $service $LOOPBACK $primary 2
+sentinel down-after-milliseconds $service $down_after
+sentinel failover-timeout $service 5000
+sentinel parallel-syncs $service 1
+EOF
+  } >"$dir/sentinel.conf.tmp"
+  mv -f "$dir/sentinel.conf.tmp" "$dir/sentinel.conf"
+}
+
+# redis_start_conf DIR PORT [OPTION...] starts the Redis configured by
+# DIR/redis.conf, or the Sentinel configured by DIR/sentinel.conf when that
+# file exists; OPTIONs (such as --replicaof HOST PORT) override the file.
+# `redis-server --sentinel` is used rather than the redis-sentinel command,
+# which Debian ships in a separate package with its own system service.
+redis_start_conf() {
+  local dir=$1 port=$2
+  shift 2
+  redis_rotate_log "$dir"
+  if [[ -f "$dir/sentinel.conf" ]]; then
+    redis-server "$dir/sentinel.conf" --sentinel "$@" >/dev/null
+  else
+    redis-server "$dir/redis.conf" "$@" >/dev/null
+  fi
+  redis_wait_started "$dir" "$port"
+}
+
+# redis_cmd PORT ARGS... runs one redis-cli command against PORT. redis-cli
+# has no reply timeout, so `timeout` bounds it.
+redis_cmd() {
+  local port=$1
+  shift
+  timeout 3 redis-cli -h "$LOOPBACK" -p "$port" "$@" 2>/dev/null
+}
+
+# redis_info_field PORT FIELD prints one field of INFO replication (role,
+# master_port, master_link_status, connected_slaves, ...).
+redis_info_field() {
+  local out
+  out=$(redis_cmd "$1" info replication) || return 1
+  printf '%s\n' "$out" | tr -d '\r' | sed -n "s/^$2://p"
+}
+
+# sentinel_primary_port SENTINEL_PORT SERVICE prints the port of the primary
+# this Sentinel currently reports for SERVICE.
+sentinel_primary_port() {
+  local out
+  out=$(redis_cmd "$1" sentinel get-master-addr-by-name "$2") || return 1
+  # The answer is two lines, the host and then the port.
+  out=$(printf '%s\n' "$out" | sed -n 2p)
+  [[ "$out" =~ ^[0-9]+$ ]] || return 1
+  printf '%s\n' "$out"
 }
 
 # redis_stop DIR stops the Redis recorded in DIR, escalating to SIGKILL if
@@ -443,6 +654,9 @@ clear_app_env() {
   done
 }
 
+# GAME_BIN can point at a prebuilt binary; SKIP_BUILD=1 then skips cargo.
+GAME_BIN="${GAME_BIN:-$REPO_ROOT/target/release/game-cluster}"
+
 # build_release builds the release binary unless SKIP_BUILD=1.
 build_release() {
   if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
@@ -453,123 +667,169 @@ build_release() {
 }
 
 # ---------------------------------------------------------------------------
-# Local cluster (used by up.sh, down.sh, status.sh, env.sh and audit.sh)
+# nginx
 # ---------------------------------------------------------------------------
+#
+# A private nginx lives in one prefix directory P: P/nginx.conf (rendered from
+# the repository's template), P/nginx.pid, P/logs/ and P/tmp/. Nothing is
+# read from or written to /etc/nginx or /var, so it runs the same as root and
+# as a normal user; as root its workers drop to nginx's default unprivileged
+# user, which is why the directories are made traversable.
 
-CLUSTER_DIR="$LOCAL_DIR/cluster"
-CLUSTER_PG_DIR="$CLUSTER_DIR/pg"
-CLUSTER_REDIS_DIR="$CLUSTER_DIR/redis"
-CLUSTER_SECRETS="$CLUSTER_DIR/secrets.env"
-CLUSTER_STATE="$CLUSTER_DIR/state.env"
-CLUSTER_DB_NAME="${PG_DATABASE:-game_cluster}"
-# GAME_BIN can point at a prebuilt binary; SKIP_BUILD=1 then skips cargo.
-GAME_BIN="${GAME_BIN:-$REPO_ROOT/target/release/game-cluster}"
+NGINX_TEMPLATE="$REPO_ROOT/nginx/nginx.conf.template"
 
-# cluster_ensure_secrets generates the cluster's secrets once and keeps them,
-# because the Postgres password is baked into the data directory and the JWT
-# secret must stay stable for issued tokens to remain valid.
-cluster_ensure_secrets() {
-  mkdir -p "$CLUSTER_DIR"
-  [[ -f "$CLUSTER_SECRETS" ]] && return 0
-  if [[ -f "$CLUSTER_PG_DIR/PG_VERSION" ]]; then
-    die "$CLUSTER_SECRETS is missing but $CLUSTER_PG_DIR exists; its password is lost, so remove $CLUSTER_DIR (after 'make down') to start afresh"
-  fi
-  (
-    umask 077
-    cat >"$CLUSTER_SECRETS.tmp" <<EOF
-# Generated by scripts/up.sh; keep private. Deleting it requires deleting
-# .local/cluster/pg too, since the Postgres password is stored there.
-PG_PASSWORD=$(random_hex 24)
-JWT_SECRET=$(random_hex 32)
-ADMIN_USERNAME=admin
-ADMIN_PASSWORD=$(random_hex 12)
-EOF
-  )
-  mv "$CLUSTER_SECRETS.tmp" "$CLUSTER_SECRETS"
-}
+# The variables envsubst may replace in the template. Listing them keeps
+# nginx's own variables ($host, $http_upgrade, ...) intact.
+# shellcheck disable=SC2016
+NGINX_TEMPLATE_VARS='${NGINX_PREFIX} ${NGINX_LISTEN} ${NGINX_UPSTREAM_FILE} ${NGINX_ERROR_LOG} ${NGINX_ACCESS_LOG} ${NGINX_WORKER_RLIMIT_NOFILE}'
 
-# cluster_load loads secrets and the ports recorded by the last `up`.
-# Recorded ports win over the defaults so that down/status/audit talk to
-# what is actually running; PG_PORT etc. only matter for a fresh start.
-cluster_load() {
-  [[ -f "$CLUSTER_SECRETS" ]] || die "no local cluster yet; run 'make up' first"
-  # shellcheck source=/dev/null
-  source "$CLUSTER_SECRETS"
-  PG_PORT=${PG_PORT:-55432}
-  REDIS_PORT=${REDIS_PORT:-56379}
-  PUBLIC_PORT=${PUBLIC_PORT:-8080}
-  if [[ -f "$CLUSTER_STATE" ]]; then
-    # shellcheck source=/dev/null
-    source "$CLUSTER_STATE"
+# nginx_bin prints the nginx binary; Debian installs it in /usr/sbin, which
+# is not on a normal user's PATH.
+nginx_bin() {
+  if command -v nginx 2>/dev/null; then
+    return 0
+  elif [[ -x /usr/sbin/nginx ]]; then
+    echo /usr/sbin/nginx
+  else
+    return 1
   fi
 }
 
-# cluster_save_state records the ports in use for the other scripts.
-cluster_save_state() {
-  cat >"$CLUSTER_STATE" <<EOF
-# Written by scripts/up.sh: the ports the local cluster runs on.
-PG_PORT=$PG_PORT
-REDIS_PORT=$REDIS_PORT
-PUBLIC_PORT=$PUBLIC_PORT
-EOF
+# nginx_rlimit_nofile prints the descriptor limit for the workers. Root may
+# raise it as far as it likes; anyone else is capped by the hard limit, and
+# asking for more only produces an alert in the error log.
+nginx_rlimit_nofile() {
+  local want=131072 hard
+  hard=$(ulimit -Hn)
+  if [[ $EUID -ne 0 && "$hard" != unlimited ]] && ((hard < want)); then
+    want=$hard
+  fi
+  echo "$want"
 }
 
-# cluster_env_lines [NODE_ID PORT] prints `export` lines with the local
-# cluster's configuration, shell-quoted so they can be eval'ed or sourced.
-cluster_env_lines() {
-  local node_id=${1:-node-1} port=${2:-$PUBLIC_PORT}
-  local name value
-  while read -r name value; do
-    printf 'export %s=%q\n' "$name" "$value"
-  done <<EOF
-APP_ENV local
-APP__APPLICATION__HOST $LOOPBACK
-APP__APPLICATION__PORT $port
-APP__APPLICATION__NODE_ID $node_id
-APP__DATABASE__HOST $LOOPBACK
-APP__DATABASE__PORT $PG_PORT
-APP__DATABASE__USERNAME postgres
-APP__DATABASE__PASSWORD $PG_PASSWORD
-APP__DATABASE__DATABASE_NAME $CLUSTER_DB_NAME
-APP__REDIS__HOST $LOOPBACK
-APP__REDIS__PORT $REDIS_PORT
-APP__AUTH__JWT_SECRET $JWT_SECRET
-APP__ADMIN__USERNAME $ADMIN_USERNAME
-APP__ADMIN__PASSWORD $ADMIN_PASSWORD
-EOF
+# nginx_render PREFIX LISTEN UPSTREAM_FILE renders the template into
+# PREFIX/nginx.conf, listening on LISTEN and including the upstream servers
+# from UPSTREAM_FILE.
+nginx_render() {
+  local prefix=$1 listen=$2 upstream=$3 nofile
+  mkdir -p "$prefix/logs" "$prefix/tmp"
+  chmod 755 "$prefix" "$prefix/tmp"
+  nofile=$(nginx_rlimit_nofile)
+  NGINX_PREFIX=$prefix NGINX_LISTEN=$listen NGINX_UPSTREAM_FILE=$upstream \
+    NGINX_ERROR_LOG="$prefix/logs/error.log" NGINX_ACCESS_LOG="$prefix/logs/access.log" \
+    NGINX_WORKER_RLIMIT_NOFILE=$nofile \
+    envsubst "$NGINX_TEMPLATE_VARS" <"$NGINX_TEMPLATE" >"$prefix/nginx.conf.tmp"
+  mv -f "$prefix/nginx.conf.tmp" "$prefix/nginx.conf"
 }
 
-node_pid_file() { printf '%s/%s.pid\n' "$CLUSTER_DIR" "$1"; }
-node_log_file() { printf '%s/%s.log\n' "$CLUSTER_DIR" "$1"; }
+# nginx_run PREFIX ARGS... runs nginx on the instance in PREFIX. -e sends
+# the errors nginx reports before reading its configuration to our log
+# instead of the packaged default location.
+nginx_run() {
+  local prefix=$1 bin
+  shift
+  bin=$(nginx_bin) || die "nginx is not installed (run ensure_packages)"
+  "$bin" -p "$prefix/" -c "$prefix/nginx.conf" -e "$prefix/logs/error.log" "$@"
+}
 
-# node_pid NODE_ID prints the pid of a live node, failing when the pidfile
-# is missing or stale (the cmdline check guards against pid reuse).
-node_pid() {
+# nginx_test PREFIX checks the rendered configuration (`nginx -t`) and shows
+# nginx's complaint when it is invalid.
+nginx_test() {
+  local out
+  if ! out=$(nginx_run "$1" -t 2>&1); then
+    printf '%s\n' "$out" >&2
+    return 1
+  fi
+}
+
+# nginx_pid PREFIX prints the master's pid while it runs.
+nginx_pid() {
   local pid
-  pid=$(cat "$(node_pid_file "$1")" 2>/dev/null) || return 1
+  pid=$(cat "$1/nginx.pid" 2>/dev/null) || return 1
   [[ -n "$pid" ]] && pid_alive "$pid" &&
-    grep -q game-cluster "/proc/$pid/cmdline" 2>/dev/null || return 1
+    grep -q nginx "/proc/$pid/cmdline" 2>/dev/null || return 1
   printf '%s\n' "$pid"
 }
 
-# node_stop NODE_ID stops a node gracefully and removes its pidfile.
-node_stop() {
-  local id=$1 pid
-  if pid=$(node_pid "$id"); then
-    log "stopping $id (pid $pid)"
-    kill -TERM "$pid" 2>/dev/null || true
-    stop_pid_wait "$pid" 20
-  fi
-  rm -f "$(node_pid_file "$id")"
+# nginx_workers MASTER_PID prints the pids of the master's children.
+nginx_workers() {
+  ps -o pid= --ppid "$1" 2>/dev/null | tr -d ' ' || true
 }
 
-# cluster_node_ids lists the nodes that have a pidfile, in name order.
-cluster_node_ids() {
-  local f
-  for f in "$CLUSTER_DIR"/node-*.pid; do
-    [[ -e "$f" ]] || continue
-    basename "$f" .pid
+# nginx_start PREFIX PORT starts the instance in PREFIX in daemon mode and
+# waits up to 10 seconds until it accepts connections on PORT.
+nginx_start() {
+  local prefix=$1 port=$2 deadline
+  nginx_test "$prefix" || return 1
+  nginx_run "$prefix" || return 1
+  deadline=$((SECONDS + 10))
+  while ((SECONDS < deadline)); do
+    if nginx_pid "$prefix" >/dev/null && port_in_use "$port"; then
+      return 0
+    fi
+    sleep 0.2
   done
+  tail -n 20 "$prefix/logs/error.log" >&2 2>/dev/null || true
+  return 1
+}
+
+# nginx_reload PREFIX checks the configuration, asks the master to reload it
+# (SIGHUP) and waits up to 5 seconds for the new workers, so that once it
+# returns, new requests are routed by the new configuration. Old workers
+# finish their open connections (WebSockets included) in the background.
+nginx_reload() {
+  local prefix=$1 master old new pid deadline
+  master=$(nginx_pid "$prefix") || return 1
+  nginx_test "$prefix" || return 1
+  old=" $(nginx_workers "$master" | tr '\n' ' ') "
+  kill -HUP "$master"
+  deadline=$((SECONDS + 5))
+  while ((SECONDS < deadline)); do
+    new=$(nginx_workers "$master")
+    for pid in $new; do
+      [[ "$old" == *" $pid "* ]] || return 0
+    done
+    sleep 0.1
+  done
+  warn "nginx did not start new workers within 5s after the reload"
+}
+
+# nginx_quit PREFIX asks nginx for a graceful stop: it closes its listening
+# socket at once and exits when the open connections are done.
+nginx_quit() {
+  local pid
+  pid=$(nginx_pid "$1") || return 0
+  kill -QUIT "$pid" 2>/dev/null || true
+}
+
+# nginx_stop PREFIX [TIMEOUT_S] stops nginx gracefully, killing it when it
+# has not exited in time (default 15 seconds).
+nginx_stop() {
+  local pid
+  pid=$(nginx_pid "$1") || return 0
+  kill -QUIT "$pid" 2>/dev/null || true
+  stop_pid_wait "$pid" "${2:-15}"
+  rm -f "$1/nginx.pid"
+}
+
+# ---------------------------------------------------------------------------
+# Local cluster (scripts/cluster.sh; up.sh, down.sh, status.sh, env.sh and
+# audit.sh are thin wrappers around it)
+# ---------------------------------------------------------------------------
+
+# CLUSTER_DIR holds one cluster's data, logs, pid files and cluster.env; a
+# scratch directory gives a test a cluster of its own. It is made absolute
+# because the servers are started from other working directories.
+CLUSTER_DIR=$(realpath -m "${CLUSTER_DIR:-$LOCAL_DIR/cluster}")
+CLUSTER_ENV_FILE="$CLUSTER_DIR/cluster.env"
+
+# cluster_load reads the ports, secrets and settings recorded by
+# `scripts/cluster.sh start` (see that script for the keys).
+cluster_load() {
+  [[ -f "$CLUSTER_ENV_FILE" ]] ||
+    die "no cluster in $CLUSTER_DIR yet; run 'make up' (scripts/cluster.sh start) first"
+  # shellcheck source=/dev/null
+  source "$CLUSTER_ENV_FILE"
 }
 
 # ---------------------------------------------------------------------------
