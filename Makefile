@@ -1,16 +1,24 @@
 # Thin wrappers over scripts/; see each script for its options.
 # Extra arguments for `make test` go in ARGS, e.g. make test ARGS="wallet -- --nocapture".
+# `make up NODES=5` starts five nodes; `make scale NODES=N` grows or shrinks a running cluster.
 
-.PHONY: up down status test audit bench bench-ws fmt lint
+.PHONY: up down status scale clean-cluster test audit bench bench-ws fmt lint
 
 up:
-	scripts/up.sh
+	$(if $(NODES),CLUSTER_NODES=$(NODES) )scripts/up.sh
 
 down:
 	scripts/down.sh
 
 status:
 	scripts/status.sh
+
+scale:
+	@test -n "$(NODES)" || { echo "usage: make scale NODES=N" >&2; exit 2; }
+	scripts/cluster.sh scale $(NODES)
+
+clean-cluster:
+	scripts/cluster.sh stop --purge
 
 test:
 	scripts/test.sh $(ARGS)

@@ -1,18 +1,25 @@
 #!/usr/bin/env bash
-# Checks the ledger invariants of the local cluster's database and exits
-# with the audit's status (non-zero on a breach), so it can gate scripts.
+# Checks the ledger invariants of the local cluster's database (the Postgres
+# primary) and exits with the audit's status (non-zero on a breach), so it
+# can gate scripts. Extra arguments go to `game-cluster audit`.
 set -euo pipefail
+# A GAME_BIN given by the caller wins over the binary the cluster runs.
+CALLER_GAME_BIN=${GAME_BIN:-}
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 main() {
+  local bin
   cluster_load
-  [[ -x "$GAME_BIN" ]] || die "$GAME_BIN is missing; run 'make up' (or cargo build --release)"
-  pg_running "$CLUSTER_PG_DIR" || die "the local Postgres is not running; run 'make up'"
-  eval "$(cluster_env_lines node-1 "$PUBLIC_PORT")"
-  cd "$REPO_ROOT"
+  bin=${CALLER_GAME_BIN:-$NODE_BIN}
+  [[ -x "$bin" ]] || die "$bin is missing; run 'make up' (or cargo build --release)"
+  pg_running "$CLUSTER_DIR/pg" || die "the cluster's Postgres primary is not running; run 'make up'"
+  clear_app_env
+  eval "$("$REPO_ROOT/scripts/cluster.sh" env)"
+  # The binary reads config/ from its working directory.
+  cd "$NODE_WORKDIR"
   # exec hands the audit's exit code straight to our caller.
-  exec "$GAME_BIN" audit "$@"
+  exec "$bin" audit "$@"
 }
 
 main "$@"

@@ -1,12 +1,8 @@
 #!/usr/bin/env bash
-# Prints `export APP__...` lines for the local cluster started by up.sh, so
-# that tools and ad-hoc commands can talk to it:
+# Prints `export APP__...` lines configuring a process against the local
+# cluster (the Postgres primary, the replica, Redis through its Sentinels):
 #
-#   eval "$(scripts/env.sh)"            # node-1's settings
-#   eval "$(scripts/env.sh node-2 8081)" # another node's identity and port
+#   eval "$(scripts/env.sh)"     # a CLI process, e.g. game-cluster audit
+#   eval "$(scripts/env.sh 2)"   # node-2's complete settings ("node-2" works too)
 set -euo pipefail
-# shellcheck source=scripts/lib.sh
-source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-
-cluster_load
-cluster_env_lines "${1:-node-1}" "${2:-$PUBLIC_PORT}"
+exec "$(dirname "${BASH_SOURCE[0]}")/cluster.sh" env "$@"
