@@ -1,0 +1,34 @@
+# syntax=docker/dockerfile:1
+# The game node image, used by docker-compose.yml for node1..node3.
+#
+# Stage 1 compiles the release binary. The cargo registry and the target directory are BuildKit cache
+# mounts, so a rebuild after a source change does not recompile every dependency; the binary is copied
+# out of the cache mount within the same step because the mount is gone afterwards.
+FROM rust:1-bookworm AS builder
+WORKDIR /build
+COPY Cargo.toml Cargo.lock ./
+COPY src ./src
+# sqlx::migrate! embeds the migrations into the binary at compile time.
+COPY migrations ./migrations
+RUN --mount=type=cache,target=/usr/local/cargo/registry \
+    --mount=type=cache,target=/build/target \
+    cargo build --release --locked --bin game-cluster \
+    && cp target/release/game-cluster /usr/local/bin/game-cluster
+
+# Stage 2 is a slim Debian with only CA certificates (for TLS to managed Postgres or Redis, should a
+# deployment use them) and an unprivileged user.
+FROM debian:bookworm-slim
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends ca-certificates \
+    && rm -rf /var/lib/apt/lists/* \
+    && groupadd --system --gid 10001 game \
+    && useradd --system --uid 10001 --gid game --home-dir /app --no-create-home --shell /usr/sbin/nologin game
+# The binary reads config/ from its working directory: default.toml, then production.toml, then the
+# APP__SECTION__KEY environment variables (which carry every secret).
+WORKDIR /app
+COPY --from=builder /usr/local/bin/game-cluster /usr/local/bin/game-cluster
+COPY config ./config
+ENV APP_ENV=production
+USER game
+EXPOSE 8080
+CMD ["game-cluster", "serve"]
