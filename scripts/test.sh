@@ -15,6 +15,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 WORK_DIR=""
 CARGO_PID=""
 
+# Only reached through the traps set in main, which shellcheck 0.9 does not follow.
+# shellcheck disable=SC2317
 cleanup() {
   local rc=$?
   # Cleanup must run to the end even if one step fails, so errexit is off.
@@ -51,7 +53,8 @@ run_cargo_test() {
 }
 
 # stop_cargo terminates a still-running cargo and its test processes before
-# the servers they use go away.
+# the servers they use go away. It runs from cleanup, hence the directive.
+# shellcheck disable=SC2317
 stop_cargo() {
   [[ -n "$CARGO_PID" ]] && kill -0 "$CARGO_PID" 2>/dev/null || return 0
   log "stopping cargo test (process group $CARGO_PID)"
