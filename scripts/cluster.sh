@@ -17,7 +17,8 @@
 #   drain-node I        take node I out of nginx, then SIGTERM it (<= 30 s)
 #   kill-redis-primary  SIGKILL the Redis that the Sentinels call primary and
 #                       print its port
-#   restart-redis PORT  start the (killed) Redis on PORT again with its config
+#   restart-redis PORT  start the (killed) Redis on PORT again with its config,
+#                       as a replica of the current primary; returns in sync
 #   restart-postgres    restart the Postgres primary (pg_ctl -m fast)
 #   env [I]             print `export` lines for node I, or without I for a
 #                       CLI process such as `game-cluster audit`
@@ -42,6 +43,13 @@
 #                           start-node calls until the next start
 # GAME_BIN, GAME_WORKDIR and CLUSTER_APP_ENV are recorded by start and reused
 # by later subcommands unless given again.
+#
+# CLUSTER_DIR/cluster.env (mode 600; KEY=value, lists in double quotes):
+#   NGINX_PORT, NODE_COUNT, NODE_PORTS (node I is the I-th), PG_PORT,
+#   PG_REPLICA_PORT, REDIS_PORT (the initial primary), REDIS_REPLICA_PORT,
+#   SENTINEL_PORTS, REDIS_SERVICE_NAME, DB_NAME, PG_PASSWORD, JWT_SECRET,
+#   ADMIN_USERNAME, ADMIN_PASSWORD, CLUSTER_SECRET, CLUSTER_DIR, PORTS_MODE,
+#   NODE_BIN, NODE_WORKDIR, NODE_APP_ENV
 set -euo pipefail
 
 # The caller's choices are captured before lib.sh fills in defaults and
@@ -297,9 +305,10 @@ start_pg_replica() {
 }
 
 # pg_query PORT SQL prints one unaligned row, or nothing when the server does
-# not answer within a few seconds.
+# not answer within a few seconds (connecting and running are both bounded).
 pg_query() {
-  PGCONNECT_TIMEOUT=3 pg_psql "$1" postgres -tAF ' ' -c "$2" 2>/dev/null || true
+  PGCONNECT_TIMEOUT=3 PGOPTIONS='-c statement_timeout=3000' \
+    pg_psql "$1" postgres -tAF ' ' -c "$2" 2>/dev/null || true
 }
 
 # ---------------------------------------------------------------------------

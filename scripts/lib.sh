@@ -410,7 +410,8 @@ pg_create_replica() {
   # A slot left behind by a deleted replica would make -C fail, so an
   # unused one is dropped first.
   pg_psql "$port" postgres -tAc "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = '$slot' AND NOT active" >/dev/null
-  if ! PGPASSWORD=$password pg_as_owner "$bin/pg_basebackup" -h "$LOOPBACK" -p "$port" \
+  # The copy is bounded (10 minutes) so a wedged primary cannot hang the caller.
+  if ! PGPASSWORD=$password pg_as_owner timeout 600 "$bin/pg_basebackup" -h "$LOOPBACK" -p "$port" \
     -U "$role" -D "$data" -R -X stream -C -S "$slot" -c fast -w >"$run/basebackup.log" 2>&1; then
     cat "$run/basebackup.log" >&2
     return 1
