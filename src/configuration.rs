@@ -179,6 +179,8 @@ impl RedisSettings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClusterSettings {
+    /// Prefixes every Redis key and channel of this cluster (clusters or test runs may share a Redis).
+    pub namespace: String,
     /// The base URL other nodes use to reach this one; empty: `http://{host}:{bound port}`.
     pub advertise_url: String,
     /// Shared by every node; authenticates forwarded bets and cashouts.
@@ -349,6 +351,11 @@ impl Settings {
             return invalid("redis.service_name", "must not be empty");
         }
         let cluster = &self.cluster;
+        let namespace_ok = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
+        if cluster.namespace.is_empty() || cluster.namespace.len() > 64 || !cluster.namespace.chars().all(namespace_ok)
+        {
+            return invalid("cluster.namespace", "must be 1 to 64 letters, digits, '_' or '-'");
+        }
         if !cluster.advertise_url.is_empty() && !cluster.advertise_url.starts_with("http://") {
             return invalid("cluster.advertise_url", "must be empty or an http:// URL");
         }

@@ -1,27 +1,37 @@
-//! Builds a node: pools, migrations, Redis, wallet shards and the HTTP server on its own listener (so
-//! port 0 works in tests), then runs it until a signal and shuts down in order: stop accepting, finish
-//! in-flight requests, drain the wallet.
+//! Builds a node: pools, migrations, Redis, wallet shards, the room relays and leaderships, the pub/sub
+//! listener and the HTTP server on its own listener (so port 0 works in tests), then runs it until a
+//! signal and shuts down in order: hand rooms over, close sockets, finish in-flight requests, drain the
+//! wallet.
 
 use crate::admin::AdminCredential;
 use crate::api::health::Readiness;
+use crate::api::internal::{ClusterSecret, CrashLeaders};
 use crate::api::json::JsonLimits;
 use crate::api::middleware;
 use crate::api::wallet::TopUpPolicy;
 use crate::auth::{PasswordHasherConfig, TokenKeys};
-use crate::cluster::{self, NodeInfo};
+use crate::cluster::bus::EventBus;
+use crate::cluster::listener::{self, Listener, PubsubHealth};
+use crate::cluster::{self, Namespace, NodeInfo};
 use crate::configuration::Settings;
 use crate::db::Database;
-use crate::games::crash::room::{CloseAll, CrashRoom, RoomDependencies};
-use crate::games::crash::{recovery, CrashRooms};
+use crate::games::crash::forward::{Forwarder, ForwarderSettings};
+use crate::games::crash::leadership::{Drain, LeaderHandle, LeadershipDependencies, RoomLeadership};
+use crate::games::crash::relay::{CloseAll, RelayDependencies, RoomRelay};
+use crate::games::crash::CrashRooms;
 use crate::session::actor::{close_code, SessionContext};
 use crate::wallet::Wallet;
-use actix::Actor;
+use actix::{Actor, Addr};
 use actix_web::dev::Server;
 use actix_web::{middleware::from_fn, web, App, HttpServer};
 use anyhow::Context;
+use std::collections::HashMap;
 use std::net::TcpListener;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+/// How often shutdown checks whether the rooms this node led have been handed over.
+const HANDOVER_POLL_MS: u64 = 50;
 
 /// A built node, bound to its port and ready to run.
 pub struct Application {
@@ -29,8 +39,18 @@ pub struct Application {
     server: Server,
     wallet: Wallet,
     rooms: CrashRooms,
+    leaders: CrashLeaders,
+    leaderships: Vec<Addr<RoomLeadership>>,
     readiness: Arc<Readiness>,
     database: Database,
+    shutdown_timeout: Duration,
+}
+
+/// The rooms of a node: relays for its players, leaderships competing to drive each room.
+struct Rooms {
+    relays: CrashRooms,
+    leaders: CrashLeaders,
+    leaderships: Vec<Addr<RoomLeadership>>,
 }
 
 impl Application {
@@ -40,30 +60,63 @@ impl Application {
             database.migrate().await?;
         }
         let redis = cluster::redis::connect(&settings.redis).await?;
+        let subscriber = cluster::redis::connect_subscriber(&settings.redis).await?;
         let wallet = Wallet::start(&database, &settings.wallet, settings.currency())
             .await
             .context("failed to start the wallet")?;
-        let rooms = start_rooms(&settings, &database, &wallet).await?;
         let address = format!("{}:{}", settings.application.host, settings.application.port);
         let listener = TcpListener::bind(&address).with_context(|| format!("failed to bind {address}"))?;
         let port = listener.local_addr()?.port();
+        let node = NodeInfo {
+            node_id: settings.application.node_id.clone(),
+            version: env!("CARGO_PKG_VERSION"),
+            started_at: chrono::Utc::now(),
+            url: advertised_url(&settings, port),
+        };
+        let namespace = Namespace::new(&settings.cluster.namespace);
+        let rooms = start_rooms(&settings, &database, &wallet, &redis, &node, &namespace)?;
+        let pubsub = Arc::new(PubsubHealth::new(Duration::from_millis(
+            settings.cluster.pubsub_heartbeat_stale_ms,
+        )));
+        let relays = rooms
+            .relays
+            .rooms
+            .iter()
+            .map(|(name, relay)| (namespace.room_channel(name), relay.clone().recipient()))
+            .collect::<HashMap<_, _>>();
+        listener::start(Listener {
+            subscriber,
+            publisher: redis.clone(),
+            node_id: node.node_id.clone(),
+            heartbeat_channel: namespace.heartbeat_channel(),
+            heartbeat_interval: Duration::from_millis(settings.cluster.pubsub_heartbeat_interval_ms),
+            relays,
+            health: pubsub.clone(),
+        })
+        .await;
         let readiness = Arc::new(Readiness::default());
         let parts = ServerParts {
             database: database.clone(),
             wallet: wallet.clone(),
-            rooms: rooms.clone(),
+            rooms: rooms.relays.clone(),
+            leaders: rooms.leaders.clone(),
             redis,
             readiness: readiness.clone(),
+            pubsub,
+            node: node.clone(),
         };
         let server = build_server(listener, &settings, parts)?;
-        tracing::info!(node_id = %settings.application.node_id, port, "node listening");
+        tracing::info!(node_id = %node.node_id, port, url = %node.url, "node listening");
         Ok(Application {
             port,
             server,
             wallet,
-            rooms,
+            rooms: rooms.relays,
+            leaders: rooms.leaders,
+            leaderships: rooms.leaderships,
             readiness,
             database,
+            shutdown_timeout: Duration::from_secs(settings.application.shutdown_timeout_s),
         })
     }
 
@@ -83,9 +136,15 @@ impl Application {
         &self.rooms
     }
 
-    /// Serves until SIGINT or SIGTERM, then shuts down in order: mark the node not ready, close every
-    /// player socket with a reason (so clients reconnect elsewhere), stop accepting and let in-flight
-    /// requests finish within the shutdown timeout, and commit whatever the wallet shards still hold.
+    pub fn leaders(&self) -> &CrashLeaders {
+        &self.leaders
+    }
+
+    /// Serves until SIGINT or SIGTERM, then shuts down in order: mark the node not ready, ask the rooms
+    /// it leads to finish their current round and hand over, close every player socket with a reason (so
+    /// clients reconnect elsewhere), wait for the handover (bounded by the shutdown timeout) while still
+    /// answering forwarded requests, stop accepting and let in-flight requests finish, and commit
+    /// whatever the wallet shards still hold.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let handle = self.server.handle();
         let mut server = actix_web::rt::spawn(self.server);
@@ -94,9 +153,13 @@ impl Application {
             () = shutdown_signal() => {
                 tracing::info!("shutdown signal received");
                 self.readiness.start_draining();
+                for leadership in &self.leaderships {
+                    leadership.do_send(Drain);
+                }
                 for room in self.rooms.rooms.values() {
                     room.do_send(CloseAll { code: close_code::GOING_AWAY, reason: "server shutting down; reconnect".into() });
                 }
+                wait_for_handover(&self.leaders, self.shutdown_timeout).await;
                 handle.stop(true).await;
                 server.await
             }
@@ -109,6 +172,35 @@ impl Application {
             .context("the HTTP server task failed")?
             .context("the HTTP server failed")
     }
+}
+
+/// Waits until this node leads no room (each finished its round and released its lease), or `limit`.
+async fn wait_for_handover(leaders: &CrashLeaders, limit: Duration) {
+    let deadline = Instant::now() + limit;
+    while !leaders.led_here().is_empty() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(HANDOVER_POLL_MS)).await;
+    }
+    let still_led = leaders.led_here();
+    if still_led.is_empty() {
+        tracing::info!("rooms handed over");
+    } else {
+        tracing::warn!(
+            ?still_led,
+            "rooms not handed over in time; the next leader will recover them"
+        );
+    }
+}
+
+/// The URL other nodes reach this one at: configured, or derived from the bound port on loopback.
+fn advertised_url(settings: &Settings, port: u16) -> String {
+    if !settings.cluster.advertise_url.is_empty() {
+        return settings.cluster.advertise_url.trim_end_matches('/').to_owned();
+    }
+    let host = match settings.application.host.as_str() {
+        "0.0.0.0" | "::" => "127.0.0.1",
+        host => host,
+    };
+    format!("http://{host}:{port}")
 }
 
 /// Resolves on SIGTERM or SIGINT.
@@ -130,25 +222,69 @@ async fn shutdown_signal() {
     }
 }
 
-/// Finishes what a previous process left unsettled, then starts one round actor per configured room.
-async fn start_rooms(settings: &Settings, database: &Database, wallet: &Wallet) -> anyhow::Result<CrashRooms> {
-    let mut rooms = CrashRooms::default();
+/// Starts, for every configured room, the relay that serves this node's players and the leadership
+/// that competes for the room's lease (and runs its round actor while it holds it).
+fn start_rooms(
+    settings: &Settings,
+    database: &Database,
+    wallet: &Wallet,
+    redis: &fred::prelude::Client,
+    node: &NodeInfo,
+    namespace: &Namespace,
+) -> anyhow::Result<Rooms> {
+    let cluster = &settings.cluster;
+    let forwarder = Forwarder::new(ForwarderSettings {
+        redis: redis.clone(),
+        namespace: namespace.clone(),
+        secret: cluster.secret.clone(),
+        timeout: Duration::from_millis(cluster.forward_timeout_ms),
+        in_flight_max: cluster.forward_in_flight_max,
+    })
+    .context("failed to build the forwarding client")?;
+    let bus = EventBus::start(redis.clone(), cluster.publish_queue_capacity as usize);
+    let leadership_dependencies = LeadershipDependencies {
+        pool: database.writer.clone(),
+        wallet: wallet.clone(),
+        redis: redis.clone(),
+        bus,
+        cluster: cluster.clone(),
+        namespace: namespace.clone(),
+        node_id: node.node_id.clone(),
+        url: node.url.clone(),
+        chain_auto_generate_length: settings.crash.chain_auto_generate_length,
+        chain_retry: Duration::from_millis(settings.crash.chain_retry_ms),
+        closing_wait_max: Duration::from_millis(settings.crash.closing_wait_max_ms),
+    };
+    let mut rooms = Rooms {
+        relays: CrashRooms::default(),
+        leaders: CrashLeaders::default(),
+        leaderships: Vec::new(),
+    };
     for (name, room_settings) in &settings.crash.rooms {
-        let report = recovery::recover_room(&database.writer, wallet, name)
-            .await
-            .with_context(|| format!("failed to recover room {name}"))?;
-        if report.rounds > 0 {
-            tracing::warn!(room = name, ?report, "recovered unsettled rounds");
-        }
-        let dependencies = RoomDependencies {
-            pool: database.writer.clone(),
-            wallet: wallet.clone(),
-            chain_auto_generate_length: settings.crash.chain_auto_generate_length,
-            chain_retry: Duration::from_millis(settings.crash.chain_retry_ms),
-            closing_wait_max: Duration::from_millis(settings.crash.closing_wait_max_ms),
-        };
-        let room = CrashRoom::new(name.clone(), room_settings.clone(), dependencies).start();
-        rooms.rooms.insert(name.clone(), room);
+        let leader = LeaderHandle::default();
+        let relay = RoomRelay::new(
+            name.clone(),
+            RelayDependencies {
+                leader: leader.clone(),
+                forwarder: forwarder.clone(),
+                redis: redis.clone(),
+                pool: database.writer.clone(),
+                mailbox_capacity: cluster.relay_mailbox_capacity as usize,
+                tick_interval_ms: room_settings.tick_interval_ms,
+                view_key: namespace.room_view_key(name),
+            },
+        )
+        .start();
+        let leadership = RoomLeadership::new(
+            name.clone(),
+            room_settings.clone(),
+            leadership_dependencies.clone(),
+            leader.clone(),
+        )
+        .start();
+        rooms.relays.rooms.insert(name.clone(), relay);
+        rooms.leaders.rooms.insert(name.clone(), leader);
+        rooms.leaderships.push(leadership);
     }
     Ok(rooms)
 }
@@ -158,8 +294,11 @@ struct ServerParts {
     database: Database,
     wallet: Wallet,
     rooms: CrashRooms,
+    leaders: CrashLeaders,
     redis: fred::prelude::Client,
     readiness: Arc<Readiness>,
+    pubsub: Arc<PubsubHealth>,
+    node: NodeInfo,
 }
 
 fn build_server(listener: TcpListener, settings: &Settings, parts: ServerParts) -> anyhow::Result<Server> {
@@ -167,8 +306,11 @@ fn build_server(listener: TcpListener, settings: &Settings, parts: ServerParts) 
         database,
         wallet,
         rooms,
+        leaders,
         redis,
         readiness,
+        pubsub,
+        node,
     } = parts;
     let auto_cashout_max = settings
         .crash
@@ -185,11 +327,10 @@ fn build_server(listener: TcpListener, settings: &Settings, parts: ServerParts) 
         auto_cashout_max,
     });
     let shared_settings = web::Data::new(settings.clone());
-    let node = web::Data::new(NodeInfo {
-        node_id: settings.application.node_id.clone(),
-        version: env!("CARGO_PKG_VERSION"),
-        started_at: chrono::Utc::now(),
-    });
+    let node = web::Data::new(node);
+    let leaders = web::Data::new(leaders);
+    let pubsub = web::Data::from(pubsub);
+    let cluster_secret = web::Data::new(ClusterSecret(settings.cluster.secret.clone()));
     let database = web::Data::new(database);
     let wallet = web::Data::new(wallet);
     let redis = web::Data::new(redis);
@@ -216,6 +357,9 @@ fn build_server(listener: TcpListener, settings: &Settings, parts: ServerParts) 
             .app_data(middleware::query_config())
             .app_data(middleware::path_config())
             .app_data(node.clone())
+            .app_data(leaders.clone())
+            .app_data(pubsub.clone())
+            .app_data(cluster_secret.clone())
             .app_data(database.clone())
             .app_data(wallet.clone())
             .app_data(redis.clone())

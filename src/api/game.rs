@@ -6,7 +6,8 @@ use crate::auth::extract::{player_from_claims, verify_token, AuthenticatedPlayer
 use crate::configuration::Settings;
 use crate::db::Database;
 use crate::fair::crash::parse_hash;
-use crate::games::crash::room::{Cashout, GetState};
+use crate::games::crash::relay::GetState;
+use crate::games::crash::room::Cashout;
 use crate::games::crash::{chain, store, GameError};
 use crate::session::actor::{parse_bet, BetRequest, PlayerSession, SessionContext};
 use crate::session::transport::Transport;

@@ -1,7 +1,10 @@
 //! `/health` reports the node and its dependencies (503 when one is down); `/ready` says whether the
 //! node takes new work (503 while it drains).
 
+use super::internal::CrashLeaders;
+use crate::cluster::listener::PubsubHealth;
 use crate::cluster::{redis, NodeInfo};
+use crate::configuration::Settings;
 use crate::db::Database;
 use actix_web::{web, HttpResponse};
 use serde::Serialize;
@@ -55,10 +58,64 @@ where
     }
 }
 
+/// How far the replica's replay is behind, in milliseconds: zero when it has replayed everything it
+/// received (an idle primary sends nothing, which is not lag).
+const REPLICA_LAG_SQL: &str = "SELECT CASE
+    WHEN NOT pg_is_in_recovery() THEN 0::float8
+    WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0::float8
+    ELSE COALESCE(EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()) * 1000, 0)::float8 END";
+
+#[derive(Serialize)]
+struct ReplicaStatus {
+    ok: bool,
+    configured: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lag_ms: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+async fn replica_status(database: &Database, configured: bool) -> ReplicaStatus {
+    let lag = tokio::time::timeout(
+        Duration::from_millis(DEPENDENCY_CHECK_TIMEOUT_MS),
+        sqlx::query_scalar::<_, f64>(REPLICA_LAG_SQL).fetch_one(&database.reader),
+    )
+    .await;
+    match lag {
+        Ok(Ok(lag_ms)) => ReplicaStatus {
+            ok: true,
+            configured,
+            lag_ms: Some(lag_ms),
+            error: None,
+        },
+        Ok(Err(error)) => ReplicaStatus {
+            ok: false,
+            configured,
+            lag_ms: None,
+            error: Some(error.to_string()),
+        },
+        Err(_) => ReplicaStatus {
+            ok: false,
+            configured,
+            lag_ms: None,
+            error: Some("timed out".into()),
+        },
+    }
+}
+
+/// The node's own heartbeat through pub/sub: red when it has not come back for a few seconds, even if
+/// the connections look fine.
+fn pubsub_status(pubsub: &PubsubHealth) -> serde_json::Value {
+    json!({ "ok": pubsub.is_fresh(), "last_heartbeat_ms_ago": pubsub.silence_ms() })
+}
+
 pub async fn health(
     node: web::Data<NodeInfo>,
     database: web::Data<Database>,
     redis_client: web::Data<fred::prelude::Client>,
+    pubsub: web::Data<PubsubHealth>,
+    leaders: web::Data<CrashLeaders>,
+    settings: web::Data<Settings>,
 ) -> HttpResponse {
     let postgres = check(async {
         sqlx::query("SELECT 1").execute(&database.writer).await?;
@@ -68,14 +125,17 @@ pub async fn health(
         &redis_client,
         Duration::from_millis(DEPENDENCY_CHECK_TIMEOUT_MS),
     ));
-    let (postgres, redis) = tokio::join!(postgres, redis);
-    let healthy = postgres.ok && redis.ok;
+    let replica = replica_status(&database, settings.database.replica_host.is_some());
+    let (postgres, redis, replica) = tokio::join!(postgres, redis, replica);
+    let healthy = postgres.ok && redis.ok && replica.ok && pubsub.is_fresh();
     let body = json!({
         "status": if healthy { "ok" } else { "unhealthy" },
         "node_id": node.node_id,
+        "url": node.url,
         "version": node.version,
         "started_at": node.started_at,
-        "checks": { "postgres": postgres, "redis": redis },
+        "leader_of": leaders.led_here(),
+        "checks": { "postgres": postgres, "redis": redis, "pubsub": pubsub_status(&pubsub), "replica": replica },
     });
     if healthy {
         HttpResponse::Ok().json(body)

@@ -4,6 +4,7 @@ pub mod auth;
 pub mod error;
 pub mod game;
 pub mod health;
+pub mod internal;
 pub mod json;
 pub mod middleware;
 pub mod wallet;
@@ -21,6 +22,7 @@ pub fn configure(config: &mut web::ServiceConfig, dev_top_up_enabled: bool) {
         .route("/health", web::get().to(health::health))
         .route("/ready", web::get().to(health::ready))
         .route("/ws", web::get().to(game::socket))
+        .configure(internal::configure)
         .service(
             web::scope("/api/v1")
                 .route("/auth/signup", web::post().to(auth::signup))

@@ -7,7 +7,8 @@ use super::transport::{SendFailure, Transport};
 use crate::auth::extract::{player_from_claims, verify_token, AuthenticatedPlayer};
 use crate::auth::TokenKeys;
 use crate::configuration::SessionSettings;
-use crate::games::crash::room::{Cashout, CrashRoom, PlaceBet, PlayerRef, Subscribe, ToSession, Unsubscribe};
+use crate::games::crash::relay::{RoomRelay, Subscribe, ToSession, Unsubscribe};
+use crate::games::crash::room::{Cashout, PlaceBet, PlayerRef};
 use crate::games::crash::{parse_auto_cashout, CrashRooms, GameError};
 use crate::money::Amount;
 use crate::wallet::history;
@@ -52,7 +53,7 @@ pub struct SessionContext {
 pub struct PlayerSession {
     id: u64,
     room_name: String,
-    room: Addr<CrashRoom>,
+    room: Addr<RoomRelay>,
     player: Option<AuthenticatedPlayer>,
     transport: Transport,
     context: SessionContext,
@@ -63,7 +64,7 @@ pub struct PlayerSession {
 impl PlayerSession {
     pub fn new(
         room_name: String,
-        room: Addr<CrashRoom>,
+        room: Addr<RoomRelay>,
         player: Option<AuthenticatedPlayer>,
         transport: Transport,
         context: SessionContext,
@@ -286,7 +287,7 @@ pub fn parse_bet(
     player: &AuthenticatedPlayer,
     bet: BetRequest,
     received_at: Instant,
-) -> Result<(Addr<CrashRoom>, PlaceBet), GameError> {
+) -> Result<(Addr<RoomRelay>, PlaceBet), GameError> {
     let room = context.rooms.get(&bet.room)?.clone();
     let amount = Amount::parse_json(&bet.amount).map_err(|error| GameError::InvalidAmount(error.to_string()))?;
     let auto_cashout = bet

@@ -7,7 +7,7 @@ use std::fmt;
 use uuid::Uuid;
 
 /// The database id of a ledger account.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
 #[serde(transparent)]
 pub struct AccountId(pub i64);
 

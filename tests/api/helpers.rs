@@ -50,6 +50,8 @@ pub async fn create_database(settings: &mut Settings) {
         .execute(format!(r#"CREATE DATABASE "{name}""#).as_str())
         .await
         .expect("create the test database");
+    // The test's nodes share a Redis with every other test: their keys and channels get their own prefix.
+    settings.cluster.namespace = name.clone();
     settings.database.database_name = name;
 }
 

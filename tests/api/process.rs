@@ -179,11 +179,19 @@ async fn a_killed_node_recovers_every_open_bet_on_restart() {
     );
 
     let (mut restarted, _lines, _) = start_node(&settings);
-    let statuses: Vec<(String, String)> =
-        sqlx::query_as("SELECT b.status, r.phase FROM crash_bets b JOIN crash_rounds r ON r.id = b.round_id")
-            .fetch_all(&pool)
-            .await
-            .unwrap();
+    // The dead process's lease expires first (its TTL), then the restarted node leads and recovers.
+    let deadline = std::time::Instant::now() + Duration::from_millis(settings.cluster.lease_ttl_ms + 5_000);
+    let statuses = loop {
+        let statuses: Vec<(String, String)> =
+            sqlx::query_as("SELECT b.status, r.phase FROM crash_bets b JOIN crash_rounds r ON r.id = b.round_id")
+                .fetch_all(&pool)
+                .await
+                .unwrap();
+        if statuses[0].0 != "open" || std::time::Instant::now() > deadline {
+            break statuses;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
     assert_eq!(statuses, vec![("refunded".to_owned(), "aborted".to_owned())]);
     assert_eq!(
         balance(pool.clone()).await,

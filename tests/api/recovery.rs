@@ -12,8 +12,9 @@ use uuid::Uuid;
 const ROOM: &str = "recovery_test";
 
 /// A recorded cashout decision is paid exactly its payout; a staked bet still open in a crashed round
-/// (a stake that landed late) is refunded; a pending bet whose stake never moved is voided; running
-/// recovery again changes nothing; the audit passes.
+/// (a stake that landed late) is refunded; a pending bet whose stake never moved has its stake replayed:
+/// refunded when it posts, void when the ledger refuses it (so a late debit by a deposed leader can never
+/// land unrefunded); running recovery again changes nothing; the audit passes.
 #[actix_web::test]
 async fn recovery_pays_decisions_refunds_open_stakes_and_voids_the_rest() {
     let app = spawn_app().await;
@@ -29,9 +30,17 @@ async fn recovery_pays_decisions_refunds_open_stakes_and_voids_the_rest() {
     store::insert_chain(&app.pool, ROOM, "salt", &fair::generate_chain(3))
         .await
         .unwrap();
-    let round = store::start_round(&app.pool, ROOM, 100).await.unwrap().unwrap().id;
+    let fence = store::take_fence(&app.pool, ROOM, "test-node").await.unwrap();
+    let round = store::start_round(&app.pool, &fence, 100).await.unwrap().unwrap().id;
     let mut bets = Vec::new();
-    for (index, staked) in [true, true, false].into_iter().enumerate() {
+    // (staked, amount): the last pending stake is more than the player has.
+    let plan = [
+        (true, 1_000_000),
+        (true, 1_000_000),
+        (false, 1_000_000),
+        (false, 100_000_000),
+    ];
+    for (index, (staked, amount)) in plan.into_iter().enumerate() {
         let id = Uuid::now_v7();
         let client_bet_id = format!("bet-{index}");
         let new_bet = NewBet {
@@ -40,10 +49,13 @@ async fn recovery_pays_decisions_refunds_open_stakes_and_voids_the_rest() {
             player: player.id,
             account,
             client_bet_id: &client_bet_id,
-            amount: 1_000_000,
+            amount,
             auto_cashout: None,
         };
-        assert!(store::insert_pending_bet(&app.pool, &new_bet).await.unwrap().is_none());
+        assert!(store::insert_pending_bet(&app.pool, &fence, &new_bet)
+            .await
+            .unwrap()
+            .is_none());
         if staked {
             let stake = TransferRequest {
                 key: store::stake_key(id),
@@ -57,20 +69,38 @@ async fn recovery_pays_decisions_refunds_open_stakes_and_voids_the_rest() {
         }
         bets.push(id);
     }
-    store::set_bet_status(&app.pool, bets[0], BetStatus::CashingOut, Some((250, 2_500_000)))
+    store::set_bet_status(
+        &app.pool,
+        &fence,
+        bets[0],
+        BetStatus::CashingOut,
+        Some((250, 2_500_000)),
+    )
+    .await
+    .unwrap();
+    store::set_bet_status(&app.pool, &fence, bets[1], BetStatus::Open, None)
         .await
         .unwrap();
-    store::set_bet_status(&app.pool, bets[1], BetStatus::Open, None)
-        .await
-        .unwrap();
-    store::mark_crashed(&app.pool, round, &[]).await.unwrap();
+    store::mark_crashed(&app.pool, &fence, round, &[]).await.unwrap();
 
-    let report = recovery::recover_room(&app.pool, &app.wallet, ROOM).await.unwrap();
+    // A new leader takes over: the old fence no longer writes.
+    let successor = store::take_fence(&app.pool, ROOM, "successor").await.unwrap();
+    assert!(successor.token > fence.token);
+    let stale = store::set_bet_status(&app.pool, &fence, bets[1], BetStatus::Lost, None).await;
+    assert!(matches!(stale, Err(store::StoreError::Fenced { .. })), "{stale:?}");
+    let stale = recovery::recover_room(&app.pool, &app.wallet, &fence).await;
+    assert!(stale.is_err(), "a deposed leader cannot recover the room");
+
+    let report = recovery::recover_room(&app.pool, &app.wallet, &successor)
+        .await
+        .unwrap();
     assert_eq!(
         (report.rounds, report.cashed_out, report.refunded, report.voided),
-        (1, 1, 1, 1)
+        (1, 1, 2, 1)
     );
-    let again = recovery::recover_room(&app.pool, &app.wallet, ROOM).await.unwrap();
+    let again = recovery::recover_room(&app.pool, &app.wallet, &successor)
+        .await
+        .unwrap();
     assert_eq!(again.rounds, 0, "a settled round is not recovered twice");
 
     let statuses: Vec<String> = sqlx::query_scalar("SELECT status FROM crash_bets WHERE id = ANY($1) ORDER BY id")
@@ -78,7 +108,7 @@ async fn recovery_pays_decisions_refunds_open_stakes_and_voids_the_rest() {
         .fetch_all(&app.pool)
         .await
         .unwrap();
-    assert_eq!(statuses, ["cashed_out", "refunded", "void"]);
+    assert_eq!(statuses, ["cashed_out", "refunded", "refunded", "void"]);
     // 10.0 - two stakes of 1.0 + a win of 2.5 + a refund of 1.0
     let balance: i64 = sqlx::query_scalar("SELECT balance FROM accounts WHERE id = $1")
         .bind(account.0)

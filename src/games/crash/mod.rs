@@ -2,17 +2,21 @@
 //! server's clock, outcomes from the room's hash chain.
 
 pub mod chain;
+pub mod forward;
+pub mod leadership;
 pub mod recovery;
+pub mod relay;
 pub mod room;
 pub mod store;
+pub mod view;
 
 use crate::api::error::ApiError;
 use crate::fair::crash::{format_multiplier, MULTIPLIER_MIN};
 use crate::wallet::ledger::TransferError;
 use actix::Addr;
 use actix_web::http::StatusCode;
-use room::CrashRoom;
-use serde::Serialize;
+use relay::RoomRelay;
+use serde::{Deserialize, Deserializer, Serialize};
 use std::collections::BTreeMap;
 use uuid::Uuid;
 
@@ -49,7 +53,7 @@ pub fn multiplier_json(hundredths: u32) -> serde_json::Value {
 }
 
 /// The lifecycle of a bet.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum BetStatus {
     /// The stake is being debited.
@@ -92,20 +96,33 @@ impl BetStatus {
     }
 }
 
-/// A bet as its owner sees it.
-#[derive(Debug, Clone, Serialize)]
+/// A bet as its owner sees it (and as the leader answers a forwarding node).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BetView {
     pub bet_id: Uuid,
     pub round_id: i64,
     pub room: String,
     pub client_bet_id: String,
     pub amount: i64,
-    #[serde(serialize_with = "serialize_optional_multiplier")]
+    #[serde(
+        serialize_with = "serialize_optional_multiplier",
+        deserialize_with = "deserialize_optional_multiplier"
+    )]
     pub auto_cashout: Option<u32>,
     pub status: BetStatus,
-    #[serde(serialize_with = "serialize_optional_multiplier")]
+    #[serde(
+        serialize_with = "serialize_optional_multiplier",
+        deserialize_with = "deserialize_optional_multiplier"
+    )]
     pub cashout_multiplier: Option<u32>,
     pub payout: Option<i64>,
+}
+
+/// Reads a displayed multiplier (2.08) back into hundredths. Exact: every displayed value came from whole
+/// hundredths far below 2^53, so rounding recovers them.
+fn deserialize_optional_multiplier<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<u32>, D::Error> {
+    let value = Option::<f64>::deserialize(deserializer)?;
+    Ok(value.map(|multiplier| (multiplier * 100.0).round() as u32))
 }
 
 fn serialize_optional_multiplier<S: serde::Serializer>(value: &Option<u32>, serializer: S) -> Result<S::Ok, S::Error> {
@@ -148,6 +165,25 @@ pub enum GameError {
     Wallet(#[from] TransferError),
     #[error("the game store failed")]
     Store,
+    /// The room's leader changed while the request was being handled; nothing was decided.
+    #[error("the room's leader changed; try again")]
+    LeaderChanged,
+    /// An error answered by the room's leader on another node.
+    #[error("{message}")]
+    Forwarded {
+        status: u16,
+        code: &'static str,
+        message: String,
+    },
+}
+
+impl From<store::StoreError> for GameError {
+    fn from(error: store::StoreError) -> GameError {
+        match error {
+            store::StoreError::Fenced { .. } => GameError::LeaderChanged,
+            store::StoreError::Database(_) => GameError::Store,
+        }
+    }
 }
 
 impl GameError {
@@ -168,6 +204,8 @@ impl GameError {
             GameError::RoomUnavailable => "room_unavailable",
             GameError::Wallet(error) => ApiError::from(error.clone()).code,
             GameError::Store => "internal_error",
+            GameError::LeaderChanged => "leader_changed",
+            GameError::Forwarded { code, .. } => code,
         }
     }
 
@@ -177,7 +215,10 @@ impl GameError {
             GameError::InvalidAmount(_) | GameError::InvalidAutoCashout(_) | GameError::InvalidClientBetId(_) => {
                 StatusCode::BAD_REQUEST
             }
-            GameError::RoomUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            GameError::RoomUnavailable | GameError::LeaderChanged => StatusCode::SERVICE_UNAVAILABLE,
+            GameError::Forwarded { status, .. } => {
+                StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+            }
             GameError::Wallet(error) => ApiError::from(error.clone()).status,
             GameError::Store => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::CONFLICT,
@@ -191,14 +232,14 @@ impl From<GameError> for ApiError {
     }
 }
 
-/// The round actors of this node, by room name.
+/// The room relays of this node, by room name: the sessions' and the API's way into every room.
 #[derive(Clone, Default)]
 pub struct CrashRooms {
-    pub rooms: BTreeMap<String, Addr<CrashRoom>>,
+    pub rooms: BTreeMap<String, Addr<RoomRelay>>,
 }
 
 impl CrashRooms {
-    pub fn get(&self, room: &str) -> Result<&Addr<CrashRoom>, GameError> {
+    pub fn get(&self, room: &str) -> Result<&Addr<RoomRelay>, GameError> {
         self.rooms
             .get(room)
             .ok_or_else(|| GameError::UnknownRoom(room.chars().take(32).collect()))

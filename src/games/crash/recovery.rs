@@ -1,14 +1,21 @@
-//! Start-up recovery: every round a dead (or failing) process left unsettled is finished from what
-//! Postgres knows, the ledger deciding. A bet whose refund or win transfer exists was refunded or cashed
-//! out; a bet whose cashout was decided (`cashing_out`, with its multiplier and payout) gets that win paid;
-//! a stake that never posted voids its bet; every other staked bet is refunded. The crash marks its lost
-//! bets in the same transaction as the crash itself, so no bet still open in Postgres lost. Every money
-//! movement is keyed by the bet id, so running recovery twice (or after a partial run) changes nothing more.
+//! Takeover recovery: a node that has just become a room's leader finishes every round a previous leader
+//! (dead, partitioned or this very process before a restart) left unsettled, from what Postgres knows, the
+//! ledger deciding. A bet whose refund or win transfer exists was refunded or cashed out; a bet whose
+//! cashout was decided (`cashing_out`, with its multiplier and payout) gets that win paid; every other
+//! staked bet is refunded. The crash marks its lost bets in the same transaction as the crash itself, so
+//! no bet still open in Postgres lost.
+//!
+//! A stake that has not posted is not simply voided: the previous leader may still be alive and its
+//! debit may still land. Recovery replays the stake with the same idempotency key instead, which settles
+//! the key's fate for good: if it posts (now or earlier) the bet is refunded, if it is refused the bet is
+//! void, and a late attempt by the old leader gets that same first result. Every write carries the new
+//! leader's fence, and every money movement is keyed by the bet id, so running recovery twice (or after a
+//! partial run) changes nothing more.
 
-use super::store::{self, refund_key, stake_key, win_key};
+use super::store::{self, refund_key, stake_key, win_key, Fence};
 use super::BetStatus;
 use crate::money::Amount;
-use crate::wallet::ledger::{AccountId, IdempotencyKey, TransferKind};
+use crate::wallet::ledger::{AccountId, IdempotencyKey, TransferError, TransferKind};
 use crate::wallet::Wallet;
 use anyhow::Context;
 use serde::Serialize;
@@ -21,34 +28,52 @@ pub struct RecoveryReport {
     pub cashed_out: u32,
     pub refunded: u32,
     pub voided: u32,
+    /// Rounds that never crashed and were aborted (their bets refunded).
+    pub aborted: Vec<i64>,
 }
 
-/// Finishes every unsettled round of `room`. Run before the room's actor starts.
-pub async fn recover_room(pool: &PgPool, wallet: &Wallet, room: &str) -> anyhow::Result<RecoveryReport> {
+/// Finishes every unsettled round of the fence's room. Run by a new leader before it starts a round.
+pub async fn recover_room(pool: &PgPool, wallet: &Wallet, fence: &Fence) -> anyhow::Result<RecoveryReport> {
+    let room = fence.room.as_str();
     let mut report = RecoveryReport::default();
-    let rounds = sqlx::query("SELECT id, phase FROM crash_rounds WHERE room = $1 AND NOT settled ORDER BY id")
-        .bind(room)
-        .fetch_all(pool)
-        .await
-        .context("failed to list unsettled rounds")?;
+    if !store::fence_holds(pool, fence).await? {
+        return Err(store::StoreError::Fenced {
+            room: room.to_owned(),
+            token: fence.token,
+        }
+        .into());
+    }
+    // Only rounds started under this fence or an older one: a successor's live round is never touched.
+    let rounds = sqlx::query(
+        "SELECT id, phase FROM crash_rounds WHERE room = $1 AND NOT settled AND leader_token <= $2 ORDER BY id",
+    )
+    .bind(room)
+    .bind(fence.token)
+    .fetch_all(pool)
+    .await
+    .context("failed to list unsettled rounds")?;
     for round in rounds {
         let round_id: i64 = round.try_get("id")?;
         let phase: String = round.try_get("phase")?;
-        recover_round(pool, wallet, round_id, &mut report).await?;
+        recover_round(pool, wallet, fence, round_id, &mut report).await?;
         if phase != "crashed" {
-            sqlx::query("UPDATE crash_rounds SET phase = 'aborted' WHERE id = $1")
-                .bind(round_id)
-                .execute(pool)
-                .await?;
+            store::mark_aborted(pool, fence, round_id).await?;
+            report.aborted.push(round_id);
         }
-        store::settle_round(pool, round_id).await?;
+        store::settle_round(pool, fence, round_id).await?;
         report.rounds += 1;
         tracing::warn!(room, round_id, phase, "recovered an unsettled round");
     }
     Ok(report)
 }
 
-async fn recover_round(pool: &PgPool, wallet: &Wallet, round: i64, report: &mut RecoveryReport) -> anyhow::Result<()> {
+async fn recover_round(
+    pool: &PgPool,
+    wallet: &Wallet,
+    fence: &Fence,
+    round: i64,
+    report: &mut RecoveryReport,
+) -> anyhow::Result<()> {
     let bets = sqlx::query(
         "SELECT id, account_id, amount, status, cashout_multiplier, payout FROM crash_bets
          WHERE round_id = $1 AND status IN ('pending', 'open', 'cashing_out')",
@@ -67,21 +92,22 @@ async fn recover_round(pool: &PgPool, wallet: &Wallet, round: i64, report: &mut 
             (Some(multiplier), Some(payout)) => Some((multiplier as u32, payout)),
             _ => None,
         };
-        let staked = posted_amount(pool, stake_key(bet_id).as_str()).await?.is_some();
+        let staked = posted_amount(pool, stake_key(bet_id).as_str()).await?.is_some()
+            || replay_stake(wallet, account, amount, bet_id, round).await?;
         if !staked {
-            store::set_bet_status(pool, bet_id, BetStatus::Void, None).await?;
+            store::set_bet_status(pool, fence, bet_id, BetStatus::Void, None).await?;
             report.voided += 1;
         } else if posted_amount(pool, refund_key(bet_id).as_str()).await?.is_some() {
-            store::set_bet_status(pool, bet_id, BetStatus::Refunded, None).await?;
+            store::set_bet_status(pool, fence, bet_id, BetStatus::Refunded, None).await?;
             report.refunded += 1;
         } else if let Some((payout, reference)) = posted_win(pool, bet_id).await? {
             let multiplier = reference.rsplit(':').next().and_then(|m| m.parse().ok()).unwrap_or(0);
-            store::set_bet_status(pool, bet_id, BetStatus::CashedOut, Some((multiplier, payout))).await?;
+            store::set_bet_status(pool, fence, bet_id, BetStatus::CashedOut, Some((multiplier, payout))).await?;
             report.cashed_out += 1;
         } else if let Some((multiplier, payout)) = decided {
             let reference = format!("crash:{round}:{multiplier}");
             credit(wallet, account, payout, TransferKind::Win, win_key(bet_id), reference).await?;
-            store::set_bet_status(pool, bet_id, BetStatus::CashedOut, Some((multiplier, payout))).await?;
+            store::set_bet_status(pool, fence, bet_id, BetStatus::CashedOut, Some((multiplier, payout))).await?;
             report.cashed_out += 1;
         } else {
             let reference = format!("crash:{round}:refund");
@@ -94,11 +120,28 @@ async fn recover_round(pool: &PgPool, wallet: &Wallet, round: i64, report: &mut 
                 reference,
             )
             .await?;
-            store::set_bet_status(pool, bet_id, BetStatus::Refunded, None).await?;
+            store::set_bet_status(pool, fence, bet_id, BetStatus::Refunded, None).await?;
             report.refunded += 1;
         }
     }
     Ok(())
+}
+
+/// Submits a bet's stake again with its own key, so that its fate is settled once for everyone: true when
+/// the stake is (now) posted, false when the ledger refused it. An answer that leaves the fate open fails
+/// the recovery, which the leader retries.
+async fn replay_stake(wallet: &Wallet, account: AccountId, amount: i64, bet: Uuid, round: i64) -> anyhow::Result<bool> {
+    let request = wallet.stake_request(
+        account,
+        Amount::parse(amount)?,
+        stake_key(bet),
+        format!("crash:{round}"),
+    );
+    match wallet.transfer(request).await {
+        Ok(_) => Ok(true),
+        Err(TransferError::Rejected(_)) => Ok(false),
+        Err(error) => Err(anyhow::Error::new(error).context(format!("failed to settle the stake of bet {bet}"))),
+    }
 }
 
 async fn posted_amount(pool: &PgPool, key: &str) -> sqlx::Result<Option<i64>> {

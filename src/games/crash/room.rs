@@ -1,22 +1,27 @@
 //! The round actor of one crash room: betting → (closing) → running with ticks → crashed → next round.
+//! It runs on the room's leader only, under the fence it took with the lease; its events go out once on
+//! the event bus and every node's relay (this one's included) delivers them to its players.
 //!
 //! Decisions are made here, once, in message order: a bet is accepted only while betting is open at the
 //! moment the request arrived; a cashout is judged by the elapsed time at its arrival and refused at or
 //! past the crash time; auto-cashouts pay exactly their target and are taken from a list sorted by the
 //! moment they fall due, not scanned per tick. Money moves only through the wallet, keyed by the bet id.
 
-use super::store::{self, NewBet, RevealedRound};
+use super::recovery;
+use super::store::{self, Fence, NewBet, RevealedRound, StoreError};
+use super::view::RoomView;
 use super::{multiplier_json, BetStatus, BetView, GameError};
+use crate::cluster::bus::EventBus;
 use crate::configuration::RoomSettings;
 use crate::fair::crash::{self as fair, GameHash};
 use crate::money::Amount;
 use crate::session::protocol;
-use crate::session::transport::{SendFailure, Transport};
 use crate::wallet::ledger::{AccountId, TransferKind, TransferRequest};
 use crate::wallet::Wallet;
 use actix::prelude::*;
 use bytestring::ByteString;
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sqlx::PgPool;
 use std::collections::{BTreeSet, HashMap};
@@ -24,53 +29,15 @@ use std::time::{Duration, Instant};
 use uuid::Uuid;
 
 /// A control message from a room to one session.
-#[derive(Message)]
-#[rtype(result = "()")]
-pub enum ToSession {
-    /// A frame for this player only (their auto-cashouts, for example).
-    Frame(ByteString),
-    /// Close the socket with this WebSocket close code and reason.
-    Close(u16, String),
-}
-
 /// Who is playing, as the room needs to know them.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PlayerRef {
     pub player_id: Uuid,
     pub account: AccountId,
     pub username: String,
 }
 
-/// Join the room's broadcasts; answers the room's state and the player's bets of the current round.
-#[derive(Message)]
-#[rtype(result = "RoomSnapshot")]
-pub struct Subscribe {
-    pub session_id: u64,
-    pub player_id: Uuid,
-    pub transport: Transport,
-    pub control: Recipient<ToSession>,
-}
-
-#[derive(Message)]
-#[rtype(result = "()")]
-pub struct Unsubscribe {
-    pub session_id: u64,
-}
-
-/// The room's state for a snapshot; `my_bets` is empty without a player.
-#[derive(Message)]
-#[rtype(result = "RoomSnapshot")]
-pub struct GetState {
-    pub player_id: Option<Uuid>,
-}
-
-#[derive(Debug, Clone)]
-pub struct RoomSnapshot {
-    pub state: Value,
-    pub my_bets: Vec<BetView>,
-}
-
-#[derive(Message)]
+#[derive(Message, Clone)]
 #[rtype(result = "Result<PlacedBet, GameError>")]
 pub struct PlaceBet {
     pub player: PlayerRef,
@@ -81,14 +48,14 @@ pub struct PlaceBet {
     pub received_at: Instant,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PlacedBet {
     pub bet: BetView,
     pub balance: Option<i64>,
     pub replayed: bool,
 }
 
-#[derive(Message)]
+#[derive(Message, Clone)]
 #[rtype(result = "Result<CashedOut, GameError>")]
 pub struct Cashout {
     pub player_id: Uuid,
@@ -97,7 +64,7 @@ pub struct Cashout {
     pub received_at: Instant,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CashedOut {
     pub bet: BetView,
     pub balance: Option<i64>,
@@ -113,12 +80,21 @@ const CRASH_SETTLE_GRACE_MS: u64 = 100;
 const WIN_ATTEMPTS_MAX: u32 = 5;
 const WIN_RETRY_BACKOFF_MS: u64 = 200;
 
-/// Close every subscriber's socket with this reason (the node is shutting down).
+/// Stop leading after the current round (the node is draining); answered at once.
 #[derive(Message)]
 #[rtype(result = "()")]
-pub struct CloseAll {
-    pub code: u16,
-    pub reason: String,
+pub struct Retire;
+
+/// Stop now: the lease was lost.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Depose;
+
+/// Told to the leadership when the round actor has stopped, whatever the reason.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct DriverStopped {
+    pub token: i64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,18 +108,6 @@ enum Phase {
     Crashed,
 }
 
-impl Phase {
-    fn as_str(self) -> &'static str {
-        match self {
-            Phase::Starting => "starting",
-            Phase::Betting => "betting",
-            Phase::Closing => "closing",
-            Phase::Running => "running",
-            Phase::Crashed => "crashed",
-        }
-    }
-}
-
 struct BetEntry {
     view: BetView,
     player: PlayerRef,
@@ -155,11 +119,9 @@ struct Round {
     crash_point: u32,
     /// The first millisecond at which the curve reaches the crash point: the crash happens then.
     crash_ms: u64,
-    terminating_hash: String,
     /// Requests that arrived before this moment (while the round was being created) are refused.
     betting_opened_at: Instant,
     betting_ends_at: Instant,
-    betting_ends_wall: DateTime<Utc>,
     started_at: Option<Instant>,
     started_wall: Option<DateTime<Utc>>,
     bets: HashMap<Uuid, BetEntry>,
@@ -180,12 +142,6 @@ struct Round {
     cashouts_since_tick: Vec<Value>,
 }
 
-struct Subscriber {
-    player_id: Uuid,
-    transport: Transport,
-    control: Recipient<ToSession>,
-}
-
 pub struct CrashRoom {
     name: String,
     settings: RoomSettings,
@@ -194,15 +150,22 @@ pub struct CrashRoom {
     chain_auto_generate_length: u32,
     chain_retry: Duration,
     closing_wait_max: Duration,
+    fence: Fence,
+    bus: EventBus,
+    channel: String,
+    view_key: String,
+    leadership: Recipient<DriverStopped>,
+    /// The public state after every event, stored in Redis on phase changes for relays that resync.
+    view: RoomView,
     phase: Phase,
     round: Option<Round>,
     previous: Option<RevealedRound>,
     sequence: u64,
-    subscribers: HashMap<u64, Subscriber>,
-    sessions_by_player: HashMap<Uuid, Vec<u64>>,
     tick_timer: Option<SpawnHandle>,
     /// Set while the room waits for a chain, so the warning is logged once per wait, not per retry.
     waiting_for_chain: bool,
+    /// The node is draining: finish the current round, then stop.
+    retiring: bool,
 }
 
 /// Everything a room needs besides its settings.
@@ -212,11 +175,17 @@ pub struct RoomDependencies {
     pub chain_auto_generate_length: u32,
     pub chain_retry: Duration,
     pub closing_wait_max: Duration,
+    pub bus: EventBus,
+    /// Where the room's events go, and where its view is stored.
+    pub channel: String,
+    pub view_key: String,
+    pub leadership: Recipient<DriverStopped>,
 }
 
 impl CrashRoom {
-    pub fn new(name: String, settings: RoomSettings, dependencies: RoomDependencies) -> CrashRoom {
+    pub fn new(name: String, settings: RoomSettings, fence: Fence, dependencies: RoomDependencies) -> CrashRoom {
         CrashRoom {
+            view: RoomView::new(&name, settings.tick_interval_ms),
             name,
             settings,
             pool: dependencies.pool,
@@ -224,173 +193,149 @@ impl CrashRoom {
             chain_auto_generate_length: dependencies.chain_auto_generate_length,
             chain_retry: dependencies.chain_retry,
             closing_wait_max: dependencies.closing_wait_max,
+            fence,
+            bus: dependencies.bus,
+            channel: dependencies.channel,
+            view_key: dependencies.view_key,
+            leadership: dependencies.leadership,
             phase: Phase::Starting,
             round: None,
             previous: None,
             sequence: 0,
-            subscribers: HashMap::new(),
-            sessions_by_player: HashMap::new(),
             tick_timer: None,
             waiting_for_chain: false,
+            retiring: false,
         }
     }
 
-    fn next_sequence(&mut self) -> u64 {
+    fn epoch(&self) -> u64 {
+        self.fence.token as u64
+    }
+
+    /// A store failure in the round's own writes. A refused fence means another node leads now: this one
+    /// stops at once and leaves everything to its successor's recovery.
+    fn store_failed(&mut self, error: &StoreError, what: &str, ctx: &mut Context<Self>) {
+        match error {
+            StoreError::Fenced { .. } => {
+                tracing::warn!(
+                    room = self.name,
+                    token = self.fence.token,
+                    what,
+                    "leadership superseded; stopping"
+                );
+                ctx.stop();
+            }
+            StoreError::Database(error) => tracing::error!(room = self.name, %error, what, "store write failed"),
+        }
+    }
+
+    // ----- events -------------------------------------------------------------------------------
+
+    /// Numbers a public event, applies it to the room's view and publishes it once; phase changes also
+    /// store the view, so a node that missed events can catch up.
+    fn publish(&mut self, mut event: Value) {
         self.sequence += 1;
-        self.sequence
-    }
-
-    // ----- broadcasting -------------------------------------------------------------------------
-
-    /// Sends the same bytes to every subscriber. A subscriber whose queue is full is too slow: it is
-    /// dropped and told to close, so it never delays anyone else.
-    fn broadcast(&mut self, frame: ByteString) {
-        let mut dropped = Vec::new();
-        for (session_id, subscriber) in &self.subscribers {
-            match subscriber.transport.try_send_text(frame.clone()) {
-                Ok(()) => {}
-                Err(SendFailure::Full) => {
-                    subscriber
-                        .control
-                        .do_send(ToSession::Close(4008, "too slow to keep up with the game".into()));
-                    dropped.push(*session_id);
-                }
-                Err(SendFailure::Closed) => dropped.push(*session_id),
-            }
-        }
-        for session_id in dropped {
-            self.remove_subscriber(session_id);
+        event["room"] = json!(self.name);
+        event["epoch"] = json!(self.epoch());
+        event["seq"] = json!(self.sequence);
+        self.view.apply(&event);
+        let is_tick = event["type"] == "tick";
+        self.bus.publish(&self.channel, protocol::encode(&event));
+        if !is_tick {
+            let view = serde_json::to_string(&self.view).expect("a room view serializes");
+            self.bus.store(&self.view_key, view);
         }
     }
 
-    /// Sends a player's own frame to each of their sessions through its bounded mailbox; a session whose
-    /// mailbox is full is overwhelmed and is dropped like a slow socket.
+    /// Sends a frame to one player, wherever they are connected: every relay delivers it to that
+    /// player's sessions on its node. Not part of the public sequence.
     fn send_to_player(&mut self, player_id: Uuid, frame: ByteString) {
-        let mut dropped = Vec::new();
-        for session_id in self.sessions_by_player.get(&player_id).into_iter().flatten() {
-            if let Some(subscriber) = self.subscribers.get(session_id) {
-                if subscriber.control.try_send(ToSession::Frame(frame.clone())).is_err() {
-                    subscriber
-                        .control
-                        .do_send(ToSession::Close(4008, "too slow to keep up with the game".into()));
-                    dropped.push(*session_id);
-                }
-            }
-        }
-        for session_id in dropped {
-            self.remove_subscriber(session_id);
-        }
-    }
-
-    fn remove_subscriber(&mut self, session_id: u64) {
-        if let Some(subscriber) = self.subscribers.remove(&session_id) {
-            if let Some(sessions) = self.sessions_by_player.get_mut(&subscriber.player_id) {
-                sessions.retain(|id| *id != session_id);
-                if sessions.is_empty() {
-                    self.sessions_by_player.remove(&subscriber.player_id);
-                }
-            }
-        }
-    }
-
-    fn snapshot(&self, player_id: Option<Uuid>) -> RoomSnapshot {
-        let mut state = json!({
-            "room": self.name,
-            "phase": self.phase.as_str(),
-            "seq": self.sequence,
-            "tick_interval_ms": self.settings.tick_interval_ms,
-            "previous_round": self.previous,
-        });
-        let mut my_bets = Vec::new();
-        if let Some(round) = &self.round {
-            state["round_id"] = json!(round.id);
-            state["terminating_hash"] = json!(round.terminating_hash);
-            let now = Instant::now();
-            if matches!(self.phase, Phase::Betting) {
-                let left = round.betting_ends_at.saturating_duration_since(now).as_millis() as u64;
-                state["betting_ends_in_ms"] = json!(left);
-                state["betting_ends_at"] = json!(round.betting_ends_wall);
-            }
-            if let Some(started) = round.started_at {
-                let elapsed = (now.saturating_duration_since(started).as_millis() as u64).min(round.crash_ms);
-                state["elapsed_ms"] = json!(elapsed);
-                state["multiplier"] = multiplier_json(fair::multiplier_at(elapsed));
-                state["started_at"] = json!(round.started_wall);
-            } else {
-                state["multiplier"] = multiplier_json(fair::MULTIPLIER_MIN);
-            }
-            if self.phase == Phase::Crashed {
-                state["crash_point"] = multiplier_json(round.crash_point);
-                state["hash"] = json!(hex::encode(round.hash));
-            }
-            if let Some(player_id) = player_id {
-                my_bets = round
-                    .bets
-                    .values()
-                    .filter(|entry| entry.player.player_id == player_id && entry.view.status != BetStatus::Void)
-                    .map(|entry| entry.view.clone())
-                    .collect();
-            }
-        }
-        RoomSnapshot { state, my_bets }
+        let envelope = json!({"type": "player_frame", "player_id": player_id, "frame": &*frame});
+        self.bus.publish(&self.channel, protocol::encode(&envelope));
     }
 
     // ----- phases -------------------------------------------------------------------------------
 
+    /// Finishes whatever earlier rounds left unsettled (a previous leader's, or this one's own that
+    /// needed recovery), then takes the next game of the chain and opens betting.
     fn open_betting(&mut self, ctx: &mut Context<Self>) {
+        if self.retiring {
+            ctx.stop();
+            return;
+        }
         let pool = self.pool.clone();
-        let room = self.name.clone();
+        let wallet = self.wallet.clone();
+        let fence = self.fence.clone();
         let edge = self.settings.house_edge_bps;
         let salt = self.settings.salt.clone();
         let generate = self.chain_auto_generate_length;
         let next = async move {
-            if let Some(round) = store::start_round(&pool, &room, edge).await? {
-                return Ok(Some(round));
+            let report = recovery::recover_room(&pool, &wallet, &fence).await?;
+            if report.rounds > 0 {
+                tracing::warn!(room = fence.room, ?report, "recovered unsettled rounds");
+            }
+            if let Some(round) = store::start_round(&pool, &fence, edge).await? {
+                return Ok((report.aborted, Some(round)));
             }
             if generate == 0 {
-                return Ok(None);
+                return Ok((report.aborted, None));
             }
             let chain = fair::generate_chain(generate as usize);
-            store::insert_chain(&pool, &room, &salt, &chain).await?;
-            tracing::info!(room, length = generate, "generated a new hash chain");
-            store::start_round(&pool, &room, edge).await
+            store::insert_chain(&pool, &fence.room, &salt, &chain).await?;
+            tracing::info!(room = fence.room, length = generate, "generated a new hash chain");
+            Ok((report.aborted, store::start_round(&pool, &fence, edge).await?))
         };
-        ctx.wait(
-            next.into_actor(self)
-                .map(|result: sqlx::Result<_>, room, ctx| match result {
-                    Ok(Some(round)) => {
-                        room.waiting_for_chain = false;
-                        room.begin_round(round, ctx);
-                    }
-                    Ok(None) => {
-                        if !std::mem::replace(&mut room.waiting_for_chain, true) {
-                            tracing::warn!(
-                                room = room.name,
-                                "no usable hash chain; run `game-cluster chain generate`"
-                            );
+        ctx.wait(next.into_actor(self).map(|result: anyhow::Result<_>, room, ctx| {
+            let (aborted, round) = match result {
+                Ok(outcome) => outcome,
+                Err(error) => {
+                    if let Some(store_error) = error.downcast_ref::<StoreError>() {
+                        if matches!(store_error, StoreError::Fenced { .. }) {
+                            room.store_failed(store_error, "start a round", ctx);
+                            return;
                         }
-                        ctx.run_later(room.chain_retry, |room, ctx| room.open_betting(ctx));
                     }
-                    Err(error) => {
-                        tracing::error!(room = room.name, %error, "failed to start a round");
-                        ctx.run_later(room.chain_retry, |room, ctx| room.open_betting(ctx));
+                    tracing::error!(
+                        room = room.name,
+                        error = format!("{error:#}"),
+                        "failed to start a round"
+                    );
+                    ctx.run_later(room.chain_retry, |room, ctx| room.open_betting(ctx));
+                    return;
+                }
+            };
+            for round_id in aborted {
+                room.publish(json!({"type": "round_aborted", "round_id": round_id, "reason": "leader_changed"}));
+            }
+            match round {
+                Some(round) => {
+                    room.waiting_for_chain = false;
+                    room.begin_round(round, ctx);
+                }
+                None => {
+                    if !std::mem::replace(&mut room.waiting_for_chain, true) {
+                        tracing::warn!(
+                            room = room.name,
+                            "no usable hash chain; run `game-cluster chain generate`"
+                        );
                     }
-                }),
-        );
+                    ctx.run_later(room.chain_retry, |room, ctx| room.open_betting(ctx));
+                }
+            }
+        }));
     }
 
     fn begin_round(&mut self, new_round: store::NewRound, ctx: &mut Context<Self>) {
         let betting = Duration::from_millis(self.settings.betting_ms);
         let crash_ms = fair::elapsed_for(new_round.crash_point);
+        let betting_ends_wall = Utc::now() + chrono::Duration::milliseconds(self.settings.betting_ms as i64);
         self.round = Some(Round {
             id: new_round.id,
             hash: new_round.hash,
             crash_point: new_round.crash_point,
             crash_ms,
-            terminating_hash: new_round.terminating_hash,
             betting_opened_at: Instant::now(),
             betting_ends_at: Instant::now() + betting,
-            betting_ends_wall: Utc::now() + chrono::Duration::milliseconds(self.settings.betting_ms as i64),
             started_at: None,
             started_wall: None,
             bets: HashMap::new(),
@@ -406,16 +351,14 @@ impl CrashRoom {
             cashouts_since_tick: Vec::new(),
         });
         self.phase = Phase::Betting;
-        let sequence = self.next_sequence();
-        let frame = protocol::encode(&json!({
+        self.publish(json!({
             "type": "round_start",
-            "room": self.name,
             "round_id": new_round.id,
-            "seq": sequence,
             "betting_ms": self.settings.betting_ms,
+            "betting_ends_at": betting_ends_wall,
+            "terminating_hash": new_round.terminating_hash,
             "previous_round": self.previous,
         }));
-        self.broadcast(frame);
         ctx.run_later(betting, |room, ctx| room.close_betting(ctx));
     }
 
@@ -442,30 +385,28 @@ impl CrashRoom {
         };
         self.phase = Phase::Running;
         let pool = self.pool.clone();
+        let fence = self.fence.clone();
         // The running phase is recorded before the clock starts, so the crash is always written after it.
-        let record = async move { store::mark_running(&pool, round_id).await };
+        let record = async move { store::mark_running(&pool, &fence, round_id).await };
         ctx.wait(record.into_actor(self).map(|result, room, ctx| {
             if let Err(error) = result {
-                tracing::error!(room = room.name, %error, "failed to record the running phase");
+                room.store_failed(&error, "record the running phase", ctx);
             }
             room.start_clock(ctx);
         }));
     }
 
     fn start_clock(&mut self, ctx: &mut Context<Self>) {
-        let sequence = self.next_sequence();
         let Some(round) = self.round.as_mut() else { return };
         round.started_at = Some(Instant::now());
         round.started_wall = Some(Utc::now());
         let crash_in = Duration::from_millis(round.crash_ms);
-        let frame = protocol::encode(&json!({
+        let event = json!({
             "type": "round_running",
-            "room": self.name,
             "round_id": round.id,
-            "seq": sequence,
             "started_at": round.started_wall,
-        }));
-        self.broadcast(frame);
+        });
+        self.publish(event);
         let tick = Duration::from_millis(self.settings.tick_interval_ms);
         self.tick_timer = Some(ctx.run_interval(tick, |room, ctx| room.tick(ctx)));
         // The crash fires at its exact time, not at the next tick boundary.
@@ -484,19 +425,16 @@ impl CrashRoom {
             return;
         }
         self.pay_due_autos(elapsed, ctx);
-        let sequence = self.next_sequence();
         let Some(round) = self.round.as_mut() else { return };
-        let frame = protocol::encode(&json!({
+        let event = json!({
             "type": "tick",
-            "room": self.name,
             "round_id": round.id,
-            "seq": sequence,
             "multiplier": multiplier_json(fair::multiplier_at(elapsed)),
             "elapsed_ms": elapsed,
             "ts": Utc::now().timestamp_millis(),
             "cashouts": std::mem::take(&mut round.cashouts_since_tick),
-        }));
-        self.broadcast(frame);
+        });
+        self.publish(event);
     }
 
     fn crash(&mut self, ctx: &mut Context<Self>) {
@@ -512,7 +450,6 @@ impl CrashRoom {
             self.pay_due_autos(crash_ms - 1, ctx);
         }
         self.phase = Phase::Crashed;
-        let sequence = self.next_sequence();
         let Some(round) = self.round.as_mut() else { return };
         let revealed = RevealedRound {
             round_id: round.id,
@@ -521,19 +458,17 @@ impl CrashRoom {
             crash_point_hundredths: round.crash_point,
             crashed_at: Some(Utc::now()),
         };
-        let frame = protocol::encode(&json!({
+        let event = json!({
             "type": "crash",
-            "room": self.name,
             "round_id": round.id,
-            "seq": sequence,
             "crash_point": revealed.crash_point,
             "hash": revealed.hash,
             "elapsed_ms": crash_ms,
             "ts": Utc::now().timestamp_millis(),
             "cashouts": std::mem::take(&mut round.cashouts_since_tick),
-        }));
+        });
         self.previous = Some(revealed);
-        self.broadcast(frame);
+        self.publish(event);
         let grace = Duration::from_millis(CRASH_SETTLE_GRACE_MS);
         ctx.run_later(grace, |room, ctx| room.settle_losses(ctx));
     }
@@ -552,14 +487,15 @@ impl CrashRoom {
         }
         round.autos.clear();
         let pool = self.pool.clone();
+        let fence = self.fence.clone();
         let round_id = round.id;
-        let record = async move { store::mark_crashed(&pool, round_id, &lost).await };
+        let record = async move { store::mark_crashed(&pool, &fence, round_id, &lost).await };
         ctx.spawn(record.into_actor(self).map(|result, room, ctx| {
+            if let Err(error) = &result {
+                room.store_failed(error, "record the crash; recovery will settle the round", ctx);
+            }
             if let Some(round) = room.round.as_mut() {
-                if let Err(error) = result {
-                    tracing::error!(room = room.name, %error, "failed to record the crash; recovery will settle the round");
-                    round.needs_recovery = true;
-                }
+                round.needs_recovery |= result.is_err();
                 round.crash_recorded = true;
             }
             room.try_settle(ctx);
@@ -574,20 +510,29 @@ impl CrashRoom {
         }
         round.settled = true;
         let pool = self.pool.clone();
+        let fence = self.fence.clone();
         let round_id = round.id;
         let needs_recovery = round.needs_recovery;
         if needs_recovery {
-            tracing::error!(room = self.name, round_id, "round left unsettled for start-up recovery");
+            tracing::error!(
+                room = self.name,
+                round_id,
+                "round left unsettled; recovery finishes it before the next"
+            );
         }
         let settle = async move {
             if needs_recovery {
                 return Ok(());
             }
-            store::settle_round(&pool, round_id).await
+            store::settle_round(&pool, &fence, round_id).await
         };
         ctx.spawn(settle.into_actor(self).map(|result, room, ctx| {
             if let Err(error) = result {
-                tracing::error!(room = room.name, %error, "failed to settle a round; recovery will");
+                room.store_failed(&error, "settle a round; recovery will", ctx);
+            }
+            if room.retiring {
+                ctx.stop();
+                return;
             }
             let pause = Duration::from_millis(room.settings.crashed_pause_ms);
             ctx.run_later(pause, |room, ctx| room.open_betting(ctx));
@@ -694,6 +639,7 @@ impl CrashRoom {
     fn refund_late_stake(&mut self, entry: BetEntry, ctx: &mut Context<Self>) {
         let wallet = self.wallet.clone();
         let pool = self.pool.clone();
+        let fence = self.fence.clone();
         if let Some(round) = self.round.as_mut() {
             round.in_flight += 1;
         }
@@ -704,7 +650,7 @@ impl CrashRoom {
             let key = store::refund_key(bet.bet_id);
             let request = wallet.payout_request(entry.player.account, amount, TransferKind::Refund, key, reference);
             wallet.transfer(request).await.map_err(|error| error.to_string())?;
-            store::set_bet_status(&pool, bet.bet_id, BetStatus::Refunded, None)
+            store::set_bet_status(&pool, &fence, bet.bet_id, BetStatus::Refunded, None)
                 .await
                 .map_err(|error| error.to_string())
         };
@@ -777,24 +723,27 @@ impl CrashRoom {
         }));
         let wallet = self.wallet.clone();
         let pool = self.pool.clone();
+        let fence = self.fence.clone();
         let account = entry.player.account;
         let round_id = round.id;
         let mut view = entry.view.clone();
         async move {
-            // The decision is made durable before any money moves, so that recovery pays it whatever
-            // happens next.
-            store::set_bet_status(&pool, bet_id, BetStatus::CashingOut, Some((multiplier, payout)))
+            // The decision is made durable (under the fence) before any money moves, so that recovery
+            // pays it whatever happens next, and a deposed leader's decision never counts.
+            store::set_bet_status(&pool, &fence, bet_id, BetStatus::CashingOut, Some((multiplier, payout)))
                 .await
                 .map_err(|error| {
                     tracing::error!(%bet_id, %error, "failed to record a cashout decision");
-                    GameError::Store
+                    GameError::from(error)
                 })?;
             let amount = Amount::parse(payout).map_err(|error| GameError::InvalidAmount(error.to_string()))?;
             let reference = format!("crash:{round_id}:{multiplier}");
             let request = wallet.payout_request(account, amount, TransferKind::Win, store::win_key(bet_id), reference);
             let receipt = credit_win(&wallet, request).await?;
             let bookkeeping_failed =
-                match store::set_bet_status(&pool, bet_id, BetStatus::CashedOut, Some((multiplier, payout))).await {
+                match store::set_bet_status(&pool, &fence, bet_id, BetStatus::CashedOut, Some((multiplier, payout)))
+                    .await
+                {
                     Ok(()) => false,
                     Err(error) => {
                         tracing::error!(%bet_id, %error, "a paid cashout could not be recorded; recovery will");
@@ -875,54 +824,33 @@ impl Actor for CrashRoom {
             room.open_betting(ctx);
         }));
     }
-}
 
-impl Handler<Subscribe> for CrashRoom {
-    type Result = MessageResult<Subscribe>;
-
-    fn handle(&mut self, subscribe: Subscribe, _: &mut Context<Self>) -> Self::Result {
-        self.sessions_by_player
-            .entry(subscribe.player_id)
-            .or_default()
-            .push(subscribe.session_id);
-        let snapshot = self.snapshot(Some(subscribe.player_id));
-        self.subscribers.insert(
-            subscribe.session_id,
-            Subscriber {
-                player_id: subscribe.player_id,
-                transport: subscribe.transport,
-                control: subscribe.control,
-            },
-        );
-        MessageResult(snapshot)
+    fn stopped(&mut self, _: &mut Context<Self>) {
+        tracing::info!(room = self.name, token = self.fence.token, "stopped leading the room");
+        self.leadership.do_send(DriverStopped {
+            token: self.fence.token,
+        });
     }
 }
 
-impl Handler<Unsubscribe> for CrashRoom {
+impl Handler<Retire> for CrashRoom {
     type Result = ();
 
-    fn handle(&mut self, unsubscribe: Unsubscribe, _: &mut Context<Self>) {
-        self.remove_subscriber(unsubscribe.session_id);
-    }
-}
-
-impl Handler<GetState> for CrashRoom {
-    type Result = MessageResult<GetState>;
-
-    fn handle(&mut self, request: GetState, _: &mut Context<Self>) -> Self::Result {
-        MessageResult(self.snapshot(request.player_id))
-    }
-}
-
-impl Handler<CloseAll> for CrashRoom {
-    type Result = ();
-
-    fn handle(&mut self, close: CloseAll, _: &mut Context<Self>) {
-        for subscriber in self.subscribers.values() {
-            subscriber
-                .control
-                .do_send(ToSession::Close(close.code, close.reason.clone()));
+    fn handle(&mut self, _: Retire, ctx: &mut Context<Self>) {
+        self.retiring = true;
+        // Between rounds (or before the first) there is nothing to finish.
+        let idle = self.round.as_ref().is_none_or(|round| round.settled);
+        if idle || self.phase == Phase::Starting {
+            ctx.stop();
         }
+    }
+}
+
+impl Handler<Depose> for CrashRoom {
+    type Result = ();
+
+    fn handle(&mut self, _: Depose, ctx: &mut Context<Self>) {
+        ctx.stop();
     }
 }
 
@@ -970,7 +898,13 @@ impl Handler<PlaceBet> for CrashRoom {
         );
         round.in_flight += 1;
         round.pending_stakes += 1;
-        let stake = place_stake(self.pool.clone(), self.wallet.clone(), bet.player, view);
+        let stake = place_stake(
+            self.pool.clone(),
+            self.fence.clone(),
+            self.wallet.clone(),
+            bet.player,
+            view,
+        );
         Box::pin(stake.into_actor(self).map(move |outcome, room, ctx| {
             room.finish_stake(bet_id, &outcome, ctx);
             outcome
@@ -981,6 +915,7 @@ impl Handler<PlaceBet> for CrashRoom {
 /// Records the pending bet, debits the stake and marks the bet open; a failed debit voids the bet.
 async fn place_stake(
     pool: PgPool,
+    fence: Fence,
     wallet: Wallet,
     player: PlayerRef,
     mut view: BetView,
@@ -994,10 +929,12 @@ async fn place_stake(
         amount: view.amount,
         auto_cashout: view.auto_cashout,
     };
-    let existing = store::insert_pending_bet(&pool, &new_bet).await.map_err(|error| {
-        tracing::error!(%error, "failed to record a bet");
-        GameError::Store
-    })?;
+    let existing = store::insert_pending_bet(&pool, &fence, &new_bet)
+        .await
+        .map_err(|error| {
+            tracing::error!(%error, "failed to record a bet");
+            GameError::from(error)
+        })?;
     if let Some(existing) = existing {
         if existing.status == BetStatus::Pending {
             // An earlier attempt's stake is unresolved; recovery settles it, this request places nothing.
@@ -1016,7 +953,7 @@ async fn place_stake(
         Ok(receipt) => {
             // The stake has moved, so the bet is in play whatever happens to this bookkeeping write; the
             // crash and cashout writes that follow overwrite the status either way.
-            if let Err(error) = store::set_bet_status(&pool, view.bet_id, BetStatus::Open, None).await {
+            if let Err(error) = store::set_bet_status(&pool, &fence, view.bet_id, BetStatus::Open, None).await {
                 tracing::error!(bet_id = %view.bet_id, %error, "failed to mark a staked bet open");
             }
             view.status = BetStatus::Open;
@@ -1029,7 +966,7 @@ async fn place_stake(
         Err(error) => {
             // The stake did not move (or its fate is unknown and recovery will look it up by key).
             if matches!(error, crate::wallet::ledger::TransferError::Rejected(_)) {
-                let _ = store::set_bet_status(&pool, view.bet_id, BetStatus::Void, None).await;
+                let _ = store::set_bet_status(&pool, &fence, view.bet_id, BetStatus::Void, None).await;
             }
             Err(GameError::Wallet(error))
         }

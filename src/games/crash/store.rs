@@ -20,6 +20,91 @@ pub fn refund_key(bet: Uuid) -> IdempotencyKey {
     IdempotencyKey::parse(&format!("crash:refund:{bet}")).expect("a valid key")
 }
 
+/// A room leader's right to write: its fencing token for the room. Every write a leader makes checks it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fence {
+    pub room: String,
+    pub token: i64,
+}
+
+/// Why a leader's write did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Another node took the room's leadership: this node must stop driving it.
+    #[error("room {room}: fencing token {token} was superseded")]
+    Fenced { room: String, token: i64 },
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+impl StoreError {
+    fn fenced(fence: &Fence) -> StoreError {
+        StoreError::Fenced {
+            room: fence.room.clone(),
+            token: fence.token,
+        }
+    }
+}
+
+/// The condition every single-statement leader write carries: the fence still holds, checked under a
+/// key-share lock so that a concurrent takeover waits for this write (or this write sees the new token).
+const FENCE_HOLDS: &str =
+    "EXISTS (SELECT 1 FROM crash_room_leaders WHERE room = $1 AND fencing_token = $2 FOR KEY SHARE)";
+
+/// Takes the next fencing token of `room` for `node_id`. It waits for every write under the previous
+/// token to finish, and every later write under an older token is refused.
+pub async fn take_fence(pool: &PgPool, room: &str, node_id: &str) -> sqlx::Result<Fence> {
+    let mut transaction = pool.begin().await?;
+    sqlx::query(
+        "INSERT INTO crash_room_leaders (room, fencing_token, node_id) VALUES ($1, 0, $2) ON CONFLICT (room) DO NOTHING",
+    )
+    .bind(room)
+    .bind(node_id)
+    .execute(&mut *transaction)
+    .await?;
+    sqlx::query("SELECT 1 FROM crash_room_leaders WHERE room = $1 FOR UPDATE")
+        .bind(room)
+        .execute(&mut *transaction)
+        .await?;
+    let token: i64 = sqlx::query_scalar(
+        "UPDATE crash_room_leaders SET fencing_token = fencing_token + 1, node_id = $2, acquired_at = now()
+         WHERE room = $1 RETURNING fencing_token",
+    )
+    .bind(room)
+    .bind(node_id)
+    .fetch_one(&mut *transaction)
+    .await?;
+    transaction.commit().await?;
+    Ok(Fence {
+        room: room.to_owned(),
+        token,
+    })
+}
+
+/// Whether the fence still holds (a quick check before long work; writes check it again).
+pub async fn fence_holds(pool: &PgPool, fence: &Fence) -> sqlx::Result<bool> {
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM crash_room_leaders WHERE room = $1 AND fencing_token = $2)")
+        .bind(&fence.room)
+        .bind(fence.token)
+        .fetch_one(pool)
+        .await
+}
+
+/// Checks the fence inside a transaction; the key-share lock lasts until the transaction ends.
+async fn check_fence(connection: &mut sqlx::PgConnection, fence: &Fence) -> Result<(), StoreError> {
+    let holds = sqlx::query(&format!("SELECT {FENCE_HOLDS}"))
+        .bind(&fence.room)
+        .bind(fence.token)
+        .fetch_one(connection)
+        .await?
+        .try_get::<bool, _>(0)?;
+    if holds {
+        Ok(())
+    } else {
+        Err(StoreError::fenced(fence))
+    }
+}
+
 /// A round just taken from the room's chain.
 #[derive(Debug, Clone)]
 pub struct NewRound {
@@ -70,8 +155,10 @@ pub async fn insert_chain(pool: &PgPool, room: &str, salt: &str, chain: &[GameHa
 
 /// Takes the next game of the room's newest unfinished chain and records its round in the betting phase.
 /// `None` when the room has no usable chain.
-pub async fn start_round(pool: &PgPool, room: &str, house_edge_bps: u32) -> sqlx::Result<Option<NewRound>> {
+pub async fn start_round(pool: &PgPool, fence: &Fence, house_edge_bps: u32) -> Result<Option<NewRound>, StoreError> {
+    let room = fence.room.as_str();
     let mut transaction = pool.begin().await?;
+    check_fence(&mut transaction, fence).await?;
     let chain = sqlx::query(
         "SELECT id, salt, terminating_hash, length, next_game FROM crash_chains
          WHERE room = $1 AND next_game < length ORDER BY id DESC LIMIT 1 FOR UPDATE",
@@ -100,14 +187,15 @@ pub async fn start_round(pool: &PgPool, room: &str, house_edge_bps: u32) -> sqlx
         .map_err(|_| sqlx::Error::Protocol("a chain link is not 32 bytes".into()))?;
     let crash_point = crash::crash_point(&salt, &hash, house_edge_bps);
     let id: i64 = sqlx::query_scalar(
-        "INSERT INTO crash_rounds (room, chain_id, game_number, hash, crash_point, phase)
-         VALUES ($1, $2, $3, $4, $5, 'betting') RETURNING id",
+        "INSERT INTO crash_rounds (room, chain_id, game_number, hash, crash_point, phase, leader_token)
+         VALUES ($1, $2, $3, $4, $5, 'betting', $6) RETURNING id",
     )
     .bind(room)
     .bind(chain_id)
     .bind(game_number)
     .bind(hash.to_vec())
     .bind(crash_point as i32)
+    .bind(fence.token)
     .fetch_one(&mut *transaction)
     .await?;
     transaction.commit().await?;
@@ -120,17 +208,25 @@ pub async fn start_round(pool: &PgPool, room: &str, house_edge_bps: u32) -> sqlx
     }))
 }
 
-pub async fn mark_running(pool: &PgPool, round: i64) -> sqlx::Result<()> {
-    sqlx::query("UPDATE crash_rounds SET phase = 'running', running_at = now() WHERE id = $1")
-        .bind(round)
-        .execute(pool)
-        .await?;
+pub async fn mark_running(pool: &PgPool, fence: &Fence, round: i64) -> Result<(), StoreError> {
+    let updated = sqlx::query(&format!(
+        "UPDATE crash_rounds SET phase = 'running', running_at = now() WHERE id = $3 AND {FENCE_HOLDS}"
+    ))
+    .bind(&fence.room)
+    .bind(fence.token)
+    .bind(round)
+    .execute(pool)
+    .await?;
+    if updated.rows_affected() == 0 {
+        return Err(StoreError::fenced(fence));
+    }
     Ok(())
 }
 
 /// Records the crash and every bet that lost with it, in one transaction.
-pub async fn mark_crashed(pool: &PgPool, round: i64, lost: &[Uuid]) -> sqlx::Result<()> {
+pub async fn mark_crashed(pool: &PgPool, fence: &Fence, round: i64, lost: &[Uuid]) -> Result<(), StoreError> {
     let mut transaction = pool.begin().await?;
+    check_fence(&mut transaction, fence).await?;
     sqlx::query("UPDATE crash_rounds SET phase = 'crashed', crashed_at = now() WHERE id = $1")
         .bind(round)
         .execute(&mut *transaction)
@@ -141,11 +237,26 @@ pub async fn mark_crashed(pool: &PgPool, round: i64, lost: &[Uuid]) -> sqlx::Res
         .bind(lost)
         .execute(&mut *transaction)
         .await?;
-    transaction.commit().await
+    transaction.commit().await?;
+    Ok(())
+}
+
+/// Marks a round that never crashed as aborted (its open bets are refunded by recovery).
+pub async fn mark_aborted(pool: &PgPool, fence: &Fence, round: i64) -> Result<(), StoreError> {
+    let mut transaction = pool.begin().await?;
+    check_fence(&mut transaction, fence).await?;
+    sqlx::query("UPDATE crash_rounds SET phase = 'aborted' WHERE id = $1 AND phase <> 'crashed'")
+        .bind(round)
+        .execute(&mut *transaction)
+        .await?;
+    transaction.commit().await?;
+    Ok(())
 }
 
 /// Closes a round's books once no stake or win is in flight.
-pub async fn settle_round(pool: &PgPool, round: i64) -> sqlx::Result<()> {
+pub async fn settle_round(pool: &PgPool, fence: &Fence, round: i64) -> Result<(), StoreError> {
+    let mut transaction = pool.begin().await?;
+    check_fence(&mut transaction, fence).await?;
     sqlx::query(
         "UPDATE crash_rounds r SET settled = true,
              bet_count = s.bets, total_staked = s.staked, total_paid = s.paid
@@ -156,8 +267,9 @@ pub async fn settle_round(pool: &PgPool, round: i64) -> sqlx::Result<()> {
          WHERE r.id = $1",
     )
     .bind(round)
-    .execute(pool)
+    .execute(&mut *transaction)
     .await?;
+    transaction.commit().await?;
     Ok(())
 }
 
@@ -173,11 +285,14 @@ pub struct NewBet<'a> {
 }
 
 /// Records a pending bet. If the player already used this `client_bet_id`, returns that bet instead.
-pub async fn insert_pending_bet(pool: &PgPool, bet: &NewBet<'_>) -> sqlx::Result<Option<BetView>> {
-    let inserted = sqlx::query(
+pub async fn insert_pending_bet(pool: &PgPool, fence: &Fence, bet: &NewBet<'_>) -> Result<Option<BetView>, StoreError> {
+    let inserted = sqlx::query(&format!(
         "INSERT INTO crash_bets (id, round_id, player_id, account_id, client_bet_id, amount, auto_cashout, status)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending') ON CONFLICT (player_id, client_bet_id) DO NOTHING",
-    )
+         SELECT $3, $4, $5, $6, $7, $8, $9, 'pending' WHERE {FENCE_HOLDS}
+         ON CONFLICT (player_id, client_bet_id) DO NOTHING"
+    ))
+    .bind(&fence.room)
+    .bind(fence.token)
     .bind(bet.id)
     .bind(bet.round)
     .bind(bet.player)
@@ -196,9 +311,11 @@ pub async fn insert_pending_bet(pool: &PgPool, bet: &NewBet<'_>) -> sqlx::Result
     )
     .bind(bet.player)
     .bind(bet.client_bet_id)
-    .fetch_one(pool)
+    .fetch_optional(pool)
     .await?;
-    bet_view_from_row(&row).map(Some)
+    // Nothing inserted and nothing to replay: the fence refused the insert.
+    let row = row.ok_or_else(|| StoreError::fenced(fence))?;
+    Ok(Some(bet_view_from_row(&row)?))
 }
 
 pub fn bet_view_from_row(row: &sqlx::postgres::PgRow) -> sqlx::Result<BetView> {
@@ -222,16 +339,19 @@ pub fn bet_view_from_row(row: &sqlx::postgres::PgRow) -> sqlx::Result<BetView> {
 /// Moves a bet to a final or open status, recording the cashout when there is one.
 pub async fn set_bet_status(
     pool: &PgPool,
+    fence: &Fence,
     bet: Uuid,
     status: BetStatus,
     cashout: Option<(u32, i64)>,
-) -> sqlx::Result<()> {
+) -> Result<(), StoreError> {
     let settled = !matches!(status, BetStatus::Pending | BetStatus::Open | BetStatus::CashingOut);
-    sqlx::query(
-        "UPDATE crash_bets SET status = $2, cashout_multiplier = $3, payout = $4,
-             settled_at = CASE WHEN $5 THEN now() ELSE settled_at END
-         WHERE id = $1",
-    )
+    let updated = sqlx::query(&format!(
+        "UPDATE crash_bets SET status = $4, cashout_multiplier = $5, payout = $6,
+             settled_at = CASE WHEN $7 THEN now() ELSE settled_at END
+         WHERE id = $3 AND {FENCE_HOLDS}"
+    ))
+    .bind(&fence.room)
+    .bind(fence.token)
     .bind(bet)
     .bind(status.stored())
     .bind(cashout.map(|(multiplier, _)| multiplier as i32))
@@ -239,7 +359,24 @@ pub async fn set_bet_status(
     .bind(settled)
     .execute(pool)
     .await?;
+    // Every caller names an existing bet, so no row means the fence refused the write.
+    if updated.rows_affected() == 0 {
+        return Err(StoreError::fenced(fence));
+    }
     Ok(())
+}
+
+/// A player's bets in one round (all but void ones), for their state after a (re)connect.
+pub async fn player_bets_in_round(pool: &PgPool, player: Uuid, round: i64) -> sqlx::Result<Vec<BetView>> {
+    let rows = sqlx::query(
+        "SELECT b.*, r.room FROM crash_bets b JOIN crash_rounds r ON r.id = b.round_id
+         WHERE b.player_id = $1 AND b.round_id = $2 AND b.status <> 'void' ORDER BY b.created_at",
+    )
+    .bind(player)
+    .bind(round)
+    .fetch_all(pool)
+    .await?;
+    rows.iter().map(bet_view_from_row).collect()
 }
 
 fn revealed_from_row(row: &sqlx::postgres::PgRow) -> sqlx::Result<RevealedRound> {

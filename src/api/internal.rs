@@ -1,0 +1,111 @@
+//! Node-to-node calls: a follower forwards a player's bet or cashout to the room's leader here. Only
+//! nodes that share the cluster secret may call; the player was authenticated by the forwarding node.
+
+use super::error::ApiError;
+use super::json::BoundedJson;
+use crate::games::crash::forward::{ForwardedBet, ForwardedCashout, CLUSTER_SECRET_HEADER, NOT_LEADER};
+use crate::games::crash::leadership::LeaderHandle;
+use crate::games::crash::room::{Cashout, CrashRoom};
+use crate::games::crash::GameError;
+use actix::Addr;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use secrecy::{ExposeSecret, SecretString};
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+/// Each room's leader as this node knows it.
+#[derive(Clone, Default)]
+pub struct CrashLeaders {
+    pub rooms: BTreeMap<String, LeaderHandle>,
+}
+
+impl CrashLeaders {
+    /// The rooms this node leads right now.
+    pub fn led_here(&self) -> Vec<String> {
+        self.rooms
+            .iter()
+            .filter(|(_, handle)| handle.is_local())
+            .map(|(room, _)| room.clone())
+            .collect()
+    }
+}
+
+/// The secret other nodes must present.
+pub struct ClusterSecret(pub SecretString);
+
+pub fn configure(config: &mut web::ServiceConfig) {
+    config.service(
+        web::scope("/internal/v1")
+            .route("/crash/{room}/bets", web::post().to(forwarded_bet))
+            .route("/crash/{room}/cashouts", web::post().to(forwarded_cashout)),
+    );
+}
+
+/// Compares in time independent of where the first difference is, so the secret cannot be guessed
+/// byte by byte from response times.
+fn same_secret(given: &[u8], expected: &[u8]) -> bool {
+    given.len() == expected.len() && given.iter().zip(expected).fold(0u8, |diff, (a, b)| diff | (a ^ b)) == 0
+}
+
+/// The local round actor of `room`, after checking the caller's secret.
+fn leader_here(
+    request: &HttpRequest,
+    room: &str,
+    leaders: &CrashLeaders,
+    secret: &ClusterSecret,
+) -> Result<Addr<CrashRoom>, ApiError> {
+    let given = request
+        .headers()
+        .get(CLUSTER_SECRET_HEADER)
+        .map(|value| value.as_bytes())
+        .unwrap_or_default();
+    if !same_secret(given, secret.0.expose_secret().as_bytes()) {
+        return Err(ApiError::forbidden("internal calls need the cluster secret"));
+    }
+    let handle = leaders
+        .rooms
+        .get(room)
+        .ok_or_else(|| ApiError::from(GameError::UnknownRoom(room.chars().take(32).collect())))?;
+    handle
+        .local()
+        .ok_or_else(|| ApiError::new(StatusCode::CONFLICT, NOT_LEADER, "this node does not lead the room"))
+}
+
+/// `POST /internal/v1/crash/{room}/bets`: the bet is judged by this node's clock at arrival.
+pub async fn forwarded_bet(
+    request: HttpRequest,
+    room: web::Path<String>,
+    body: BoundedJson<ForwardedBet>,
+    leaders: web::Data<CrashLeaders>,
+    secret: web::Data<ClusterSecret>,
+) -> Result<HttpResponse, ApiError> {
+    let message = body.0.into_message()?;
+    let driver = leader_here(&request, &room, &leaders, &secret)?;
+    let placed = driver
+        .send(message)
+        .await
+        .map_err(|_| ApiError::from(GameError::LeaderChanged))??;
+    Ok(HttpResponse::Ok().json(placed))
+}
+
+/// `POST /internal/v1/crash/{room}/cashouts`: priced at this node's clock at arrival.
+pub async fn forwarded_cashout(
+    request: HttpRequest,
+    room: web::Path<String>,
+    body: BoundedJson<ForwardedCashout>,
+    leaders: web::Data<CrashLeaders>,
+    secret: web::Data<ClusterSecret>,
+) -> Result<HttpResponse, ApiError> {
+    let received_at = Instant::now();
+    let driver = leader_here(&request, &room, &leaders, &secret)?;
+    let cashed = driver
+        .send(Cashout {
+            player_id: body.0.player_id,
+            bet_id: body.0.bet_id,
+            received_at,
+        })
+        .await
+        .map_err(|_| ApiError::from(GameError::LeaderChanged))??;
+    Ok(HttpResponse::Ok().json(cashed))
+}

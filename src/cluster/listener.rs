@@ -1,0 +1,175 @@
+//! The pub/sub listener of a node: one Redis subscription for every room's events and the cluster
+//! heartbeat. Events go to the room relays as they arrive; a reconnect (after a Redis failover, say), a
+//! lagging receiver or a full relay mailbox make the relays resync from the stored views, since events
+//! may have been missed meanwhile.
+//!
+//! Every node also publishes a heartbeat and listens for its own: a node whose heartbeat has not come back
+//! for a few seconds reports itself unhealthy, even when its connections look fine.
+
+use actix::prelude::*;
+use bytestring::ByteString;
+use fred::clients::SubscriberClient;
+use fred::prelude::*;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+use tokio::sync::broadcast::error::RecvError;
+
+/// What the listener hands a room relay.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub enum BusMessage {
+    /// One event as published by the room's leader.
+    Event(ByteString),
+    /// Events may have been missed: reload the stored view.
+    Resync,
+}
+
+/// When this node last heard its own heartbeat through pub/sub.
+#[derive(Debug)]
+pub struct PubsubHealth {
+    last_heard: Mutex<Option<Instant>>,
+    stale_after: Duration,
+}
+
+impl PubsubHealth {
+    pub fn new(stale_after: Duration) -> PubsubHealth {
+        PubsubHealth {
+            last_heard: Mutex::new(None),
+            stale_after,
+        }
+    }
+
+    fn heard(&self) {
+        *self.last_heard.lock().expect("the heartbeat lock is never poisoned") = Some(Instant::now());
+    }
+
+    /// Milliseconds since the node's own heartbeat last came back, if it ever did.
+    pub fn silence_ms(&self) -> Option<u64> {
+        let last = *self.last_heard.lock().expect("the heartbeat lock is never poisoned");
+        last.map(|heard| heard.elapsed().as_millis() as u64)
+    }
+
+    pub fn is_fresh(&self) -> bool {
+        self.silence_ms()
+            .is_some_and(|silence| silence <= self.stale_after.as_millis() as u64)
+    }
+}
+
+pub struct Listener {
+    pub subscriber: SubscriberClient,
+    pub publisher: Client,
+    pub node_id: String,
+    pub heartbeat_channel: String,
+    pub heartbeat_interval: Duration,
+    /// Each room relay by its events channel.
+    pub relays: HashMap<String, Recipient<BusMessage>>,
+    pub health: Arc<PubsubHealth>,
+}
+
+/// Subscribes to the relays' channels and the heartbeat channel, and runs the dispatch, resync and
+/// heartbeat tasks for as long as the node lives.
+pub async fn start(listener: Listener) {
+    let Listener {
+        subscriber,
+        publisher,
+        node_id,
+        heartbeat_channel,
+        heartbeat_interval,
+        relays,
+        health,
+    } = listener;
+    let mut channels: Vec<String> = relays.keys().cloned().collect();
+    channels.push(heartbeat_channel.clone());
+    // Failing here is not fatal: the subscriber remembers the channels and subscribes on every reconnect.
+    if let Err(error) = subscriber.subscribe(channels).await {
+        tracing::warn!(%error, "could not subscribe yet; will subscribe on reconnect");
+    }
+    let relays = Arc::new(relays);
+    let heartbeat = Heartbeat {
+        channel: heartbeat_channel,
+        node_id,
+    };
+    tokio::spawn(dispatch(subscriber.clone(), heartbeat.clone(), relays.clone(), health));
+    tokio::spawn(resync_on_reconnect(subscriber, relays));
+    tokio::spawn(publish_heartbeats(publisher, heartbeat, heartbeat_interval));
+}
+
+/// This node's heartbeat: its id, on the cluster's heartbeat channel.
+#[derive(Clone)]
+struct Heartbeat {
+    channel: String,
+    node_id: String,
+}
+
+async fn dispatch(
+    subscriber: SubscriberClient,
+    heartbeat: Heartbeat,
+    relays: Arc<HashMap<String, Recipient<BusMessage>>>,
+    health: Arc<PubsubHealth>,
+) {
+    let mut messages = subscriber.message_rx();
+    loop {
+        let message = match messages.recv().await {
+            Ok(message) => message,
+            Err(RecvError::Lagged(missed)) => {
+                tracing::warn!(missed, "pub/sub listener lagged; resyncing every room");
+                resync_all(&relays);
+                continue;
+            }
+            Err(RecvError::Closed) => return,
+        };
+        let Some(payload) = message
+            .value
+            .as_bytes()
+            .and_then(|bytes| std::str::from_utf8(bytes).ok())
+        else {
+            continue;
+        };
+        if *message.channel == *heartbeat.channel {
+            if payload == heartbeat.node_id {
+                health.heard();
+            }
+            continue;
+        }
+        let Some(relay) = relays.get(&*message.channel) else {
+            continue;
+        };
+        if relay.try_send(BusMessage::Event(ByteString::from(payload))).is_err() {
+            // The relay is behind; it will rebuild its view once it has room.
+            let relay = relay.clone();
+            tokio::spawn(async move { relay.send(BusMessage::Resync).await });
+        }
+    }
+}
+
+fn resync_all(relays: &HashMap<String, Recipient<BusMessage>>) {
+    for relay in relays.values() {
+        let relay = relay.clone();
+        tokio::spawn(async move { relay.send(BusMessage::Resync).await });
+    }
+}
+
+async fn resync_on_reconnect(subscriber: SubscriberClient, relays: Arc<HashMap<String, Recipient<BusMessage>>>) {
+    let mut reconnects = subscriber.reconnect_rx();
+    while reconnects.recv().await.is_ok() {
+        tracing::info!("pub/sub reconnected; resyncing every room");
+        // The subscription manager resubscribes on the same event; give it a moment before reloading.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        resync_all(&relays);
+    }
+}
+
+async fn publish_heartbeats(publisher: Client, heartbeat: Heartbeat, interval: Duration) {
+    let mut ticker = tokio::time::interval(interval);
+    loop {
+        ticker.tick().await;
+        let published: Result<i64, Error> = publisher
+            .publish(heartbeat.channel.as_str(), heartbeat.node_id.as_str())
+            .await;
+        if let Err(error) = published {
+            tracing::debug!(%error, "failed to publish the pub/sub heartbeat");
+        }
+    }
+}

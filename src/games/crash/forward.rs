@@ -1,0 +1,223 @@
+//! Bets and cashouts received by a node that does not lead the room are forwarded to the leader over
+//! HTTP, so that one actor judges every request of the room with one clock: a bet counts if betting was
+//! open when it reached the leader, a cashout is priced at the moment it reached the leader, and each is
+//! decided once. Forwarding adds one loopback or LAN round trip (about a millisecond) to the request.
+//!
+//! The leader answers with the same result it would give a local player, or with `not_leader` when the
+//! lease moved; the forwarder then looks the holder up again and retries once. A request whose answer is
+//! lost (timeout) may still have been decided: players retry bets with the same `client_bet_id`, and a
+//! repeated cashout answers `already_cashed_out`.
+
+use super::leadership::{LeaderHandle, Route};
+use super::room::{CashedOut, Cashout, PlaceBet, PlacedBet, PlayerRef};
+use super::GameError;
+use crate::cluster::{lease, Namespace};
+use crate::money::Amount;
+use fred::prelude::Client;
+use reqwest::StatusCode;
+use secrecy::{ExposeSecret, SecretString};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::Semaphore;
+use uuid::Uuid;
+
+/// The header carrying the cluster secret on internal requests.
+pub const CLUSTER_SECRET_HEADER: &str = "x-cluster-secret";
+
+/// The error code a node answers when it no longer leads the room.
+pub const NOT_LEADER: &str = "not_leader";
+
+/// Every error code a leader can answer with, so that a forwarded error keeps its code.
+const KNOWN_CODES: &[&str] = &[
+    "unknown_room",
+    "betting_closed",
+    "round_not_running",
+    "round_crashed",
+    "bet_not_found",
+    "already_cashed_out",
+    "bet_not_open",
+    "bet_in_progress",
+    "invalid_amount",
+    "invalid_auto_cashout",
+    "invalid_client_bet_id",
+    "too_many_bets",
+    "room_unavailable",
+    "leader_changed",
+    "insufficient_funds",
+    "currency_mismatch",
+    "balance_overflow",
+    "idempotency_conflict",
+    "account_not_found",
+    "same_account",
+    "wallet_overloaded",
+    "shutting_down",
+    "ledger_unavailable",
+];
+
+/// A bet as it travels to the leader.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ForwardedBet {
+    pub player: PlayerRef,
+    pub amount: i64,
+    pub auto_cashout: Option<u32>,
+    pub client_bet_id: String,
+}
+
+impl ForwardedBet {
+    /// The bet as the leader's round actor takes it, stamped with the leader's own arrival time.
+    pub fn into_message(self) -> Result<PlaceBet, GameError> {
+        Ok(PlaceBet {
+            player: self.player,
+            amount: Amount::parse(self.amount).map_err(|error| GameError::InvalidAmount(error.to_string()))?,
+            auto_cashout: self.auto_cashout,
+            client_bet_id: self.client_bet_id,
+            received_at: Instant::now(),
+        })
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ForwardedCashout {
+    pub player_id: Uuid,
+    pub bet_id: Uuid,
+}
+
+#[derive(Deserialize)]
+struct ErrorEnvelope {
+    error: ErrorBody,
+}
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    code: String,
+    message: String,
+}
+
+/// Sends requests to room leaders on other nodes; bounded by `forward_in_flight_max`.
+#[derive(Clone)]
+pub struct Forwarder {
+    http: reqwest::Client,
+    redis: Client,
+    namespace: Namespace,
+    secret: SecretString,
+    permits: Arc<Semaphore>,
+}
+
+/// How a node reaches the leaders: its Redis (to look them up), the cluster's namespace and secret.
+pub struct ForwarderSettings {
+    pub redis: Client,
+    pub namespace: Namespace,
+    pub secret: SecretString,
+    pub timeout: Duration,
+    pub in_flight_max: u32,
+}
+
+impl Forwarder {
+    pub fn new(settings: ForwarderSettings) -> anyhow::Result<Forwarder> {
+        let http = reqwest::Client::builder()
+            .timeout(settings.timeout)
+            .connect_timeout(settings.timeout)
+            .pool_max_idle_per_host(64)
+            .build()?;
+        Ok(Forwarder {
+            http,
+            redis: settings.redis,
+            namespace: settings.namespace,
+            secret: settings.secret,
+            permits: Arc::new(Semaphore::new(settings.in_flight_max as usize)),
+        })
+    }
+
+    pub async fn place_bet(&self, room: &str, leader: &LeaderHandle, bet: PlaceBet) -> Result<PlacedBet, GameError> {
+        let wire = ForwardedBet {
+            player: bet.player.clone(),
+            amount: bet.amount.micros(),
+            auto_cashout: bet.auto_cashout,
+            client_bet_id: bet.client_bet_id.clone(),
+        };
+        for _ in 0..2 {
+            match leader.route() {
+                Route::Local(driver) => return driver.send(bet).await.unwrap_or(Err(GameError::LeaderChanged)),
+                Route::Remote(holder) => match self.post(&holder, room, "bets", &wire).await {
+                    Err(GameError::Forwarded { code: NOT_LEADER, .. }) => self.refresh(room, leader).await,
+                    answer => return answer,
+                },
+                Route::Unknown => self.refresh(room, leader).await,
+            }
+        }
+        Err(GameError::RoomUnavailable)
+    }
+
+    pub async fn cashout(&self, room: &str, leader: &LeaderHandle, request: Cashout) -> Result<CashedOut, GameError> {
+        let wire = ForwardedCashout {
+            player_id: request.player_id,
+            bet_id: request.bet_id,
+        };
+        for _ in 0..2 {
+            match leader.route() {
+                Route::Local(driver) => return driver.send(request).await.unwrap_or(Err(GameError::LeaderChanged)),
+                Route::Remote(holder) => match self.post(&holder, room, "cashouts", &wire).await {
+                    Err(GameError::Forwarded { code: NOT_LEADER, .. }) => self.refresh(room, leader).await,
+                    answer => return answer,
+                },
+                Route::Unknown => self.refresh(room, leader).await,
+            }
+        }
+        Err(GameError::RoomUnavailable)
+    }
+
+    /// Looks the room's lease holder up again.
+    async fn refresh(&self, room: &str, leader: &LeaderHandle) {
+        match lease::holder(&self.redis, &self.namespace.lease_key(room)).await {
+            Ok(holder) => leader.set_remote(holder),
+            Err(error) => tracing::warn!(room, %error, "could not look the room's leader up"),
+        }
+    }
+
+    async fn post<T: DeserializeOwned>(
+        &self,
+        holder: &lease::LeaseHolder,
+        room: &str,
+        what: &str,
+        body: &impl Serialize,
+    ) -> Result<T, GameError> {
+        let _permit = self.permits.try_acquire().map_err(|_| GameError::RoomUnavailable)?;
+        let url = format!("{}/internal/v1/crash/{room}/{what}", holder.url.trim_end_matches('/'));
+        let response = self
+            .http
+            .post(&url)
+            .header(CLUSTER_SECRET_HEADER, self.secret.expose_secret())
+            .json(body)
+            .send()
+            .await
+            .map_err(|error| {
+                tracing::warn!(%url, %error, "forwarding to the room's leader failed");
+                GameError::RoomUnavailable
+            })?;
+        let status = response.status();
+        let bytes = response.bytes().await.map_err(|_| GameError::RoomUnavailable)?;
+        if status == StatusCode::OK {
+            return serde_json::from_slice(&bytes).map_err(|error| {
+                tracing::error!(%url, %error, "the leader's answer did not parse");
+                GameError::Store
+            });
+        }
+        let envelope: ErrorEnvelope = serde_json::from_slice(&bytes).map_err(|_| GameError::RoomUnavailable)?;
+        let code = if envelope.error.code == NOT_LEADER {
+            NOT_LEADER
+        } else {
+            KNOWN_CODES
+                .iter()
+                .find(|known| **known == envelope.error.code)
+                .copied()
+                .unwrap_or("internal_error")
+        };
+        Err(GameError::Forwarded {
+            status: status.as_u16(),
+            code,
+            message: envelope.error.message,
+        })
+    }
+}

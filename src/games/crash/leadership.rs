@@ -1,0 +1,323 @@
+//! Who drives each room. Every node runs one `RoomLeadership` per room: it tries to take the room's Redis
+//! lease, and when it wins it takes the next fencing token in Postgres and starts the round actor with it.
+//! The leader renews the lease well inside its TTL and steps down (stopping the round actor at once) when
+//! a renewal finds the lease held by someone else, or when it has not managed to renew for long enough
+//! that the lease might have expired. A round actor whose fence is refused stops by itself.
+//!
+//! Followers remember the current holder (its URL), which is where their relays forward bets and
+//! cashouts. A draining leader finishes its current round, stops, and releases the lease at once.
+
+use super::room::{CrashRoom, Depose, DriverStopped, Retire, RoomDependencies};
+use super::store;
+use crate::cluster::bus::EventBus;
+use crate::cluster::lease::{self, LeaseHolder};
+use crate::cluster::Namespace;
+use crate::configuration::{ClusterSettings, RoomSettings};
+use crate::wallet::Wallet;
+use actix::prelude::*;
+use fred::prelude::Client;
+use sqlx::PgPool;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+/// Where a room's requests go from this node.
+#[derive(Clone)]
+pub enum Route {
+    Local(Addr<CrashRoom>),
+    Remote(LeaseHolder),
+    Unknown,
+}
+
+#[derive(Default)]
+struct LeaderState {
+    local: Option<Addr<CrashRoom>>,
+    remote: Option<LeaseHolder>,
+}
+
+/// The room's current leader as this node knows it; shared by the leadership, the relay and the API.
+#[derive(Clone, Default)]
+pub struct LeaderHandle(Arc<RwLock<LeaderState>>);
+
+impl LeaderHandle {
+    pub fn route(&self) -> Route {
+        let state = self.0.read().expect("the leader lock is never poisoned");
+        match (&state.local, &state.remote) {
+            (Some(driver), _) => Route::Local(driver.clone()),
+            (None, Some(holder)) => Route::Remote(holder.clone()),
+            (None, None) => Route::Unknown,
+        }
+    }
+
+    /// The round actor, when this node leads the room.
+    pub fn local(&self) -> Option<Addr<CrashRoom>> {
+        self.0.read().expect("the leader lock is never poisoned").local.clone()
+    }
+
+    pub fn is_local(&self) -> bool {
+        self.local().is_some()
+    }
+
+    fn set_local(&self, driver: Option<Addr<CrashRoom>>) {
+        self.0.write().expect("the leader lock is never poisoned").local = driver;
+    }
+
+    pub fn set_remote(&self, holder: Option<LeaseHolder>) {
+        self.0.write().expect("the leader lock is never poisoned").remote = holder;
+    }
+}
+
+/// Everything a leadership needs to start a round actor.
+#[derive(Clone)]
+pub struct LeadershipDependencies {
+    pub pool: PgPool,
+    pub wallet: Wallet,
+    pub redis: Client,
+    pub bus: EventBus,
+    pub cluster: ClusterSettings,
+    pub namespace: Namespace,
+    pub node_id: String,
+    pub url: String,
+    pub chain_auto_generate_length: u32,
+    pub chain_retry: Duration,
+    pub closing_wait_max: Duration,
+}
+
+enum State {
+    Following,
+    Leading {
+        holder: LeaseHolder,
+        driver: Addr<CrashRoom>,
+        last_renewed: Instant,
+    },
+}
+
+pub struct RoomLeadership {
+    room: String,
+    settings: RoomSettings,
+    dependencies: LeadershipDependencies,
+    key: String,
+    handle: LeaderHandle,
+    state: State,
+    /// A lease or fence operation is under way; steps never overlap.
+    busy: bool,
+    draining: bool,
+}
+
+/// Stop leading: finish the current round, then release the lease; never lead again.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Drain;
+
+impl RoomLeadership {
+    pub fn new(
+        room: String,
+        settings: RoomSettings,
+        dependencies: LeadershipDependencies,
+        handle: LeaderHandle,
+    ) -> RoomLeadership {
+        RoomLeadership {
+            key: dependencies.namespace.lease_key(&room),
+            room,
+            settings,
+            dependencies,
+            handle,
+            state: State::Following,
+            busy: false,
+            draining: false,
+        }
+    }
+
+    fn claim(&self) -> LeaseHolder {
+        LeaseHolder {
+            node_id: self.dependencies.node_id.clone(),
+            url: self.dependencies.url.clone(),
+            token: None,
+        }
+    }
+
+    fn ttl_ms(&self) -> u64 {
+        self.dependencies.cluster.lease_ttl_ms
+    }
+
+    fn renew_interval(&self) -> Duration {
+        Duration::from_millis(self.dependencies.cluster.lease_renew_interval_ms)
+    }
+
+    /// One lease step: renew while leading, otherwise try to take the lease (or learn who holds it).
+    fn step(&mut self, ctx: &mut Context<Self>) {
+        if self.busy {
+            return;
+        }
+        self.busy = true;
+        match &self.state {
+            State::Leading { holder, .. } => self.renew(holder.clone(), ctx),
+            State::Following if self.draining => self.busy = false,
+            State::Following => self.try_lead(ctx),
+        }
+    }
+
+    fn schedule_next_step(&mut self, ctx: &mut Context<Self>) {
+        let delay = match self.state {
+            State::Leading { .. } => self.renew_interval(),
+            State::Following => Duration::from_millis(self.dependencies.cluster.lease_retry_interval_ms),
+        };
+        ctx.run_later(delay, |leadership, ctx| {
+            leadership.step(ctx);
+        });
+    }
+
+    fn renew(&mut self, holder: LeaseHolder, ctx: &mut Context<Self>) {
+        let redis = self.dependencies.redis.clone();
+        let (key, ttl, timeout) = (self.key.clone(), self.ttl_ms(), self.renew_interval());
+        let started = Instant::now();
+        let renewal = async move { tokio::time::timeout(timeout, lease::renew(&redis, &key, &holder, ttl)).await };
+        ctx.spawn(renewal.into_actor(self).map(move |result, leadership, ctx| {
+            leadership.busy = false;
+            match result {
+                Ok(Ok(true)) => {
+                    if let State::Leading { last_renewed, .. } = &mut leadership.state {
+                        *last_renewed = started;
+                    }
+                }
+                Ok(Ok(false)) => leadership.step_down("the lease passed to another node"),
+                Ok(Err(error)) => tracing::warn!(room = leadership.room, %error, "failed to renew the lease"),
+                Err(_) => tracing::warn!(room = leadership.room, "renewing the lease timed out"),
+            }
+            leadership.schedule_next_step(ctx);
+        }));
+    }
+
+    /// Steps down before the lease can have expired unless it was renewed: the TTL counts from the
+    /// start of the last successful renewal, and one renewal interval of margin covers the check's period.
+    fn check_lease_age(&mut self) {
+        let limit = Duration::from_millis(self.ttl_ms()).saturating_sub(self.renew_interval());
+        if let State::Leading { last_renewed, .. } = &self.state {
+            if last_renewed.elapsed() >= limit {
+                self.step_down("the lease could not be renewed in time");
+            }
+        }
+    }
+
+    fn step_down(&mut self, reason: &str) {
+        if let State::Leading { driver, holder, .. } = std::mem::replace(&mut self.state, State::Following) {
+            tracing::warn!(room = self.room, token = holder.token, reason, "stepping down");
+            driver.do_send(Depose);
+            self.handle.set_local(None);
+            self.handle.set_remote(None);
+        }
+    }
+
+    fn try_lead(&mut self, ctx: &mut Context<Self>) {
+        let dependencies = self.dependencies.clone();
+        let (room, key, claim, ttl) = (self.room.clone(), self.key.clone(), self.claim(), self.ttl_ms());
+        let attempt = async move {
+            if !lease::try_acquire(&dependencies.redis, &key, &claim, ttl).await? {
+                let holder = lease::holder(&dependencies.redis, &key).await?;
+                return Ok::<_, anyhow::Error>(Err(holder));
+            }
+            let acquired_at = Instant::now();
+            let fence = store::take_fence(&dependencies.pool, &room, &dependencies.node_id).await?;
+            let holder = LeaseHolder {
+                token: Some(fence.token),
+                ..claim.clone()
+            };
+            // Publishing the token in the lease also proves the lease is still ours after the fence.
+            if !lease::replace(&dependencies.redis, &key, &claim, &holder).await? {
+                return Ok(Err(None));
+            }
+            Ok(Ok((fence, holder, acquired_at)))
+        };
+        ctx.spawn(attempt.into_actor(self).map(|result, leadership, ctx| {
+            leadership.busy = false;
+            match result {
+                Ok(Ok((fence, holder, acquired_at))) if !leadership.draining => {
+                    leadership.lead(fence, holder, acquired_at, ctx);
+                }
+                Ok(Ok((_, holder, _))) => leadership.release(holder, ctx),
+                Ok(Err(holder)) => leadership.handle.set_remote(holder),
+                Err(error) => {
+                    tracing::debug!(
+                        room = leadership.room,
+                        error = format!("{error:#}"),
+                        "could not take the lease"
+                    );
+                }
+            }
+            leadership.schedule_next_step(ctx);
+        }));
+    }
+
+    fn lead(&mut self, fence: store::Fence, holder: LeaseHolder, acquired_at: Instant, ctx: &mut Context<Self>) {
+        tracing::info!(room = self.room, token = fence.token, "leading the room");
+        let dependencies = RoomDependencies {
+            pool: self.dependencies.pool.clone(),
+            wallet: self.dependencies.wallet.clone(),
+            chain_auto_generate_length: self.dependencies.chain_auto_generate_length,
+            chain_retry: self.dependencies.chain_retry,
+            closing_wait_max: self.dependencies.closing_wait_max,
+            bus: self.dependencies.bus.clone(),
+            channel: self.dependencies.namespace.room_channel(&self.room),
+            view_key: self.dependencies.namespace.room_view_key(&self.room),
+            leadership: ctx.address().recipient(),
+        };
+        let driver = CrashRoom::new(self.room.clone(), self.settings.clone(), fence, dependencies).start();
+        self.handle.set_local(Some(driver.clone()));
+        self.handle.set_remote(Some(holder.clone()));
+        self.state = State::Leading {
+            holder,
+            driver,
+            last_renewed: acquired_at,
+        };
+    }
+
+    fn release(&mut self, holder: LeaseHolder, ctx: &mut Context<Self>) {
+        let redis = self.dependencies.redis.clone();
+        let key = self.key.clone();
+        let release = async move { lease::release(&redis, &key, &holder).await };
+        ctx.spawn(release.into_actor(self).map(|result, leadership, _| {
+            if let Err(error) = result {
+                tracing::warn!(room = leadership.room, %error, "failed to release the lease; it will expire");
+            }
+        }));
+    }
+}
+
+impl Actor for RoomLeadership {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        self.step(ctx);
+        let watchdog = self.renew_interval() / 4;
+        ctx.run_interval(watchdog, |leadership, _| leadership.check_lease_age());
+    }
+}
+
+impl Handler<DriverStopped> for RoomLeadership {
+    type Result = ();
+
+    /// The round actor stopped by itself (its fence was refused, or it retired): give the lease up.
+    fn handle(&mut self, stopped: DriverStopped, ctx: &mut Context<Self>) {
+        let State::Leading { holder, .. } = &self.state else {
+            return;
+        };
+        if holder.token != Some(stopped.token) {
+            return;
+        }
+        let holder = holder.clone();
+        self.state = State::Following;
+        self.handle.set_local(None);
+        self.handle.set_remote(None);
+        self.release(holder, ctx);
+    }
+}
+
+impl Handler<Drain> for RoomLeadership {
+    type Result = ();
+
+    fn handle(&mut self, _: Drain, _: &mut Context<Self>) {
+        self.draining = true;
+        if let State::Leading { driver, .. } = &self.state {
+            driver.do_send(Retire);
+        }
+    }
+}

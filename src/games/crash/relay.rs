@@ -1,0 +1,344 @@
+//! The room relay: one per room on every node. It keeps the room's public view from the leader's events
+//! (which arrive through Redis pub/sub), hands each event's bytes to every local session unchanged, and
+//! takes the sessions' bets and cashouts to the leader (the local round actor, or another node).
+//!
+//! Events carry the leader's epoch (its fencing token) and a sequence number. An event from a deposed
+//! leader, or one already seen, is dropped; a gap (missed events, a reconnect, a lagging listener) makes
+//! the relay reload the view the leader stored in Redis and send every local player a `resync` with it,
+//! instead of letting them show a wrong multiplier.
+
+use super::forward::Forwarder;
+use super::leadership::LeaderHandle;
+use super::room::{CashedOut, Cashout, PlaceBet, PlacedBet};
+use super::store;
+use super::view::{classify, RoomView, Sequencing};
+use super::{BetView, GameError};
+use crate::cluster::listener::BusMessage;
+use crate::session::protocol;
+use crate::session::transport::{SendFailure, Transport};
+use actix::prelude::*;
+use bytestring::ByteString;
+use chrono::Utc;
+use fred::prelude::*;
+use serde_json::{json, Value};
+use sqlx::PgPool;
+use std::collections::HashMap;
+use uuid::Uuid;
+
+/// A control message from a room to one session.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub enum ToSession {
+    /// A frame for this player only (their auto-cashouts, for example).
+    Frame(ByteString),
+    /// Close the socket with this WebSocket close code and reason.
+    Close(u16, String),
+}
+
+/// Join the room's broadcasts; answers the room's state and the player's bets of the current round.
+#[derive(Message)]
+#[rtype(result = "RoomSnapshot")]
+pub struct Subscribe {
+    pub session_id: u64,
+    pub player_id: Uuid,
+    pub transport: Transport,
+    pub control: Recipient<ToSession>,
+}
+
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Unsubscribe {
+    pub session_id: u64,
+}
+
+/// The room's state for a snapshot; `my_bets` is empty without a player.
+#[derive(Message)]
+#[rtype(result = "RoomSnapshot")]
+pub struct GetState {
+    pub player_id: Option<Uuid>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RoomSnapshot {
+    pub state: Value,
+    pub my_bets: Vec<BetView>,
+}
+
+/// Close every subscriber's socket with this reason (the node is shutting down).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct CloseAll {
+    pub code: u16,
+    pub reason: String,
+}
+
+struct Subscriber {
+    player_id: Uuid,
+    transport: Transport,
+    control: Recipient<ToSession>,
+}
+
+/// Everything a relay needs besides its room's name.
+pub struct RelayDependencies {
+    pub leader: LeaderHandle,
+    pub forwarder: Forwarder,
+    pub redis: Client,
+    pub pool: PgPool,
+    pub mailbox_capacity: usize,
+    pub tick_interval_ms: u64,
+    /// Where the leader stores the room's view.
+    pub view_key: String,
+}
+
+pub struct RoomRelay {
+    name: String,
+    view: RoomView,
+    view_key: String,
+    subscribers: HashMap<u64, Subscriber>,
+    sessions_by_player: HashMap<Uuid, Vec<u64>>,
+    leader: LeaderHandle,
+    forwarder: Forwarder,
+    redis: Client,
+    pool: PgPool,
+    mailbox_capacity: usize,
+    resyncing: bool,
+}
+
+impl RoomRelay {
+    pub fn new(name: String, dependencies: RelayDependencies) -> RoomRelay {
+        RoomRelay {
+            view: RoomView::new(&name, dependencies.tick_interval_ms),
+            view_key: dependencies.view_key,
+            name,
+            subscribers: HashMap::new(),
+            sessions_by_player: HashMap::new(),
+            leader: dependencies.leader,
+            forwarder: dependencies.forwarder,
+            redis: dependencies.redis,
+            pool: dependencies.pool,
+            mailbox_capacity: dependencies.mailbox_capacity,
+            resyncing: false,
+        }
+    }
+
+    /// Sends the same bytes to every subscriber. A subscriber whose queue is full is too slow: it is
+    /// dropped and told to close, so it never delays anyone else.
+    fn broadcast(&mut self, frame: ByteString) {
+        let mut dropped = Vec::new();
+        for (session_id, subscriber) in &self.subscribers {
+            match subscriber.transport.try_send_text(frame.clone()) {
+                Ok(()) => {}
+                Err(SendFailure::Full) => {
+                    subscriber
+                        .control
+                        .do_send(ToSession::Close(4008, "too slow to keep up with the game".into()));
+                    dropped.push(*session_id);
+                }
+                Err(SendFailure::Closed) => dropped.push(*session_id),
+            }
+        }
+        for session_id in dropped {
+            self.remove_subscriber(session_id);
+        }
+    }
+
+    /// Sends a player's own frame to each of their sessions on this node through its bounded mailbox; a
+    /// session whose mailbox is full is overwhelmed and is dropped like a slow socket.
+    fn send_to_player(&mut self, player_id: Uuid, frame: ByteString) {
+        let mut dropped = Vec::new();
+        for session_id in self.sessions_by_player.get(&player_id).into_iter().flatten() {
+            if let Some(subscriber) = self.subscribers.get(session_id) {
+                if subscriber.control.try_send(ToSession::Frame(frame.clone())).is_err() {
+                    subscriber
+                        .control
+                        .do_send(ToSession::Close(4008, "too slow to keep up with the game".into()));
+                    dropped.push(*session_id);
+                }
+            }
+        }
+        for session_id in dropped {
+            self.remove_subscriber(session_id);
+        }
+    }
+
+    fn remove_subscriber(&mut self, session_id: u64) {
+        if let Some(subscriber) = self.subscribers.remove(&session_id) {
+            if let Some(sessions) = self.sessions_by_player.get_mut(&subscriber.player_id) {
+                sessions.retain(|id| *id != session_id);
+                if sessions.is_empty() {
+                    self.sessions_by_player.remove(&subscriber.player_id);
+                }
+            }
+        }
+    }
+
+    fn on_event(&mut self, payload: ByteString, ctx: &mut Context<Self>) {
+        let Ok(event) = serde_json::from_str::<Value>(&payload) else {
+            tracing::warn!(room = self.name, "dropped an event that is not JSON");
+            return;
+        };
+        if event["type"] == "player_frame" {
+            let player = event["player_id"].as_str().and_then(|id| id.parse::<Uuid>().ok());
+            if let (Some(player_id), Some(frame)) = (player, event["frame"].as_str()) {
+                self.send_to_player(player_id, ByteString::from(frame));
+            }
+            return;
+        }
+        let position = (event["epoch"].as_u64().unwrap_or(0), event["seq"].as_u64().unwrap_or(0));
+        match classify(self.view.position(), position) {
+            Sequencing::Stale => {}
+            Sequencing::Next => {
+                self.view.apply(&event);
+                self.broadcast(payload);
+            }
+            Sequencing::Gap => {
+                tracing::info!(room = self.name, from = ?self.view.position(), to = ?position, "event gap; resyncing");
+                self.view.apply(&event);
+                self.broadcast(payload);
+                self.resync(ctx);
+            }
+        }
+    }
+
+    /// Reloads the view the leader stored, keeps whichever is newer, and sends it to every local player.
+    fn resync(&mut self, ctx: &mut Context<Self>) {
+        if std::mem::replace(&mut self.resyncing, true) {
+            return;
+        }
+        let redis = self.redis.clone();
+        let key = self.view_key.clone();
+        let load = async move { redis.get::<Option<String>, _>(key).await };
+        ctx.spawn(load.into_actor(self).map(|result, relay, _| {
+            relay.resyncing = false;
+            match result {
+                Ok(Some(stored)) => match serde_json::from_str::<RoomView>(&stored) {
+                    Ok(stored) if stored.position() > relay.view.position() => relay.view = stored,
+                    Ok(_) => {}
+                    Err(error) => tracing::warn!(room = relay.name, %error, "the stored room view does not parse"),
+                },
+                Ok(None) => {}
+                Err(error) => {
+                    tracing::warn!(room = relay.name, %error, "could not load the room view");
+                    return;
+                }
+            }
+            let frame = protocol::encode(&json!({"type": "resync", "state": relay.view.snapshot(Utc::now())}));
+            relay.broadcast(frame);
+        }));
+    }
+
+    /// The player's bets of the current round, from the primary (they may have been placed a moment ago
+    /// on another node).
+    fn my_bets(&self, player_id: Option<Uuid>) -> impl std::future::Future<Output = Vec<BetView>> {
+        let round = self.view.round_id;
+        let pool = self.pool.clone();
+        async move {
+            let (Some(player_id), Some(round)) = (player_id, round) else {
+                return Vec::new();
+            };
+            store::player_bets_in_round(&pool, player_id, round)
+                .await
+                .unwrap_or_else(|error| {
+                    tracing::warn!(%error, "could not load a player's bets");
+                    Vec::new()
+                })
+        }
+    }
+}
+
+impl Actor for RoomRelay {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        ctx.set_mailbox_capacity(self.mailbox_capacity);
+        self.resync(ctx);
+    }
+}
+
+impl Handler<BusMessage> for RoomRelay {
+    type Result = ();
+
+    fn handle(&mut self, message: BusMessage, ctx: &mut Context<Self>) {
+        match message {
+            BusMessage::Event(payload) => self.on_event(payload, ctx),
+            BusMessage::Resync => self.resync(ctx),
+        }
+    }
+}
+
+impl Handler<Subscribe> for RoomRelay {
+    type Result = ResponseActFuture<Self, RoomSnapshot>;
+
+    fn handle(&mut self, subscribe: Subscribe, _: &mut Context<Self>) -> Self::Result {
+        let bets = self.my_bets(Some(subscribe.player_id));
+        Box::pin(bets.into_actor(self).map(move |my_bets, relay, _| {
+            relay
+                .sessions_by_player
+                .entry(subscribe.player_id)
+                .or_default()
+                .push(subscribe.session_id);
+            relay.subscribers.insert(
+                subscribe.session_id,
+                Subscriber {
+                    player_id: subscribe.player_id,
+                    transport: subscribe.transport,
+                    control: subscribe.control,
+                },
+            );
+            RoomSnapshot {
+                state: relay.view.snapshot(Utc::now()),
+                my_bets,
+            }
+        }))
+    }
+}
+
+impl Handler<Unsubscribe> for RoomRelay {
+    type Result = ();
+
+    fn handle(&mut self, unsubscribe: Unsubscribe, _: &mut Context<Self>) {
+        self.remove_subscriber(unsubscribe.session_id);
+    }
+}
+
+impl Handler<GetState> for RoomRelay {
+    type Result = ResponseActFuture<Self, RoomSnapshot>;
+
+    fn handle(&mut self, request: GetState, _: &mut Context<Self>) -> Self::Result {
+        let bets = self.my_bets(request.player_id);
+        Box::pin(bets.into_actor(self).map(|my_bets, relay, _| RoomSnapshot {
+            state: relay.view.snapshot(Utc::now()),
+            my_bets,
+        }))
+    }
+}
+
+impl Handler<CloseAll> for RoomRelay {
+    type Result = ();
+
+    fn handle(&mut self, close: CloseAll, _: &mut Context<Self>) {
+        for subscriber in self.subscribers.values() {
+            subscriber
+                .control
+                .do_send(ToSession::Close(close.code, close.reason.clone()));
+        }
+    }
+}
+
+impl Handler<PlaceBet> for RoomRelay {
+    type Result = ResponseFuture<Result<PlacedBet, GameError>>;
+
+    fn handle(&mut self, bet: PlaceBet, _: &mut Context<Self>) -> Self::Result {
+        let (forwarder, leader, room) = (self.forwarder.clone(), self.leader.clone(), self.name.clone());
+        Box::pin(async move { forwarder.place_bet(&room, &leader, bet).await })
+    }
+}
+
+impl Handler<Cashout> for RoomRelay {
+    type Result = ResponseFuture<Result<CashedOut, GameError>>;
+
+    fn handle(&mut self, request: Cashout, _: &mut Context<Self>) -> Self::Result {
+        let (forwarder, leader, room) = (self.forwarder.clone(), self.leader.clone(), self.name.clone());
+        Box::pin(async move { forwarder.cashout(&room, &leader, request).await })
+    }
+}
