@@ -1,0 +1,287 @@
+//! A cluster of real processes in a scratch directory, driven through `scripts/cluster.sh`.
+
+use serde_json::Value;
+use sqlx::PgPool;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+use uuid::Uuid;
+
+/// The lease TTL the test clusters run with (the default configuration's).
+const LEASE_TTL_MS: u64 = 3_000;
+
+pub struct Cluster {
+    dir: PathBuf,
+    pub env: HashMap<String, String>,
+    pub lease_ttl_ms: u64,
+    pool: PgPool,
+    http: reqwest::Client,
+    stopped: bool,
+}
+
+fn repo_root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Runs `scripts/cluster.sh ARGS` for the cluster in `dir`, with a clean environment: the suite's own
+/// `APP__*` variables (which point at its throwaway servers) must not reach the cluster's nodes.
+fn script(dir: &Path, args: &[&str], extra: &[(&str, String)]) -> Output {
+    let mut command = Command::new(repo_root().join("scripts/cluster.sh"));
+    command
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", std::env::var("HOME").unwrap_or_else(|_| "/root".into()))
+        .env("CLUSTER_DIR", dir)
+        .current_dir(repo_root());
+    for (name, value) in extra {
+        command.env(name, value);
+    }
+    let output = command.output().expect("scripts/cluster.sh runs");
+    if !output.status.success() {
+        panic!(
+            "cluster.sh {args:?} failed:\n{}\n{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    output
+}
+
+fn parse_env_file(path: &Path) -> HashMap<String, String> {
+    std::fs::read_to_string(path)
+        .expect("cluster.env exists")
+        .lines()
+        .filter(|line| !line.starts_with('#'))
+        .filter_map(|line| line.split_once('='))
+        .map(|(key, value)| (key.to_owned(), value.trim_matches('"').to_owned()))
+        .collect()
+}
+
+impl Cluster {
+    pub async fn start(name: &str) -> Cluster {
+        let dir = std::env::temp_dir().join(format!("gc-fault-{name}-{}", Uuid::new_v4().simple()));
+        let binary = env!("CARGO_BIN_EXE_game-cluster");
+        script(
+            &dir,
+            &["start"],
+            &[
+                ("CLUSTER_PORTS", "auto".into()),
+                ("CLUSTER_NODES", "3".into()),
+                ("CLUSTER_APP_ENV", "test".into()),
+                ("GAME_BIN", binary.into()),
+                ("SKIP_BUILD", "1".into()),
+                ("APP__CRASH__CHAIN_AUTO_GENERATE_LENGTH", "2000".into()),
+                ("APP__CLUSTER__LEASE_TTL_MS", LEASE_TTL_MS.to_string()),
+                ("APP__LOGGING__FILTER", "info,sqlx=warn".into()),
+            ],
+        );
+        let env = parse_env_file(&dir.join("cluster.env"));
+        let url = format!(
+            "postgres://postgres:{}@127.0.0.1:{}/{}",
+            env["PG_PASSWORD"], env["PG_PORT"], env["DB_NAME"]
+        );
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(4)
+            .connect_lazy(&url)
+            .expect("a pool");
+        Cluster {
+            dir,
+            env,
+            lease_ttl_ms: LEASE_TTL_MS,
+            pool,
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(2))
+                .build()
+                .expect("a client"),
+            stopped: false,
+        }
+    }
+
+    pub fn public_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.env["NGINX_PORT"])
+    }
+
+    /// The port of node `index` (from 1).
+    pub fn node_port(&self, index: usize) -> u16 {
+        self.env["NODE_PORTS"]
+            .split_whitespace()
+            .nth(index - 1)
+            .expect("the node exists")
+            .parse()
+            .expect("a port")
+    }
+
+    async fn health(&self, index: usize) -> Option<Value> {
+        let url = format!("http://127.0.0.1:{}/health", self.node_port(index));
+        let response = self.http.get(url).send().await.ok()?;
+        response.json().await.ok()
+    }
+
+    /// The node (index) that leads `room`, as the nodes report it.
+    pub async fn leader_of(&self, room: &str) -> Option<usize> {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while Instant::now() < deadline {
+            for index in 1..=3 {
+                if let Some(health) = self.health(index).await {
+                    let leads = health["leader_of"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .any(|led| led == room);
+                    if leads {
+                        return Some(index);
+                    }
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        None
+    }
+
+    /// Waits until a node other than `old` reports leading aviator.
+    pub async fn wait_for_leader_other_than(&self, old: usize, limit: Duration) -> Option<usize> {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            for index in (1..=3).filter(|index| *index != old) {
+                if let Some(health) = self.health(index).await {
+                    if health["leader_of"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .any(|led| led == "aviator")
+                    {
+                        return Some(index);
+                    }
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        None
+    }
+
+    pub fn kill_node(&self, index: usize) {
+        script(&self.dir, &["kill-node", &index.to_string()], &[]);
+    }
+
+    pub fn drain_node(&self, index: usize) {
+        script(&self.dir, &["drain-node", &index.to_string()], &[]);
+    }
+
+    pub fn kill_redis_primary(&self) -> String {
+        let output = script(&self.dir, &["kill-redis-primary"], &[]);
+        String::from_utf8_lossy(&output.stdout).trim().to_owned()
+    }
+
+    pub fn restart_postgres(&self) {
+        script(&self.dir, &["restart-postgres"], &[]);
+    }
+
+    async fn unsettled_bets(&self) -> i64 {
+        sqlx::query_scalar("SELECT count(*) FROM crash_bets WHERE status IN ('pending', 'open', 'cashing_out')")
+            .fetch_one(&self.pool)
+            .await
+            .expect("the primary answers")
+    }
+
+    /// Waits until no bet is pending, open or being cashed out (the last rounds crashed or were settled).
+    pub async fn wait_all_bets_settled(&self, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        loop {
+            let unsettled = self.unsettled_bets().await;
+            if unsettled == 0 {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{unsettled} bets still unsettled after {limit:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+
+    /// Every staked bet ended exactly one way: lost, cashed out with one win, or refunded with one refund.
+    pub async fn assert_every_bet_settled_once(&self) {
+        let rows: Vec<(Uuid, String, i64, i64, i64)> = sqlx::query_as(
+            "SELECT b.id, b.status,
+                    (SELECT count(*) FROM transfers t WHERE t.idempotency_key = 'crash:stake:' || b.id AND t.status = 'posted'),
+                    (SELECT count(*) FROM transfers t WHERE t.idempotency_key = 'crash:win:' || b.id AND t.status = 'posted'),
+                    (SELECT count(*) FROM transfers t WHERE t.idempotency_key = 'crash:refund:' || b.id AND t.status = 'posted')
+             FROM crash_bets b",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .expect("the bets load");
+        assert!(!rows.is_empty(), "the players placed bets");
+        for (bet, status, stakes, wins, refunds) in &rows {
+            let expected = match status.as_str() {
+                "lost" => (1, 0, 0),
+                "cashed_out" => (1, 1, 0),
+                "refunded" => (1, 0, 1),
+                "void" => (0, 0, 0),
+                other => panic!("bet {bet} is still {other}"),
+            };
+            assert_eq!((*stakes, *wins, *refunds), expected, "bet {bet} ({status})");
+        }
+        println!("{} bets, each settled exactly once", rows.len());
+    }
+
+    /// Every cashout a player was told about was paid exactly that payout.
+    pub async fn assert_acknowledged_cashouts_paid(&self, cashouts: &[(Uuid, i64)]) {
+        for (bet, payout) in cashouts {
+            let paid: Option<i64> = sqlx::query_scalar(
+                "SELECT amount FROM transfers WHERE idempotency_key = 'crash:win:' || $1::text AND status = 'posted'",
+            )
+            .bind(bet.to_string())
+            .fetch_optional(&self.pool)
+            .await
+            .expect("the win loads");
+            assert_eq!(paid, Some(*payout), "acknowledged cashout of bet {bet}");
+        }
+        println!("{} acknowledged cashouts, all paid", cashouts.len());
+    }
+
+    /// Runs `game-cluster audit` against the cluster's primary, as an operator would.
+    pub fn assert_audit_passes(&self) {
+        let command = format!(
+            "eval \"$({} env)\" && cd {} && {} audit",
+            repo_root().join("scripts/cluster.sh").display(),
+            repo_root().display(),
+            env!("CARGO_BIN_EXE_game-cluster"),
+        );
+        let output = Command::new("bash")
+            .args(["-c", &command])
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("CLUSTER_DIR", &self.dir)
+            .output()
+            .expect("the audit runs");
+        assert!(
+            output.status.success(),
+            "the audit failed:\n{}\n{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+
+    pub fn stop(mut self) {
+        self.stopped = true;
+        script(&self.dir, &["stop", "--purge"], &[]);
+    }
+}
+
+impl Drop for Cluster {
+    /// A failing test still stops its processes (the logs are kept for a look).
+    fn drop(&mut self) {
+        if !self.stopped {
+            eprintln!("stopping the cluster in {} (kept for its logs)", self.dir.display());
+            let _ = Command::new(repo_root().join("scripts/cluster.sh"))
+                .arg("stop")
+                .env_clear()
+                .env("PATH", std::env::var("PATH").unwrap_or_default())
+                .env("CLUSTER_DIR", &self.dir)
+                .output();
+        }
+    }
+}

@@ -1,0 +1,170 @@
+//! Fault tests: each starts a real cluster on loopback (Postgres primary + replica, Redis primary +
+//! replica + 3 Sentinels, 3 nodes, nginx) with `scripts/cluster.sh`, runs simulated players who bet and
+//! cash out through nginx, injects one fault, and checks that the audit passes, every bet is settled or
+//! refunded exactly once, every cashout acknowledged to a player was paid, and play resumed.
+//!
+//! The clusters are heavy for a 2-core machine, so the tests take turns (one cluster at a time).
+
+mod harness;
+mod players;
+
+use harness::Cluster;
+use players::Swarm;
+use std::time::{Duration, Instant};
+
+/// One cluster at a time, whatever the harness's thread count.
+static ONE_CLUSTER_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+const PLAYERS: usize = 12;
+
+/// Plays for a while so that bets are in every state when the fault hits.
+async fn warm_up(swarm: &Swarm) {
+    swarm.wait_rounds(2, Duration::from_secs(60)).await;
+}
+
+/// What every fault test checks after the fault: play resumed, then (once betting stops and open bets
+/// settle) the audit and the per-bet invariants hold.
+async fn check_after_fault(cluster: &Cluster, swarm: &Swarm, fault_at: Instant) {
+    let resumed = swarm
+        .wait_round_start_after(fault_at, Duration::from_secs(45))
+        .await
+        .expect("a new round started after the fault");
+    println!("a new round started {} ms after the fault", resumed.as_millis());
+    swarm.wait_rounds(1, Duration::from_secs(60)).await;
+    swarm.stop_betting();
+    cluster.wait_all_bets_settled(Duration::from_secs(120)).await;
+    swarm.stop().await;
+    cluster.assert_every_bet_settled_once().await;
+    cluster
+        .assert_acknowledged_cashouts_paid(&swarm.acknowledged_cashouts())
+        .await;
+    cluster.assert_audit_passes();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killing_the_leader_moves_leadership_within_the_lease_ttl() {
+    let _turn = ONE_CLUSTER_AT_A_TIME.lock().await;
+    let cluster = Cluster::start("leader").await;
+    let swarm = Swarm::start(&cluster, PLAYERS).await;
+    warm_up(&swarm).await;
+    swarm.wait_running(Duration::from_secs(30)).await;
+    let leader = cluster.leader_of("aviator").await.expect("a leader");
+    let epoch = swarm.epoch();
+    let fault_at = Instant::now();
+    cluster.kill_node(leader);
+    let successor = cluster
+        .wait_for_leader_other_than(leader, Duration::from_secs(15))
+        .await
+        .expect("another node leads");
+    let takeover = fault_at.elapsed();
+    let limit = Duration::from_secs(30);
+    let first_event = swarm
+        .wait_new_leader(fault_at, epoch, false, limit)
+        .await
+        .expect("the new leader speaks");
+    let first_tick = swarm
+        .wait_new_leader(fault_at, epoch, true, limit)
+        .await
+        .expect("ticks resume");
+    println!(
+        "BENCH leader_death: node-{successor} leads after {} ms; its first event reached players {} ms and its \
+         first tick {} ms after the kill",
+        takeover.as_millis(),
+        first_event.as_millis(),
+        first_tick.as_millis()
+    );
+    let bound = Duration::from_millis(cluster.lease_ttl_ms + 1_000);
+    assert!(takeover <= bound, "took {takeover:?}, more than the lease TTL + 1 s");
+    check_after_fault(&cluster, &swarm, fault_at).await;
+    cluster.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn players_of_a_killed_node_reconnect_through_nginx_with_their_open_bets() {
+    let _turn = ONE_CLUSTER_AT_A_TIME.lock().await;
+    let cluster = Cluster::start("follower").await;
+    let leader = cluster.leader_of("aviator").await.expect("a leader");
+    let victim = (1..=3).find(|node| *node != leader).expect("a follower");
+    // These players sit on the victim node; they bet without auto-cashout, so their bets stay open.
+    let pinned = Swarm::start_pinned(&cluster, 6, victim).await;
+    let swarm = Swarm::start(&cluster, PLAYERS).await;
+    warm_up(&swarm).await;
+    pinned.wait_bets_open(Duration::from_secs(60)).await;
+    let fault_at = Instant::now();
+    cluster.kill_node(victim);
+    let restored = pinned.wait_open_bets_restored(Duration::from_secs(20)).await;
+    println!("{restored} reconnected players got their open bets back in initial_state");
+    assert!(restored > 0, "no player got an open bet back after reconnecting");
+    pinned.stop_betting();
+    check_after_fault(&cluster, &swarm, fault_at).await;
+    pinned.stop().await;
+    cluster
+        .assert_acknowledged_cashouts_paid(&pinned.acknowledged_cashouts())
+        .await;
+    cluster.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killing_the_redis_primary_fails_over_and_ticks_resume() {
+    let _turn = ONE_CLUSTER_AT_A_TIME.lock().await;
+    let cluster = Cluster::start("redis").await;
+    let swarm = Swarm::start(&cluster, PLAYERS).await;
+    warm_up(&swarm).await;
+    swarm.wait_running(Duration::from_secs(30)).await;
+    let fault_at = Instant::now();
+    let killed = cluster.kill_redis_primary();
+    let resumed = swarm
+        .wait_tick_after(fault_at + Duration::from_millis(500), Duration::from_secs(45))
+        .await
+        .expect("ticks resume after the failover");
+    println!(
+        "BENCH redis_primary_death: killed port {killed}; ticks resumed {} ms after the kill",
+        resumed.as_millis()
+    );
+    check_after_fault(&cluster, &swarm, fault_at).await;
+    cluster.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restarting_postgres_leaves_nothing_half_applied() {
+    let _turn = ONE_CLUSTER_AT_A_TIME.lock().await;
+    let cluster = Cluster::start("postgres").await;
+    let swarm = Swarm::start(&cluster, PLAYERS).await;
+    warm_up(&swarm).await;
+    swarm.wait_running(Duration::from_secs(30)).await;
+    let fault_at = Instant::now();
+    cluster.restart_postgres();
+    println!("Postgres restarted in {} ms", fault_at.elapsed().as_millis());
+    check_after_fault(&cluster, &swarm, fault_at).await;
+    cluster.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn draining_a_node_only_ever_tells_clients_to_reconnect() {
+    let _turn = ONE_CLUSTER_AT_A_TIME.lock().await;
+    let cluster = Cluster::start("drain").await;
+    let leader = cluster.leader_of("aviator").await.expect("a leader");
+    let victim = (1..=3).find(|node| *node != leader).expect("a follower");
+    let pinned = Swarm::start_pinned(&cluster, 6, victim).await;
+    let swarm = Swarm::start(&cluster, PLAYERS).await;
+    warm_up(&swarm).await;
+    let errors_before = swarm.errors().len() + pinned.errors().len();
+    let fault_at = Instant::now();
+    cluster.drain_node(victim);
+    let closes = pinned.close_codes();
+    println!(
+        "drained node-{victim} in {} ms; its clients saw {closes:?}",
+        fault_at.elapsed().as_millis()
+    );
+    assert!(
+        !closes.is_empty() && closes.iter().all(|(code, _)| *code == 1001),
+        "the drained node's clients are told to reconnect with 1001: {closes:?}"
+    );
+    pinned.wait_reconnected(Duration::from_secs(20)).await;
+    pinned.stop_betting();
+    check_after_fault(&cluster, &swarm, fault_at).await;
+    pinned.stop().await;
+    let errors: Vec<String> = swarm.errors().into_iter().chain(pinned.errors()).collect();
+    assert_eq!(errors.len(), errors_before, "no client saw an error: {errors:?}");
+    cluster.stop();
+}
