@@ -2,7 +2,7 @@
 # Extra arguments for `make test` go in ARGS, e.g. make test ARGS="wallet -- --nocapture".
 # `make up NODES=5` starts five nodes; `make scale NODES=N` grows or shrinks a running cluster.
 
-.PHONY: up down status scale clean-cluster test audit bench bench-ws fmt lint
+.PHONY: up down status scale clean-cluster test audit bench bench-ws bench-failover fmt lint
 
 up:
 	$(if $(NODES),CLUSTER_NODES=$(NODES) )scripts/up.sh
@@ -31,6 +31,9 @@ bench:
 
 bench-ws:
 	scripts/bench-ws.sh
+
+bench-failover:
+	scripts/bench-failover.sh $(RUNS)
 
 fmt:
 	cargo fmt --all

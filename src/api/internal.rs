@@ -2,7 +2,6 @@
 //! nodes that share the cluster secret may call; the player was authenticated by the forwarding node.
 
 use super::error::ApiError;
-use super::json::BoundedJson;
 use crate::games::crash::forward::{ForwardedBet, ForwardedCashout, CLUSTER_SECRET_HEADER, NOT_LEADER};
 use crate::games::crash::leadership::LeaderHandle;
 use crate::games::crash::room::{Cashout, CrashRoom};
@@ -72,20 +71,26 @@ fn leader_here(
         .ok_or_else(|| ApiError::new(StatusCode::CONFLICT, NOT_LEADER, "this node does not lead the room"))
 }
 
+/// Parses a body only after the caller has proved it is a node (the payload size is bounded by the app's
+/// payload limit).
+fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(body).map_err(|error| ApiError::bad_request("invalid_json", error.to_string()))
+}
+
 /// `POST /internal/v1/crash/{room}/bets`: the bet is judged by this node's clock at arrival.
 pub async fn forwarded_bet(
     request: HttpRequest,
     room: web::Path<String>,
-    body: BoundedJson<ForwardedBet>,
+    body: web::Bytes,
     leaders: web::Data<CrashLeaders>,
     secret: web::Data<ClusterSecret>,
 ) -> Result<HttpResponse, ApiError> {
-    let message = body.0.into_message()?;
     let driver = leader_here(&request, &room, &leaders, &secret)?;
+    let message = parse_body::<ForwardedBet>(&body)?.into_message()?;
     let placed = driver
         .send(message)
         .await
-        .map_err(|_| ApiError::from(GameError::LeaderChanged))??;
+        .map_err(|_| ApiError::from(GameError::OutcomeUnknown))??;
     Ok(HttpResponse::Ok().json(placed))
 }
 
@@ -93,19 +98,20 @@ pub async fn forwarded_bet(
 pub async fn forwarded_cashout(
     request: HttpRequest,
     room: web::Path<String>,
-    body: BoundedJson<ForwardedCashout>,
+    body: web::Bytes,
     leaders: web::Data<CrashLeaders>,
     secret: web::Data<ClusterSecret>,
 ) -> Result<HttpResponse, ApiError> {
     let received_at = Instant::now();
     let driver = leader_here(&request, &room, &leaders, &secret)?;
+    let body: ForwardedCashout = parse_body(&body)?;
     let cashed = driver
         .send(Cashout {
-            player_id: body.0.player_id,
-            bet_id: body.0.bet_id,
+            player_id: body.player_id,
+            bet_id: body.bet_id,
             received_at,
         })
         .await
-        .map_err(|_| ApiError::from(GameError::LeaderChanged))??;
+        .map_err(|_| ApiError::from(GameError::OutcomeUnknown))??;
     Ok(HttpResponse::Ok().json(cashed))
 }

@@ -11,6 +11,7 @@ use bytestring::ByteString;
 use fred::clients::SubscriberClient;
 use fred::prelude::*;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -82,18 +83,81 @@ pub async fn start(listener: Listener) {
     } = listener;
     let mut channels: Vec<String> = relays.keys().cloned().collect();
     channels.push(heartbeat_channel.clone());
-    // Failing here is not fatal: the subscriber remembers the channels and subscribes on every reconnect.
-    if let Err(error) = subscriber.subscribe(channels).await {
-        tracing::warn!(%error, "could not subscribe yet; will subscribe on reconnect");
-    }
-    let relays = Arc::new(relays);
+    let relays: Arc<HashMap<String, RelayInbox>> = Arc::new(
+        relays
+            .into_iter()
+            .map(|(channel, recipient)| {
+                let inbox = RelayInbox {
+                    recipient,
+                    resync_pending: Arc::new(AtomicBool::new(false)),
+                };
+                (channel, inbox)
+            })
+            .collect(),
+    );
     let heartbeat = Heartbeat {
         channel: heartbeat_channel,
         node_id,
     };
-    tokio::spawn(dispatch(subscriber.clone(), heartbeat.clone(), relays.clone(), health));
-    tokio::spawn(resync_on_reconnect(subscriber, relays));
-    tokio::spawn(publish_heartbeats(publisher, heartbeat, heartbeat_interval));
+    let subscription = Subscription { subscriber, channels };
+    tokio::spawn(subscription.clone().ensure());
+    tokio::spawn(dispatch(
+        subscription.subscriber.clone(),
+        heartbeat.clone(),
+        relays.clone(),
+        health.clone(),
+    ));
+    tokio::spawn(resync_on_reconnect(subscription.clone(), relays));
+    tokio::spawn(publish_heartbeats(
+        publisher,
+        heartbeat,
+        heartbeat_interval,
+        subscription,
+        health,
+    ));
+}
+
+/// The node's channels and the client subscribed to them.
+#[derive(Clone)]
+struct Subscription {
+    subscriber: SubscriberClient,
+    channels: Vec<String>,
+}
+
+/// How long to wait between attempts to subscribe.
+const SUBSCRIBE_RETRY_MS: u64 = 500;
+
+impl Subscription {
+    /// Subscribes until it succeeds. The client only resubscribes after a reconnect to channels whose
+    /// subscription once succeeded, so a failure here must be retried, not left to the reconnect.
+    async fn ensure(self) {
+        loop {
+            match self.subscriber.subscribe(self.channels.clone()).await {
+                Ok(()) => return,
+                Err(error) => tracing::warn!(%error, "could not subscribe to the cluster's channels; retrying"),
+            }
+            tokio::time::sleep(Duration::from_millis(SUBSCRIBE_RETRY_MS)).await;
+        }
+    }
+}
+
+/// A relay and whether a resync for it is already on its way (so resyncs never pile up).
+struct RelayInbox {
+    recipient: Recipient<BusMessage>,
+    resync_pending: Arc<AtomicBool>,
+}
+
+impl RelayInbox {
+    fn request_resync(&self) {
+        if self.resync_pending.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let (recipient, pending) = (self.recipient.clone(), self.resync_pending.clone());
+        tokio::spawn(async move {
+            let _ = recipient.send(BusMessage::Resync).await;
+            pending.store(false, Ordering::SeqCst);
+        });
+    }
 }
 
 /// This node's heartbeat: its id, on the cluster's heartbeat channel.
@@ -106,7 +170,7 @@ struct Heartbeat {
 async fn dispatch(
     subscriber: SubscriberClient,
     heartbeat: Heartbeat,
-    relays: Arc<HashMap<String, Recipient<BusMessage>>>,
+    relays: Arc<HashMap<String, RelayInbox>>,
     health: Arc<PubsubHealth>,
 ) {
     let mut messages = subscriber.message_rx();
@@ -136,35 +200,43 @@ async fn dispatch(
         let Some(relay) = relays.get(&*message.channel) else {
             continue;
         };
-        if relay.try_send(BusMessage::Event(ByteString::from(payload))).is_err() {
+        let event = BusMessage::Event(ByteString::from(payload));
+        if relay.recipient.try_send(event).is_err() {
             // The relay is behind; it will rebuild its view once it has room.
-            let relay = relay.clone();
-            tokio::spawn(async move { relay.send(BusMessage::Resync).await });
+            relay.request_resync();
         }
     }
 }
 
-fn resync_all(relays: &HashMap<String, Recipient<BusMessage>>) {
+fn resync_all(relays: &HashMap<String, RelayInbox>) {
     for relay in relays.values() {
-        let relay = relay.clone();
-        tokio::spawn(async move { relay.send(BusMessage::Resync).await });
+        relay.request_resync();
     }
 }
 
-async fn resync_on_reconnect(subscriber: SubscriberClient, relays: Arc<HashMap<String, Recipient<BusMessage>>>) {
-    let mut reconnects = subscriber.reconnect_rx();
+async fn resync_on_reconnect(subscription: Subscription, relays: Arc<HashMap<String, RelayInbox>>) {
+    let mut reconnects = subscription.subscriber.reconnect_rx();
     while reconnects.recv().await.is_ok() {
-        tracing::info!("pub/sub reconnected; resyncing every room");
-        // The subscription manager resubscribes on the same event; give it a moment before reloading.
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        tracing::info!("pub/sub reconnected; resubscribing and resyncing every room");
+        subscription.clone().ensure().await;
         resync_all(&relays);
     }
 }
 
-async fn publish_heartbeats(publisher: Client, heartbeat: Heartbeat, interval: Duration) {
+async fn publish_heartbeats(
+    publisher: Client,
+    heartbeat: Heartbeat,
+    interval: Duration,
+    subscription: Subscription,
+    health: Arc<PubsubHealth>,
+) {
     let mut ticker = tokio::time::interval(interval);
     loop {
         ticker.tick().await;
+        // A connection that looks alive but delivers nothing: subscribe again (harmless if subscribed).
+        if health.silence_ms().is_some() && !health.is_fresh() {
+            subscription.clone().ensure().await;
+        }
         let published: Result<i64, Error> = publisher
             .publish(heartbeat.channel.as_str(), heartbeat.node_id.as_str())
             .await;

@@ -1,5 +1,6 @@
 //! A cluster of real processes in a scratch directory, driven through `scripts/cluster.sh`.
 
+use game_cluster::fair::crash as fair;
 use serde_json::Value;
 use sqlx::PgPool;
 use std::collections::HashMap;
@@ -10,6 +11,11 @@ use uuid::Uuid;
 
 /// The lease TTL the test clusters run with (the default configuration's).
 const LEASE_TTL_MS: u64 = 3_000;
+
+/// Games in the chain installed for a test, and the highest crash point among them (in hundredths):
+/// rounds then last at most about 30 s, so the tests' waits stay short and never flaky.
+const CHAIN_GAMES: usize = 40;
+const CRASH_POINT_MAX: u32 = 600;
 
 pub struct Cluster {
     dir: PathBuf,
@@ -59,6 +65,27 @@ fn parse_env_file(path: &Path) -> HashMap<String, String> {
         .collect()
 }
 
+/// Installs an aviator chain whose games all crash by `CRASH_POINT_MAX` (the leader picks it up within
+/// `crash.chain_retry_ms`). Any chain is as fair as any other; this one only keeps rounds short.
+async fn install_short_chain(pool: &PgPool) {
+    let settings =
+        game_cluster::configuration::Settings::load_from(&repo_root().join("config"), "test").expect("test settings");
+    let room = &settings.crash.rooms["aviator"];
+    let chain = loop {
+        let chain = fair::generate_chain(CHAIN_GAMES + 1);
+        // Game g uses link (length - 1 - g), for g from 1.
+        let short = (1..=CHAIN_GAMES).all(|game| {
+            fair::crash_point(&room.salt, &chain[CHAIN_GAMES - game], room.house_edge_bps) <= CRASH_POINT_MAX
+        });
+        if short {
+            break chain;
+        }
+    };
+    game_cluster::games::crash::store::insert_chain(pool, "aviator", &room.salt, &chain)
+        .await
+        .expect("the chain is stored");
+}
+
 impl Cluster {
     pub async fn start(name: &str) -> Cluster {
         let dir = std::env::temp_dir().join(format!("gc-fault-{name}-{}", Uuid::new_v4().simple()));
@@ -72,7 +99,7 @@ impl Cluster {
                 ("CLUSTER_APP_ENV", "test".into()),
                 ("GAME_BIN", binary.into()),
                 ("SKIP_BUILD", "1".into()),
-                ("APP__CRASH__CHAIN_AUTO_GENERATE_LENGTH", "2000".into()),
+                ("APP__CRASH__CHAIN_AUTO_GENERATE_LENGTH", "0".into()),
                 ("APP__CLUSTER__LEASE_TTL_MS", LEASE_TTL_MS.to_string()),
                 ("APP__LOGGING__FILTER", "info,sqlx=warn".into()),
             ],
@@ -86,6 +113,7 @@ impl Cluster {
             .max_connections(4)
             .connect_lazy(&url)
             .expect("a pool");
+        install_short_chain(&pool).await;
         Cluster {
             dir,
             env,

@@ -45,6 +45,7 @@ const KNOWN_CODES: &[&str] = &[
     "too_many_bets",
     "room_unavailable",
     "leader_changed",
+    "outcome_unknown",
     "insufficient_funds",
     "currency_mismatch",
     "balance_overflow",
@@ -139,7 +140,7 @@ impl Forwarder {
         };
         for _ in 0..2 {
             match leader.route() {
-                Route::Local(driver) => return driver.send(bet).await.unwrap_or(Err(GameError::LeaderChanged)),
+                Route::Local(driver) => return driver.send(bet).await.unwrap_or(Err(GameError::OutcomeUnknown)),
                 Route::Remote(holder) => match self.post(&holder, room, "bets", &wire).await {
                     Err(GameError::Forwarded { code: NOT_LEADER, .. }) => self.refresh(room, leader).await,
                     answer => return answer,
@@ -157,7 +158,7 @@ impl Forwarder {
         };
         for _ in 0..2 {
             match leader.route() {
-                Route::Local(driver) => return driver.send(request).await.unwrap_or(Err(GameError::LeaderChanged)),
+                Route::Local(driver) => return driver.send(request).await.unwrap_or(Err(GameError::OutcomeUnknown)),
                 Route::Remote(holder) => match self.post(&holder, room, "cashouts", &wire).await {
                     Err(GameError::Forwarded { code: NOT_LEADER, .. }) => self.refresh(room, leader).await,
                     answer => return answer,
@@ -194,10 +195,15 @@ impl Forwarder {
             .await
             .map_err(|error| {
                 tracing::warn!(%url, %error, "forwarding to the room's leader failed");
-                GameError::RoomUnavailable
+                // Refused before anything was sent: nothing happened. Otherwise the leader may have decided.
+                if error.is_connect() {
+                    GameError::RoomUnavailable
+                } else {
+                    GameError::OutcomeUnknown
+                }
             })?;
         let status = response.status();
-        let bytes = response.bytes().await.map_err(|_| GameError::RoomUnavailable)?;
+        let bytes = response.bytes().await.map_err(|_| GameError::OutcomeUnknown)?;
         if status == StatusCode::OK {
             return serde_json::from_slice(&bytes).map_err(|error| {
                 tracing::error!(%url, %error, "the leader's answer did not parse");

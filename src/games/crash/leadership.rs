@@ -170,16 +170,17 @@ impl RoomLeadership {
         let redis = self.dependencies.redis.clone();
         let (key, ttl, timeout) = (self.key.clone(), self.ttl_ms(), self.renew_interval());
         let started = Instant::now();
+        let renewed_holder = holder.clone();
         let renewal = async move { tokio::time::timeout(timeout, lease::renew(&redis, &key, &holder, ttl)).await };
         ctx.spawn(renewal.into_actor(self).map(move |result, leadership, ctx| {
             leadership.busy = false;
             match result {
-                Ok(Ok(true)) => {
-                    if let State::Leading { last_renewed, .. } = &mut leadership.state {
-                        *last_renewed = started;
-                    }
-                }
-                Ok(Ok(false)) => leadership.step_down("the lease passed to another node"),
+                Ok(Ok(true)) => match &mut leadership.state {
+                    State::Leading { last_renewed, .. } => *last_renewed = started,
+                    // The watchdog stepped down while this renewal was on its way: give the lease back.
+                    State::Following => leadership.release(renewed_holder, ctx),
+                },
+                Ok(Ok(false)) => leadership.step_down("the lease passed to another node", ctx),
                 Ok(Err(error)) => tracing::warn!(room = leadership.room, %error, "failed to renew the lease"),
                 Err(_) => tracing::warn!(room = leadership.room, "renewing the lease timed out"),
             }
@@ -189,21 +190,24 @@ impl RoomLeadership {
 
     /// Steps down before the lease can have expired unless it was renewed: the TTL counts from the
     /// start of the last successful renewal, and one renewal interval of margin covers the check's period.
-    fn check_lease_age(&mut self) {
+    fn check_lease_age(&mut self, ctx: &mut Context<Self>) {
         let limit = Duration::from_millis(self.ttl_ms()).saturating_sub(self.renew_interval());
         if let State::Leading { last_renewed, .. } = &self.state {
             if last_renewed.elapsed() >= limit {
-                self.step_down("the lease could not be renewed in time");
+                self.step_down("the lease could not be renewed in time", ctx);
             }
         }
     }
 
-    fn step_down(&mut self, reason: &str) {
+    /// Stops the round actor at once and gives the lease back if it is still ours (best effort), so the
+    /// room is not left without a leader until the TTL runs out.
+    fn step_down(&mut self, reason: &str, ctx: &mut Context<Self>) {
         if let State::Leading { driver, holder, .. } = std::mem::replace(&mut self.state, State::Following) {
             tracing::warn!(room = self.room, token = holder.token, reason, "stepping down");
             driver.do_send(Depose);
             self.handle.set_local(None);
             self.handle.set_remote(None);
+            self.release(holder, ctx);
         }
     }
 
@@ -211,12 +215,21 @@ impl RoomLeadership {
         let dependencies = self.dependencies.clone();
         let (room, key, claim, ttl) = (self.room.clone(), self.key.clone(), self.claim(), self.ttl_ms());
         let attempt = async move {
+            let acquired_at = Instant::now();
             if !lease::try_acquire(&dependencies.redis, &key, &claim, ttl).await? {
                 let holder = lease::holder(&dependencies.redis, &key).await?;
                 return Ok::<_, anyhow::Error>(Err(holder));
             }
-            let acquired_at = Instant::now();
-            let fence = store::take_fence(&dependencies.pool, &room, &dependencies.node_id).await?;
+            // Half the TTL for the fence; the lease is checked (and extended) just before it commits.
+            let still_held = async {
+                let renewed = lease::renew(&dependencies.redis, &key, &claim, ttl).await;
+                renewed.unwrap_or(false)
+            };
+            let limit = Duration::from_millis(ttl / 2);
+            let fence = store::take_fence_while(&dependencies.pool, &room, &dependencies.node_id, limit, still_held);
+            let Some(fence) = fence.await? else {
+                return Ok(Err(None));
+            };
             let holder = LeaseHolder {
                 token: Some(fence.token),
                 ..claim.clone()
@@ -288,7 +301,7 @@ impl Actor for RoomLeadership {
     fn started(&mut self, ctx: &mut Context<Self>) {
         self.step(ctx);
         let watchdog = self.renew_interval() / 4;
-        ctx.run_interval(watchdog, |leadership, _| leadership.check_lease_age());
+        ctx.run_interval(watchdog, |leadership, ctx| leadership.check_lease_age(ctx));
     }
 }
 

@@ -165,9 +165,15 @@ pub enum GameError {
     Wallet(#[from] TransferError),
     #[error("the game store failed")]
     Store,
-    /// The room's leader changed while the request was being handled; nothing was decided.
+    /// The room's leader changed before the request was decided; nothing was.
     #[error("the room's leader changed; try again")]
     LeaderChanged,
+    /// The answer was lost (the leader stopped or did not answer in time): the request may have been
+    /// decided. Retrying a bet with the same client_bet_id is safe; the player's bets show the outcome.
+    #[error(
+        "the outcome of this request is unknown; check your bets (a bet may be retried with the same client_bet_id)"
+    )]
+    OutcomeUnknown,
     /// An error answered by the room's leader on another node.
     #[error("{message}")]
     Forwarded {
@@ -205,6 +211,7 @@ impl GameError {
             GameError::Wallet(error) => ApiError::from(error.clone()).code,
             GameError::Store => "internal_error",
             GameError::LeaderChanged => "leader_changed",
+            GameError::OutcomeUnknown => "outcome_unknown",
             GameError::Forwarded { code, .. } => code,
         }
     }
@@ -215,7 +222,9 @@ impl GameError {
             GameError::InvalidAmount(_) | GameError::InvalidAutoCashout(_) | GameError::InvalidClientBetId(_) => {
                 StatusCode::BAD_REQUEST
             }
-            GameError::RoomUnavailable | GameError::LeaderChanged => StatusCode::SERVICE_UNAVAILABLE,
+            GameError::RoomUnavailable | GameError::LeaderChanged | GameError::OutcomeUnknown => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             GameError::Forwarded { status, .. } => {
                 StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
             }

@@ -212,8 +212,7 @@ impl RoomRelay {
             relay.resyncing = false;
             match result {
                 Ok(Some(stored)) => match serde_json::from_str::<RoomView>(&stored) {
-                    Ok(stored) if stored.position() > relay.view.position() => relay.view = stored,
-                    Ok(_) => {}
+                    Ok(stored) => relay.view.merge_stored(stored),
                     Err(error) => tracing::warn!(room = relay.name, %error, "the stored room view does not parse"),
                 },
                 Ok(None) => {}

@@ -391,6 +391,9 @@ impl CrashRoom {
         ctx.wait(record.into_actor(self).map(|result, room, ctx| {
             if let Err(error) = result {
                 room.store_failed(&error, "record the running phase", ctx);
+                if matches!(error, StoreError::Fenced { .. }) {
+                    return;
+                }
             }
             room.start_clock(ctx);
         }));
@@ -590,6 +593,7 @@ impl CrashRoom {
     }
 
     fn finish_stake(&mut self, bet_id: Uuid, outcome: &Result<PlacedBet, GameError>, ctx: &mut Context<Self>) {
+        self.stop_if_superseded(outcome, ctx);
         let phase = self.phase;
         let Some(round) = self.round.as_mut() else { return };
         round.in_flight -= 1;
@@ -646,7 +650,8 @@ impl CrashRoom {
         let bet = entry.view;
         let refund = async move {
             let amount = Amount::parse(bet.amount).expect("a stored stake is a valid amount");
-            let reference = format!("crash:{}:late", bet.round_id);
+            // The same reference as recovery's refund: both may send this key, and a key's fields must match.
+            let reference = format!("crash:{}:refund", bet.round_id);
             let key = store::refund_key(bet.bet_id);
             let request = wallet.payout_request(entry.player.account, amount, TransferKind::Refund, key, reference);
             wallet.transfer(request).await.map_err(|error| error.to_string())?;
@@ -759,7 +764,20 @@ impl CrashRoom {
         }
     }
 
+    /// A write refused by the fence means another node leads the room now: stop at once.
+    fn stop_if_superseded<T>(&mut self, outcome: &Result<T, GameError>, ctx: &mut Context<Self>) {
+        if matches!(outcome, Err(GameError::LeaderChanged)) {
+            tracing::warn!(
+                room = self.name,
+                token = self.fence.token,
+                "leadership superseded; stopping"
+            );
+            ctx.stop();
+        }
+    }
+
     fn finish_cashout(&mut self, outcome: &Result<CashedOut, GameError>, ctx: &mut Context<Self>) {
+        self.stop_if_superseded(outcome, ctx);
         if let Some(round) = self.round.as_mut() {
             round.in_flight -= 1;
             match outcome {
@@ -952,9 +970,12 @@ async fn place_stake(
     match wallet.transfer(request).await {
         Ok(receipt) => {
             // The stake has moved, so the bet is in play whatever happens to this bookkeeping write; the
-            // crash and cashout writes that follow overwrite the status either way.
-            if let Err(error) = store::set_bet_status(&pool, &fence, view.bet_id, BetStatus::Open, None).await {
-                tracing::error!(bet_id = %view.bet_id, %error, "failed to mark a staked bet open");
+            // crash and cashout writes that follow overwrite the status either way. A refused fence is
+            // different: the successor's recovery refunds the bet, so it must not be acknowledged.
+            match store::set_bet_status(&pool, &fence, view.bet_id, BetStatus::Open, None).await {
+                Ok(()) => {}
+                Err(StoreError::Fenced { .. }) => return Err(GameError::LeaderChanged),
+                Err(error) => tracing::error!(bet_id = %view.bet_id, %error, "failed to mark a staked bet open"),
             }
             view.status = BetStatus::Open;
             Ok(PlacedBet {

@@ -54,7 +54,28 @@ const FENCE_HOLDS: &str =
 /// Takes the next fencing token of `room` for `node_id`. It waits for every write under the previous
 /// token to finish, and every later write under an older token is refused.
 pub async fn take_fence(pool: &PgPool, room: &str, node_id: &str) -> sqlx::Result<Fence> {
+    let fence = take_fence_while(pool, room, node_id, std::time::Duration::from_secs(10), async { true }).await?;
+    Ok(fence.expect("an unconditional fence is always taken"))
+}
+
+/// Takes the next fencing token within `limit` (lock waits included), and commits it only if
+/// `still_held` (the lease, checked last) says this node may still lead: a node whose lease expired
+/// while it waited must not depose the leader that took the lease meanwhile. `None` when it may not.
+pub async fn take_fence_while(
+    pool: &PgPool,
+    room: &str,
+    node_id: &str,
+    limit: std::time::Duration,
+    still_held: impl std::future::Future<Output = bool>,
+) -> sqlx::Result<Option<Fence>> {
     let mut transaction = pool.begin().await?;
+    let limit_ms = limit.as_millis().max(1);
+    sqlx::query(&format!("SET LOCAL lock_timeout = {limit_ms}"))
+        .execute(&mut *transaction)
+        .await?;
+    sqlx::query(&format!("SET LOCAL statement_timeout = {limit_ms}"))
+        .execute(&mut *transaction)
+        .await?;
     sqlx::query(
         "INSERT INTO crash_room_leaders (room, fencing_token, node_id) VALUES ($1, 0, $2) ON CONFLICT (room) DO NOTHING",
     )
@@ -62,6 +83,8 @@ pub async fn take_fence(pool: &PgPool, room: &str, node_id: &str) -> sqlx::Resul
     .bind(node_id)
     .execute(&mut *transaction)
     .await?;
+    // FOR UPDATE, not just the UPDATE below: only FOR UPDATE conflicts with the writers' FOR KEY SHARE
+    // (an UPDATE that keeps the key takes FOR NO KEY UPDATE, which does not).
     sqlx::query("SELECT 1 FROM crash_room_leaders WHERE room = $1 FOR UPDATE")
         .bind(room)
         .execute(&mut *transaction)
@@ -74,11 +97,15 @@ pub async fn take_fence(pool: &PgPool, room: &str, node_id: &str) -> sqlx::Resul
     .bind(node_id)
     .fetch_one(&mut *transaction)
     .await?;
+    if !still_held.await {
+        transaction.rollback().await?;
+        return Ok(None);
+    }
     transaction.commit().await?;
-    Ok(Fence {
+    Ok(Some(Fence {
         room: room.to_owned(),
         token,
-    })
+    }))
 }
 
 /// Whether the fence still holds (a quick check before long work; writes check it again).

@@ -108,7 +108,14 @@ impl RoomView {
                 self.elapsed_ms = 0;
                 self.multiplier = json!(1.0);
             }
-            "tick" if self.round_id == round_id => {
+            "tick" => {
+                if self.round_id != round_id {
+                    // The round's start was missed: adopt it; a resync fills in the rest.
+                    self.round_id = round_id;
+                    self.started_at = None;
+                    self.crash_point = None;
+                    self.hash = None;
+                }
                 self.phase = "running".into();
                 self.elapsed_ms = number("elapsed_ms").unwrap_or(self.elapsed_ms);
                 self.multiplier = event.get("multiplier").cloned().unwrap_or(json!(1.0));
@@ -140,6 +147,23 @@ impl RoomView {
             }
             _ => {}
         }
+    }
+
+    /// Takes what a stored view knows: all of it when it is newer, otherwise the fields of the same round
+    /// that this view missed (the leader stores its view on phase changes, never on ticks, so after a
+    /// missed round start the stored view is older by position yet knows the round's start).
+    pub fn merge_stored(&mut self, stored: RoomView) {
+        if stored.position() > self.position() {
+            *self = stored;
+            return;
+        }
+        if stored.epoch != self.epoch || stored.round_id != self.round_id {
+            return;
+        }
+        self.terminating_hash = self.terminating_hash.take().or(stored.terminating_hash);
+        self.betting_ends_at = self.betting_ends_at.or(stored.betting_ends_at);
+        self.started_at = self.started_at.or(stored.started_at);
+        self.previous_round = self.previous_round.take().or(stored.previous_round);
     }
 
     /// The state a client gets on (re)connect or resync, as of `now`.
@@ -223,8 +247,7 @@ mod tests {
             &json!({"type": "tick", "epoch": 1, "seq": 3, "round_id": 9, "multiplier": 1.5, "elapsed_ms": 6000}),
         );
         assert_eq!(view.snapshot(at)["multiplier"], 1.5);
-        view.apply(&json!({"type": "tick", "epoch": 1, "seq": 4, "round_id": 8, "multiplier": 9.0}));
-        assert_eq!(view.multiplier, json!(1.5), "a tick of another round changes nothing");
+
         view.apply(
             &json!({"type": "crash", "epoch": 1, "seq": 5, "round_id": 9, "crash_point": 2.08,
             "hash": "cd", "elapsed_ms": 12000, "ts": 0}),
@@ -236,5 +259,28 @@ mod tests {
         );
         assert_eq!(view.previous_round.as_ref().unwrap()["round_id"], 9);
         assert_eq!(view.position(), (1, 5));
+    }
+
+    #[test]
+    fn a_missed_round_start_is_filled_in_from_the_stored_view() {
+        let mut stored = RoomView::new("aviator", 100);
+        stored.apply(&json!({"type": "round_start", "epoch": 2, "seq": 7, "round_id": 10,
+            "terminating_hash": "ab", "betting_ends_at": "2026-11-21T10:00:05Z"}));
+        stored.apply(&json!({"type": "round_running", "epoch": 2, "seq": 8, "round_id": 10,
+            "started_at": "2026-11-21T10:00:05Z"}));
+        let mut relay = RoomView::new("aviator", 100);
+        relay.apply(&json!({"type": "round_start", "epoch": 2, "seq": 4, "round_id": 9}));
+        // Events 5..=8 were missed; a tick of round 10 arrives.
+        relay.apply(
+            &json!({"type": "tick", "epoch": 2, "seq": 12, "round_id": 10, "multiplier": 1.2, "elapsed_ms": 3000}),
+        );
+        assert_eq!((relay.round_id, relay.phase.as_str()), (Some(10), "running"));
+        relay.merge_stored(stored.clone());
+        assert_eq!(
+            relay.started_at, stored.started_at,
+            "the round's start came from the stored view"
+        );
+        assert_eq!(relay.multiplier, json!(1.2), "the newer tick is kept");
+        assert_eq!(relay.position(), (2, 12));
     }
 }

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Measures failover: the time from a leader node's death to the new leader's first event and first tick,
+# and from the Redis primary's death to resumed ticks. Each run is one fault test of tests/cluster (a
+# real cluster on loopback ports, started and stopped by the test), repeated RUNS times (default 5);
+# prints every run and the median and worst of each figure.
+#
+# Usage: scripts/bench-failover.sh [RUNS]
+set -euo pipefail
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+RUNS=${1:-5}
+OUT=$(scratch_dir bench-failover)/runs.log
+
+run_once() {
+  local test=$1
+  (cd "$REPO_ROOT" && cargo test --quiet --test cluster "$test" -- --nocapture 2>&1) |
+    grep '^BENCH' | tee -a "$OUT"
+}
+
+# summarize PATTERN LABEL prints the median and worst of the numbers that follow PATTERN in the runs.
+summarize() {
+  local pattern=$1 label=$2
+  grep -o "$pattern [0-9]*" "$OUT" | awk '{print $NF}' | sort -n | awk -v label="$label" '
+    { v[NR] = $1 }
+    END {
+      if (NR == 0) { print label ": no runs"; exit }
+      median = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+      printf "%s: median %d ms, worst %d ms over %d runs\n", label, median, v[NR], NR
+    }'
+}
+
+main() {
+  ensure_packages
+  clear_app_env
+  (cd "$REPO_ROOT" && cargo test --quiet --test cluster --no-run)
+  local run
+  for run in $(seq 1 "$RUNS"); do
+    log "run $run of $RUNS"
+    run_once killing_the_leader_moves_leadership_within_the_lease_ttl
+    run_once killing_the_redis_primary_fails_over_and_ticks_resume
+  done
+  summarize 'leads after' 'leader death -> new leader'
+  summarize 'first event reached players' 'leader death -> first event of the new leader'
+  summarize 'first tick' 'leader death -> first tick of the new leader'
+  summarize 'ticks resumed' 'Redis primary death -> ticks resume'
+  log "raw lines in $OUT"
+}
+
+main "$@"
