@@ -7,14 +7,27 @@ use bytestring::ByteString;
 use fred::prelude::*;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 /// Commands sent to Redis in one pipeline at most.
 const PIPELINE_COMMANDS_MAX: usize = 256;
 
+/// A perishable event (a tick) that waited longer than this, because Redis was away, is not sent late:
+/// showing an old multiplier would mislead; relays notice the gap and resync instead.
+const PERISHABLE_AGE_MAX: Duration = Duration::from_millis(1_000);
+
 enum Outgoing {
-    Publish { channel: String, payload: ByteString },
-    Store { key: String, value: String },
+    Publish {
+        channel: String,
+        payload: ByteString,
+        /// Set for perishable events: when they were queued.
+        perishable_since: Option<Instant>,
+    },
+    Store {
+        key: String,
+        value: String,
+    },
 }
 
 #[derive(Clone)]
@@ -39,6 +52,16 @@ impl EventBus {
         self.enqueue(Outgoing::Publish {
             channel: channel.to_owned(),
             payload,
+            perishable_since: None,
+        });
+    }
+
+    /// Like `publish`, but the event is dropped if it cannot be sent within `PERISHABLE_AGE_MAX`.
+    pub fn publish_perishable(&self, channel: &str, payload: ByteString) {
+        self.enqueue(Outgoing::Publish {
+            channel: channel.to_owned(),
+            payload,
+            perishable_since: Some(Instant::now()),
         });
     }
 
@@ -72,7 +95,11 @@ async fn drain(client: Client, mut receiver: mpsc::Receiver<Outgoing>) {
         let pipeline = client.pipeline();
         for outgoing in batch.drain(..) {
             let queued: Result<(), Error> = match outgoing {
-                Outgoing::Publish { channel, payload } => pipeline.publish(channel, payload.to_string()).await,
+                Outgoing::Publish {
+                    perishable_since: Some(since),
+                    ..
+                } if since.elapsed() > PERISHABLE_AGE_MAX => continue,
+                Outgoing::Publish { channel, payload, .. } => pipeline.publish(channel, payload.to_string()).await,
                 Outgoing::Store { key, value } => pipeline.set(key, value, None, None, false).await,
             };
             if let Err(error) = queued {

@@ -8,9 +8,18 @@ use fred::prelude::*;
 use fred::types::{Expiration, SetOptions};
 use serde::{Deserialize, Serialize};
 
-const RENEW_IF_HELD: &str = r#"
-if redis.call('GET', KEYS[1]) == ARGV[1] then
+/// Extends the lease if it is ours, and takes it back if it has vanished: after a Sentinel failover the new
+/// primary may have lost or expired it while its holder was alive. Followers wait before taking a vacant
+/// lease (see the leadership), so the live holder gets it back first. Reclaiming is safe because writes
+/// are fenced in Postgres: a holder that was replaced meanwhile has its next write refused and stops.
+const RENEW_OR_RECLAIM: &str = r#"
+local holder = redis.call('GET', KEYS[1])
+if holder == ARGV[1] then
   return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+if not holder then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 2
 end
 return 0"#;
 
@@ -55,12 +64,16 @@ pub async fn try_acquire(client: &Client, key: &str, holder: &LeaseHolder, ttl_m
     Ok(reply.is_some())
 }
 
-/// Extends the lease if `holder` still holds it; false means it was lost.
+/// Extends the lease if `holder` still holds it (or takes it back if nobody does); false means another
+/// node holds it.
 pub async fn renew(client: &Client, key: &str, holder: &LeaseHolder, ttl_ms: u64) -> Result<bool, Error> {
     let renewed: i64 = client
-        .eval(RENEW_IF_HELD, vec![key], vec![holder.encode(), ttl_ms.to_string()])
+        .eval(RENEW_OR_RECLAIM, vec![key], vec![holder.encode(), ttl_ms.to_string()])
         .await?;
-    Ok(renewed == 1)
+    if renewed == 2 {
+        tracing::info!(key, "took a vanished lease back (after a Redis failover?)");
+    }
+    Ok(renewed != 0)
 }
 
 /// Replaces the lease's value (to publish the fencing token) if `current` still holds it.

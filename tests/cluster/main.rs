@@ -111,6 +111,8 @@ async fn killing_the_redis_primary_fails_over_and_ticks_resume() {
     let swarm = Swarm::start(&cluster, PLAYERS).await;
     warm_up(&swarm).await;
     swarm.wait_running(Duration::from_secs(30)).await;
+    let leader = cluster.leader_of("aviator").await.expect("a leader");
+    let epoch = swarm.epoch();
     let fault_at = Instant::now();
     let killed = cluster.kill_redis_primary();
     let resumed = swarm
@@ -121,6 +123,13 @@ async fn killing_the_redis_primary_fails_over_and_ticks_resume() {
         "BENCH redis_primary_death: killed port {killed}; ticks resumed {} ms after the kill",
         resumed.as_millis()
     );
+    // The leader kept driving through the failover and took its lease back: the same round goes on.
+    assert_eq!(
+        swarm.epoch(),
+        epoch,
+        "the room kept its leader (and its round) through the failover"
+    );
+    assert_eq!(cluster.leader_of("aviator").await, Some(leader));
     check_after_fault(&cluster, &swarm, fault_at).await;
     cluster.stop();
 }

@@ -1,8 +1,14 @@
 //! Who drives each room. Every node runs one `RoomLeadership` per room: it tries to take the room's Redis
 //! lease, and when it wins it takes the next fencing token in Postgres and starts the round actor with it.
 //! The leader renews the lease well inside its TTL and steps down (stopping the round actor at once) when
-//! a renewal finds the lease held by someone else, or when it has not managed to renew for long enough
-//! that the lease might have expired. A round actor whose fence is refused stops by itself.
+//! a renewal finds the lease held by someone else; a round actor whose fence is refused stops by itself.
+//!
+//! A leader that cannot reach Redis keeps driving its round: that is what lets a round survive a Sentinel
+//! failover. It is safe because every write is fenced in Postgres: if another node took the lease
+//! meanwhile, it also took a newer token, and the old leader's next write is refused. On reconnecting, the
+//! leader renews at once (taking back a lease the failover lost), and followers only take a lease after
+//! seeing it vacant twice, a retry interval apart, so the live leader wins that race. A leader that has not
+//! renewed for several TTLs gives up anyway, so a room is never held by a node cut off for good.
 //!
 //! Followers remember the current holder (its URL), which is where their relays forward bets and
 //! cashouts. A draining leader finishes its current round, stops, and releases the lease at once.
@@ -15,7 +21,7 @@ use crate::cluster::Namespace;
 use crate::configuration::{ClusterSettings, RoomSettings};
 use crate::wallet::Wallet;
 use actix::prelude::*;
-use fred::prelude::Client;
+use fred::prelude::{Client, EventInterface};
 use sqlx::PgPool;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
@@ -100,7 +106,28 @@ pub struct RoomLeadership {
     state: State,
     /// A lease or fence operation is under way; steps never overlap.
     busy: bool,
+    /// A step was asked for while one was under way: take it as soon as that one ends.
+    step_soon: bool,
+    /// When this follower first found the lease vacant (it takes it only on a second look).
+    vacant_since: Option<Instant>,
     draining: bool,
+}
+
+/// A leader that has not renewed its lease for this many TTLs steps down even without proof of losing it.
+const RENEWAL_SILENCE_TTLS_MAX: u32 = 3;
+
+/// Renew (or try to lead) now: Redis has just reconnected.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct StepNow;
+
+/// What one attempt to lead found.
+enum Attempt {
+    /// Someone holds the lease (or it could not be read).
+    Held(Option<LeaseHolder>),
+    /// Nobody holds it; seen once, to be confirmed a retry interval later.
+    Vacant,
+    Won(store::Fence, LeaseHolder, Instant),
 }
 
 /// Stop leading: finish the current round, then release the lease; never lead again.
@@ -123,6 +150,8 @@ impl RoomLeadership {
             handle,
             state: State::Following,
             busy: false,
+            step_soon: false,
+            vacant_since: None,
             draining: false,
         }
     }
@@ -146,6 +175,7 @@ impl RoomLeadership {
     /// One lease step: renew while leading, otherwise try to take the lease (or learn who holds it).
     fn step(&mut self, ctx: &mut Context<Self>) {
         if self.busy {
+            self.step_soon = true;
             return;
         }
         self.busy = true;
@@ -156,10 +186,15 @@ impl RoomLeadership {
         }
     }
 
+    fn retry_interval(&self) -> Duration {
+        Duration::from_millis(self.dependencies.cluster.lease_retry_interval_ms)
+    }
+
     fn schedule_next_step(&mut self, ctx: &mut Context<Self>) {
         let delay = match self.state {
+            _ if std::mem::take(&mut self.step_soon) => Duration::ZERO,
             State::Leading { .. } => self.renew_interval(),
-            State::Following => Duration::from_millis(self.dependencies.cluster.lease_retry_interval_ms),
+            State::Following => self.retry_interval(),
         };
         ctx.run_later(delay, |leadership, ctx| {
             leadership.step(ctx);
@@ -188,13 +223,13 @@ impl RoomLeadership {
         }));
     }
 
-    /// Steps down before the lease can have expired unless it was renewed: the TTL counts from the
-    /// start of the last successful renewal, and one renewal interval of margin covers the check's period.
+    /// Gives up a room whose lease has not been renewed for several TTLs (Redis unreachable for much
+    /// longer than a failover takes): some other node should lead it.
     fn check_lease_age(&mut self, ctx: &mut Context<Self>) {
-        let limit = Duration::from_millis(self.ttl_ms()).saturating_sub(self.renew_interval());
+        let limit = Duration::from_millis(self.ttl_ms()) * RENEWAL_SILENCE_TTLS_MAX;
         if let State::Leading { last_renewed, .. } = &self.state {
             if last_renewed.elapsed() >= limit {
-                self.step_down("the lease could not be renewed in time", ctx);
+                self.step_down("the lease could not be renewed for several TTLs", ctx);
             }
         }
     }
@@ -214,11 +249,21 @@ impl RoomLeadership {
     fn try_lead(&mut self, ctx: &mut Context<Self>) {
         let dependencies = self.dependencies.clone();
         let (room, key, claim, ttl) = (self.room.clone(), self.key.clone(), self.claim(), self.ttl_ms());
+        let confirmed_vacant = self
+            .vacant_since
+            .is_some_and(|since| since.elapsed() >= self.retry_interval());
         let attempt = async move {
             let acquired_at = Instant::now();
+            let holder = lease::holder(&dependencies.redis, &key).await?;
+            if holder.is_some() {
+                return Ok::<_, anyhow::Error>(Attempt::Held(holder));
+            }
+            if !confirmed_vacant {
+                return Ok(Attempt::Vacant);
+            }
             if !lease::try_acquire(&dependencies.redis, &key, &claim, ttl).await? {
                 let holder = lease::holder(&dependencies.redis, &key).await?;
-                return Ok::<_, anyhow::Error>(Err(holder));
+                return Ok(Attempt::Held(holder));
             }
             // Half the TTL for the fence; the lease is checked (and extended) just before it commits.
             let still_held = async {
@@ -228,7 +273,7 @@ impl RoomLeadership {
             let limit = Duration::from_millis(ttl / 2);
             let fence = store::take_fence_while(&dependencies.pool, &room, &dependencies.node_id, limit, still_held);
             let Some(fence) = fence.await? else {
-                return Ok(Err(None));
+                return Ok(Attempt::Held(None));
             };
             let holder = LeaseHolder {
                 token: Some(fence.token),
@@ -236,18 +281,25 @@ impl RoomLeadership {
             };
             // Publishing the token in the lease also proves the lease is still ours after the fence.
             if !lease::replace(&dependencies.redis, &key, &claim, &holder).await? {
-                return Ok(Err(None));
+                return Ok(Attempt::Held(None));
             }
-            Ok(Ok((fence, holder, acquired_at)))
+            Ok(Attempt::Won(fence, holder, acquired_at))
         };
         ctx.spawn(attempt.into_actor(self).map(|result, leadership, ctx| {
             leadership.busy = false;
             match result {
-                Ok(Ok((fence, holder, acquired_at))) if !leadership.draining => {
+                Ok(Attempt::Won(fence, holder, acquired_at)) if !leadership.draining => {
+                    leadership.vacant_since = None;
                     leadership.lead(fence, holder, acquired_at, ctx);
                 }
-                Ok(Ok((_, holder, _))) => leadership.release(holder, ctx),
-                Ok(Err(holder)) => leadership.handle.set_remote(holder),
+                Ok(Attempt::Won(_, holder, _)) => leadership.release(holder, ctx),
+                Ok(Attempt::Vacant) => {
+                    leadership.vacant_since.get_or_insert_with(Instant::now);
+                }
+                Ok(Attempt::Held(holder)) => {
+                    leadership.vacant_since = None;
+                    leadership.handle.set_remote(holder);
+                }
                 Err(error) => {
                     tracing::debug!(
                         room = leadership.room,
@@ -300,8 +352,26 @@ impl Actor for RoomLeadership {
 
     fn started(&mut self, ctx: &mut Context<Self>) {
         self.step(ctx);
+        // After a reconnect (a Sentinel failover, say) the leader renews at once, ahead of the followers.
+        let mut reconnects = self.dependencies.redis.reconnect_rx();
+        let leadership = ctx.address();
+        tokio::spawn(async move {
+            while reconnects.recv().await.is_ok() {
+                if leadership.try_send(StepNow).is_err() && !leadership.connected() {
+                    return;
+                }
+            }
+        });
         let watchdog = self.renew_interval() / 4;
         ctx.run_interval(watchdog, |leadership, ctx| leadership.check_lease_age(ctx));
+    }
+}
+
+impl Handler<StepNow> for RoomLeadership {
+    type Result = ();
+
+    fn handle(&mut self, _: StepNow, ctx: &mut Context<Self>) {
+        self.step(ctx);
     }
 }
 

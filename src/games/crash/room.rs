@@ -239,9 +239,11 @@ impl CrashRoom {
         event["epoch"] = json!(self.epoch());
         event["seq"] = json!(self.sequence);
         self.view.apply(&event);
-        let is_tick = event["type"] == "tick";
-        self.bus.publish(&self.channel, protocol::encode(&event));
-        if !is_tick {
+        let frame = protocol::encode(&event);
+        if event["type"] == "tick" {
+            self.bus.publish_perishable(&self.channel, frame);
+        } else {
+            self.bus.publish(&self.channel, frame);
             let view = serde_json::to_string(&self.view).expect("a room view serializes");
             self.bus.store(&self.view_key, view);
         }
