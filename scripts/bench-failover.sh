@@ -12,10 +12,16 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 RUNS=${1:-5}
 OUT=$(scratch_dir bench-failover)/runs.log
 
+# run_once TEST runs one fault test, appends its BENCH line to the runs log and keeps its whole output;
+# a failed run is reported and skipped, not fatal.
 run_once() {
-  local test=$1
-  (cd "$REPO_ROOT" && cargo test --quiet --test cluster "$test" -- --nocapture 2>&1) |
-    grep '^BENCH' | tee -a "$OUT"
+  local test=$1 output
+  output="$(dirname "$OUT")/$test-$(date +%s).log"
+  if (cd "$REPO_ROOT" && cargo test --quiet --test cluster "$test" -- --nocapture >"$output" 2>&1); then
+    grep '^BENCH' "$output" | tee -a "$OUT"
+  else
+    warn "$test failed; see $output"
+  fi
 }
 
 # summarize PATTERN LABEL prints the median and worst of the numbers that follow PATTERN in the runs.

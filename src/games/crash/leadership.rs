@@ -180,7 +180,7 @@ impl RoomLeadership {
         }
         self.busy = true;
         match &self.state {
-            State::Leading { holder, .. } => self.renew(holder.clone(), ctx),
+            State::Leading { holder, .. } => self.renew(holder.clone(), true, ctx),
             State::Following if self.draining => self.busy = false,
             State::Following => self.try_lead(ctx),
         }
@@ -201,14 +201,18 @@ impl RoomLeadership {
         });
     }
 
-    fn renew(&mut self, holder: LeaseHolder, ctx: &mut Context<Self>) {
+    /// Renews the lease. A `scheduled` renewal is the step in progress and schedules the next one; an
+    /// extra one (right after a reconnect) runs alongside it, since renewing twice is harmless.
+    fn renew(&mut self, holder: LeaseHolder, scheduled: bool, ctx: &mut Context<Self>) {
         let redis = self.dependencies.redis.clone();
         let (key, ttl, timeout) = (self.key.clone(), self.ttl_ms(), self.renew_interval());
         let started = Instant::now();
         let renewed_holder = holder.clone();
         let renewal = async move { tokio::time::timeout(timeout, lease::renew(&redis, &key, &holder, ttl)).await };
         ctx.spawn(renewal.into_actor(self).map(move |result, leadership, ctx| {
-            leadership.busy = false;
+            if scheduled {
+                leadership.busy = false;
+            }
             match result {
                 Ok(Ok(true)) => match &mut leadership.state {
                     State::Leading { last_renewed, .. } => *last_renewed = started,
@@ -219,7 +223,9 @@ impl RoomLeadership {
                 Ok(Err(error)) => tracing::warn!(room = leadership.room, %error, "failed to renew the lease"),
                 Err(_) => tracing::warn!(room = leadership.room, "renewing the lease timed out"),
             }
-            leadership.schedule_next_step(ctx);
+            if scheduled {
+                leadership.schedule_next_step(ctx);
+            }
         }));
     }
 
@@ -370,8 +376,13 @@ impl Actor for RoomLeadership {
 impl Handler<StepNow> for RoomLeadership {
     type Result = ();
 
+    /// Redis reconnected: a leader renews at once, even while a renewal sent on the old connection is
+    /// still waiting for its timeout, so that it takes back its lease before any follower can.
     fn handle(&mut self, _: StepNow, ctx: &mut Context<Self>) {
-        self.step(ctx);
+        match &self.state {
+            State::Leading { holder, .. } => self.renew(holder.clone(), false, ctx),
+            State::Following => self.step(ctx),
+        }
     }
 }
 
