@@ -14,7 +14,7 @@
 #   scale N             start or drain nodes until N run, updating nginx
 #   start-node I        start node I (I <= node count + 1) and add it to nginx
 #   kill-node I         SIGKILL node I, nothing else (for fault tests)
-#   drain-node I        take node I out of nginx, then SIGTERM it (<= 30 s)
+#   drain-node I        take node I out of nginx, then SIGTERM it (<= DRAIN_TIMEOUT_S, 50 s)
 #   kill-redis-primary  SIGKILL the Redis that the Sentinels call primary and
 #                       print its port
 #   restart-redis PORT  start the (killed) Redis on PORT again with its config,
@@ -67,7 +67,9 @@ SERVICE_NAME=gamecluster
 REPL_ROLE=replicator
 REPL_SLOT=replica_1
 HEALTH_TIMEOUT_S=${CLUSTER_HEALTH_TIMEOUT_S:-90}
-DRAIN_TIMEOUT_S=30
+# How long a draining node may take to hand its rooms over (application.handover_timeout_s, 30 s),
+# finish its requests and drain its wallet before it is killed (env DRAIN_TIMEOUT_S).
+DRAIN_TIMEOUT_S=${DRAIN_TIMEOUT_S:-50}
 SENTINEL_DOWN_AFTER_MS=${SENTINEL_DOWN_AFTER_MS:-2000}
 
 PG_DIR="$CLUSTER_DIR/pg"

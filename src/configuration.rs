@@ -80,6 +80,9 @@ pub struct ApplicationSettings {
     pub request_body_limit_bytes: usize,
     pub json_depth_max: u32,
     pub shutdown_timeout_s: u64,
+    /// On shutdown, how long the rooms this node leads may take to finish their round and hand over
+    /// (a round still running then is refunded by the next leader).
+    pub handover_timeout_s: u64,
     pub migrate_on_start: bool,
 }
 
@@ -300,6 +303,9 @@ impl Settings {
         }
         if !(1024..=1_048_576).contains(&app.request_body_limit_bytes) {
             return invalid("application.request_body_limit_bytes", "must be 1 KiB to 1 MiB");
+        }
+        if app.handover_timeout_s > 600 {
+            return invalid("application.handover_timeout_s", "must be at most 600");
         }
         if !(2..=128).contains(&app.json_depth_max) {
             return invalid("application.json_depth_max", "must be 2 to 128");

@@ -43,7 +43,7 @@ pub struct Application {
     leaderships: Vec<Addr<RoomLeadership>>,
     readiness: Arc<Readiness>,
     database: Database,
-    shutdown_timeout: Duration,
+    handover_timeout: Duration,
 }
 
 /// The rooms of a node: relays for its players, leaderships competing to drive each room.
@@ -116,7 +116,7 @@ impl Application {
             leaderships: rooms.leaderships,
             readiness,
             database,
-            shutdown_timeout: Duration::from_secs(settings.application.shutdown_timeout_s),
+            handover_timeout: Duration::from_secs(settings.application.handover_timeout_s),
         })
     }
 
@@ -142,7 +142,7 @@ impl Application {
 
     /// Serves until SIGINT or SIGTERM, then shuts down in order: mark the node not ready, ask the rooms
     /// it leads to finish their current round and hand over, close every player socket with a reason (so
-    /// clients reconnect elsewhere), wait for the handover (bounded by the shutdown timeout) while still
+    /// clients reconnect elsewhere), wait for the handover (bounded by the handover timeout) while still
     /// answering forwarded requests, stop accepting and let in-flight requests finish, and commit
     /// whatever the wallet shards still hold.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
@@ -159,7 +159,7 @@ impl Application {
                 for room in self.rooms.rooms.values() {
                     room.do_send(CloseAll { code: close_code::GOING_AWAY, reason: "server shutting down; reconnect".into() });
                 }
-                wait_for_handover(&self.leaders, self.shutdown_timeout).await;
+                wait_for_handover(&self.leaders, self.handover_timeout).await;
                 handle.stop(true).await;
                 server.await
             }

@@ -88,22 +88,25 @@ async fn install_short_chain(pool: &PgPool) {
 
 impl Cluster {
     pub async fn start(name: &str) -> Cluster {
+        Cluster::start_with(name, &[]).await
+    }
+
+    /// Starts a cluster whose nodes get `overrides` (APP__ variables) on top of the test configuration.
+    pub async fn start_with(name: &str, overrides: &[(&str, &str)]) -> Cluster {
         let dir = std::env::temp_dir().join(format!("gc-fault-{name}-{}", Uuid::new_v4().simple()));
         let binary = env!("CARGO_BIN_EXE_game-cluster");
-        script(
-            &dir,
-            &["start"],
-            &[
-                ("CLUSTER_PORTS", "auto".into()),
-                ("CLUSTER_NODES", "3".into()),
-                ("CLUSTER_APP_ENV", "test".into()),
-                ("GAME_BIN", binary.into()),
-                ("SKIP_BUILD", "1".into()),
-                ("APP__CRASH__CHAIN_AUTO_GENERATE_LENGTH", "0".into()),
-                ("APP__CLUSTER__LEASE_TTL_MS", LEASE_TTL_MS.to_string()),
-                ("APP__LOGGING__FILTER", "info,sqlx=warn".into()),
-            ],
-        );
+        let mut environment: Vec<(&str, String)> = overrides.iter().map(|(k, v)| (*k, v.to_string())).collect();
+        environment.extend([
+            ("CLUSTER_PORTS", "auto".into()),
+            ("CLUSTER_NODES", "3".into()),
+            ("CLUSTER_APP_ENV", "test".into()),
+            ("GAME_BIN", binary.into()),
+            ("SKIP_BUILD", "1".into()),
+            ("APP__CRASH__CHAIN_AUTO_GENERATE_LENGTH", "0".into()),
+            ("APP__CLUSTER__LEASE_TTL_MS", LEASE_TTL_MS.to_string()),
+            ("APP__LOGGING__FILTER", "info,sqlx=warn".into()),
+        ]);
+        script(&dir, &["start"], &environment);
         let env = parse_env_file(&dir.join("cluster.env"));
         let url = format!(
             "postgres://postgres:{}@127.0.0.1:{}/{}",
@@ -193,8 +196,13 @@ impl Cluster {
         script(&self.dir, &["kill-node", &index.to_string()], &[]);
     }
 
+    /// Drains node `index` and waits for it to exit (a leader first finishes its round).
     pub fn drain_node(&self, index: usize) {
-        script(&self.dir, &["drain-node", &index.to_string()], &[]);
+        script(
+            &self.dir,
+            &["drain-node", &index.to_string()],
+            &[("DRAIN_TIMEOUT_S", "60".into())],
+        );
     }
 
     pub fn kill_redis_primary(&self) -> String {

@@ -149,6 +149,36 @@ async fn restarting_postgres_leaves_nothing_half_applied() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn draining_the_leader_hands_its_room_over_after_the_round() {
+    let _turn = ONE_CLUSTER_AT_A_TIME.lock().await;
+    // Long enough for the longest round of the test chain (about 30 s) to finish before the handover.
+    let cluster = Cluster::start_with("drain-leader", &[("APP__APPLICATION__HANDOVER_TIMEOUT_S", "45")]).await;
+    let swarm = Swarm::start(&cluster, PLAYERS).await;
+    warm_up(&swarm).await;
+    let leader = cluster.leader_of("aviator").await.expect("a leader");
+    let errors_before = swarm.errors().len();
+    let fault_at = Instant::now();
+    cluster.drain_node(leader);
+    let successor = cluster
+        .wait_for_leader_other_than(leader, Duration::from_secs(10))
+        .await
+        .expect("another node leads");
+    println!(
+        "drained the leader node-{leader}; node-{successor} leads {} ms after the drain began",
+        fault_at.elapsed().as_millis()
+    );
+    check_after_fault(&cluster, &swarm, fault_at).await;
+    assert_eq!(
+        swarm.aborted_rounds(),
+        0,
+        "the round in progress finished: nothing was aborted"
+    );
+    let errors = swarm.errors();
+    assert_eq!(errors.len(), errors_before, "no client saw an error: {errors:?}");
+    cluster.stop();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn draining_a_node_only_ever_tells_clients_to_reconnect() {
     let _turn = ONE_CLUSTER_AT_A_TIME.lock().await;
     let cluster = Cluster::start("drain").await;

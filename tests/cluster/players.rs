@@ -39,6 +39,8 @@ struct Record {
     /// Bets acknowledged and not yet known to be over, by player.
     open_bets: BTreeMap<usize, (Uuid, i64)>,
     restored: BTreeSet<Uuid>,
+    /// Rounds a new leader announced as aborted (refunded).
+    aborted: BTreeSet<i64>,
     reconnected: BTreeSet<usize>,
 }
 
@@ -224,6 +226,11 @@ impl Swarm {
         self.record().errors.clone()
     }
 
+    /// Rounds announced as aborted so far.
+    pub fn aborted_rounds(&self) -> usize {
+        self.record().aborted.len()
+    }
+
     pub fn close_codes(&self) -> Vec<(u16, String)> {
         self.record().closes.clone()
     }
@@ -388,7 +395,14 @@ impl Player {
                     }
                 }
             }
-            "crash" | "round_aborted" => {
+            "round_aborted" => {
+                record.aborted.insert(message["round_id"].as_i64().unwrap_or_default());
+                record.ticks.entry(position).or_insert(now);
+                record.open_bets.remove(&self.index);
+                *manual_bet = None;
+                None
+            }
+            "crash" => {
                 record.ticks.entry(position).or_insert(now);
                 record.open_bets.remove(&self.index);
                 *manual_bet = None;
