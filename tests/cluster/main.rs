@@ -22,6 +22,17 @@ async fn warm_up(swarm: &Swarm) {
     swarm.wait_rounds(2, Duration::from_secs(60)).await;
 }
 
+/// A cluster with the standard players, warmed up and (when `running`) in the middle of a round.
+async fn playing_cluster(name: &str, overrides: &[(&str, &str)], running: bool) -> (Cluster, Swarm) {
+    let cluster = Cluster::start_with(name, overrides).await;
+    let swarm = Swarm::start(&cluster, PLAYERS).await;
+    warm_up(&swarm).await;
+    if running {
+        swarm.wait_running(Duration::from_secs(30)).await;
+    }
+    (cluster, swarm)
+}
+
 /// What every fault test checks after the fault: play resumed, then (once betting stops and open bets
 /// settle) the audit and the per-bet invariants hold.
 async fn check_after_fault(cluster: &Cluster, swarm: &Swarm, fault_at: Instant) {
@@ -44,10 +55,7 @@ async fn check_after_fault(cluster: &Cluster, swarm: &Swarm, fault_at: Instant) 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killing_the_leader_moves_leadership_within_the_lease_ttl() {
     let _turn = ONE_CLUSTER_AT_A_TIME.lock().await;
-    let cluster = Cluster::start("leader").await;
-    let swarm = Swarm::start(&cluster, PLAYERS).await;
-    warm_up(&swarm).await;
-    swarm.wait_running(Duration::from_secs(30)).await;
+    let (cluster, swarm) = playing_cluster("leader", &[], true).await;
     let leader = cluster.leader_of("aviator").await.expect("a leader");
     let epoch = swarm.epoch();
     let fault_at = Instant::now();
@@ -107,10 +115,7 @@ async fn players_of_a_killed_node_reconnect_through_nginx_with_their_open_bets()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killing_the_redis_primary_fails_over_and_ticks_resume() {
     let _turn = ONE_CLUSTER_AT_A_TIME.lock().await;
-    let cluster = Cluster::start("redis").await;
-    let swarm = Swarm::start(&cluster, PLAYERS).await;
-    warm_up(&swarm).await;
-    swarm.wait_running(Duration::from_secs(30)).await;
+    let (cluster, swarm) = playing_cluster("redis", &[], true).await;
     let leader = cluster.leader_of("aviator").await.expect("a leader");
     let epoch = swarm.epoch();
     let fault_at = Instant::now();
@@ -137,10 +142,7 @@ async fn killing_the_redis_primary_fails_over_and_ticks_resume() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restarting_postgres_leaves_nothing_half_applied() {
     let _turn = ONE_CLUSTER_AT_A_TIME.lock().await;
-    let cluster = Cluster::start("postgres").await;
-    let swarm = Swarm::start(&cluster, PLAYERS).await;
-    warm_up(&swarm).await;
-    swarm.wait_running(Duration::from_secs(30)).await;
+    let (cluster, swarm) = playing_cluster("postgres", &[], true).await;
     let fault_at = Instant::now();
     cluster.restart_postgres();
     println!("Postgres restarted in {} ms", fault_at.elapsed().as_millis());
@@ -152,9 +154,8 @@ async fn restarting_postgres_leaves_nothing_half_applied() {
 async fn draining_the_leader_hands_its_room_over_after_the_round() {
     let _turn = ONE_CLUSTER_AT_A_TIME.lock().await;
     // Long enough for the longest round of the test chain (about 30 s) to finish before the handover.
-    let cluster = Cluster::start_with("drain-leader", &[("APP__APPLICATION__HANDOVER_TIMEOUT_S", "45")]).await;
-    let swarm = Swarm::start(&cluster, PLAYERS).await;
-    warm_up(&swarm).await;
+    let overrides = [("APP__APPLICATION__HANDOVER_TIMEOUT_S", "45")];
+    let (cluster, swarm) = playing_cluster("drain-leader", &overrides, false).await;
     let leader = cluster.leader_of("aviator").await.expect("a leader");
     let errors_before = swarm.errors().len();
     let fault_at = Instant::now();

@@ -9,7 +9,7 @@
 //! repeated cashout answers `already_cashed_out`.
 
 use super::leadership::{LeaderHandle, Route};
-use super::room::{CashedOut, Cashout, PlaceBet, PlacedBet, PlayerRef};
+use super::room::{CashedOut, Cashout, CrashRoom, PlaceBet, PlacedBet, PlayerRef};
 use super::GameError;
 use crate::cluster::{lease, Namespace};
 use crate::money::Amount;
@@ -138,17 +138,7 @@ impl Forwarder {
             auto_cashout: bet.auto_cashout,
             client_bet_id: bet.client_bet_id.clone(),
         };
-        for _ in 0..2 {
-            match leader.route() {
-                Route::Local(driver) => return driver.send(bet).await.unwrap_or(Err(GameError::OutcomeUnknown)),
-                Route::Remote(holder) => match self.post(&holder, room, "bets", &wire).await {
-                    Err(GameError::Forwarded { code: NOT_LEADER, .. }) => self.refresh(room, leader).await,
-                    answer => return answer,
-                },
-                Route::Unknown => self.refresh(room, leader).await,
-            }
-        }
-        Err(GameError::RoomUnavailable)
+        self.to_leader(room, leader, bet, "bets", &wire).await
     }
 
     pub async fn cashout(&self, room: &str, leader: &LeaderHandle, request: Cashout) -> Result<CashedOut, GameError> {
@@ -156,10 +146,28 @@ impl Forwarder {
             player_id: request.player_id,
             bet_id: request.bet_id,
         };
+        self.to_leader(room, leader, request, "cashouts", &wire).await
+    }
+
+    /// Hands `message` to the local round actor when this node leads the room, or posts `wire` to the
+    /// leader's `what` endpoint; when the lease has moved, looks the holder up again and retries once.
+    async fn to_leader<M, T>(
+        &self,
+        room: &str,
+        leader: &LeaderHandle,
+        message: M,
+        what: &str,
+        wire: &impl Serialize,
+    ) -> Result<T, GameError>
+    where
+        M: actix::Message<Result = Result<T, GameError>> + Send + 'static,
+        T: DeserializeOwned + Send + 'static,
+        CrashRoom: actix::Handler<M>,
+    {
         for _ in 0..2 {
             match leader.route() {
-                Route::Local(driver) => return driver.send(request).await.unwrap_or(Err(GameError::OutcomeUnknown)),
-                Route::Remote(holder) => match self.post(&holder, room, "cashouts", &wire).await {
+                Route::Local(driver) => return driver.send(message).await.unwrap_or(Err(GameError::OutcomeUnknown)),
+                Route::Remote(holder) => match self.post(&holder, room, what, wire).await {
                     Err(GameError::Forwarded { code: NOT_LEADER, .. }) => self.refresh(room, leader).await,
                     answer => return answer,
                 },
