@@ -29,6 +29,11 @@ pub const CLUSTER_SECRET_HEADER: &str = "x-cluster-secret";
 /// The error code a node answers when it no longer leads the room.
 pub const NOT_LEADER: &str = "not_leader";
 
+/// How long a request waits for a room that has no leader yet (a node starting, a takeover under way)
+/// before it is answered `room_unavailable`, and how often it looks meanwhile.
+const LEADERLESS_WAIT_MS: u64 = 1_500;
+const LEADERLESS_POLL_MS: u64 = 100;
+
 /// Every error code a leader can answer with, so that a forwarded error keeps its code.
 const KNOWN_CODES: &[&str] = &[
     "unknown_room",
@@ -151,6 +156,7 @@ impl Forwarder {
 
     /// Hands `message` to the local round actor when this node leads the room, or posts `wire` to the
     /// leader's `what` endpoint; when the lease has moved, looks the holder up again and retries once.
+    /// While the room has no leader at all it waits a little (bounded) for one.
     async fn to_leader<M, T>(
         &self,
         room: &str,
@@ -164,14 +170,25 @@ impl Forwarder {
         T: DeserializeOwned + Send + 'static,
         CrashRoom: actix::Handler<M>,
     {
-        for _ in 0..2 {
+        let deadline = tokio::time::Instant::now() + Duration::from_millis(LEADERLESS_WAIT_MS);
+        let mut moved = 0;
+        while moved < 2 {
             match leader.route() {
                 Route::Local(driver) => return driver.send(message).await.unwrap_or(Err(GameError::OutcomeUnknown)),
                 Route::Remote(holder) => match self.post(&holder, room, what, wire).await {
-                    Err(GameError::Forwarded { code: NOT_LEADER, .. }) => self.refresh(room, leader).await,
+                    Err(GameError::Forwarded { code: NOT_LEADER, .. }) => {
+                        moved += 1;
+                        self.refresh(room, leader).await;
+                    }
                     answer => return answer,
                 },
-                Route::Unknown => self.refresh(room, leader).await,
+                Route::Unknown if tokio::time::Instant::now() < deadline => {
+                    self.refresh(room, leader).await;
+                    if matches!(leader.route(), Route::Unknown) {
+                        tokio::time::sleep(Duration::from_millis(LEADERLESS_POLL_MS)).await;
+                    }
+                }
+                Route::Unknown => break,
             }
         }
         Err(GameError::RoomUnavailable)
