@@ -2,3 +2,7 @@
 //! recompute a result from published data with any third-party verifier.
 
 pub mod crash;
+pub mod dice;
+pub mod mines;
+pub mod plinko;
+pub mod seeds;
