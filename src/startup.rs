@@ -136,10 +136,6 @@ impl Application {
         &self.rooms
     }
 
-    pub fn leaders(&self) -> &CrashLeaders {
-        &self.leaders
-    }
-
     /// Serves until SIGINT or SIGTERM, then shuts down in order: mark the node not ready, ask the rooms
     /// it leads to finish their current round and hand over, close every player socket with a reason (so
     /// clients reconnect elsewhere), wait for the handover (bounded by the handover timeout) while still

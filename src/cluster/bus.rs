@@ -73,11 +73,6 @@ impl EventBus {
         });
     }
 
-    /// Events dropped because the queue was full, since start.
-    pub fn dropped(&self) -> u64 {
-        self.dropped.load(Ordering::Relaxed)
-    }
-
     fn enqueue(&self, outgoing: Outgoing) {
         if self.queue.try_send(outgoing).is_err() {
             let dropped = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
@@ -99,7 +94,7 @@ async fn drain(client: Client, mut receiver: mpsc::Receiver<Outgoing>) {
                     perishable_since: Some(since),
                     ..
                 } if since.elapsed() > PERISHABLE_AGE_MAX => continue,
-                Outgoing::Publish { channel, payload, .. } => pipeline.publish(channel, payload.to_string()).await,
+                Outgoing::Publish { channel, payload, .. } => pipeline.publish(channel, payload.into_bytes()).await,
                 Outgoing::Store { key, value } => pipeline.set(key, value, None, None, false).await,
             };
             if let Err(error) = queued {
