@@ -188,6 +188,8 @@ pub fn binary(settings: &Settings) -> std::process::Command {
         .env("APP__DATABASE__DATABASE_NAME", &database.database_name)
         .env("APP__REDIS__HOST", &settings.redis.host)
         .env("APP__REDIS__PORT", settings.redis.port.to_string())
+        // Each test's nodes keep their leases and channels apart from every other test's in the shared Redis.
+        .env("APP__CLUSTER__NAMESPACE", &settings.cluster.namespace)
         .env("NO_COLOR", "1")
         .env("RUST_LOG", "info");
     command

@@ -74,15 +74,19 @@ async fn sigterm_drains_and_exits_cleanly() {
     assert_eq!(exit.code(), Some(0));
 }
 
+/// Waits for a stopping node. A leader first finishes its round (bounded by the handover timeout) and then
+/// closes its connections (the shutdown timeout), so the wait covers both on top of the usual margin.
 fn wait_for_exit(child: &mut Child) -> std::process::ExitStatus {
-    for _ in 0..PROCESS_WAIT_S * 10 {
+    let application = &test_settings().application;
+    let exit_wait_s = PROCESS_WAIT_S + application.handover_timeout_s + application.shutdown_timeout_s;
+    for _ in 0..exit_wait_s * 10 {
         if let Some(status) = child.try_wait().expect("the node can be waited for") {
             return status;
         }
         std::thread::sleep(Duration::from_millis(100));
     }
     let _ = child.kill();
-    panic!("the node did not exit within {PROCESS_WAIT_S} s of SIGTERM");
+    panic!("the node did not exit within {exit_wait_s} s of SIGTERM");
 }
 
 /// Starts `game-cluster serve` and returns it with its stderr lines and port.
