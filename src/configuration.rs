@@ -19,6 +19,7 @@ pub struct Settings {
     pub admin: AdminSettings,
     pub wallet: WalletSettings,
     pub crash: CrashSettings,
+    pub games: GamesSettings,
     pub session: SessionSettings,
     pub logging: LoggingSettings,
 }
@@ -53,6 +54,135 @@ pub struct RoomSettings {
     pub bets_per_player_max: u32,
     /// The highest auto-cashout target, in hundredths (100000 = 1000x).
     pub auto_cashout_max: u32,
+}
+
+/// The per-player games (Dice, Plinko, Mines): their limits and edges, and the recovery sweep that
+/// finishes bets a failure left half-way.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GamesSettings {
+    /// How often each node looks for bets left pending or paying (a crash, a ledger outage).
+    pub recovery_interval_ms: u64,
+    /// A bet is only recovered once it is this old, so live requests finish their own bets.
+    pub recovery_age_ms: u64,
+    /// The most bets one recovery pass takes on.
+    pub recovery_batch_max: u32,
+    pub dice: DiceSettings,
+    pub plinko: PlinkoSettings,
+    pub mines: MinesSettings,
+}
+
+/// The amount limits every game has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BetLimits {
+    pub bet_min_micros: i64,
+    pub bet_max_micros: i64,
+    /// The most one bet may be paid.
+    pub payout_max_micros: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiceSettings {
+    pub bet_min_micros: i64,
+    pub bet_max_micros: i64,
+    pub payout_max_micros: i64,
+    pub house_edge_bps: u32,
+    /// The win chances players may pick, in hundredths of a percent (1 = 0.01%, 9800 = 98%).
+    pub chance_min_hundredths: u32,
+    pub chance_max_hundredths: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlinkoSettings {
+    pub bet_min_micros: i64,
+    pub bet_max_micros: i64,
+    pub payout_max_micros: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MinesSettings {
+    pub bet_min_micros: i64,
+    pub bet_max_micros: i64,
+    /// A game whose next safe reveal would pay more ends (and cashes out) before it.
+    pub payout_max_micros: i64,
+    pub house_edge_bps: u32,
+}
+
+macro_rules! bet_limits {
+    ($($settings:ty),*) => {$(
+        impl $settings {
+            pub fn limits(&self) -> BetLimits {
+                BetLimits {
+                    bet_min_micros: self.bet_min_micros,
+                    bet_max_micros: self.bet_max_micros,
+                    payout_max_micros: self.payout_max_micros,
+                }
+            }
+        }
+    )*};
+}
+bet_limits!(DiceSettings, PlinkoSettings, MinesSettings);
+
+impl BetLimits {
+    /// Checks the limits of one game; the message names the bad key.
+    pub fn validate(&self) -> Result<(), String> {
+        let bet_min = crate::money::Amount::parse(self.bet_min_micros);
+        let bet_max = crate::money::Amount::parse(self.bet_max_micros);
+        if bet_min.is_err() || bet_max.is_err() || self.bet_min_micros > self.bet_max_micros {
+            return Err("bet_min_micros and bet_max_micros must be valid amounts with min <= max".into());
+        }
+        if crate::money::Amount::parse(self.payout_max_micros).is_err() || self.payout_max_micros < self.bet_max_micros
+        {
+            return Err("payout_max_micros must be a valid amount of at least bet_max_micros".into());
+        }
+        Ok(())
+    }
+}
+
+impl GamesSettings {
+    fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |field: &'static str, reason: String| Err(ConfigError { field, reason });
+        if !(100..=3_600_000).contains(&self.recovery_interval_ms) {
+            return invalid("games.recovery_interval_ms", "must be 100 to 3600000".into());
+        }
+        if !(1_000..=3_600_000).contains(&self.recovery_age_ms) {
+            return invalid("games.recovery_age_ms", "must be 1000 to 3600000".into());
+        }
+        if !(1..=10_000).contains(&self.recovery_batch_max) {
+            return invalid("games.recovery_batch_max", "must be 1 to 10000".into());
+        }
+        for (field, limits) in [
+            ("games.dice", self.dice.limits()),
+            ("games.plinko", self.plinko.limits()),
+            ("games.mines", self.mines.limits()),
+        ] {
+            if let Err(reason) = limits.validate() {
+                return invalid(field, reason);
+            }
+        }
+        for (field, edge) in [
+            ("games.dice.house_edge_bps", self.dice.house_edge_bps),
+            ("games.mines.house_edge_bps", self.mines.house_edge_bps),
+        ] {
+            if edge == 0 || edge >= 5_000 {
+                return invalid(field, "must be 1 to 4999".into());
+            }
+        }
+        let dice = &self.dice;
+        if dice.chance_min_hundredths == 0 || dice.chance_min_hundredths > dice.chance_max_hundredths {
+            return invalid(
+                "games.dice.chance_min_hundredths",
+                "must be 1 to games.dice.chance_max_hundredths".into(),
+            );
+        }
+        if dice.chance_max_hundredths > 9_900 {
+            return invalid("games.dice.chance_max_hundredths", "must be at most 9900 (99%)".into());
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -426,7 +556,7 @@ impl Settings {
                 return invalid("crash.rooms", format!("room {name}: {reason}"));
             }
         }
-        Ok(())
+        self.games.validate()
     }
 
     fn validate_wallet(&self) -> Result<(), ConfigError> {

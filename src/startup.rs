@@ -19,6 +19,9 @@ use crate::games::crash::forward::{Forwarder, ForwarderSettings};
 use crate::games::crash::leadership::{Drain, LeaderHandle, LeadershipDependencies, RoomLeadership};
 use crate::games::crash::relay::{CloseAll, RelayDependencies, RoomRelay};
 use crate::games::crash::CrashRooms;
+use crate::games::instant::recovery::{self, RecoverySettings};
+use crate::games::instant::InstantGames;
+use crate::games::registry::Registry;
 use crate::session::actor::{close_code, SessionContext};
 use crate::wallet::Wallet;
 use actix::{Actor, Addr};
@@ -94,8 +97,10 @@ impl Application {
             health: pubsub.clone(),
         })
         .await;
+        let games = start_instant_games(&settings, &database, &wallet);
         let readiness = Arc::new(Readiness::default());
         let parts = ServerParts {
+            games,
             database: database.clone(),
             wallet: wallet.clone(),
             rooms: rooms.relays.clone(),
@@ -285,8 +290,28 @@ fn start_rooms(
     Ok(rooms)
 }
 
+/// The per-player games, and the sweep that finishes their bets after a failure.
+fn start_instant_games(settings: &Settings, database: &Database, wallet: &Wallet) -> InstantGames {
+    let games = &settings.games;
+    recovery::start(
+        database.writer.clone(),
+        wallet.clone(),
+        RecoverySettings {
+            interval: Duration::from_millis(games.recovery_interval_ms),
+            age: Duration::from_millis(games.recovery_age_ms),
+            batch_max: games.recovery_batch_max,
+        },
+    );
+    InstantGames::new(
+        Registry::from_settings(settings),
+        database.writer.clone(),
+        wallet.clone(),
+    )
+}
+
 /// What the HTTP server shares with its handlers.
 struct ServerParts {
+    games: InstantGames,
     database: Database,
     wallet: Wallet,
     rooms: CrashRooms,
@@ -299,6 +324,7 @@ struct ServerParts {
 
 fn build_server(listener: TcpListener, settings: &Settings, parts: ServerParts) -> anyhow::Result<Server> {
     let ServerParts {
+        games,
         database,
         wallet,
         rooms,
@@ -323,6 +349,7 @@ fn build_server(listener: TcpListener, settings: &Settings, parts: ServerParts) 
         auto_cashout_max,
     });
     let shared_settings = web::Data::new(settings.clone());
+    let games = web::Data::new(games);
     let node = web::Data::new(node);
     let leaders = web::Data::new(leaders);
     let pubsub = web::Data::from(pubsub);
@@ -366,6 +393,7 @@ fn build_server(listener: TcpListener, settings: &Settings, parts: ServerParts) 
             .app_data(limits.clone())
             .app_data(top_up.clone())
             .app_data(sessions.clone())
+            .app_data(games.clone())
             .app_data(shared_settings.clone())
             .configure(|config| crate::api::configure(config, dev_top_up_enabled))
             .default_service(web::to(middleware::not_found))

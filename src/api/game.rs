@@ -202,7 +202,15 @@ pub async fn verify(
     database: web::Data<Database>,
     settings: web::Data<Settings>,
 ) -> Result<HttpResponse, ApiError> {
-    let body = body.0;
+    verify_crash(body.0, &database, &settings).await
+}
+
+/// Verifies a crash round (shared with `POST /api/v1/fair/verify` for `"game": "crash"`).
+pub async fn verify_crash(
+    body: VerifyBody,
+    database: &Database,
+    settings: &Settings,
+) -> Result<HttpResponse, ApiError> {
     let invalid_hash = || ApiError::bad_request("invalid_hash", "hashes are 64 hex digits");
     if let Some(round_id) = body.round_id {
         let evidence = store::round_evidence(&database.reader, round_id)

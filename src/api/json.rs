@@ -84,6 +84,12 @@ pub fn parse_bounded<T: DeserializeOwned>(body: &[u8], depth_max: u32) -> Result
     })
 }
 
+/// Reads an already parsed JSON value into a request type, with the same error codes as a body.
+pub fn from_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
+    serde_json::from_value(value)
+        .map_err(|error| ApiError::bad_request("invalid_request", format!("the request body is not valid: {error}")))
+}
+
 /// The deepest nesting of arrays and objects in a JSON text, ignoring brackets inside strings.
 pub fn json_depth(body: &[u8]) -> u32 {
     let (mut depth, mut deepest) = (0u32, 0u32);

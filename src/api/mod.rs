@@ -2,8 +2,10 @@
 
 pub mod auth;
 pub mod error;
+pub mod fair;
 pub mod game;
 pub mod health;
+pub mod instant;
 pub mod internal;
 pub mod json;
 pub mod middleware;
@@ -35,6 +37,8 @@ pub fn configure(config: &mut web::ServiceConfig, dev_top_up_enabled: bool) {
                 .route("/game/cashout", web::post().to(game::cashout))
                 .route("/game/rounds", web::get().to(game::rounds))
                 .route("/game/verify", web::post().to(game::verify))
+                .configure(instant::configure)
+                .configure(fair::configure)
                 .configure(|scope| {
                     // The route only exists where free money is allowed: never in production.
                     if dev_top_up_enabled {
@@ -48,6 +52,14 @@ pub fn configure(config: &mut web::ServiceConfig, dev_top_up_enabled: bool) {
 /// Reads the `Idempotency-Key` header that every money-moving REST call requires, scoped by `scope` so
 /// that keys of different players or endpoints never collide.
 pub fn idempotency_key(request: &HttpRequest, scope: &str) -> Result<IdempotencyKey, ApiError> {
+    let client_key = client_idempotency_key(request)?;
+    debug_assert!(scope.len() + 1 + CLIENT_IDEMPOTENCY_KEY_LENGTH_MAX <= IDEMPOTENCY_KEY_LENGTH_MAX);
+    IdempotencyKey::scoped(scope, &client_key)
+        .map_err(|_| ApiError::internal(anyhow::anyhow!("a scoped key is too long")))
+}
+
+/// The client's own `Idempotency-Key`, unscoped (for records that are already scoped by their player).
+pub fn client_idempotency_key(request: &HttpRequest) -> Result<IdempotencyKey, ApiError> {
     let value = request.headers().get("Idempotency-Key").ok_or_else(|| {
         ApiError::bad_request(
             "missing_idempotency_key",
@@ -64,9 +76,7 @@ pub fn idempotency_key(request: &HttpRequest, scope: &str) -> Result<Idempotency
     if text.len() > CLIENT_IDEMPOTENCY_KEY_LENGTH_MAX {
         return Err(invalid());
     }
-    let client_key = IdempotencyKey::parse(text).map_err(|_| invalid())?;
-    debug_assert!(scope.len() + 1 + CLIENT_IDEMPOTENCY_KEY_LENGTH_MAX <= IDEMPOTENCY_KEY_LENGTH_MAX);
-    IdempotencyKey::scoped(scope, &client_key).map_err(|_| invalid())
+    IdempotencyKey::parse(text).map_err(|_| invalid())
 }
 
 /// Parses a JSON amount at the edge, answering `invalid_amount` for anything but a positive integer.

@@ -9,7 +9,8 @@ use super::seeds::{SeedInput, Stream};
 /// Rolls in hundredths: 0..=ROLL_MAX.
 pub const ROLL_MAX: u32 = 10_000;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Direction {
     Over,
     Under,

@@ -7,7 +7,8 @@ use super::seeds::{SeedInput, Stream};
 pub const ROWS_MIN: u32 = 8;
 pub const ROWS_MAX: u32 = 16;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Risk {
     Low,
     Medium,

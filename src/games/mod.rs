@@ -1,4 +1,10 @@
 //! The games. Each game decides outcomes only from committed seeds and moves money only through the
 //! wallet.
 
+pub mod contract;
 pub mod crash;
+pub mod dice;
+pub mod instant;
+pub mod mines;
+pub mod plinko;
+pub mod registry;

@@ -6,6 +6,7 @@ mod auth;
 mod bad_input;
 mod crash;
 mod helpers;
+mod instant;
 mod ledger;
 mod process;
 mod recovery;

@@ -249,3 +249,132 @@ fn offline_verification_with_the_cli() {
         .unwrap();
     assert_eq!(output.status.code(), Some(1));
 }
+
+/// A Mines game lives in Postgres, not in the node: a node killed with SIGKILL in the middle of a game
+/// comes back (as any other node would) with the same board, the revealed tiles and the stake, and the
+/// player finishes the game there.
+#[actix_web::test]
+async fn a_mines_game_continues_across_a_node_restart() {
+    use serde_json::{json, Value};
+    let mut settings = test_settings();
+    create_database(&mut settings).await;
+    let (mut node, _lines, port) = start_node(&settings);
+    let client = reqwest::Client::new();
+    let post = |port: u16, path: &str, token: Option<&str>, key: Option<&str>, body: Value| {
+        let mut request = client.post(format!("http://127.0.0.1:{port}{path}")).json(&body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(key) = key {
+            request = request.header("Idempotency-Key", key);
+        }
+        let path = path.to_owned();
+        async move {
+            let response = request.send().await.expect("the node answers");
+            assert!(response.status().is_success(), "{path}: {}", response.status());
+            response.json::<Value>().await.unwrap()
+        }
+    };
+    let signup = post(
+        port,
+        "/api/v1/auth/signup",
+        None,
+        None,
+        json!({"username": "miner", "password": "s3cret-password"}),
+    )
+    .await;
+    let token = signup["token"].as_str().unwrap().to_owned();
+    post(
+        port,
+        "/api/v1/wallet/top-up",
+        Some(&token),
+        Some("fund"),
+        json!({"amount": 10_000_000}),
+    )
+    .await;
+    let bet = post(
+        port,
+        "/api/v1/mines/bet",
+        Some(&token),
+        Some("restart"),
+        json!({"amount": 1_000_000, "mines": 3}),
+    )
+    .await;
+    let game_id = bet["bet"]["id"].as_str().unwrap().to_owned();
+    let pool = sqlx::PgPool::connect_with(settings.database.primary_options())
+        .await
+        .unwrap();
+    let server_seed: String = sqlx::query_scalar("SELECT server_seed FROM player_seeds WHERE revealed_at IS NULL")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let mines = game_cluster::fair::mines::mine_positions(
+        game_cluster::fair::seeds::SeedInput {
+            server_seed: &server_seed,
+            client_seed: bet["bet"]["fairness"]["client_seed"].as_str().unwrap(),
+            nonce: 0,
+        },
+        3,
+    );
+    let safe: Vec<u32> = (0..25).filter(|tile| !mines.contains(tile)).collect();
+    post(
+        port,
+        "/api/v1/mines/click",
+        Some(&token),
+        None,
+        json!({"game_id": game_id, "tile": safe[0]}),
+    )
+    .await;
+
+    let status = Command::new("kill")
+        .args(["-KILL", &node.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    wait_for_exit(&mut node);
+    let (mut restarted, _lines, port) = start_node(&settings);
+    let active: Value = client
+        .get(format!("http://127.0.0.1:{port}/api/v1/mines/active"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(active["bet"]["id"], game_id.as_str(), "the game survived: {active}");
+    assert_eq!(active["bet"]["result"]["revealed"], json!([safe[0]]));
+    post(
+        port,
+        "/api/v1/mines/click",
+        Some(&token),
+        None,
+        json!({"game_id": game_id, "tile": safe[1]}),
+    )
+    .await;
+    let cashout = post(
+        port,
+        "/api/v1/mines/cashout",
+        Some(&token),
+        None,
+        json!({"game_id": game_id}),
+    )
+    .await;
+    // 2 safe reveals with 3 mines: 0.99 * C(25,2) / C(22,2) of the stake.
+    assert_eq!(cashout["bet"]["payout"], 1_285_714);
+    assert_eq!(
+        cashout["bet"]["result"]["mines"],
+        json!(mines),
+        "the same board as dealt before the restart"
+    );
+    assert_eq!(cashout["balance"], 10_000_000 - 1_000_000 + 1_285_714);
+    let report = game_cluster::wallet::audit::run(&pool).await.unwrap();
+    assert!(report.ok, "{:?}", report.breaches);
+
+    let status = Command::new("kill")
+        .args(["-TERM", &restarted.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert_eq!(wait_for_exit(&mut restarted).code(), Some(0));
+}

@@ -22,25 +22,8 @@ use uuid::Uuid;
 
 /// A multiplier in hundredths as players write it: a JSON number with at most two decimals, above 1.00.
 pub fn parse_auto_cashout(number: &serde_json::Number, max: u32) -> Result<u32, GameError> {
-    let text = number.to_string();
     let invalid = || GameError::InvalidAutoCashout(format!("auto_cashout must be 1.01 to {}", format_multiplier(max)));
-    if text.contains(['e', 'E', '-']) {
-        return Err(invalid());
-    }
-    let (whole, fraction) = text.split_once('.').unwrap_or((&text, ""));
-    if whole.is_empty() || fraction.len() > 2 || whole.len() > 9 {
-        return Err(invalid());
-    }
-    let whole: u32 = whole.parse().map_err(|_| invalid())?;
-    let fraction: u32 = if fraction.is_empty() {
-        0
-    } else {
-        format!("{fraction:0<2}").parse().map_err(|_| invalid())?
-    };
-    let hundredths = whole
-        .checked_mul(100)
-        .and_then(|w| w.checked_add(fraction))
-        .ok_or_else(invalid)?;
+    let hundredths = crate::fair::parse_hundredths(number).ok_or_else(invalid)?;
     if hundredths <= MULTIPLIER_MIN || hundredths > max {
         return Err(invalid());
     }

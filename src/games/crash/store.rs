@@ -500,3 +500,50 @@ pub async fn round_evidence(pool: &PgPool, round: i64) -> sqlx::Result<Option<Ro
         previous_hash: previous.map(to_hash).transpose()?,
     }))
 }
+
+/// One of a player's crash bets in their history, with its round's result once the round crashed (a
+/// round's hash is secret until then).
+#[derive(Debug, serde::Serialize)]
+pub struct HistoryEntry {
+    #[serde(flatten)]
+    pub bet: BetView,
+    pub round_phase: String,
+    pub crash_point: Option<serde_json::Value>,
+    pub round_hash: Option<String>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// A player's crash bets, newest first, strictly older than `before` when given.
+pub async fn player_history(
+    pool: &PgPool,
+    player: Uuid,
+    before: Option<Uuid>,
+    limit: u32,
+) -> sqlx::Result<Vec<HistoryEntry>> {
+    let rows = sqlx::query(
+        "SELECT b.*, r.room, r.phase,
+             CASE WHEN r.phase = 'crashed' THEN r.hash END AS revealed_hash,
+             CASE WHEN r.phase = 'crashed' THEN r.crash_point END AS revealed_crash_point
+         FROM crash_bets b JOIN crash_rounds r ON r.id = b.round_id
+         WHERE b.player_id = $1 AND b.status <> 'void' AND ($2::uuid IS NULL OR b.id < $2)
+         ORDER BY b.id DESC LIMIT $3",
+    )
+    .bind(player)
+    .bind(before)
+    .bind(i64::from(limit))
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(HistoryEntry {
+                bet: bet_view_from_row(row)?,
+                round_phase: row.try_get("phase")?,
+                crash_point: row
+                    .try_get::<Option<i32>, _>("revealed_crash_point")?
+                    .map(|point| super::multiplier_json(point as u32)),
+                round_hash: row.try_get::<Option<Vec<u8>>, _>("revealed_hash")?.map(hex::encode),
+                created_at: row.try_get("created_at")?,
+            })
+        })
+        .collect()
+}
