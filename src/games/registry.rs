@@ -163,3 +163,65 @@ fn limits_json(limits: &BetLimits) -> Value {
         "payout_max": limits.payout_max_micros,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn registry() -> (Registry, Settings) {
+        let config = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+        let settings = Settings::load_from(&config, "default-only").expect("the default configuration loads");
+        (Registry::from_settings(&settings), settings)
+    }
+
+    fn return_ppm(registry: &Registry, game: &str, request: Value) -> Option<u64> {
+        let game = &registry.per_player(game).unwrap().game;
+        let options = game.options(request).ok()?;
+        Some(game.expected_return_ppm(&options).unwrap())
+    }
+
+    /// Every option the configuration offers returns under 100%: Dice and Mines within 0.01 percentage
+    /// points of 100% minus their configured edge, every Plinko table between 98.9% and 99.2%.
+    #[test]
+    fn every_offered_option_returns_less_than_the_stake() {
+        let (registry, settings) = registry();
+        let dice_target = 1_000_000 - u64::from(settings.games.dice.house_edge_bps) * 100;
+        let mut dice_options = 0;
+        for direction in ["over", "under"] {
+            for target in 0..=10_000u32 {
+                let target = serde_json::Number::from_f64(f64::from(target) / 100.0).unwrap();
+                if let Some(ppm) = return_ppm(&registry, "dice", json!({"target": target, "direction": direction})) {
+                    assert!(
+                        ppm.abs_diff(dice_target) <= 100 && ppm < 1_000_000,
+                        "dice {direction} {target}: {ppm}"
+                    );
+                    dice_options += 1;
+                }
+            }
+        }
+        assert_eq!(dice_options, 2 * 9800, "0.01% to 98% each way");
+        let mines_target = 1_000_000 - u64::from(settings.games.mines.house_edge_bps) * 100;
+        for mines in 1..=24 {
+            let ppm = return_ppm(&registry, "mines", json!({ "mines": mines })).unwrap();
+            assert!(
+                ppm.abs_diff(mines_target) <= 100 && ppm < 1_000_000,
+                "mines {mines}: {ppm}"
+            );
+        }
+        for rows in 8..=16 {
+            for risk in ["low", "medium", "high"] {
+                let ppm = return_ppm(&registry, "plinko", json!({"rows": rows, "risk": risk})).unwrap();
+                assert!((989_000..=992_000).contains(&ppm), "plinko {rows} {risk}: {ppm}");
+            }
+        }
+    }
+
+    #[test]
+    fn crash_is_the_real_time_game_type() {
+        let (registry, _) = registry();
+        assert!(matches!(registry.entry(CRASH), Ok(Entry::RealTime(rooms)) if rooms.contains_key("aviator")));
+        assert!(matches!(registry.entry("dice"), Ok(Entry::PerPlayer(_))));
+        let unknown = registry.entry("roulette").err().unwrap();
+        assert_eq!(unknown.known, "dice, mines, plinko, crash");
+    }
+}

@@ -1,6 +1,7 @@
 //! The ledger audit: the invariants that must hold whatever happened to any process. It reads one
 //! consistent snapshot of the primary and reports every breach it finds: the double-entry rules, and
-//! that every crash bet's stake, win and refund match what the game recorded, exactly once.
+//! that every crash bet's stake, win and refund, and every Dice, Plinko and Mines bet's stake and payout,
+//! match what the game recorded, exactly once.
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
@@ -122,6 +123,24 @@ const CHECKS: &[Check] = &[
                  OR (b.status = 'refunded' AND (f.amount IS DISTINCT FROM b.amount OR w.id IS NOT NULL))
                  OR (b.status IN ('lost', 'void') AND (w.id IS NOT NULL OR f.id IS NOT NULL))
                  OR (w.id IS NOT NULL AND f.id IS NOT NULL)
+              LIMIT $1",
+    },
+    Check {
+        name: "instant_stake_matches_bet",
+        sql: "SELECT format('%s bet %s (%s) has no posted stake of %s', b.game, b.id, b.status, b.amount) AS detail
+              FROM instant_bets b
+              LEFT JOIN transfers t ON t.idempotency_key = 'instant:stake:' || b.id AND t.status = 'posted'
+              WHERE (b.status IN ('open', 'paying', 'settled') AND (t.id IS NULL OR t.amount <> b.amount))
+                 OR (b.status = 'void' AND t.id IS NOT NULL)
+              LIMIT $1",
+    },
+    Check {
+        name: "instant_payout_paid_once",
+        sql: "SELECT format('%s bet %s (%s): win %s, recorded payout %s', b.game, b.id, b.status, w.amount, b.payout) AS detail
+              FROM instant_bets b
+              LEFT JOIN transfers w ON w.idempotency_key = 'instant:win:' || b.id AND w.status = 'posted'
+              WHERE (b.status = 'settled' AND coalesce(w.amount, 0) IS DISTINCT FROM b.payout)
+                 OR (b.status IN ('pending', 'open', 'void') AND w.id IS NOT NULL)
               LIMIT $1",
     },
     Check {

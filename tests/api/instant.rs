@@ -711,4 +711,21 @@ async fn the_games_list_shows_every_game_with_its_limits() {
     assert_eq!(names, ["dice", "mines", "plinko", "crash"]);
     assert_eq!(body["games"][1]["mode"], "stepwise");
     assert_eq!(body["games"][3]["mode"], "real_time");
+
+    // The crash game verifies through the same endpoint (the reference vector: 2.08x).
+    let crash = json!({
+        "game": "crash",
+        "salt": "0000000000000000000301e2801a9a9598bfb114e574a91a887f2132f33047e6",
+        "hash": "4f2db4ab02306aec0ed87dfffae25d5f4fcad1b9b425ba3d075f58d3dccec29a",
+    });
+    let response = app.post_json("/api/v1/fair/verify", None, None, &crash).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let verdict: Value = response.json().await.unwrap();
+    assert_eq!(verdict["crash_point"], 2.08);
+    // Anyone may compute a result from inputs; the reference vector of Dice: 74.67.
+    let dice = json!({"game": "dice", "server_seed": "server seed", "client_seed": "client seed", "nonce": 1, "options": {"target": 50, "direction": "over"}});
+    let response = app.post_json("/api/v1/fair/verify", None, None, &dice).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let result: Value = response.json().await.unwrap();
+    assert_eq!(result["outcome"]["roll"], 74.67);
 }
