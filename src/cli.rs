@@ -1,11 +1,17 @@
-//! The command line: `serve`, `migrate`, `audit` and `bench-wallet`.
+//! The command line: `serve`, `migrate`, `audit`, `bench-wallet`, `chain generate` and `verify`.
 
 use crate::configuration::Settings;
 use crate::db::Database;
+use crate::fair::seeds::SeedInput;
+use crate::games::instant::{self, InstantError};
+use crate::games::registry::{Registry, CRASH};
 use crate::startup::Application;
 use crate::wallet::audit;
-use clap::{Parser, Subcommand};
+use anyhow::Context;
+use clap::{ArgGroup, Parser, Subcommand};
+use serde_json::Value;
 use std::process::ExitCode;
+use uuid::Uuid;
 
 #[derive(Debug, Parser)]
 #[command(name = "game-cluster", version, about = "Real-time casino game server")]
@@ -27,8 +33,10 @@ pub enum Command {
     /// Manage crash hash chains.
     #[command(subcommand)]
     Chain(ChainCommand),
-    /// Recompute a crash round from its revealed hash: by round id (from the database) or from a hash and
-    /// salt given here (no database needed). Exits 1 when a check fails.
+    /// Recompute a result from its revealed seeds: a crash round (by id from the database, or from a hash
+    /// and salt given here), a Dice, Plinko or Mines bet (by id from the database), or a per-player game's
+    /// result from seeds and options given here. The forms given here need no database. Exits 1 when a
+    /// check fails.
     Verify(VerifyOptions),
 }
 
@@ -44,6 +52,14 @@ pub enum ChainCommand {
 }
 
 #[derive(Debug, clap::Args)]
+#[command(group(ArgGroup::new("subject").required(true).args(["round", "hash", "bet", "game"])))]
+#[command(group(
+    ArgGroup::new("inputs")
+        .multiple(true)
+        .args(["server_seed", "client_seed", "nonce", "options"])
+        .requires("game")
+        .conflicts_with_all(["round", "hash", "bet"])
+))]
 pub struct VerifyOptions {
     /// A crashed round's id, looked up in the database.
     #[arg(long, conflicts_with_all = ["hash", "salt"])]
@@ -51,13 +67,47 @@ pub struct VerifyOptions {
     /// A revealed game hash (64 hex digits).
     #[arg(long, requires = "salt")]
     pub hash: Option<String>,
-    #[arg(long)]
+    /// The room's public salt, as `GET /api/v1/game/rounds` shows it.
+    #[arg(long, conflicts_with_all = ["bet", "game"])]
     pub salt: Option<String>,
     /// The hash of the game before it (or the terminating hash for the first game), to check the link.
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["bet", "game"])]
     pub previous: Option<String>,
-    #[arg(long, default_value_t = 100)]
+    /// The house edge for --hash (a round from the database uses its room's configured edge).
+    #[arg(long, default_value_t = 100, conflicts_with_all = ["bet", "game"])]
     pub house_edge_bps: u32,
+    /// A Dice, Plinko or Mines bet's id, looked up in the database; its seed pair must have been revealed
+    /// (rotated).
+    #[arg(long)]
+    pub bet: Option<Uuid>,
+    /// A per-player game (dice, plinko or mines) whose result to compute from the inputs below.
+    #[arg(long, value_parser = parse_game, requires_all = ["server_seed", "client_seed", "nonce", "options"])]
+    pub game: Option<String>,
+    /// The revealed server seed, as text.
+    #[arg(long)]
+    pub server_seed: Option<String>,
+    /// The client seed of the same pair.
+    #[arg(long)]
+    pub client_seed: Option<String>,
+    /// The bet's nonce (a seed pair's first bet has nonce 0).
+    #[arg(long)]
+    pub nonce: Option<u64>,
+    /// The bet's options as JSON, as a bet request writes them: `{"target": 49.5, "direction": "over"}`,
+    /// `{"rows": 8, "risk": "low"}`, `{"mines": 3}`.
+    #[arg(long, value_parser = parse_json)]
+    pub options: Option<Value>,
+}
+
+/// `--game`: any name but crash, whose rounds have their own flags (the registry judges the rest).
+fn parse_game(text: &str) -> Result<String, String> {
+    if text == CRASH {
+        return Err("crash rounds are verified with --round ID or --hash H --salt S [--previous P]".into());
+    }
+    Ok(text.to_owned())
+}
+
+fn parse_json(text: &str) -> Result<Value, String> {
+    serde_json::from_str(text).map_err(|error| format!("not JSON: {error}"))
 }
 
 /// Runs a command inside the actix system and returns the process exit code.
@@ -116,6 +166,56 @@ async fn generate_chain(settings: &Settings, room: &str, length: u32) -> anyhow:
 }
 
 async fn verify(settings: &Settings, options: VerifyOptions) -> anyhow::Result<ExitCode> {
+    if let Some(bet) = options.bet {
+        return verify_bet(settings, bet).await;
+    }
+    if let Some(game) = options.game {
+        let (Some(server_seed), Some(client_seed), Some(nonce), Some(bet_options)) =
+            (options.server_seed, options.client_seed, options.nonce, options.options)
+        else {
+            anyhow::bail!("--game needs --server-seed, --client-seed, --nonce and --options");
+        };
+        let seeds = SeedInput {
+            server_seed: &server_seed,
+            client_seed: &client_seed,
+            nonce,
+        };
+        let result = instant::verify::verify_inputs(&Registry::from_settings(settings), &game, seeds, bet_options)
+            .map_err(instant_error)
+            .with_context(|| format!("cannot compute the {game} result"))?;
+        println!("{}", serde_json::to_string_pretty(&result)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    verify_crash(settings, options).await
+}
+
+/// Recomputes a recorded Dice, Plinko or Mines bet from its revealed seed pair.
+async fn verify_bet(settings: &Settings, id: Uuid) -> anyhow::Result<ExitCode> {
+    let database = Database::connect_lazy(&settings.database);
+    let bet = instant::store::find(&database.reader, id)
+        .await
+        .context("failed to load the bet")?
+        .ok_or_else(|| anyhow::anyhow!("no Dice, Plinko or Mines bet {id}"))?;
+    let verdict = instant::verify::verify_bet(&Registry::from_settings(settings), &bet)
+        .map_err(instant_error)
+        .with_context(|| format!("cannot verify bet {id}"))?;
+    println!("{}", serde_json::to_string_pretty(&verdict)?);
+    Ok(if verdict.verified {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// A per-player game's error as the CLI reports it: the stable code of a rule error, then the message.
+fn instant_error(error: InstantError) -> anyhow::Error {
+    match error {
+        InstantError::Rule(rule) => anyhow::anyhow!("{}: {}", rule.code, rule.message),
+        other => anyhow::anyhow!("{other}"),
+    }
+}
+
+async fn verify_crash(settings: &Settings, options: VerifyOptions) -> anyhow::Result<ExitCode> {
     use crate::fair::crash::parse_hash;
     use crate::games::crash::{chain, store};
     let verdict = if let Some(round) = options.round {

@@ -12,7 +12,7 @@ use crate::games::instant::seeds::{parse_client_seed, SeedError};
 use crate::games::instant::{verify, InstantGames};
 use crate::games::registry::CRASH;
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use uuid::Uuid;
@@ -51,12 +51,21 @@ struct RotateBody {
 }
 
 /// `POST /api/v1/fair/seeds/rotate {client_seed?}`: reveals the active server seed and starts a new pair.
+/// The body may be empty (a random client seed); otherwise it is JSON.
 async fn rotate(
+    request: HttpRequest,
     player: AuthenticatedPlayer,
-    body: BoundedJson<RotateBody>,
+    body: web::Bytes,
     games: web::Data<InstantGames>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(games.rotate_seeds(player.player_id, body.0.client_seed).await?))
+    let client_seed = if body.iter().all(u8::is_ascii_whitespace) {
+        None
+    } else {
+        let mut payload = actix_web::dev::Payload::from(body);
+        let BoundedJson(body) = BoundedJson::<RotateBody>::from_request(&request, &mut payload).await?;
+        body.client_seed
+    };
+    Ok(HttpResponse::Ok().json(games.rotate_seeds(player.player_id, client_seed).await?))
 }
 
 #[derive(Deserialize)]

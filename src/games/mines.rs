@@ -146,7 +146,8 @@ impl Game for Mines {
             "mines_count": options.mines,
             "revealed": state.revealed,
             "mine_hit": state.mine_hit,
-            "multiplier": multiplier(safe),
+            // Nothing is won before the first safe reveal (and cashing out is refused until then).
+            "multiplier": if safe == 0 { Value::Null } else { multiplier(safe) },
         });
         if finished {
             view["mines"] = json!(state.mines);

@@ -378,3 +378,68 @@ async fn a_mines_game_continues_across_a_node_restart() {
     assert!(status.success());
     assert_eq!(wait_for_exit(&mut restarted).code(), Some(0));
 }
+
+/// Anyone can recompute a Dice, Plinko or Mines result offline with the CLI: the reference vectors of
+/// docs/FAIRNESS.md come out, and bad inputs are refused before anything runs (exit 2).
+#[test]
+fn offline_verification_of_the_instant_games_with_the_cli() {
+    let settings = test_settings();
+    let verify = |game: &str, nonce: &str, options: &str| {
+        let output = binary(&settings)
+            .args([
+                "verify",
+                "--game",
+                game,
+                "--server-seed",
+                "server seed",
+                "--client-seed",
+                "client seed",
+            ])
+            .args(["--nonce", nonce, "--options", options])
+            .output()
+            .unwrap();
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_slice::<serde_json::Value>(&output.stdout).unwrap()
+    };
+    let dice = verify("dice", "1", r#"{"target":50,"direction":"over"}"#);
+    assert_eq!(dice["outcome"]["roll"], 74.67);
+    assert_eq!(dice["result"]["won"], true);
+    let mines = verify("mines", "1", r#"{"mines":3}"#);
+    assert_eq!(mines["outcome"]["mines"], serde_json::json!([18, 15, 5]));
+    let plinko = verify("plinko", "2", r#"{"rows":8,"risk":"low"}"#);
+    assert_eq!(plinko["outcome"]["path"], serde_json::json!([1, 1, 0, 0, 0, 0, 0, 0]));
+    assert_eq!(plinko["outcome"]["slot"], 2);
+
+    let missing_direction = r#"{"target":50}"#;
+    for (args, expected) in [
+        (vec!["verify", "--game", "crash"], "--round"),
+        (vec!["verify", "--game", "dice", "--server-seed", "s"], "--client-seed"),
+        (
+            vec![
+                "verify",
+                "--game",
+                "dice",
+                "--server-seed",
+                "s",
+                "--client-seed",
+                "c",
+                "--nonce",
+                "1",
+                "--options",
+                missing_direction,
+            ],
+            "direction",
+        ),
+        (vec!["verify", "--bet", "not-a-uuid"], "--bet"),
+    ] {
+        let output = binary(&settings).args(&args).output().unwrap();
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+    }
+}

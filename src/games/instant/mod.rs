@@ -310,6 +310,9 @@ pub async fn advance(pool: &PgPool, wallet: &Wallet, mut bet: BetRow) -> Result<
                             continue;
                         }
                         bet.status = staked_status(&bet);
+                        if bet.status == BetStatus::Settled {
+                            bet.settled_at = Some(chrono::Utc::now());
+                        }
                     }
                     Err(TransferError::Rejected(code)) => {
                         store::transition(pool, bet.id, BetStatus::Pending, BetStatus::Void).await?;
