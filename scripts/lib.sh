@@ -682,7 +682,7 @@ NGINX_TEMPLATE="$REPO_ROOT/nginx/nginx.conf.template"
 # The variables envsubst may replace in the template. Listing them keeps
 # nginx's own variables ($host, $http_upgrade, ...) intact.
 # shellcheck disable=SC2016
-NGINX_TEMPLATE_VARS='${NGINX_PREFIX} ${NGINX_LISTEN} ${NGINX_UPSTREAM_FILE} ${NGINX_ERROR_LOG} ${NGINX_ACCESS_LOG} ${NGINX_WORKER_RLIMIT_NOFILE}'
+NGINX_TEMPLATE_VARS='${NGINX_PREFIX} ${NGINX_LISTEN} ${NGINX_UPSTREAM_FILE} ${NGINX_ERROR_LOG} ${NGINX_ACCESS_LOG} ${NGINX_WORKER_RLIMIT_NOFILE} ${NGINX_WORKER_PROCESSES}'
 
 # nginx_bin prints the nginx binary; Debian installs it in /usr/sbin, which
 # is not on a normal user's PATH.
@@ -702,10 +702,26 @@ nginx_bin() {
 nginx_rlimit_nofile() {
   local want=131072 hard
   hard=$(ulimit -Hn)
-  if [[ $EUID -ne 0 && "$hard" != unlimited ]] && ((hard < want)); then
+  # Even root cannot raise the hard limit inside a container without CAP_SYS_RESOURCE; ask for what a
+  # subshell can actually set.
+  if [[ "$hard" != unlimited ]] && ((hard < want)) && ! (ulimit -Hn "$want") 2>/dev/null; then
     want=$hard
   fi
   echo "$want"
+}
+
+# nginx_worker_processes prints how many nginx workers to run: one per CPU, but enough that 40,000
+# proxied sockets (two descriptors each) fit under the per-worker descriptor limit NOFILE
+# (NGINX_WORKER_PROCESSES overrides it).
+nginx_worker_processes() {
+  local nofile=$1 cpus needed
+  if [[ -n "${NGINX_WORKER_PROCESSES:-}" ]]; then
+    echo "$NGINX_WORKER_PROCESSES"
+    return
+  fi
+  cpus=$(nproc)
+  needed=$(((80000 + nofile - 1) / nofile))
+  echo $((needed > cpus ? needed : cpus))
 }
 
 # nginx_render PREFIX LISTEN UPSTREAM_FILE renders the template into
@@ -718,7 +734,7 @@ nginx_render() {
   nofile=$(nginx_rlimit_nofile)
   NGINX_PREFIX=$prefix NGINX_LISTEN=$listen NGINX_UPSTREAM_FILE=$upstream \
     NGINX_ERROR_LOG="$prefix/logs/error.log" NGINX_ACCESS_LOG="$prefix/logs/access.log" \
-    NGINX_WORKER_RLIMIT_NOFILE=$nofile \
+    NGINX_WORKER_RLIMIT_NOFILE=$nofile NGINX_WORKER_PROCESSES=$(nginx_worker_processes "$nofile") \
     envsubst "$NGINX_TEMPLATE_VARS" <"$NGINX_TEMPLATE" >"$prefix/nginx.conf.tmp"
   mv -f "$prefix/nginx.conf.tmp" "$prefix/nginx.conf"
 }
