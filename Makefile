@@ -2,7 +2,7 @@
 # Extra arguments for `make test` go in ARGS, e.g. make test ARGS="wallet -- --nocapture".
 # `make up NODES=5` starts five nodes; `make scale NODES=N` grows or shrinks a running cluster.
 
-.PHONY: up down status scale clean-cluster test audit bench bench-ws bench-failover fmt lint
+.PHONY: up down status scale clean-cluster test audit bench bench-ws bench-failover loadtest capacity fmt lint
 
 up:
 	$(if $(NODES),CLUSTER_NODES=$(NODES) )scripts/up.sh
@@ -34,6 +34,14 @@ bench-ws:
 
 bench-failover:
 	scripts/bench-failover.sh $(RUNS)
+
+# The k6 smoke (or SCRIPT=crash-players.js ...) against the running local cluster, then audit.
+loadtest:
+	scripts/loadtest.sh $(ARGS)
+
+# The stepped capacity run on a cluster of its own (see scripts/capacity.sh for its settings).
+capacity:
+	scripts/capacity.sh
 
 fmt:
 	cargo fmt --all

@@ -4,6 +4,9 @@
 # Usage: scripts/test.sh [extra cargo test args...]
 #   e.g. scripts/test.sh wallet      (only tests whose name contains "wallet")
 #
+# The full run (no arguments) ends with the k6 load smoke (scripts/smoke-load.sh); LOAD_SMOKE=0 skips it,
+# LOAD_SMOKE=1 runs it after a filtered run too.
+#
 # Each run gets its own servers on free loopback ports and its own directory
 # under .local/, so runs never share state and two can run concurrently. The
 # servers and the directory are removed on every exit path, including test
@@ -88,6 +91,13 @@ main() {
   local rc=0
   run_cargo_test "$@" || rc=$?
   log "cargo test exited with $rc (Postgres port $PG_PORT, Redis port $REDIS_PORT)"
+  # The full suite ends with the k6 load smoke against a cluster of its own; a filtered run skips it
+  # unless LOAD_SMOKE=1, and LOAD_SMOKE=0 always skips it.
+  if ((rc == 0)) && [[ "${LOAD_SMOKE:-}" != 0 ]] && [[ $# -eq 0 || "${LOAD_SMOKE:-}" == 1 ]]; then
+    log "running the load smoke (scripts/smoke-load.sh)"
+    "$REPO_ROOT/scripts/smoke-load.sh" || rc=$?
+    log "the load smoke exited with $rc"
+  fi
   exit "$rc"
 }
 

@@ -38,6 +38,20 @@ pub enum Command {
     /// result from seeds and options given here. The forms given here need no database. Exits 1 when a
     /// check fails.
     Verify(VerifyOptions),
+    /// Development and load tests only: create funded players without the HTTP sign-up (one password
+    /// hash for all) and print one token per line. Refused unless `wallet.dev_top_up_enabled`.
+    LoadtestPlayers(LoadtestPlayersOptions),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct LoadtestPlayersOptions {
+    #[arg(long)]
+    pub count: u32,
+    /// Usernames are `{prefix}{index}`; an existing one is reused (and not funded twice).
+    #[arg(long)]
+    pub prefix: String,
+    #[arg(long, default_value_t = 1_000_000_000)]
+    pub funds_micros: i64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -124,6 +138,7 @@ pub async fn run(cli: Cli, settings: Settings) -> ExitCode {
             .map(|()| ExitCode::SUCCESS),
         Command::Chain(ChainCommand::Generate { room, length }) => generate_chain(&settings, &room, length).await,
         Command::Verify(options) => verify(&settings, options).await,
+        Command::LoadtestPlayers(options) => loadtest_players(&settings, options).await,
     };
     result.unwrap_or_else(|error| {
         tracing::error!(error = format!("{error:#}"), "command failed");
@@ -254,4 +269,16 @@ async fn verify_crash(settings: &Settings, options: VerifyOptions) -> anyhow::Re
     println!("{}", serde_json::to_string_pretty(&verdict)?);
     let failed = verdict.previous_hash_matches == Some(false) || verdict.crash_point_matches == Some(false);
     Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+async fn loadtest_players(settings: &Settings, options: LoadtestPlayersOptions) -> anyhow::Result<ExitCode> {
+    let tokens =
+        crate::loadtest::create_players(settings, options.count, &options.prefix, options.funds_micros).await?;
+    let mut out = String::with_capacity(tokens.len() * 400);
+    for token in tokens {
+        out.push_str(&token);
+        out.push('\n');
+    }
+    print!("{out}");
+    Ok(ExitCode::SUCCESS)
 }

@@ -346,6 +346,11 @@ pub struct AuthSettings {
     /// Argon2id cost: memory in KiB and passes. Lower only in tests.
     pub password_hash_memory_kib: u32,
     pub password_hash_iterations: u32,
+    /// Hashes computed at once (each takes `password_hash_memory_kib`): a burst of sign-ups or logins
+    /// queues instead of taking the node's memory.
+    pub password_hash_concurrency_max: u32,
+    /// How long a sign-up or login waits for a hashing slot before `auth_busy` (503).
+    pub password_hash_queue_timeout_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -461,6 +466,12 @@ impl Settings {
         }
         if !(1..=16).contains(&self.auth.password_hash_iterations) {
             return invalid("auth.password_hash_iterations", "must be 1 to 16");
+        }
+        if !(1..=256).contains(&self.auth.password_hash_concurrency_max) {
+            return invalid("auth.password_hash_concurrency_max", "must be 1 to 256");
+        }
+        if !(1..=60_000).contains(&self.auth.password_hash_queue_timeout_ms) {
+            return invalid("auth.password_hash_queue_timeout_ms", "must be 1 to 60000");
         }
         if self.admin.username.is_empty() {
             return invalid("admin.username", "must not be empty");

@@ -9,6 +9,7 @@ pub mod configuration;
 pub mod db;
 pub mod fair;
 pub mod games;
+pub mod loadtest;
 pub mod money;
 pub mod players;
 pub mod session;

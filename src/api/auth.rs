@@ -31,7 +31,7 @@ pub async fn signup(
         Username::parse(&body.0.username).map_err(|message| ApiError::bad_request("invalid_username", message))?;
     let password = players::parse_new_password(&body.0.password)
         .map_err(|message| ApiError::bad_request("invalid_password", message))?;
-    let hash = hasher.hash(password).await.map_err(ApiError::internal)?;
+    let hash = hasher.hash(password).await.map_err(hashing_failed)?;
     let player = players::create(&database.writer, &username, &hash, wallet.currency())
         .await
         .map_err(|error| match error {
@@ -71,7 +71,7 @@ pub async fn login(
     let verified = hasher
         .verify(SecretString::from(password), stored_hash)
         .await
-        .map_err(ApiError::internal)?;
+        .map_err(hashing_failed)?;
     let player = player.filter(|_| verified).ok_or_else(invalid)?;
     let token = keys
         .issue_player(player.id, player.account, &player.username)
@@ -97,4 +97,12 @@ pub async fn me(
         "balance": balance,
         "currency": wallet.currency(),
     })))
+}
+
+/// A full hashing queue is the client's cue to come back (503 `auth_busy`); anything else is ours.
+fn hashing_failed(error: anyhow::Error) -> ApiError {
+    match error.downcast_ref::<crate::auth::HasherBusy>() {
+        Some(busy) => ApiError::unavailable("auth_busy", busy.to_string()),
+        None => ApiError::internal(error),
+    }
 }

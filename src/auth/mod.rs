@@ -117,7 +117,15 @@ impl TokenKeys {
 #[derive(Clone)]
 pub struct PasswordHasherConfig {
     params: Params,
+    /// Bounds the hashes computed at once: each holds `password_hash_memory_kib` of memory.
+    slots: std::sync::Arc<tokio::sync::Semaphore>,
+    queue_timeout: std::time::Duration,
 }
+
+/// Every hashing slot stayed taken for the whole queue timeout.
+#[derive(Debug, thiserror::Error)]
+#[error("too many sign-ups and logins at once; try again shortly")]
+pub struct HasherBusy;
 
 impl PasswordHasherConfig {
     pub fn new(settings: &AuthSettings) -> anyhow::Result<PasswordHasherConfig> {
@@ -128,7 +136,21 @@ impl PasswordHasherConfig {
             None,
         )
         .map_err(|error| anyhow::anyhow!("invalid Argon2 parameters: {error}"))?;
-        Ok(PasswordHasherConfig { params })
+        Ok(PasswordHasherConfig {
+            params,
+            slots: std::sync::Arc::new(tokio::sync::Semaphore::new(
+                settings.password_hash_concurrency_max as usize,
+            )),
+            queue_timeout: std::time::Duration::from_millis(settings.password_hash_queue_timeout_ms),
+        })
+    }
+
+    /// Waits for a hashing slot, or fails with [`HasherBusy`] after the queue timeout.
+    async fn slot(&self) -> anyhow::Result<tokio::sync::OwnedSemaphorePermit> {
+        tokio::time::timeout(self.queue_timeout, self.slots.clone().acquire_owned())
+            .await
+            .map_err(|_| anyhow::Error::new(HasherBusy))?
+            .context("the hashing slots were closed")
     }
 
     fn argon2(&self) -> Argon2<'static> {
@@ -138,7 +160,9 @@ impl PasswordHasherConfig {
     /// Hashes on a blocking thread: Argon2 is deliberately slow and must not stall the event loop.
     pub async fn hash(&self, password: SecretString) -> anyhow::Result<String> {
         let argon2 = self.argon2();
+        let slot = self.slot().await?;
         tokio::task::spawn_blocking(move || {
+            let _slot = slot;
             let salt = SaltString::generate(&mut OsRng);
             argon2
                 .hash_password(password.expose_secret().as_bytes(), &salt)
@@ -153,7 +177,9 @@ impl PasswordHasherConfig {
     /// response time does not reveal whether a username exists.
     pub async fn verify(&self, password: SecretString, stored_hash: Option<String>) -> anyhow::Result<bool> {
         let argon2 = self.argon2();
+        let slot = self.slot().await?;
         tokio::task::spawn_blocking(move || {
+            let _slot = slot;
             let Some(stored_hash) = stored_hash else {
                 let salt = SaltString::generate(&mut OsRng);
                 let _ = argon2.hash_password(password.expose_secret().as_bytes(), &salt);
@@ -180,6 +206,8 @@ mod tests {
             token_ttl_s: 60,
             password_hash_memory_kib: 1024,
             password_hash_iterations: 1,
+            password_hash_concurrency_max: 2,
+            password_hash_queue_timeout_ms: 1000,
         }
     }
 

@@ -263,7 +263,9 @@ async fn read_accounts(
 
 /// Writes a plan in one statement. Balances change by compare-and-set: a balance that is no longer what
 /// the plan read is skipped (the caller sees it in the counts), and the player condition repeats the
-/// CHECK constraint. New rows go in with `ON CONFLICT DO NOTHING`: a key stored meanwhile is skipped.
+/// CHECK constraint. The rows are locked in id order first (`locked`, which the update joins, so no row is
+/// updated before it is locked): the shards of several nodes write the same house accounts, and an
+/// update that took its row locks in join order deadlocked against them. New rows go in with `ON CONFLICT DO NOTHING`: a key stored meanwhile is skipped.
 async fn write_plan(
     transaction: &mut Transaction<'_, Postgres>,
     plan: &BatchPlan,
@@ -286,9 +288,11 @@ async fn write_plan(
         columns.push(row, accounts);
     }
     sqlx::query_as(
-        "WITH updated AS (
+        "WITH locked AS (
+             SELECT id FROM accounts WHERE id = ANY($1) ORDER BY id FOR UPDATE
+         ), updated AS (
              UPDATE accounts AS a SET balance = d.new, updated_at = now()
-             FROM unnest($1::int8[], $2::int8[], $3::int8[]) AS d(id, old, new)
+             FROM unnest($1::int8[], $2::int8[], $3::int8[]) AS d(id, old, new) JOIN locked AS l ON l.id = d.id
              WHERE a.id = d.id AND a.balance = d.old AND (a.kind <> 'player' OR d.new >= 0)
              RETURNING 1
          ), inserted AS (

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# The load smoke of the test command: starts a cluster of its own on free loopback ports (3 nodes, nginx,
+# Postgres primary + replica, Redis + Sentinels; the local configuration: 100 ms ticks, 5 s betting),
+# runs the k6 smoke (loadtest/smoke.js: a few hundred virtual players for under a minute, thresholds on)
+# through scripts/loadtest.sh, which also runs the ledger audit and checks that every bet settled, and
+# stops the cluster on every exit path.
+#
+# Environment:
+#   GAME_BIN   the node binary (default target/debug/game-cluster, which `cargo test` has just built)
+#   VUS, DURATION, ...  passed to the k6 script (see loadtest/smoke.js)
+set -euo pipefail
+# shellcheck source=scripts/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+export GAME_BIN=${GAME_BIN:-$REPO_ROOT/target/debug/game-cluster}
+export CLUSTER_PORTS=auto CLUSTER_NODES=3 CLUSTER_APP_ENV=local
+CLUSTER_DIR=""
+
+# Only reached through the trap set in main.
+# shellcheck disable=SC2317
+cleanup() {
+  local rc=$?
+  set +e
+  trap - EXIT INT TERM
+  if [[ -n "$CLUSTER_DIR" ]]; then
+    if ((rc != 0)); then
+      log "the load smoke failed; the last node log lines:"
+      tail -n 20 "$CLUSTER_DIR"/logs/node-*.log >&2 2>/dev/null
+    fi
+    "$REPO_ROOT/scripts/cluster.sh" stop --purge >/dev/null 2>&1
+  fi
+  exit "$rc"
+}
+
+main() {
+  trap cleanup EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+  [[ -x "$GAME_BIN" ]] || die "no node binary at $GAME_BIN (build it first)"
+  CLUSTER_DIR=$(scratch_dir load-smoke)
+  export CLUSTER_DIR
+  clear_app_env
+  log "starting a cluster for the load smoke in $CLUSTER_DIR"
+  "$REPO_ROOT/scripts/cluster.sh" start >&2
+  SCRIPT=smoke.js "$REPO_ROOT/scripts/loadtest.sh" --quiet
+}
+
+main "$@"
