@@ -2,7 +2,8 @@
 
 use crate::helpers::spawn_app;
 use game_cluster::fair::crash as fair;
-use game_cluster::games::crash::store::{self, NewBet};
+use game_cluster::games::crash::bet_writer::{BetWriter, PendingBet};
+use game_cluster::games::crash::store;
 use game_cluster::games::crash::{recovery, BetStatus};
 use game_cluster::money::Amount;
 use game_cluster::wallet::ledger::{AccountId, TransferKind, TransferRequest};
@@ -33,6 +34,7 @@ async fn recovery_pays_decisions_refunds_open_stakes_and_voids_the_rest() {
     let fence = store::take_fence(&app.pool, ROOM, "test-node").await.unwrap();
     let round = store::start_round(&app.pool, &fence, 100).await.unwrap().unwrap().id;
     let mut bets = Vec::new();
+    let writer = BetWriter::start(app.pool.clone(), fence.clone());
     // (staked, amount): the last pending stake is more than the player has.
     let plan = [
         (true, 1_000_000),
@@ -43,19 +45,16 @@ async fn recovery_pays_decisions_refunds_open_stakes_and_voids_the_rest() {
     for (index, (staked, amount)) in plan.into_iter().enumerate() {
         let id = Uuid::now_v7();
         let client_bet_id = format!("bet-{index}");
-        let new_bet = NewBet {
+        let new_bet = PendingBet {
             id,
             round,
             player: player.id,
             account,
-            client_bet_id: &client_bet_id,
+            client_bet_id,
             amount,
             auto_cashout: None,
         };
-        assert!(store::insert_pending_bet(&app.pool, &fence, &new_bet)
-            .await
-            .unwrap()
-            .is_none());
+        assert!(writer.insert(new_bet).await.unwrap().is_none());
         if staked {
             let stake = TransferRequest {
                 key: store::stake_key(id),

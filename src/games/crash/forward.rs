@@ -101,7 +101,8 @@ struct ErrorBody {
     message: String,
 }
 
-/// Sends requests to room leaders on other nodes; bounded by `forward_in_flight_max`.
+/// Sends requests to room leaders on other nodes: at most `forward_in_flight_max` at once (each holds a
+/// connection to the leader), the others wait for a slot up to the forwarding timeout.
 #[derive(Clone)]
 pub struct Forwarder {
     http: reqwest::Client,
@@ -109,6 +110,7 @@ pub struct Forwarder {
     namespace: Namespace,
     secret: SecretString,
     permits: Arc<Semaphore>,
+    queue_timeout: Duration,
 }
 
 /// How a node reaches the leaders: its Redis (to look them up), the cluster's namespace and secret.
@@ -125,7 +127,7 @@ impl Forwarder {
         let http = reqwest::Client::builder()
             .timeout(settings.timeout)
             .connect_timeout(settings.timeout)
-            .pool_max_idle_per_host(64)
+            .pool_max_idle_per_host(settings.in_flight_max as usize)
             .build()?;
         Ok(Forwarder {
             http,
@@ -133,6 +135,7 @@ impl Forwarder {
             namespace: settings.namespace,
             secret: settings.secret,
             permits: Arc::new(Semaphore::new(settings.in_flight_max as usize)),
+            queue_timeout: settings.timeout,
         })
     }
 
@@ -209,7 +212,12 @@ impl Forwarder {
         what: &str,
         body: &impl Serialize,
     ) -> Result<T, GameError> {
-        let _permit = self.permits.try_acquire().map_err(|_| GameError::RoomUnavailable)?;
+        // A burst queues here for a bounded time (nothing has been sent yet, so giving up is safe) rather than
+        // opening one connection to the leader per request.
+        let _permit = tokio::time::timeout(self.queue_timeout, self.permits.acquire())
+            .await
+            .map_err(|_| GameError::RoomUnavailable)?
+            .map_err(|_| GameError::RoomUnavailable)?;
         let url = format!("{}/internal/v1/crash/{room}/{what}", holder.url.trim_end_matches('/'));
         let response = self
             .http

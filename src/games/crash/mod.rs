@@ -1,6 +1,7 @@
 //! The crash game (Aviator/bustabit style): one round actor per room, bets and cashouts judged by the
 //! server's clock, outcomes from the room's hash chain.
 
+pub mod bet_writer;
 pub mod chain;
 pub mod forward;
 pub mod leadership;

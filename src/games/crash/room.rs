@@ -7,8 +7,9 @@
 //! past the crash time; auto-cashouts pay exactly their target and are taken from a list sorted by the
 //! moment they fall due, not scanned per tick. Money moves only through the wallet, keyed by the bet id.
 
+use super::bet_writer::{BetWriter, PendingBet};
 use super::recovery;
-use super::store::{self, Fence, NewBet, RevealedRound, StoreError};
+use super::store::{self, Fence, RevealedRound, StoreError};
 use super::view::RoomView;
 use super::{multiplier_json, BetStatus, BetView, GameError};
 use crate::cluster::bus::EventBus;
@@ -151,6 +152,8 @@ pub struct CrashRoom {
     chain_retry: Duration,
     closing_wait_max: Duration,
     fence: Fence,
+    /// Records this term's new bets in batches, under the term's fence.
+    bets: BetWriter,
     bus: EventBus,
     channel: String,
     view_key: String,
@@ -184,6 +187,7 @@ pub struct RoomDependencies {
 
 impl CrashRoom {
     pub fn new(name: String, settings: RoomSettings, fence: Fence, dependencies: RoomDependencies) -> CrashRoom {
+        let bets = BetWriter::start(dependencies.pool.clone(), fence.clone());
         CrashRoom {
             view: RoomView::new(&name, settings.tick_interval_ms),
             name,
@@ -193,6 +197,7 @@ impl CrashRoom {
             chain_auto_generate_length: dependencies.chain_auto_generate_length,
             chain_retry: dependencies.chain_retry,
             closing_wait_max: dependencies.closing_wait_max,
+            bets,
             fence,
             bus: dependencies.bus,
             channel: dependencies.channel,
@@ -918,13 +923,8 @@ impl Handler<PlaceBet> for CrashRoom {
         );
         round.in_flight += 1;
         round.pending_stakes += 1;
-        let stake = place_stake(
-            self.pool.clone(),
-            self.fence.clone(),
-            self.wallet.clone(),
-            bet.player,
-            view,
-        );
+        let writes = (self.pool.clone(), self.fence.clone(), self.bets.clone());
+        let stake = place_stake(writes, self.wallet.clone(), bet.player, view);
         Box::pin(stake.into_actor(self).map(move |outcome, room, ctx| {
             room.finish_stake(bet_id, &outcome, ctx);
             outcome
@@ -934,27 +934,24 @@ impl Handler<PlaceBet> for CrashRoom {
 
 /// Records the pending bet, debits the stake and marks the bet open; a failed debit voids the bet.
 async fn place_stake(
-    pool: PgPool,
-    fence: Fence,
+    (pool, fence, bets): (PgPool, Fence, BetWriter),
     wallet: Wallet,
     player: PlayerRef,
     mut view: BetView,
 ) -> Result<PlacedBet, GameError> {
-    let new_bet = NewBet {
+    let new_bet = PendingBet {
         id: view.bet_id,
         round: view.round_id,
         player: player.player_id,
         account: player.account,
-        client_bet_id: &view.client_bet_id,
+        client_bet_id: view.client_bet_id.clone(),
         amount: view.amount,
         auto_cashout: view.auto_cashout,
     };
-    let existing = store::insert_pending_bet(&pool, &fence, &new_bet)
-        .await
-        .map_err(|error| {
-            tracing::error!(%error, "failed to record a bet");
-            GameError::from(error)
-        })?;
+    let existing = bets.insert(new_bet).await.map_err(|error| {
+        tracing::error!(%error, "failed to record a bet");
+        GameError::from(error)
+    })?;
     if let Some(existing) = existing {
         if existing.status == BetStatus::Pending {
             // An earlier attempt's stake is unresolved; recovery settles it, this request places nothing.
@@ -974,7 +971,7 @@ async fn place_stake(
             // The stake has moved, so the bet is in play whatever happens to this bookkeeping write; the
             // crash and cashout writes that follow overwrite the status either way. A refused fence is
             // different: the successor's recovery refunds the bet, so it must not be acknowledged.
-            match store::set_bet_status(&pool, &fence, view.bet_id, BetStatus::Open, None).await {
+            match bets.mark_open(view.bet_id).await {
                 Ok(()) => {}
                 Err(StoreError::Fenced { .. }) => return Err(GameError::LeaderChanged),
                 Err(error) => tracing::error!(bet_id = %view.bet_id, %error, "failed to mark a staked bet open"),

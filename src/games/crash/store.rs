@@ -2,7 +2,7 @@
 
 use super::{BetStatus, BetView};
 use crate::fair::crash::{self, GameHash};
-use crate::wallet::ledger::{AccountId, IdempotencyKey};
+use crate::wallet::ledger::IdempotencyKey;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::{PgPool, Row};
@@ -38,7 +38,7 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    fn fenced(fence: &Fence) -> StoreError {
+    pub(super) fn fenced(fence: &Fence) -> StoreError {
         StoreError::Fenced {
             room: fence.room.clone(),
             token: fence.token,
@@ -48,7 +48,7 @@ impl StoreError {
 
 /// The condition every single-statement leader write carries: the fence still holds, checked under a
 /// key-share lock so that a concurrent takeover waits for this write (or this write sees the new token).
-const FENCE_HOLDS: &str =
+pub(super) const FENCE_HOLDS: &str =
     "EXISTS (SELECT 1 FROM crash_room_leaders WHERE room = $1 AND fencing_token = $2 FOR KEY SHARE)";
 
 /// Takes the next fencing token of `room` for `node_id`. It waits for every write under the previous
@@ -298,51 +298,6 @@ pub async fn settle_round(pool: &PgPool, fence: &Fence, round: i64) -> Result<()
     .await?;
     transaction.commit().await?;
     Ok(())
-}
-
-/// A bet about to be placed.
-pub struct NewBet<'a> {
-    pub id: Uuid,
-    pub round: i64,
-    pub player: Uuid,
-    pub account: AccountId,
-    pub client_bet_id: &'a str,
-    pub amount: i64,
-    pub auto_cashout: Option<u32>,
-}
-
-/// Records a pending bet. If the player already used this `client_bet_id`, returns that bet instead.
-pub async fn insert_pending_bet(pool: &PgPool, fence: &Fence, bet: &NewBet<'_>) -> Result<Option<BetView>, StoreError> {
-    let inserted = sqlx::query(&format!(
-        "INSERT INTO crash_bets (id, round_id, player_id, account_id, client_bet_id, amount, auto_cashout, status)
-         SELECT $3, $4, $5, $6, $7, $8, $9, 'pending' WHERE {FENCE_HOLDS}
-         ON CONFLICT (player_id, client_bet_id) DO NOTHING"
-    ))
-    .bind(&fence.room)
-    .bind(fence.token)
-    .bind(bet.id)
-    .bind(bet.round)
-    .bind(bet.player)
-    .bind(bet.account.0)
-    .bind(bet.client_bet_id)
-    .bind(bet.amount)
-    .bind(bet.auto_cashout.map(|m| m as i32))
-    .execute(pool)
-    .await?;
-    if inserted.rows_affected() == 1 {
-        return Ok(None);
-    }
-    let row = sqlx::query(
-        "SELECT b.*, r.room FROM crash_bets b JOIN crash_rounds r ON r.id = b.round_id
-         WHERE b.player_id = $1 AND b.client_bet_id = $2",
-    )
-    .bind(bet.player)
-    .bind(bet.client_bet_id)
-    .fetch_optional(pool)
-    .await?;
-    // Nothing inserted and nothing to replay: the fence refused the insert.
-    let row = row.ok_or_else(|| StoreError::fenced(fence))?;
-    Ok(Some(bet_view_from_row(&row)?))
 }
 
 pub fn bet_view_from_row(row: &sqlx::postgres::PgRow) -> sqlx::Result<BetView> {
