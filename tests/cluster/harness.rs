@@ -222,12 +222,20 @@ impl Cluster {
     }
 
     /// Waits until no bet is pending, open or being cashed out (the last rounds crashed or were settled).
+    /// A bet sent just before the players stopped betting may still be on its way to the leader, so no bet
+    /// must be unsettled in two looks a second apart.
     pub async fn wait_all_bets_settled(&self, limit: Duration) {
         let deadline = Instant::now() + limit;
+        let mut settled_looks = 0;
         loop {
             let unsettled = self.unsettled_bets().await;
-            if unsettled == 0 {
+            settled_looks = if unsettled == 0 { settled_looks + 1 } else { 0 };
+            if settled_looks == 2 {
                 return;
+            }
+            if unsettled == 0 {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
             }
             assert!(
                 Instant::now() < deadline,

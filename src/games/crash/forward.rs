@@ -179,11 +179,14 @@ impl Forwarder {
             match leader.route() {
                 Route::Local(driver) => return driver.send(message).await.unwrap_or(Err(GameError::OutcomeUnknown)),
                 Route::Remote(holder) => match self.post(&holder, room, what, wire).await {
-                    Err(GameError::Forwarded { code: NOT_LEADER, .. }) => {
+                    // The lease moved, or the holder we knew no longer listens (a drained leader after its
+                    // handover): nothing was decided, so look the holder up again and retry.
+                    Err(Posted::NotLeader) | Err(Posted::Unreachable) => {
                         moved += 1;
                         self.refresh(room, leader).await;
                     }
-                    answer => return answer,
+                    Err(Posted::Failed(error)) => return Err(error),
+                    Ok(answer) => return Ok(answer),
                 },
                 Route::Unknown if tokio::time::Instant::now() < deadline => {
                     self.refresh(room, leader).await;
@@ -211,13 +214,13 @@ impl Forwarder {
         room: &str,
         what: &str,
         body: &impl Serialize,
-    ) -> Result<T, GameError> {
+    ) -> Result<T, Posted> {
         // A burst queues here for a bounded time (nothing has been sent yet, so giving up is safe) rather than
         // opening one connection to the leader per request.
         let _permit = tokio::time::timeout(self.queue_timeout, self.permits.acquire())
             .await
-            .map_err(|_| GameError::RoomUnavailable)?
-            .map_err(|_| GameError::RoomUnavailable)?;
+            .map_err(|_| Posted::Failed(GameError::RoomUnavailable))?
+            .map_err(|_| Posted::Failed(GameError::RoomUnavailable))?;
         let url = format!("{}/internal/v1/crash/{room}/{what}", holder.url.trim_end_matches('/'));
         let response = self
             .http
@@ -230,33 +233,46 @@ impl Forwarder {
                 tracing::warn!(%url, %error, "forwarding to the room's leader failed");
                 // Refused before anything was sent: nothing happened. Otherwise the leader may have decided.
                 if error.is_connect() {
-                    GameError::RoomUnavailable
+                    Posted::Unreachable
                 } else {
-                    GameError::OutcomeUnknown
+                    Posted::Failed(GameError::OutcomeUnknown)
                 }
             })?;
         let status = response.status();
-        let bytes = response.bytes().await.map_err(|_| GameError::OutcomeUnknown)?;
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|_| Posted::Failed(GameError::OutcomeUnknown))?;
         if status == StatusCode::OK {
             return serde_json::from_slice(&bytes).map_err(|error| {
                 tracing::error!(%url, %error, "the leader's answer did not parse");
-                GameError::Store
+                Posted::Failed(GameError::Store)
             });
         }
-        let envelope: ErrorEnvelope = serde_json::from_slice(&bytes).map_err(|_| GameError::RoomUnavailable)?;
-        let code = if envelope.error.code == NOT_LEADER {
-            NOT_LEADER
-        } else {
-            KNOWN_CODES
-                .iter()
-                .find(|known| **known == envelope.error.code)
-                .copied()
-                .unwrap_or("internal_error")
-        };
-        Err(GameError::Forwarded {
+        let envelope: ErrorEnvelope =
+            serde_json::from_slice(&bytes).map_err(|_| Posted::Failed(GameError::RoomUnavailable))?;
+        if envelope.error.code == NOT_LEADER {
+            return Err(Posted::NotLeader);
+        }
+        let code = KNOWN_CODES
+            .iter()
+            .find(|known| **known == envelope.error.code)
+            .copied()
+            .unwrap_or("internal_error");
+        Err(Posted::Failed(GameError::Forwarded {
             status: status.as_u16(),
             code,
             message: envelope.error.message,
-        })
+        }))
     }
+}
+
+/// How a forwarded request ended short of an answer.
+enum Posted {
+    /// The node no longer leads the room.
+    NotLeader,
+    /// The node could not be reached at all: nothing was sent.
+    Unreachable,
+    /// The answer to give the player.
+    Failed(GameError),
 }
