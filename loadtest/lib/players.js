@@ -88,12 +88,26 @@ function credentials(data, role) {
   return { username: `${runId(data)}-${role}${__VU}`, password: PASSWORD };
 }
 
+/** Attempts of a sign-up or login the server answered 503 `auth_busy` (its hashing queue was full). */
+const AUTH_ATTEMPTS_MAX = 10;
+
+/** Posts an auth request, backing off while the server says its password hashing queue is full. */
+function postAuth(path, body, name, expected) {
+  let response = null;
+  for (let attempt = 1; attempt <= AUTH_ATTEMPTS_MAX; attempt += 1) {
+    response = http.post(`${BASE_URL}${path}`, body, params(null, name, expected.concat([503])));
+    if (response.status !== 503) return response;
+    sleep(Math.min(0.5 * attempt, 3) + Math.random());
+  }
+  return response;
+}
+
 function authenticate(username, password) {
   const body = JSON.stringify({ username, password });
-  const signup = http.post(`${BASE_URL}/api/v1/auth/signup`, body, params(null, 'auth_signup', [201, 409]));
+  const signup = postAuth('/api/v1/auth/signup', body, 'auth_signup', [201, 409]);
   if (signup.status === 201) return signup.json('token');
   if (signup.status === 409) {
-    const login = http.post(`${BASE_URL}/api/v1/auth/login`, body, params(null, 'auth_login', [200]));
+    const login = postAuth('/api/v1/auth/login', body, 'auth_login', [200]);
     if (login.status === 200) return login.json('token');
     throw new Error(`login of ${username} failed: ${login.status} ${errorCode(login)}`);
   }
