@@ -21,6 +21,8 @@
 #   CAPACITY_KEEP=1       leave the cluster running afterwards (stop it with
 #                         CLUSTER_DIR=.local/capacity scripts/cluster.sh stop)
 #   CAPACITY_OUT          where the per-step JSON lines go (default .local/capacity-last.jsonl)
+#   CAPACITY_BURST_BETS   after the steps, this many players (each with a funded account) all bet in the
+#                         same betting window (default 10000; 0 skips the burst)
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -38,6 +40,8 @@ export CLUSTER_DIR=${CLUSTER_DIR_CAPACITY:-$LOCAL_DIR/capacity}
 export CLUSTER_PORTS=auto CLUSTER_NODES=$NODES
 CLUSTER=$REPO_ROOT/scripts/cluster.sh
 WORK_DIR=""
+BASELINE=""
+BURST_BETS=${CAPACITY_BURST_BETS:-10000}
 
 # Only reached through the trap set in main.
 # shellcheck disable=SC2317
@@ -72,11 +76,14 @@ group_pids() {
         pgrep -P "$pid" || true
       done
       ;;
-    swarm) pgrep -P $$ -x swarm || true ;;
+    # The swarms run in run_step's subshell, so they are found by name (only this run starts them).
+    swarm) pgrep -x swarm || true ;;
   esac
 }
 
-# snapshot prints "group cpu_ticks rss_kib" for every group, from /proc.
+# snapshot prints "group cpu_ticks pss_kib" for every group, from /proc. Memory is the proportional set
+# size, so memory the processes of a group share (Postgres's shared buffers, nginx's workers' pages) is
+# counted once.
 snapshot() {
   local group pid ticks rss stat
   for group in nodes nginx redis postgres swarm; do
@@ -87,7 +94,7 @@ snapshot() {
       stat=${stat##*) }
       read -r -a fields <<<"$stat"
       ticks=$((ticks + fields[11] + fields[12]))
-      rss=$((rss + $(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)))
+      rss=$((rss + $(awk '/^Pss:/ {print $2}' "/proc/$pid/smaps_rollup" 2>/dev/null || echo 0)))
     done
     printf '%s %s %s\n' "$group" "$ticks" "$rss"
   done
@@ -144,7 +151,7 @@ run_step() {
   after=$(snapshot)
   for i in "${pids[@]}"; do wait "$i" || true; done
   python3 "$REPO_ROOT/scripts/capacity_report.py" step "$players" "$((STEP_S * 2 / 3))" "$TICK_P99_MS" "$BET_P99_MS" \
-    "$before" "$after" "$WORK_DIR"/swarm-*.json
+    "$BASELINE" "$before" "$after" "$WORK_DIR"/swarm-*.json
 }
 
 main() {
@@ -155,6 +162,9 @@ main() {
   "$CLUSTER" start >&2
   eval "$(grep -E '^(NGINX_PORT)=' "$CLUSTER_DIR/cluster.env")"
   fixture_tokens "$((BETTORS + 100))"
+  # The nodes' memory before any player connects: a node keeps what it allocated for earlier steps, so
+  # each step's memory per connection is measured against this, not against the step's own start.
+  BASELINE=$(snapshot)
   mkdir -p "$(dirname "$OUT")"
   : >"$OUT"
   printf '\nMachine: %s CPUs, %s, %s RAM; %s nodes behind nginx; %ss per step, %s bettors\n\n' "$(nproc)" \
@@ -176,7 +186,30 @@ main() {
     sleep 5
   done
   printf '\nLast step that held: %s players\n' "${held:-none}"
+  ((BURST_BETS > 0)) && run_burst
   settle_and_audit
+}
+
+# run_burst has BURST_BETS players, each with its own funded account, bet in the same betting window
+# (the swarm's --burst mode) and prints how many were acknowledged, how fast, and the errors.
+run_burst() {
+  log "burst: creating $BURST_BETS funded players"
+  fixture_tokens "$BURST_BETS"
+  "$REPO_ROOT/target/release/swarm" --url "ws://$LOOPBACK:$NGINX_PORT/ws" --tokens-file "$WORK_DIR/tokens.txt" \
+    --players "$BURST_BETS" --bettors "$BURST_BETS" --burst --duration-s 10 --ramp-per-s 2000 \
+    --source-addresses "$(source_addresses 9)" >"$WORK_DIR/burst.json" 2>"$WORK_DIR/burst.log" || true
+  python3 - "$WORK_DIR/burst.json" <<'PY'
+import json, sys
+text = open(sys.argv[1]).read().strip()
+report = json.loads(text.splitlines()[-1]) if text else {}
+burst = report.get("burst") or {}
+print("\nBurst: %s players connected of %s; bets sent %s, acknowledged %s (%s within the betting window), "
+      "unanswered %s, errors %s; ack p50 %s ms, p99 %s ms, max %s ms; first send to last answer %s ms"
+      % (report.get("connected"), report.get("players"), burst.get("bets_sent"), burst.get("bets_acked"),
+         burst.get("bets_acked_within_window"), burst.get("bets_unanswered"), burst.get("bet_errors"),
+         burst.get("bet_ack_p50_ms"), burst.get("bet_ack_p99_ms"), burst.get("bet_ack_max_ms"),
+         burst.get("first_send_to_last_answer_ms")))
+PY
 }
 
 # settle_and_audit waits for open bets to settle, then runs the ledger audit: a load run that loses or

@@ -3,7 +3,7 @@
 those lines for scripts/capacity.sh.
 
   capacity_report.py header
-  capacity_report.py step PLAYERS SAMPLE_S TICK_P99_MS BET_P99_MS BEFORE AFTER SWARM_JSON...
+  capacity_report.py step PLAYERS SAMPLE_S TICK_P99_MS BET_P99_MS BASELINE BEFORE AFTER SWARM_JSON...
   capacity_report.py row LINE | held LINE | why LINE
 
 The swarms' latency histograms arrive raw ([value_us, count] pairs) so that quantiles are computed over
@@ -51,14 +51,14 @@ def parse_samples(text):
 
 
 def step(args):
-    players, sample_s, tick_target, bet_target, before, after = args[:6]
+    players, sample_s, tick_target, bet_target, baseline, before, after = args[:7]
     reports = []
-    for path in args[6:]:
+    for path in args[7:]:
         with open(path) as handle:
             text = handle.read().strip()
         if text:
             reports.append(json.loads(text.splitlines()[-1]))
-    before, after = parse_samples(before), parse_samples(after)
+    baseline, before, after = parse_samples(baseline), parse_samples(before), parse_samples(after)
     clock = os.sysconf("SC_CLK_TCK")
     processes = {}
     for group in GROUPS:
@@ -70,9 +70,8 @@ def step(args):
     total = lambda key: sum(report.get(key, 0) or 0 for report in reports)
     tick, bet, cashout = (merged(reports, name) for name in ("tick_us", "bet_ack_us", "cashout_ack_us"))
     connected = total("connected")
-    # Every swarm samples the same node processes, so one swarm's samples give the nodes' growth.
-    first = reports[0] if reports else {}
-    node_growth_kib = (first.get("server_rss_during_kib") or 0) - (first.get("server_rss_before_kib") or 0)
+    # The nodes' memory in the middle of the step over their memory before the first step.
+    node_growth_kib = after.get("nodes", (0, 0))[1] - baseline.get("nodes", (0, 0))[1]
     line = {
         "players": int(players),
         "connected": connected,
@@ -111,7 +110,7 @@ def reasons(line):
 
 def header():
     columns = ["players", "connected", "tick p50/p99/max ms", "bet ack p99 ms", "msgs/s", "node KiB/conn"]
-    columns += ["%s CPU%% / MiB" % group for group in GROUPS]
+    columns += ["%s CPU%% / PSS MiB" % group for group in GROUPS]
     print("| " + " | ".join(columns) + " |")
     print("|" + "---:|" * len(columns))
 
