@@ -8,6 +8,10 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
+const DICE: &str = "/api/v1/dice/roll";
+const PLINKO: &str = "/api/v1/plinko/drop";
+const MINES: &str = "/api/v1/mines/bet";
+
 /// 100 units.
 const FUNDS: i64 = 100_000_000;
 /// 1 unit.
@@ -461,121 +465,92 @@ async fn out_of_range_and_malformed_bets_are_refused_without_moving_money() {
     let app = spawn_app().await;
     let player = funded_player(&app, "fumbler").await;
     let transfers_before = ledger_transfer_count(&app, &player).await;
+    // Every case is a 400 with its code; none may move money or leave a record.
     let cases = [
         (
-            "/api/v1/dice/roll",
+            DICE,
             json!({"amount": STAKE, "target": 1.5, "direction": "over"}),
-            StatusCode::BAD_REQUEST,
             "invalid_target",
         ),
         (
-            "/api/v1/dice/roll",
+            DICE,
             json!({"amount": STAKE, "target": 98.5, "direction": "under"}),
-            StatusCode::BAD_REQUEST,
             "invalid_target",
         ),
         (
-            "/api/v1/dice/roll",
+            DICE,
             json!({"amount": STAKE, "target": 100.01, "direction": "under"}),
-            StatusCode::BAD_REQUEST,
             "invalid_target",
         ),
         (
-            "/api/v1/dice/roll",
+            DICE,
             json!({"amount": STAKE, "target": 50, "direction": "sideways"}),
-            StatusCode::BAD_REQUEST,
             "invalid_direction",
         ),
+        (DICE, json!({"amount": STAKE, "target": 50}), "invalid_request"),
         (
-            "/api/v1/dice/roll",
-            json!({"amount": STAKE, "target": 50}),
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-        ),
-        (
-            "/api/v1/dice/roll",
+            DICE,
             json!({"amount": 0, "target": 50, "direction": "over"}),
-            StatusCode::BAD_REQUEST,
             "invalid_amount",
         ),
         (
-            "/api/v1/dice/roll",
+            DICE,
             json!({"amount": -5, "target": 50, "direction": "over"}),
-            StatusCode::BAD_REQUEST,
             "invalid_amount",
         ),
         (
-            "/api/v1/dice/roll",
+            DICE,
             json!({"amount": 1.5, "target": 50, "direction": "over"}),
-            StatusCode::BAD_REQUEST,
             "invalid_amount",
         ),
         (
-            "/api/v1/dice/roll",
+            DICE,
             json!({"amount": "100", "target": 50, "direction": "over"}),
-            StatusCode::BAD_REQUEST,
             "invalid_amount",
         ),
         (
-            "/api/v1/dice/roll",
+            DICE,
             json!({"amount": 99_999, "target": 50, "direction": "over"}),
-            StatusCode::BAD_REQUEST,
             "invalid_amount",
         ),
         (
-            "/api/v1/dice/roll",
+            DICE,
             json!({"amount": 1_000_000_001, "target": 50, "direction": "over"}),
-            StatusCode::BAD_REQUEST,
             "invalid_amount",
         ),
         (
-            "/api/v1/dice/roll",
+            DICE,
             json!({"amount": 1_000_000_000, "target": 99.99, "direction": "over"}),
-            StatusCode::BAD_REQUEST,
             "payout_limit_exceeded",
         ),
         (
-            "/api/v1/plinko/drop",
+            PLINKO,
             json!({"amount": STAKE, "rows": 7, "risk": "low"}),
-            StatusCode::BAD_REQUEST,
             "invalid_rows",
         ),
         (
-            "/api/v1/plinko/drop",
+            PLINKO,
             json!({"amount": STAKE, "rows": 17, "risk": "low"}),
-            StatusCode::BAD_REQUEST,
             "invalid_rows",
         ),
         (
-            "/api/v1/plinko/drop",
+            PLINKO,
             json!({"amount": STAKE, "rows": 12, "risk": "extreme"}),
-            StatusCode::BAD_REQUEST,
             "invalid_risk",
         ),
         (
-            "/api/v1/plinko/drop",
+            PLINKO,
             json!({"amount": STAKE, "rows": 12, "risk": "low", "extra": true}),
-            StatusCode::BAD_REQUEST,
             "invalid_request",
         ),
-        (
-            "/api/v1/mines/bet",
-            json!({"amount": STAKE, "mines": 0}),
-            StatusCode::BAD_REQUEST,
-            "invalid_mines",
-        ),
-        (
-            "/api/v1/mines/bet",
-            json!({"amount": STAKE, "mines": 25}),
-            StatusCode::BAD_REQUEST,
-            "invalid_mines",
-        ),
+        (MINES, json!({"amount": STAKE, "mines": 0}), "invalid_mines"),
+        (MINES, json!({"amount": STAKE, "mines": 25}), "invalid_mines"),
     ];
-    for (index, (path, body, status, code)) in cases.into_iter().enumerate() {
+    for (index, (path, body, code)) in cases.into_iter().enumerate() {
         let response = app
             .post_json(path, Some(&player.token), Some(&format!("bad-{index}")), &body)
             .await;
-        assert_error(response, status, code).await;
+        assert_error(response, StatusCode::BAD_REQUEST, code).await;
     }
     let unkeyed = app
         .post_json(
