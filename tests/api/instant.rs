@@ -636,6 +636,7 @@ async fn the_recovery_sweep_finishes_a_bet_left_pending_exactly_once() {
         options: &options,
         state: &state,
         payout: Some(payout),
+        created_at: chrono::Utc::now(),
     };
     store::insert(&mut transaction, &bet).await.unwrap();
     seeds::take_nonce(&mut transaction, &seed).await.unwrap();

@@ -159,6 +159,7 @@ impl InstantGames {
             false => None,
         };
         let id = Uuid::now_v7();
+        let created_at = chrono::Utc::now();
         let new_bet = NewBet {
             id,
             player_id: bet.player_id,
@@ -173,11 +174,31 @@ impl InstantGames {
             options: &options,
             state: &state,
             payout,
+            created_at,
         };
         store::insert(&mut transaction, &new_bet).await?;
         seeds::take_nonce(&mut transaction, &seed).await?;
         transaction.commit().await?;
-        let row = store::find(&self.pool, id).await?.ok_or(InstantError::GameNotFound)?;
+        // The row as stored, built from what was just written rather than read back.
+        let row = BetRow {
+            id,
+            player_id: bet.player_id,
+            account_id: bet.account.0,
+            game: bet.game.to_owned(),
+            client_bet_id: bet.client_bet_id.to_owned(),
+            amount: terms.amount,
+            payout_max: terms.payout_max,
+            options,
+            state,
+            status: BetStatus::Pending,
+            payout,
+            nonce: seed.next_nonce,
+            server_seed_hash: seed.server_seed_hash.clone(),
+            client_seed: seed.client_seed.clone(),
+            revealed_server_seed: None,
+            created_at,
+            settled_at: None,
+        };
         self.finish(registered, row, false).await
     }
 

@@ -85,6 +85,7 @@ pub struct NewBet<'a> {
     pub options: &'a Value,
     pub state: &'a Value,
     pub payout: Option<i64>,
+    pub created_at: DateTime<Utc>,
 }
 
 const SELECT_BET: &str = "SELECT b.id, b.player_id, b.account_id, b.game, b.client_bet_id, b.amount, b.payout_max,
@@ -118,8 +119,8 @@ fn bet_from_row(row: &PgRow) -> sqlx::Result<BetRow> {
 pub async fn insert(connection: &mut PgConnection, bet: &NewBet<'_>) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO instant_bets (id, player_id, account_id, game, stepwise, client_bet_id, seed_id, nonce, amount,
-             payout_max, options, state, status, payout)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'pending', $13)",
+             payout_max, options, state, status, payout, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'pending', $13, $14)",
     )
     .bind(bet.id)
     .bind(bet.player_id)
@@ -134,6 +135,7 @@ pub async fn insert(connection: &mut PgConnection, bet: &NewBet<'_>) -> sqlx::Re
     .bind(bet.options)
     .bind(bet.state)
     .bind(bet.payout)
+    .bind(bet.created_at)
     .execute(connection)
     .await?;
     Ok(())
