@@ -74,6 +74,16 @@ async fn sigterm_drains_and_exits_cleanly() {
     assert_eq!(exit.code(), Some(0));
 }
 
+/// Sends SIGTERM and expects a clean exit (code 0) within the wait below.
+fn stop_with_sigterm(child: &mut Child) {
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert_eq!(wait_for_exit(child).code(), Some(0));
+}
+
 /// Waits for a stopping node. A leader first finishes its round (bounded by the handover timeout) and then
 /// closes its connections (the shutdown timeout), so the wait covers both on top of the usual margin.
 fn wait_for_exit(child: &mut Child) -> std::process::ExitStatus {
@@ -205,12 +215,7 @@ async fn a_killed_node_recovers_every_open_bet_on_restart() {
     let report = game_cluster::wallet::audit::run(&pool).await.unwrap();
     assert!(report.ok, "{:?}", report.breaches);
 
-    let status = Command::new("kill")
-        .args(["-TERM", &restarted.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    assert_eq!(wait_for_exit(&mut restarted).code(), Some(0));
+    stop_with_sigterm(&mut restarted);
 }
 
 /// The next JSON text message on a raw test socket.
@@ -371,12 +376,7 @@ async fn a_mines_game_continues_across_a_node_restart() {
     let report = game_cluster::wallet::audit::run(&pool).await.unwrap();
     assert!(report.ok, "{:?}", report.breaches);
 
-    let status = Command::new("kill")
-        .args(["-TERM", &restarted.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    assert_eq!(wait_for_exit(&mut restarted).code(), Some(0));
+    stop_with_sigterm(&mut restarted);
 }
 
 /// Anyone can recompute a Dice, Plinko or Mines result offline with the CLI: the reference vectors of
