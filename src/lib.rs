@@ -10,6 +10,7 @@ pub mod db;
 pub mod fair;
 pub mod games;
 pub mod loadtest;
+pub mod metrics;
 pub mod money;
 pub mod players;
 pub mod session;

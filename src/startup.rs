@@ -349,6 +349,7 @@ fn build_server(listener: TcpListener, settings: &Settings, parts: ServerParts) 
         auto_cashout_max,
     });
     let shared_settings = web::Data::new(settings.clone());
+    let metrics = web::Data::new(crate::metrics::install());
     let games = web::Data::new(games);
     let node = web::Data::new(node);
     let leaders = web::Data::new(leaders);
@@ -376,6 +377,8 @@ fn build_server(listener: TcpListener, settings: &Settings, parts: ServerParts) 
     let mut server = HttpServer::new(move || {
         App::new()
             .wrap(from_fn(middleware::catch_panics))
+            .wrap(from_fn(middleware::record_requests))
+            .app_data(metrics.clone())
             .app_data(web::PayloadConfig::new(body_limit))
             .app_data(middleware::query_config())
             .app_data(middleware::path_config())

@@ -151,3 +151,19 @@ pub async fn ready(readiness: web::Data<Readiness>) -> HttpResponse {
         HttpResponse::Ok().json(json!({ "ready": true }))
     }
 }
+
+/// `GET /metrics`: every series in the Prometheus text format, with the connection pools sampled now.
+pub async fn metrics(
+    handle: web::Data<metrics_exporter_prometheus::PrometheusHandle>,
+    database: web::Data<Database>,
+) -> HttpResponse {
+    for (pool_name, pool) in [("writer", &database.writer), ("reader", &database.reader)] {
+        let open = pool.size() as f64;
+        let idle = pool.num_idle() as f64;
+        metrics::gauge!("db_pool_connections", "pool" => pool_name, "state" => "in_use").set(open - idle);
+        metrics::gauge!("db_pool_connections", "pool" => pool_name, "state" => "idle").set(idle);
+    }
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(handle.render())
+}

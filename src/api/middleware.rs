@@ -49,6 +49,21 @@ pub fn path_config() -> web::PathConfig {
     })
 }
 
+/// Counts every request by route pattern and status, and records its latency by route (the pattern, not the
+/// path, so that ids do not make a series each).
+pub async fn record_requests(
+    request: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let started = std::time::Instant::now();
+    let route = request.match_pattern().unwrap_or_else(|| "unmatched".into());
+    let response = next.call(request).await?;
+    let status = response.status().as_u16().to_string();
+    metrics::counter!("http_requests_total", "route" => route.clone(), "status" => status).increment(1);
+    metrics::histogram!("http_request_duration_seconds", "route" => route).record(started.elapsed().as_secs_f64());
+    Ok(response)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -23,6 +23,7 @@ pub fn configure(config: &mut web::ServiceConfig, dev_top_up_enabled: bool) {
     config
         .route("/health", web::get().to(health::health))
         .route("/ready", web::get().to(health::ready))
+        .route("/metrics", web::get().to(health::metrics))
         .route("/ws", web::get().to(game::socket))
         .configure(internal::configure)
         .service(

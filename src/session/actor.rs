@@ -319,6 +319,8 @@ impl Actor for PlayerSession {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
+        metrics::gauge!("ws_connected_players").increment(1.0);
+        metrics::counter!("ws_sessions_opened_total").increment(1);
         ctx.set_mailbox_capacity(self.context.settings.mailbox_capacity);
         let interval = Duration::from_millis(self.context.settings.heartbeat_interval_ms);
         ctx.run_interval(interval, |session, ctx| session.heartbeat(ctx));
@@ -336,6 +338,8 @@ impl Actor for PlayerSession {
     }
 
     fn stopped(&mut self, _: &mut Context<Self>) {
+        metrics::gauge!("ws_connected_players").decrement(1.0);
+        metrics::counter!("ws_sessions_closed_total").increment(1);
         self.room.do_send(Unsubscribe { session_id: self.id });
         // Dropping the transport's last handles ends the writer and the connection if it is still open.
         tracing::debug!(session = self.id, "session stopped");

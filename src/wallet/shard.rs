@@ -97,7 +97,18 @@ impl WalletShard {
         let store = self.store.clone();
         let limits = self.limits;
         let shard = self.index;
-        let commit = async move { commit_with_retries(&store, &requests, limits, shard).await };
+        let commit = async move {
+            let started = std::time::Instant::now();
+            let outcomes = commit_with_retries(&store, &requests, limits, shard).await;
+            metrics::histogram!("wallet_batch_size").record(requests.len() as f64);
+            metrics::histogram!("wallet_batch_commit_seconds").record(started.elapsed().as_secs_f64());
+            for (request, outcome) in requests.iter().zip(&outcomes) {
+                let result = if outcome.is_ok() { "posted" } else { "refused" };
+                metrics::counter!("ledger_transfers_total", "kind" => request.kind.as_str(), "result" => result)
+                    .increment(1);
+            }
+            outcomes
+        };
         ctx.spawn(commit.into_actor(self).map(move |outcomes, shard, ctx| {
             for ((reply, admission), outcome) in replies.into_iter().zip(outcomes) {
                 // A caller that gave up has dropped its receiver; its transfer still stands.

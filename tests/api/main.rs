@@ -8,6 +8,7 @@ mod crash;
 mod helpers;
 mod instant;
 mod ledger;
+mod metrics;
 mod process;
 mod recovery;
 mod wallet;

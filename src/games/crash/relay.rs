@@ -124,11 +124,15 @@ impl RoomRelay {
     /// Sends the same bytes to every subscriber. A subscriber whose queue is full is too slow: it is
     /// dropped and told to close, so it never delays anyone else.
     fn broadcast(&mut self, frame: ByteString) {
+        metrics::counter!("relay_frames_broadcast_total", "room" => self.name.clone()).increment(1);
+        metrics::counter!("relay_frames_delivered_total", "room" => self.name.clone())
+            .increment(self.subscribers.len() as u64);
         let mut dropped = Vec::new();
         for (session_id, subscriber) in &self.subscribers {
             match subscriber.transport.try_send_text(frame.clone()) {
                 Ok(()) => {}
                 Err(SendFailure::Full) => {
+                    metrics::counter!("ws_slow_client_disconnects_total").increment(1);
                     subscriber
                         .control
                         .do_send(ToSession::Close(4008, "too slow to keep up with the game".into()));

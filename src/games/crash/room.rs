@@ -245,7 +245,9 @@ impl CrashRoom {
         event["seq"] = json!(self.sequence);
         self.view.apply(&event);
         let frame = protocol::encode(&event);
+        metrics::counter!("crash_events_published_total", "room" => self.name.clone()).increment(1);
         if event["type"] == "tick" {
+            metrics::counter!("crash_ticks_published_total", "room" => self.name.clone()).increment(1);
             self.bus.publish_perishable(&self.channel, frame);
         } else {
             self.bus.publish(&self.channel, frame);
