@@ -1,5 +1,6 @@
 //! The HTTP API: routes, extractors, the error envelope and the handlers of each feature.
 
+pub mod assets;
 pub mod auth;
 pub mod error;
 pub mod fair;
@@ -25,6 +26,7 @@ pub fn configure(config: &mut web::ServiceConfig, dev_top_up_enabled: bool) {
         .route("/ready", web::get().to(health::ready))
         .route("/metrics", web::get().to(health::metrics))
         .route("/ws", web::get().to(game::socket))
+        .configure(assets::configure)
         .configure(internal::configure)
         .service(
             web::scope("/api/v1")

@@ -1,0 +1,92 @@
+//! The browser pages served by every node: the player demo at `/` and the admin dashboard at `/admin`,
+//! with their scripts, styles and the charting library under `/assets/`. Release builds embed the files
+//! in the binary, so a node needs nothing beside it; debug builds read them from `static/` on every
+//! request, so an edit shows on reload without a rebuild.
+//!
+//! Every page is sent with a content security policy that allows only this origin: the pages never load
+//! anything from another host.
+
+use super::error::ApiError;
+use actix_web::http::header;
+use actix_web::{web, HttpResponse};
+
+/// One file under `static/`: its path there and its media type.
+struct Asset {
+    path: &'static str,
+    content_type: &'static str,
+    #[cfg_attr(debug_assertions, allow(dead_code))]
+    embedded: &'static [u8],
+}
+
+macro_rules! asset {
+    ($path:literal, $content_type:literal) => {
+        Asset {
+            path: $path,
+            content_type: $content_type,
+            embedded: include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/static/", $path)),
+        }
+    };
+}
+
+/// Every file the pages use. A new file is added here, so nothing else under `static/` is ever served.
+const ASSETS: &[Asset] = &[
+    asset!("index.html", "text/html; charset=utf-8"),
+    asset!("admin.html", "text/html; charset=utf-8"),
+    asset!("common.js", "text/javascript; charset=utf-8"),
+    asset!("play.js", "text/javascript; charset=utf-8"),
+    asset!("admin.js", "text/javascript; charset=utf-8"),
+    asset!("style.css", "text/css; charset=utf-8"),
+    asset!("vendor/uPlot.iife.min.js", "text/javascript; charset=utf-8"),
+    asset!("vendor/uPlot.min.css", "text/css; charset=utf-8"),
+];
+
+/// Only this origin, for scripts, styles, images and the API and WebSocket calls alike.
+const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; \
+     script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+
+pub fn configure(config: &mut web::ServiceConfig) {
+    config
+        .route("/", web::get().to(player_page))
+        .route("/admin", web::get().to(admin_page))
+        .route("/assets/{path:.*}", web::get().to(asset));
+}
+
+async fn player_page() -> HttpResponse {
+    serve("index.html")
+}
+
+async fn admin_page() -> HttpResponse {
+    serve("admin.html")
+}
+
+async fn asset(path: web::Path<String>) -> HttpResponse {
+    serve(&path)
+}
+
+fn serve(path: &str) -> HttpResponse {
+    let Some(asset) = ASSETS.iter().find(|asset| asset.path == path) else {
+        return ApiError::not_found(format!("no asset {path:?}")).to_response();
+    };
+    let body = match contents(asset) {
+        Ok(body) => body,
+        Err(error) => return ApiError::internal(error).to_response(),
+    };
+    HttpResponse::Ok()
+        .content_type(asset.content_type)
+        .insert_header((header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .body(body)
+}
+
+#[cfg(not(debug_assertions))]
+fn contents(asset: &Asset) -> anyhow::Result<Vec<u8>> {
+    Ok(asset.embedded.to_vec())
+}
+
+#[cfg(debug_assertions)]
+fn contents(asset: &Asset) -> anyhow::Result<Vec<u8>> {
+    use anyhow::Context;
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("static").join(asset.path);
+    std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))
+}
