@@ -1,7 +1,7 @@
 //! A cluster of real processes in a scratch directory, driven through `scripts/cluster.sh`.
 
 use game_cluster::fair::crash as fair;
-use serde_json::Value;
+use serde_json::{json, Value};
 use sqlx::PgPool;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -128,6 +128,43 @@ impl Cluster {
                 .expect("a client"),
             stopped: false,
         }
+    }
+
+    /// The admin dashboard's view of the cluster (`GET /api/v1/admin/cluster` through nginx), polled
+    /// until `accept` holds or `limit` passes; the last view either way.
+    pub async fn admin_view_until(&self, limit: Duration, accept: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + limit;
+        let mut view = Value::Null;
+        while Instant::now() < deadline {
+            if let Some(fresh) = self.admin_view().await {
+                view = fresh;
+                if accept(&view) {
+                    break;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        view
+    }
+
+    async fn admin_view(&self) -> Option<Value> {
+        let credential = json!({ "username": self.env["ADMIN_USERNAME"], "password": self.env["ADMIN_PASSWORD"] });
+        let login = self
+            .http
+            .post(format!("{}/api/v1/admin/login", self.public_url()))
+            .json(&credential)
+            .send()
+            .await
+            .ok()?;
+        let token = login.json::<Value>().await.ok()?["token"].as_str()?.to_owned();
+        let view = self
+            .http
+            .get(format!("{}/api/v1/admin/cluster", self.public_url()))
+            .bearer_auth(token)
+            .send()
+            .await
+            .ok()?;
+        view.json().await.ok()
     }
 
     pub fn public_url(&self) -> String {

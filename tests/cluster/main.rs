@@ -10,6 +10,7 @@ mod players;
 
 use harness::Cluster;
 use players::Swarm;
+use serde_json::Value;
 use std::time::{Duration, Instant};
 
 /// One cluster at a time, whatever the harness's thread count.
@@ -98,10 +99,17 @@ async fn players_of_a_killed_node_reconnect_through_nginx_with_their_open_bets()
     let swarm = Swarm::start(&cluster, PLAYERS).await;
     warm_up(&swarm).await;
     pinned.wait_bets_open(Duration::from_secs(60)).await;
+    let registered =
+        |count: usize| move |view: &Value| view["nodes"].as_array().is_some_and(|nodes| nodes.len() == count);
+    let view = cluster.admin_view_until(Duration::from_secs(10), registered(3)).await;
+    assert!(registered(3)(&view), "every node is registered: {view:#}");
     let fault_at = Instant::now();
     cluster.kill_node(victim);
     let restored = pinned.wait_open_bets_restored(Duration::from_secs(20)).await;
     println!("{restored} reconnected players got their open bets back in initial_state");
+    // The killed node's registry record expires (5 s TTL) and the dashboard stops listing it.
+    let view = cluster.admin_view_until(Duration::from_secs(10), registered(2)).await;
+    assert!(registered(2)(&view), "the killed node left the registry: {view:#}");
     assert!(restored > 0, "no player got an open bet back after reconnecting");
     pinned.stop_betting();
     check_after_fault(&cluster, &swarm, fault_at).await;
@@ -118,6 +126,12 @@ async fn killing_the_redis_primary_fails_over_and_ticks_resume() {
     let (cluster, swarm) = playing_cluster("redis", &[], true).await;
     let leader = cluster.leader_of("aviator").await.expect("a leader");
     let epoch = swarm.epoch();
+    let sentinels_agree = |view: &Value| view["redis"]["mode"] == "sentinel" && view["redis"]["primary"].is_string();
+    let before = cluster.admin_view_until(Duration::from_secs(10), sentinels_agree).await;
+    assert_eq!(
+        before["redis"]["sentinels"], 3,
+        "the dashboard sees the Sentinels: {before:#}"
+    );
     let fault_at = Instant::now();
     let killed = cluster.kill_redis_primary();
     let resumed = swarm
@@ -135,6 +149,18 @@ async fn killing_the_redis_primary_fails_over_and_ticks_resume() {
         "the room kept its leader (and its round) through the failover"
     );
     assert_eq!(cluster.leader_of("aviator").await, Some(leader));
+    let failovers = before["redis"]["failovers"].as_u64().expect("a failover count");
+    let promoted = |view: &Value| {
+        view["redis"]["primary"] != before["redis"]["primary"]
+            && view["redis"]["failovers"]
+                .as_u64()
+                .is_some_and(|count| count > failovers)
+    };
+    let after = cluster.admin_view_until(Duration::from_secs(20), promoted).await;
+    assert!(
+        promoted(&after),
+        "the dashboard shows the new primary and the failover: {after:#}"
+    );
     check_after_fault(&cluster, &swarm, fault_at).await;
     cluster.stop();
 }
