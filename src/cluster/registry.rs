@@ -29,7 +29,8 @@ pub struct NodeRecord {
     pub version: String,
     pub started_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
-    /// Postgres and Redis answer and its own pub/sub heartbeat comes back.
+    /// Its own heartbeat comes back through Redis pub/sub (the node's Redis path works end to end; a
+    /// node that cannot reach Redis cannot write this record at all).
     pub healthy: bool,
     pub draining: bool,
     /// WebSocket sessions open on the node.
