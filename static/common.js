@@ -483,11 +483,16 @@ export function createCurve(container, { height = 260 } = {}) {
  * (for categories: x = 0, 1, 2 ... and xValues(i) = the name). update(data) redraws it, with data as
  * uPlot wants it: [xs, ys1, ys2, ...].
  */
-export function createChart(container, { height = 220, series, xTime = false, xValues, yValues, y2Values } = {}) {
+export function createChart(container, {
+  height = 220, series, xTime = false, xValues, xSplits, yValues, y2Values, yLog = false,
+} = {}) {
   const hasScale2 = series.some((entry) => entry.scale === 'y2');
   const bars = uPlot.paths && uPlot.paths.bars ? uPlot.paths.bars({ size: [0.6, 40] }) : undefined;
+  const xAxis = {};
+  if (xValues) Object.assign(xAxis, { values: (u, splits) => splits.map((value) => xValues(value)), space: 40 });
+  if (xSplits) xAxis.splits = () => xSplits();
   const axes = [
-    axis(xValues ? { values: (u, splits) => splits.map((value) => xValues(value)), space: 40 } : {}),
+    axis(xAxis),
     axis(yValues ? { values: (u, splits) => splits.map(yValues), size: 60 } : { size: 60 }),
   ];
   if (hasScale2) axes.push(axis({ side: 1, scale: 'y2', grid: { show: false }, size: 70,
@@ -496,7 +501,10 @@ export function createChart(container, { height = 220, series, xTime = false, xV
     width: chartWidth(container),
     height,
     legend: { show: true },
-    scales: { x: { time: xTime }, y: { range: (u, min, max) => [Math.min(0, min), Math.max(max, 1)] },
+    scales: {
+      x: xSplits ? { time: xTime, range: (u, min, max) => [(min ?? 0) - 1, (max ?? 0) + 1] } : { time: xTime },
+      y: yLog ? { distr: 3, log: 10, range: (u, min, max) => [1, Math.max(10, max ?? 1)] }
+        : { range: (u, min, max) => [Math.min(0, min ?? 0), Math.max(max ?? 1, 1)] },
       ...(hasScale2 ? { y2: { range: (u, min, max) => [0, Math.max(max, 1)] } } : {}) },
     axes,
     series: [
@@ -510,6 +518,7 @@ export function createChart(container, { height = 220, series, xTime = false, xV
         paths: entry.bars ? bars : undefined,
         points: { show: !entry.bars && entry.points !== false },
         dash: entry.dash,
+        spanGaps: Boolean(entry.spanGaps),
         value: entry.format ? (u, value) => (value === null ? '–' : entry.format(value)) : undefined,
       })),
     ],

@@ -64,6 +64,7 @@ const state = {
   bets: new Map(),
   recentCrashes: [],
   refreshTimer: null,
+  refreshAfterRound: false,
   countdownTimer: null,
 };
 
@@ -94,6 +95,7 @@ function logout(reason) {
   if (state.socket) state.socket.close();
   state.socket = null;
   clearTimeout(state.refreshTimer);
+  state.refreshTimer = null;
   sessionStorage.removeItem(TOKEN_KEY);
   sessionStorage.removeItem(NAME_KEY);
   state.token = null;
@@ -497,11 +499,17 @@ async function topUp() {
 
 /** Refreshes the tables (and, after a round, the balance) a moment later, once settlement is written. */
 function scheduleRefresh(afterRound) {
+  // A pending refresh after a round keeps its balance reload and its delay.
+  const roundPending = state.refreshTimer !== null && state.refreshAfterRound;
+  const withBalance = afterRound || roundPending;
   clearTimeout(state.refreshTimer);
+  state.refreshAfterRound = withBalance;
   state.refreshTimer = setTimeout(() => {
+    state.refreshTimer = null;
+    state.refreshAfterRound = false;
     refreshTables();
-    if (afterRound) refreshBalance();
-  }, afterRound ? 1200 : 300);
+    if (withBalance) refreshBalance();
+  }, withBalance ? 1200 : 300);
 }
 
 async function refreshTables() {
