@@ -6,7 +6,7 @@
 # copies are committed, so building the node never needs npm; run this only
 # to change the pinned version.
 set -euo pipefail
-# shellcheck source=scripts/lib.sh
+# shellcheck source=scripts/lib.sh disable=SC1091
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 WEB_DIR="$REPO_ROOT/web"
