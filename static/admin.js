@@ -232,9 +232,9 @@ function updateNodeRow(entry, node, now) {
   cells.url.textContent = node.url || '–';
   cells.version.textContent = node.version || '–';
   cells.health.replaceChildren(
-    badge(healthy ? 'healthy' : 'unhealthy', healthy ? 'ok' : 'bad', 'node-health'),
+    badge(healthy ? 'healthy' : 'unhealthy', healthy ? 'ok' : 'bad', 'node-health-badge'),
     draining ? ' ' : '',
-    draining ? badge('draining', 'warn', 'node-draining') : '',
+    draining ? badge('draining', 'warn', 'node-draining-badge') : '',
   );
   cells.connections.textContent = node.connections ?? '–';
   cells.leads.textContent = (node.leader_of || []).join(', ') || '–';
