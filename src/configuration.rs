@@ -336,6 +336,10 @@ pub struct ClusterSettings {
     pub pubsub_heartbeat_interval_ms: u64,
     /// ...and reports itself unhealthy when its own has not come back for this long.
     pub pubsub_heartbeat_stale_ms: u64,
+    /// Every node writes its record to the cluster registry in Redis this often...
+    pub node_heartbeat_interval_ms: u64,
+    /// ...and a record not rewritten for this long expires (the node is gone).
+    pub node_record_ttl_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -539,6 +543,15 @@ impl Settings {
             return invalid(
                 "cluster.pubsub_heartbeat_stale_ms",
                 "must be at least twice cluster.pubsub_heartbeat_interval_ms (which must be positive)",
+            );
+        }
+        if !(100..=60_000).contains(&cluster.node_heartbeat_interval_ms) {
+            return invalid("cluster.node_heartbeat_interval_ms", "must be 100 to 60000");
+        }
+        if cluster.node_record_ttl_ms < 3 * cluster.node_heartbeat_interval_ms || cluster.node_record_ttl_ms > 600_000 {
+            return invalid(
+                "cluster.node_record_ttl_ms",
+                "must be at least three times cluster.node_heartbeat_interval_ms and at most 600000",
             );
         }
         Ok(())

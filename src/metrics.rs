@@ -65,4 +65,49 @@ fn describe() {
         "HTTP request latency by route"
     );
     describe_gauge!("db_pool_connections", "Postgres pool connections by pool and state");
+    describe_gauge!("db_replica_lag_seconds", "How far the read replica's replay is behind");
+    describe_gauge!(
+        "wallet_shard_mailbox_depth",
+        "Operations admitted to a wallet shard and not yet answered"
+    );
+    describe_counter!(
+        "crash_requests_total",
+        "Bets and cashouts of this node's players by room and result"
+    );
+    describe_histogram!(
+        "crash_request_seconds",
+        Unit::Seconds,
+        "Time from a bet or cashout's arrival to its answer, forwarding included"
+    );
+    describe_counter!("instant_bets_total", "Dice, Plinko and Mines bets by game and result");
+    describe_histogram!("instant_bet_seconds", Unit::Seconds, "Time to place an instant bet");
+    describe_histogram!(
+        "crash_tick_relay_lag_seconds",
+        Unit::Seconds,
+        "Time from the leader's tick to this node's relay"
+    );
+    describe_counter!("crash_resyncs_total", "Room state reloads after a gap or a reconnect");
+    describe_counter!("crash_sequence_gaps_total", "Room events that arrived after a gap");
+    describe_counter!(
+        "crash_leadership_changes_total",
+        "This node taking or giving up a room's leadership"
+    );
+    describe_gauge!("crash_room_leader", "1 while this node leads the room");
+    describe_counter!("redis_reconnects_total", "Redis reconnections by client");
+    describe_counter!(
+        "ws_slow_client_disconnects_total",
+        "Sessions closed because the client read too slowly"
+    );
+    describe_counter!(
+        "crash_events_published_total",
+        "Room events this node published as leader"
+    );
+    describe_counter!(
+        "relay_frames_broadcast_total",
+        "Room events relayed to this node's sessions"
+    );
+    describe_counter!(
+        "relay_frames_delivered_total",
+        "Frames queued to sessions by the relays"
+    );
 }

@@ -12,6 +12,7 @@ use crate::api::wallet::TopUpPolicy;
 use crate::auth::{PasswordHasherConfig, TokenKeys};
 use crate::cluster::bus::EventBus;
 use crate::cluster::listener::{self, Listener, PubsubHealth};
+use crate::cluster::registry::{self, Registration};
 use crate::cluster::{self, Namespace, NodeInfo};
 use crate::configuration::Settings;
 use crate::db::Database;
@@ -30,6 +31,7 @@ use actix_web::{middleware::from_fn, web, App, HttpServer};
 use anyhow::Context;
 use std::collections::HashMap;
 use std::net::TcpListener;
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -39,6 +41,10 @@ const HANDOVER_POLL_MS: u64 = 50;
 /// A built node, bound to its port and ready to run.
 pub struct Application {
     port: u16,
+    redis: fred::prelude::Client,
+    namespace: Namespace,
+    node_id: String,
+    drain: Arc<DrainSwitch>,
     server: Server,
     wallet: Wallet,
     rooms: CrashRooms,
@@ -49,8 +55,25 @@ pub struct Application {
     handover_timeout: Duration,
 }
 
+/// Flipped by an operator's drain request (the admin API): the node then shuts down as on SIGTERM.
+#[derive(Debug, Default)]
+pub struct DrainSwitch {
+    requested: tokio::sync::Notify,
+}
+
+impl DrainSwitch {
+    pub fn request(&self) {
+        self.requested.notify_one();
+    }
+
+    async fn requested(&self) {
+        self.requested.notified().await;
+    }
+}
+
 /// The rooms of a node: relays for its players, leaderships competing to drive each room.
 struct Rooms {
+    forwarder: Forwarder,
     relays: CrashRooms,
     leaders: CrashLeaders,
     leaderships: Vec<Addr<RoomLeadership>>,
@@ -99,13 +122,31 @@ impl Application {
         .await;
         let games = start_instant_games(&settings, &database, &wallet);
         let readiness = Arc::new(Readiness::default());
+        let connections = Arc::new(AtomicU64::new(0));
+        let drain = Arc::new(DrainSwitch::default());
+        registry::start(Registration {
+            redis: redis.clone(),
+            namespace: namespace.clone(),
+            node: node.clone(),
+            leaders: rooms.leaders.clone(),
+            readiness: readiness.clone(),
+            pubsub: pubsub.clone(),
+            connections: connections.clone(),
+            interval: Duration::from_millis(settings.cluster.node_heartbeat_interval_ms),
+            ttl: Duration::from_millis(settings.cluster.node_record_ttl_ms),
+        });
         let parts = ServerParts {
+            forwarder: rooms.forwarder.clone(),
+            sentinels: cluster::redis::SentinelProbe::new(&settings.redis)?,
+            connections,
+            drain: drain.clone(),
+            namespace: namespace.clone(),
             games,
             database: database.clone(),
             wallet: wallet.clone(),
             rooms: rooms.relays.clone(),
             leaders: rooms.leaders.clone(),
-            redis,
+            redis: redis.clone(),
             readiness: readiness.clone(),
             pubsub,
             node: node.clone(),
@@ -114,6 +155,10 @@ impl Application {
         tracing::info!(node_id = %node.node_id, port, url = %node.url, "node listening");
         Ok(Application {
             port,
+            redis,
+            namespace,
+            node_id: node.node_id.clone(),
+            drain,
             server,
             wallet,
             rooms: rooms.relays,
@@ -149,10 +194,15 @@ impl Application {
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let handle = self.server.handle();
         let mut server = actix_web::rt::spawn(self.server);
+        let stop_requested = async {
+            tokio::select! {
+                () = shutdown_signal() => tracing::info!("shutdown signal received"),
+                () = self.drain.requested() => tracing::info!("drain requested by an operator"),
+            }
+        };
         let result = tokio::select! {
             result = &mut server => result,
-            () = shutdown_signal() => {
-                tracing::info!("shutdown signal received");
+            () = stop_requested => {
                 self.readiness.start_draining();
                 for leadership in &self.leaderships {
                     leadership.do_send(Drain);
@@ -168,6 +218,7 @@ impl Application {
         self.readiness.start_draining();
         tracing::info!("HTTP server stopped; draining the wallet");
         self.wallet.drain().await;
+        registry::deregister(&self.redis, &self.namespace, &self.node_id).await;
         tracing::info!("wallet drained; node stopped");
         result
             .context("the HTTP server task failed")?
@@ -257,6 +308,7 @@ fn start_rooms(
         closing_wait_max: Duration::from_millis(settings.crash.closing_wait_max_ms),
     };
     let mut rooms = Rooms {
+        forwarder: forwarder.clone(),
         relays: CrashRooms::default(),
         leaders: CrashLeaders::default(),
         leaderships: Vec::new(),
@@ -311,6 +363,11 @@ fn start_instant_games(settings: &Settings, database: &Database, wallet: &Wallet
 
 /// What the HTTP server shares with its handlers.
 struct ServerParts {
+    forwarder: Forwarder,
+    sentinels: cluster::redis::SentinelProbe,
+    connections: Arc<AtomicU64>,
+    drain: Arc<DrainSwitch>,
+    namespace: Namespace,
     games: InstantGames,
     database: Database,
     wallet: Wallet,
@@ -324,6 +381,11 @@ struct ServerParts {
 
 fn build_server(listener: TcpListener, settings: &Settings, parts: ServerParts) -> anyhow::Result<Server> {
     let ServerParts {
+        forwarder,
+        sentinels,
+        connections,
+        drain,
+        namespace,
         games,
         database,
         wallet,
@@ -341,13 +403,19 @@ fn build_server(listener: TcpListener, settings: &Settings, parts: ServerParts) 
         .map(|room| room.auto_cashout_max)
         .max()
         .unwrap_or(0);
+    let room_relays = web::Data::new(rooms.clone());
+    let forwarder = web::Data::new(forwarder);
+    let sentinels = web::Data::new(sentinels);
     let sessions = web::Data::new(SessionContext {
         rooms,
         keys: TokenKeys::new(&settings.auth),
         pool: database.writer.clone(),
         settings: settings.session.clone(),
         auto_cashout_max,
+        connections,
     });
+    let drain = web::Data::from(drain);
+    let namespace = web::Data::new(namespace);
     let shared_settings = web::Data::new(settings.clone());
     let metrics = web::Data::new(crate::metrics::install());
     let games = web::Data::new(games);
@@ -383,6 +451,11 @@ fn build_server(listener: TcpListener, settings: &Settings, parts: ServerParts) 
             .app_data(middleware::query_config())
             .app_data(middleware::path_config())
             .app_data(node.clone())
+            .app_data(drain.clone())
+            .app_data(room_relays.clone())
+            .app_data(forwarder.clone())
+            .app_data(sentinels.clone())
+            .app_data(namespace.clone())
             .app_data(leaders.clone())
             .app_data(pubsub.clone())
             .app_data(cluster_secret.clone())

@@ -1,4 +1,9 @@
-//! The admin API: log-in with the configured credential, deposits to players, and the ledger audit.
+//! The admin API: log-in with the configured credential, deposits to players, the ledger audit, and the
+//! operator surface of the dashboard (cluster state, statistics, controls).
+
+pub mod actions;
+pub mod cluster;
+pub mod stats;
 
 use crate::api::error::ApiError;
 use crate::api::json::BoundedJson;
@@ -8,7 +13,7 @@ use crate::auth::TokenKeys;
 use crate::db::Database;
 use crate::players;
 use crate::wallet::ledger::{TransferKind, REFERENCE_LENGTH_MAX};
-use crate::wallet::{audit, Wallet};
+use crate::wallet::Wallet;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use secrecy::{ExposeSecret, SecretString};
@@ -29,7 +34,16 @@ pub fn configure(config: &mut web::ServiceConfig) {
         web::scope("/admin")
             .route("/login", web::post().to(login))
             .route("/players/{player_id}/deposit", web::post().to(deposit))
-            .route("/audit", web::get().to(run_audit)),
+            .route("/audit", web::get().to(run_audit))
+            .route("/audit/last", web::get().to(stats::last_audit))
+            .route("/cluster", web::get().to(cluster::cluster))
+            .route("/stats", web::get().to(stats::stats))
+            .route("/rounds", web::get().to(stats::rounds))
+            .route("/actions", web::get().to(cluster::latest_actions))
+            .route("/rooms/{room}/pause", web::post().to(cluster::pause))
+            .route("/rooms/{room}/resume", web::post().to(cluster::resume))
+            .route("/broadcast", web::post().to(cluster::broadcast))
+            .route("/nodes/{node_id}/drain", web::post().to(cluster::drain)),
     );
 }
 
@@ -112,7 +126,9 @@ pub async fn deposit(
 }
 
 pub async fn run_audit(admin: AdminUser, database: web::Data<Database>) -> Result<HttpResponse, ApiError> {
-    let report = audit::run(&database.writer).await.map_err(ApiError::internal)?;
+    let report = stats::run_and_record(&database.writer, &admin.subject)
+        .await
+        .map_err(ApiError::internal)?;
     tracing::info!(admin = %admin.subject, ok = report.ok, breaches = report.breaches.len(), "ledger audit");
     Ok(HttpResponse::Ok().json(report))
 }

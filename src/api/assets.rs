@@ -87,6 +87,8 @@ fn contents(asset: &Asset) -> anyhow::Result<Vec<u8>> {
 #[cfg(debug_assertions)]
 fn contents(asset: &Asset) -> anyhow::Result<Vec<u8>> {
     use anyhow::Context;
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("static").join(asset.path);
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("static")
+        .join(asset.path);
     std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))
 }

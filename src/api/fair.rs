@@ -3,7 +3,7 @@
 //! (`POST /api/v1/fair/verify`).
 
 use super::error::ApiError;
-use super::json::BoundedJson;
+use super::json::{optional_body, BoundedJson};
 use crate::auth::extract::AuthenticatedPlayer;
 use crate::configuration::Settings;
 use crate::db::Database;
@@ -12,7 +12,7 @@ use crate::games::instant::seeds::{parse_client_seed, SeedError};
 use crate::games::instant::{verify, InstantGames};
 use crate::games::registry::CRASH;
 use actix_web::http::StatusCode;
-use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use uuid::Uuid;
@@ -58,13 +58,9 @@ async fn rotate(
     body: web::Bytes,
     games: web::Data<InstantGames>,
 ) -> Result<HttpResponse, ApiError> {
-    let client_seed = if body.iter().all(u8::is_ascii_whitespace) {
-        None
-    } else {
-        let mut payload = actix_web::dev::Payload::from(body);
-        let BoundedJson(body) = BoundedJson::<RotateBody>::from_request(&request, &mut payload).await?;
-        body.client_seed
-    };
+    let client_seed = optional_body::<RotateBody>(&request, body)
+        .await?
+        .and_then(|body| body.client_seed);
     Ok(HttpResponse::Ok().json(games.rotate_seeds(player.player_id, client_seed).await?))
 }
 

@@ -2,14 +2,14 @@
 
 use super::error::ApiError;
 use super::json::BoundedJson;
-use crate::auth::extract::{player_from_claims, verify_token, AuthenticatedPlayer};
+use crate::auth::extract::{verify_token, AuthenticatedPlayer};
 use crate::configuration::Settings;
 use crate::db::Database;
 use crate::fair::crash::parse_hash;
 use crate::games::crash::relay::GetState;
 use crate::games::crash::room::Cashout;
 use crate::games::crash::{chain, store, GameError};
-use crate::session::actor::{parse_bet, BetRequest, PlayerSession, SessionContext};
+use crate::session::actor::{parse_bet, viewer_from_claims, BetRequest, PlayerSession, SessionContext};
 use crate::session::transport::Transport;
 use actix::{Actor, AsyncContext};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -51,8 +51,8 @@ pub async fn socket(
     context: web::Data<SessionContext>,
 ) -> Result<HttpResponse, actix_web::Error> {
     let query = query.into_inner();
-    let player = match &query.token {
-        Some(token) => Some(verify_token(&context.keys, token).and_then(player_from_claims)?),
+    let viewer = match &query.token {
+        Some(token) => Some(verify_token(&context.keys, token).and_then(viewer_from_claims)?),
         None => None,
     };
     let room_name = room_name(&context, query.room)?;
@@ -60,7 +60,7 @@ pub async fn socket(
     let (response, ws_session, stream) = actix_ws::handle(&request, body)?;
     let stream = stream.max_frame_size(context.settings.frame_size_max_bytes);
     let transport = Transport::start(ws_session);
-    let session = PlayerSession::new(room_name, room, player, transport, context.get_ref().clone());
+    let session = PlayerSession::new(room_name, room, viewer, transport, context.get_ref().clone());
     PlayerSession::create(|ctx| {
         ctx.add_stream(stream);
         session

@@ -66,16 +66,16 @@ const REPLICA_LAG_SQL: &str = "SELECT CASE
     ELSE COALESCE(EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()) * 1000, 0)::float8 END";
 
 #[derive(Serialize)]
-struct ReplicaStatus {
-    ok: bool,
-    configured: bool,
+pub struct ReplicaStatus {
+    pub ok: bool,
+    pub configured: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
-    lag_ms: Option<f64>,
+    pub lag_ms: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
 }
 
-async fn replica_status(database: &Database, configured: bool) -> ReplicaStatus {
+pub async fn replica_status(database: &Database, configured: bool) -> ReplicaStatus {
     let lag = tokio::time::timeout(
         Duration::from_millis(DEPENDENCY_CHECK_TIMEOUT_MS),
         sqlx::query_scalar::<_, f64>(REPLICA_LAG_SQL).fetch_one(&database.reader),
@@ -152,11 +152,22 @@ pub async fn ready(readiness: web::Data<Readiness>) -> HttpResponse {
     }
 }
 
-/// `GET /metrics`: every series in the Prometheus text format, with the connection pools sampled now.
+/// `GET /metrics`: every series in the Prometheus text format, with the connection pools, the wallet
+/// shards' mailboxes and the replica's lag sampled now.
 pub async fn metrics(
     handle: web::Data<metrics_exporter_prometheus::PrometheusHandle>,
     database: web::Data<Database>,
+    wallet: web::Data<crate::wallet::Wallet>,
+    settings: web::Data<Settings>,
 ) -> HttpResponse {
+    for (shard, depth) in wallet.mailbox_depths().into_iter().enumerate() {
+        metrics::gauge!("wallet_shard_mailbox_depth", "shard" => shard.to_string()).set(depth as f64);
+    }
+    let replica = replica_status(&database, settings.database.replica_host.is_some()).await;
+    match replica.lag_ms {
+        Some(lag_ms) => metrics::gauge!("db_replica_lag_seconds").set(lag_ms / 1000.0),
+        None => metrics::gauge!("db_replica_lag_seconds").set(f64::NAN),
+    }
     for (pool_name, pool) in [("writer", &database.writer), ("reader", &database.reader)] {
         let open = pool.size() as f64;
         let idle = pool.num_idle() as f64;

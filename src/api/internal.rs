@@ -4,7 +4,7 @@
 use super::error::ApiError;
 use crate::games::crash::forward::{ForwardedBet, ForwardedCashout, CLUSTER_SECRET_HEADER, NOT_LEADER};
 use crate::games::crash::leadership::LeaderHandle;
-use crate::games::crash::room::{Cashout, CrashRoom};
+use crate::games::crash::room::{Cashout, CrashRoom, SetBettingPaused};
 use crate::games::crash::GameError;
 use actix::Addr;
 use actix_web::http::StatusCode;
@@ -37,7 +37,9 @@ pub fn configure(config: &mut web::ServiceConfig) {
     config.service(
         web::scope("/internal/v1")
             .route("/crash/{room}/bets", web::post().to(forwarded_bet))
-            .route("/crash/{room}/cashouts", web::post().to(forwarded_cashout)),
+            .route("/crash/{room}/cashouts", web::post().to(forwarded_cashout))
+            .route("/crash/{room}/betting-pause", web::post().to(forwarded_betting_pause))
+            .route("/drain", web::post().to(drain_requested)),
     );
 }
 
@@ -47,13 +49,8 @@ fn same_secret(given: &[u8], expected: &[u8]) -> bool {
     given.len() == expected.len() && given.iter().zip(expected).fold(0u8, |diff, (a, b)| diff | (a ^ b)) == 0
 }
 
-/// The local round actor of `room`, after checking the caller's secret.
-fn leader_here(
-    request: &HttpRequest,
-    room: &str,
-    leaders: &CrashLeaders,
-    secret: &ClusterSecret,
-) -> Result<Addr<CrashRoom>, ApiError> {
+/// Refuses a caller that does not present the cluster secret.
+fn check_secret(request: &HttpRequest, secret: &ClusterSecret) -> Result<(), ApiError> {
     let given = request
         .headers()
         .get(CLUSTER_SECRET_HEADER)
@@ -62,6 +59,17 @@ fn leader_here(
     if !same_secret(given, secret.0.expose_secret().as_bytes()) {
         return Err(ApiError::forbidden("internal calls need the cluster secret"));
     }
+    Ok(())
+}
+
+/// The local round actor of `room`, after checking the caller's secret.
+fn leader_here(
+    request: &HttpRequest,
+    room: &str,
+    leaders: &CrashLeaders,
+    secret: &ClusterSecret,
+) -> Result<Addr<CrashRoom>, ApiError> {
+    check_secret(request, secret)?;
     let handle = leaders
         .rooms
         .get(room)
@@ -114,4 +122,34 @@ pub async fn forwarded_cashout(
         .await
         .map_err(|_| ApiError::from(GameError::OutcomeUnknown))??;
     Ok(HttpResponse::Ok().json(cashed))
+}
+
+/// `POST /internal/v1/crash/{room}/betting-pause`: an operator's pause or resume, from the node that took
+/// the admin call.
+pub async fn forwarded_betting_pause(
+    request: HttpRequest,
+    room: web::Path<String>,
+    body: web::Bytes,
+    leaders: web::Data<CrashLeaders>,
+    secret: web::Data<ClusterSecret>,
+) -> Result<HttpResponse, ApiError> {
+    let driver = leader_here(&request, &room, &leaders, &secret)?;
+    let message: SetBettingPaused = parse_body(&body)?;
+    let applied = driver
+        .send(message)
+        .await
+        .map_err(|_| ApiError::from(GameError::RoomUnavailable))??;
+    Ok(HttpResponse::Ok().json(applied))
+}
+
+/// `POST /internal/v1/drain`: an operator asked (through another node) that this node drain and exit.
+pub async fn drain_requested(
+    request: HttpRequest,
+    secret: web::Data<ClusterSecret>,
+    drain: web::Data<crate::startup::DrainSwitch>,
+) -> Result<HttpResponse, ApiError> {
+    check_secret(&request, &secret)?;
+    tracing::warn!(target: "audit", action = "drain", "drain requested through the cluster; shutting down");
+    drain.request();
+    Ok(HttpResponse::Accepted().json(serde_json::json!({ "draining": true })))
 }

@@ -117,6 +117,19 @@ pub fn json_depth(body: &[u8]) -> u32 {
     deepest
 }
 
+/// A body that may be empty (`None`); otherwise it must be bounded JSON of type `T`, with the usual errors.
+pub async fn optional_body<T: DeserializeOwned + 'static>(
+    request: &actix_web::HttpRequest,
+    body: actix_web::web::Bytes,
+) -> Result<Option<T>, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    let mut payload = actix_web::dev::Payload::from(body);
+    let BoundedJson(parsed) = BoundedJson::<T>::from_request(request, &mut payload).await?;
+    Ok(Some(parsed))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -217,6 +217,7 @@ fn resync_all(relays: &HashMap<String, RelayInbox>) {
 async fn resync_on_reconnect(subscription: Subscription, relays: Arc<HashMap<String, RelayInbox>>) {
     let mut reconnects = subscription.subscriber.reconnect_rx();
     while reconnects.recv().await.is_ok() {
+        metrics::counter!("redis_reconnects_total", "client" => "subscriber").increment(1);
         tracing::info!("pub/sub reconnected; resubscribing and resyncing every room");
         subscription.clone().ensure().await;
         resync_all(&relays);

@@ -5,6 +5,7 @@ pub mod bus;
 pub mod lease;
 pub mod listener;
 pub mod redis;
+pub mod registry;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -32,6 +33,21 @@ impl Namespace {
     /// The key of a room's leader lease.
     pub fn lease_key(&self, room: &str) -> String {
         format!("{}:lease:crash:{room}", self.0)
+    }
+
+    /// The sorted set of registered nodes, scored by when each record expires (ms since the epoch).
+    pub fn nodes_key(&self) -> String {
+        format!("{}:nodes", self.0)
+    }
+
+    /// The key of one node's record in the registry.
+    pub fn node_key(&self, node_id: &str) -> String {
+        format!("{}:node:{node_id}", self.0)
+    }
+
+    /// Where a room's betting pause is recorded (absent: betting is open).
+    pub fn betting_pause_key(&self, room: &str) -> String {
+        format!("{}:crash:paused:{room}", self.0)
     }
 
     /// The channel every node publishes its heartbeat on, and listens to for its own.

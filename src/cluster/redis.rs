@@ -53,6 +53,7 @@ fn builder(settings: &RedisSettings) -> anyhow::Result<Builder> {
 /// reconnecting in the background and `/health` reports Redis as down meanwhile.
 pub async fn connect(settings: &RedisSettings) -> anyhow::Result<Client> {
     let client = builder(settings)?.build().context("failed to build the Redis client")?;
+    count_reconnects(client.reconnect_rx(), "commands");
     client.connect();
     wait_briefly(settings, client.wait_for_connect()).await;
     Ok(client)
@@ -82,6 +83,18 @@ async fn wait_briefly(settings: &RedisSettings, connected: impl std::future::Fut
     }
 }
 
+/// Counts a client's reconnections (after a Sentinel failover, or a dropped connection) for the metrics.
+fn count_reconnects(
+    mut reconnects: tokio::sync::broadcast::Receiver<fred::types::config::Server>,
+    client: &'static str,
+) {
+    tokio::spawn(async move {
+        while reconnects.recv().await.is_ok() {
+            metrics::counter!("redis_reconnects_total", "client" => client).increment(1);
+        }
+    });
+}
+
 /// Round-trips a PING within `timeout`.
 pub async fn ping(client: &Client, timeout: Duration) -> anyhow::Result<()> {
     let reply: String = tokio::time::timeout(timeout, client.ping(None))
@@ -90,4 +103,99 @@ pub async fn ping(client: &Client, timeout: Duration) -> anyhow::Result<()> {
         .context("Redis PING failed")?;
     anyhow::ensure!(reply == "PONG", "unexpected PING reply {reply:?}");
     Ok(())
+}
+
+/// Asks the Sentinels which Redis is the primary and how many failovers they have done, for the admin
+/// dashboard. Holds one client per Sentinel (connected in the background) and asks them in turn.
+#[derive(Clone)]
+pub struct SentinelProbe {
+    sentinels: Vec<(String, Client)>,
+    service_name: String,
+    timeout: Duration,
+}
+
+/// What the Sentinels say about the service.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SentinelView {
+    /// The Sentinel that answered.
+    pub asked: String,
+    pub primary: String,
+    /// The service's configuration epoch: it grows by one with every failover the Sentinels performed.
+    pub failovers: u64,
+    /// The Sentinels watching the service (the one asked and the others it knows).
+    pub sentinels: u64,
+}
+
+impl SentinelProbe {
+    /// Clients for every configured Sentinel; empty when Redis is reached directly.
+    pub fn new(settings: &RedisSettings) -> anyhow::Result<SentinelProbe> {
+        let addresses = settings
+            .sentinel_addresses()
+            .map_err(|reason| anyhow::anyhow!("redis.sentinels: {reason}"))?;
+        let mut sentinels = Vec::with_capacity(addresses.len());
+        for (host, port) in addresses {
+            let config = Config {
+                server: ServerConfig::new_centralized(host.clone(), port),
+                ..Config::default()
+            };
+            let client = Builder::from_config(config)
+                .set_connection_config(ConnectionConfig {
+                    connection_timeout: Duration::from_millis(settings.connect_timeout_ms),
+                    ..ConnectionConfig::default()
+                })
+                .set_policy(ReconnectPolicy::new_exponential(0, 100, 5_000, 2))
+                .build()
+                .context("failed to build a Sentinel client")?;
+            client.connect();
+            sentinels.push((format!("{host}:{port}"), client));
+        }
+        Ok(SentinelProbe {
+            sentinels,
+            service_name: settings.service_name.clone(),
+            timeout: Duration::from_millis(settings.command_timeout_ms),
+        })
+    }
+
+    pub fn configured(&self) -> bool {
+        !self.sentinels.is_empty()
+    }
+
+    /// The first answer of a Sentinel, or why none answered.
+    pub async fn view(&self) -> anyhow::Result<SentinelView> {
+        let mut last_error = anyhow::anyhow!("no Sentinel is configured");
+        for (address, client) in &self.sentinels {
+            match tokio::time::timeout(self.timeout, self.ask(client)).await {
+                Ok(Ok((primary, failovers, others))) => {
+                    return Ok(SentinelView {
+                        asked: address.clone(),
+                        primary,
+                        failovers,
+                        sentinels: others + 1,
+                    })
+                }
+                Ok(Err(error)) => last_error = error.context(format!("Sentinel {address}")),
+                Err(_) => last_error = anyhow::anyhow!("Sentinel {address} did not answer in time"),
+            }
+        }
+        Err(last_error)
+    }
+
+    async fn ask(&self, client: &Client) -> anyhow::Result<(String, u64, u64)> {
+        let fields: Vec<String> = client
+            .custom(fred::cmd!("SENTINEL"), vec!["master", self.service_name.as_str()])
+            .await?;
+        let field = |name: &str| {
+            fields
+                .chunks(2)
+                .find(|pair| pair[0] == name)
+                .and_then(|pair| pair.get(1).cloned())
+                .with_context(|| format!("the Sentinel's answer has no {name}"))
+        };
+        let primary = format!("{}:{}", field("ip")?, field("port")?);
+        let failovers = field("config-epoch")?.parse().context("config-epoch is not a number")?;
+        let others = field("num-other-sentinels")?
+            .parse()
+            .context("num-other-sentinels is not a number")?;
+        Ok((primary, failovers, others))
+    }
 }

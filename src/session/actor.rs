@@ -4,8 +4,9 @@
 
 use super::protocol::{self, ClientMessage};
 use super::transport::{SendFailure, Transport};
+use crate::api::error::ApiError;
 use crate::auth::extract::{player_from_claims, verify_token, AuthenticatedPlayer};
-use crate::auth::TokenKeys;
+use crate::auth::{Claims, Role, TokenKeys};
 use crate::configuration::SessionSettings;
 use crate::games::crash::relay::{RoomRelay, Subscribe, ToSession, Unsubscribe};
 use crate::games::crash::room::{Cashout, PlaceBet, PlayerRef};
@@ -15,6 +16,7 @@ use crate::wallet::history;
 use actix::prelude::*;
 use actix_ws::{Message, ProtocolError};
 use sqlx::PgPool;
+use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -48,24 +50,58 @@ pub struct SessionContext {
     pub pool: PgPool,
     pub settings: SessionSettings,
     pub auto_cashout_max: u32,
+    /// Sessions open on this node, for the cluster registry.
+    pub connections: std::sync::Arc<AtomicU64>,
+}
+
+/// Who a socket speaks for once authenticated.
+#[derive(Debug, Clone)]
+pub enum Viewer {
+    Player(AuthenticatedPlayer),
+    /// The admin watching a room (the dashboard's live curve): public events only, no bets.
+    Spectator {
+        admin: String,
+    },
+}
+
+/// The viewer a verified token makes: an admin token watches, a player token plays.
+pub fn viewer_from_claims(claims: Claims) -> Result<Viewer, ApiError> {
+    if claims.role == Role::Admin {
+        return Ok(Viewer::Spectator { admin: claims.sub });
+    }
+    player_from_claims(claims).map(Viewer::Player)
 }
 
 pub struct PlayerSession {
     id: u64,
     room_name: String,
     room: Addr<RoomRelay>,
-    player: Option<AuthenticatedPlayer>,
+    viewer: Option<Viewer>,
     transport: Transport,
     context: SessionContext,
     last_heard: Instant,
     requests_in_flight: u32,
+    /// Why the session ended, for the metrics: the client's own close unless the server closed it.
+    close_reason: Cell<&'static str>,
+}
+
+/// The metrics label for a close code the server sends.
+fn close_reason_label(code: u16) -> &'static str {
+    match code {
+        close_code::GOING_AWAY => "going_away",
+        close_code::POLICY_VIOLATION => "policy_violation",
+        close_code::UNAUTHENTICATED => "unauthenticated",
+        close_code::HEARTBEAT_TIMEOUT => "heartbeat_timeout",
+        close_code::SLOW_CONSUMER => "slow_consumer",
+        _ => "other",
+    }
 }
 
 impl PlayerSession {
     pub fn new(
         room_name: String,
         room: Addr<RoomRelay>,
-        player: Option<AuthenticatedPlayer>,
+        viewer: Option<Viewer>,
         transport: Transport,
         context: SessionContext,
     ) -> PlayerSession {
@@ -73,11 +109,12 @@ impl PlayerSession {
             id: NEXT_SESSION_ID.fetch_add(1, Ordering::Relaxed),
             room_name,
             room,
-            player,
+            viewer,
             transport,
             context,
             last_heard: Instant::now(),
             requests_in_flight: 0,
+            close_reason: Cell::new("client_closed"),
         }
     }
 
@@ -89,6 +126,10 @@ impl PlayerSession {
 
     fn close(&self, code: u16, reason: &str, ctx: &mut Context<Self>) {
         tracing::debug!(session = self.id, code, reason, "closing a session");
+        self.close_reason.set(close_reason_label(code));
+        if code == close_code::SLOW_CONSUMER {
+            metrics::counter!("ws_slow_client_disconnects_total").increment(1);
+        }
         self.transport.close(code, reason);
         ctx.stop();
     }
@@ -123,18 +164,29 @@ impl PlayerSession {
         }
     }
 
-    /// Joins the room and sends `initial_state` with the player's bets and balance.
+    /// Joins the room and sends `initial_state` with the player's bets and balance (a spectator gets
+    /// neither).
     fn join_room(&mut self, ctx: &mut Context<Self>) {
-        let Some(player) = self.player.clone() else { return };
+        let player = match &self.viewer {
+            None => return,
+            Some(Viewer::Player(player)) => Some(player.clone()),
+            Some(Viewer::Spectator { admin }) => {
+                tracing::info!(session = self.id, admin, room = self.room_name, "admin watching a room");
+                None
+            }
+        };
         let subscribe = self.room.send(Subscribe {
             session_id: self.id,
-            player_id: player.player_id,
+            player_id: player.as_ref().map(|player| player.player_id),
             transport: self.transport.clone(),
             control: ctx.address().recipient(),
         });
         let pool = self.context.pool.clone();
         let joined = async move {
-            let balance = history::balance(&pool, player.account).await.ok().flatten();
+            let balance = match player {
+                Some(player) => history::balance(&pool, player.account).await.ok().flatten(),
+                None => None,
+            };
             (subscribe.await, balance)
         };
         ctx.spawn(
@@ -166,7 +218,7 @@ impl PlayerSession {
                 return;
             }
         };
-        match (message, self.player.clone()) {
+        match (message, self.viewer.clone()) {
             (ClientMessage::Ping { request_id }, _) => {
                 let now = chrono::Utc::now().timestamp_millis();
                 self.send(protocol::pong(request_id.as_deref(), now), ctx);
@@ -181,6 +233,13 @@ impl PlayerSession {
                 ctx,
             ),
             (
+                ClientMessage::PlaceBet { request_id, .. } | ClientMessage::Cashout { request_id, .. },
+                Some(Viewer::Spectator { .. }),
+            ) => self.send(
+                protocol::error("forbidden", "a spectator cannot bet or cash out", request_id.as_deref()),
+                ctx,
+            ),
+            (
                 ClientMessage::PlaceBet {
                     room,
                     amount,
@@ -188,7 +247,7 @@ impl PlayerSession {
                     client_bet_id,
                     request_id,
                 },
-                Some(player),
+                Some(Viewer::Player(player)),
             ) => {
                 let bet = BetRequest {
                     room,
@@ -198,17 +257,17 @@ impl PlayerSession {
                 };
                 self.place_bet(player, bet, request_id, ctx)
             }
-            (ClientMessage::Cashout { bet_id, request_id }, Some(player)) => {
+            (ClientMessage::Cashout { bet_id, request_id }, Some(Viewer::Player(player))) => {
                 self.cash_out(player, &bet_id, request_id, ctx)
             }
         }
     }
 
     fn authenticate(&mut self, token: &str, ctx: &mut Context<Self>) {
-        let player = verify_token(&self.context.keys, token).and_then(player_from_claims);
-        match player {
-            Ok(player) => {
-                self.player = Some(player);
+        let viewer = verify_token(&self.context.keys, token).and_then(viewer_from_claims);
+        match viewer {
+            Ok(viewer) => {
+                self.viewer = Some(viewer);
                 self.join_room(ctx);
             }
             Err(error) => self.close(close_code::UNAUTHENTICATED, &error.message, ctx),
@@ -320,16 +379,17 @@ impl Actor for PlayerSession {
 
     fn started(&mut self, ctx: &mut Context<Self>) {
         metrics::gauge!("ws_connected_players").increment(1.0);
+        self.context.connections.fetch_add(1, Ordering::Relaxed);
         metrics::counter!("ws_sessions_opened_total").increment(1);
         ctx.set_mailbox_capacity(self.context.settings.mailbox_capacity);
         let interval = Duration::from_millis(self.context.settings.heartbeat_interval_ms);
         ctx.run_interval(interval, |session, ctx| session.heartbeat(ctx));
-        if self.player.is_some() {
+        if self.viewer.is_some() {
             self.join_room(ctx);
         } else {
             let wait = Duration::from_millis(self.context.settings.auth_timeout_ms);
             ctx.run_later(wait, |session, ctx| {
-                if session.player.is_none() {
+                if session.viewer.is_none() {
                     session.close(close_code::UNAUTHENTICATED, "no auth message in time", ctx);
                 }
             });
@@ -339,7 +399,8 @@ impl Actor for PlayerSession {
 
     fn stopped(&mut self, _: &mut Context<Self>) {
         metrics::gauge!("ws_connected_players").decrement(1.0);
-        metrics::counter!("ws_sessions_closed_total").increment(1);
+        self.context.connections.fetch_sub(1, Ordering::Relaxed);
+        metrics::counter!("ws_sessions_closed_total", "reason" => self.close_reason.get()).increment(1);
         self.room.do_send(Unsubscribe { session_id: self.id });
         // Dropping the transport's last handles ends the writer and the connection if it is still open.
         tracing::debug!(session = self.id, "session stopped");
@@ -364,6 +425,11 @@ impl StreamHandler<Result<Message, ProtocolError>> for PlayerSession {
             ),
             Ok(Message::Close(_)) => ctx.stop(),
             Err(ProtocolError::Overflow) => self.close(close_code::POLICY_VIOLATION, "frame too large", ctx),
+            Err(ProtocolError::Io(error)) => {
+                tracing::debug!(session = self.id, %error, "the connection was lost");
+                self.close_reason.set("connection_lost");
+                ctx.stop();
+            }
             Err(error) => {
                 tracing::debug!(session = self.id, %error, "WebSocket protocol error");
                 self.close(close_code::POLICY_VIOLATION, "protocol error", ctx);

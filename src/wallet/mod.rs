@@ -37,6 +37,7 @@ struct ShardHandle {
     addr: Addr<WalletShard>,
     /// Bounds the operations admitted to the shard and not yet answered: the shard's real mailbox.
     admission: Arc<Semaphore>,
+    mailbox_capacity: usize,
 }
 
 impl Wallet {
@@ -54,6 +55,7 @@ impl Wallet {
             .map(|index| ShardHandle {
                 addr: WalletShard::new(index, store.clone(), limits).start(),
                 admission: Arc::new(Semaphore::new(settings.mailbox_capacity as usize)),
+                mailbox_capacity: settings.mailbox_capacity as usize,
             })
             .collect();
         Ok(Wallet {
@@ -64,6 +66,19 @@ impl Wallet {
                 admission_timeout: Duration::from_millis(settings.admission_timeout_ms),
             }),
         })
+    }
+
+    /// How many operations each shard holds right now (admitted and not yet answered), by shard index.
+    pub fn mailbox_depths(&self) -> Vec<usize> {
+        self.inner
+            .shards
+            .iter()
+            .map(|shard| {
+                shard
+                    .mailbox_capacity
+                    .saturating_sub(shard.admission.available_permits())
+            })
+            .collect()
     }
 
     pub fn currency(&self) -> &Currency {

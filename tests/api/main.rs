@@ -9,6 +9,7 @@ mod helpers;
 mod instant;
 mod ledger;
 mod metrics;
+mod operations;
 mod process;
 mod recovery;
 mod wallet;

@@ -9,7 +9,7 @@
 //! repeated cashout answers `already_cashed_out`.
 
 use super::leadership::{LeaderHandle, Route};
-use super::room::{CashedOut, Cashout, CrashRoom, PlaceBet, PlacedBet, PlayerRef};
+use super::room::{CashedOut, Cashout, CrashRoom, PauseApplied, PlaceBet, PlacedBet, PlayerRef, SetBettingPaused};
 use super::GameError;
 use crate::cluster::{lease, Namespace};
 use crate::money::Amount;
@@ -38,6 +38,7 @@ const LEADERLESS_POLL_MS: u64 = 100;
 const KNOWN_CODES: &[&str] = &[
     "unknown_room",
     "betting_closed",
+    "betting_paused",
     "round_not_running",
     "round_crashed",
     "bet_not_found",
@@ -155,6 +156,32 @@ impl Forwarder {
             bet_id: request.bet_id,
         };
         self.to_leader(room, leader, request, "cashouts", &wire).await
+    }
+
+    /// Tells the room's leader to pause or resume betting (the pause itself is already recorded in Redis,
+    /// where a leader that starts later reads it).
+    pub async fn set_betting_paused(
+        &self,
+        room: &str,
+        leader: &LeaderHandle,
+        request: SetBettingPaused,
+    ) -> Result<PauseApplied, GameError> {
+        let wire = request.clone();
+        self.to_leader(room, leader, request, "betting-pause", &wire).await
+    }
+
+    /// Asks another node to drain (an operator's request taken by this node).
+    pub async fn request_drain(&self, node_url: &str) -> anyhow::Result<()> {
+        let url = format!("{}/internal/v1/drain", node_url.trim_end_matches('/'));
+        let response = self
+            .http
+            .post(&url)
+            .header(CLUSTER_SECRET_HEADER, self.secret.expose_secret())
+            .send()
+            .await
+            .map_err(|error| anyhow::anyhow!("could not reach {url}: {error}"))?;
+        anyhow::ensure!(response.status().is_success(), "{url} answered {}", response.status());
+        Ok(())
     }
 
     /// Hands `message` to the local round actor when this node leads the room, or posts `wire` to the

@@ -246,6 +246,7 @@ impl RoomLeadership {
         if let State::Leading { driver, holder, .. } = std::mem::replace(&mut self.state, State::Following) {
             tracing::warn!(room = self.room, token = holder.token, reason, "stepping down");
             driver.do_send(Depose);
+            self.record_change("stepped_down");
             self.handle.set_local(None);
             self.handle.set_remote(None);
             self.release(holder, ctx);
@@ -330,15 +331,26 @@ impl RoomLeadership {
             channel: self.dependencies.namespace.room_channel(&self.room),
             view_key: self.dependencies.namespace.room_view_key(&self.room),
             leadership: ctx.address().recipient(),
+            redis: self.dependencies.redis.clone(),
+            pause_key: self.dependencies.namespace.betting_pause_key(&self.room),
         };
         let driver = CrashRoom::new(self.room.clone(), self.settings.clone(), fence, dependencies).start();
         self.handle.set_local(Some(driver.clone()));
         self.handle.set_remote(Some(holder.clone()));
+        self.record_change("acquired");
         self.state = State::Leading {
             holder,
             driver,
             last_renewed: acquired_at,
         };
+    }
+
+    /// Counts this node taking or giving up the room, and shows whether it leads it now.
+    fn record_change(&self, change: &'static str) {
+        metrics::counter!("crash_leadership_changes_total", "room" => self.room.clone(), "change" => change)
+            .increment(1);
+        let leading = if change == "acquired" { 1.0 } else { 0.0 };
+        metrics::gauge!("crash_room_leader", "room" => self.room.clone()).set(leading);
     }
 
     fn release(&mut self, holder: LeaseHolder, ctx: &mut Context<Self>) {
@@ -399,6 +411,7 @@ impl Handler<DriverStopped> for RoomLeadership {
         }
         let holder = holder.clone();
         self.state = State::Following;
+        self.record_change("released");
         self.handle.set_local(None);
         self.handle.set_remote(None);
         self.release(holder, ctx);

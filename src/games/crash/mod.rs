@@ -123,6 +123,8 @@ pub enum GameError {
     UnknownRoom(String),
     #[error("betting is closed; wait for the next round")]
     BettingClosed,
+    #[error("betting in this room is paused by the operator")]
+    BettingPaused,
     #[error("the round is not running")]
     RoundNotRunning,
     #[error("the round has crashed")]
@@ -181,6 +183,7 @@ impl GameError {
         match self {
             GameError::UnknownRoom(_) => "unknown_room",
             GameError::BettingClosed => "betting_closed",
+            GameError::BettingPaused => "betting_paused",
             GameError::RoundNotRunning => "round_not_running",
             GameError::RoundCrashed => "round_crashed",
             GameError::BetNotFound => "bet_not_found",

@@ -40,7 +40,8 @@ pub enum ToSession {
 #[rtype(result = "RoomSnapshot")]
 pub struct Subscribe {
     pub session_id: u64,
-    pub player_id: Uuid,
+    /// None for a spectator (an admin watching the room).
+    pub player_id: Option<Uuid>,
     pub transport: Transport,
     pub control: Recipient<ToSession>,
 }
@@ -73,7 +74,7 @@ pub struct CloseAll {
 }
 
 struct Subscriber {
-    player_id: Uuid,
+    player_id: Option<Uuid>,
     transport: Transport,
     control: Recipient<ToSession>,
 }
@@ -132,7 +133,6 @@ impl RoomRelay {
             match subscriber.transport.try_send_text(frame.clone()) {
                 Ok(()) => {}
                 Err(SendFailure::Full) => {
-                    metrics::counter!("ws_slow_client_disconnects_total").increment(1);
                     subscriber
                         .control
                         .do_send(ToSession::Close(4008, "too slow to keep up with the game".into()));
@@ -167,10 +167,11 @@ impl RoomRelay {
 
     fn remove_subscriber(&mut self, session_id: u64) {
         if let Some(subscriber) = self.subscribers.remove(&session_id) {
-            if let Some(sessions) = self.sessions_by_player.get_mut(&subscriber.player_id) {
+            let Some(player_id) = subscriber.player_id else { return };
+            if let Some(sessions) = self.sessions_by_player.get_mut(&player_id) {
                 sessions.retain(|id| *id != session_id);
                 if sessions.is_empty() {
-                    self.sessions_by_player.remove(&subscriber.player_id);
+                    self.sessions_by_player.remove(&player_id);
                 }
             }
         }
@@ -181,6 +182,11 @@ impl RoomRelay {
             tracing::warn!(room = self.name, "dropped an event that is not JSON");
             return;
         };
+        // An operator's message to every player: not a room event, so outside the sequence.
+        if event["type"] == "maintenance" {
+            self.broadcast(payload);
+            return;
+        }
         if event["type"] == "player_frame" {
             let player = event["player_id"].as_str().and_then(|id| id.parse::<Uuid>().ok());
             if let (Some(player_id), Some(frame)) = (player, event["frame"].as_str()) {
@@ -192,10 +198,13 @@ impl RoomRelay {
         match classify(self.view.position(), position) {
             Sequencing::Stale => {}
             Sequencing::Next => {
+                self.record_relayed(&event);
                 self.view.apply(&event);
                 self.broadcast(payload);
             }
             Sequencing::Gap => {
+                self.record_relayed(&event);
+                metrics::counter!("crash_sequence_gaps_total", "room" => self.name.clone()).increment(1);
                 tracing::info!(room = self.name, from = ?self.view.position(), to = ?position, "event gap; resyncing");
                 self.view.apply(&event);
                 self.broadcast(payload);
@@ -204,11 +213,26 @@ impl RoomRelay {
         }
     }
 
+    /// Counts a tick relayed to this node's sessions and how long it took from the leader's clock reading
+    /// to here (the nodes' clocks are assumed in step, as on one host or under NTP).
+    fn record_relayed(&self, event: &Value) {
+        if event["type"] != "tick" {
+            return;
+        }
+        metrics::counter!("crash_ticks_relayed_total", "room" => self.name.clone()).increment(1);
+        if let Some(sent_ms) = event["ts"].as_i64() {
+            let lag_ms = (Utc::now().timestamp_millis() - sent_ms).max(0);
+            metrics::histogram!("crash_tick_relay_lag_seconds", "room" => self.name.clone())
+                .record(lag_ms as f64 / 1000.0);
+        }
+    }
+
     /// Reloads the view the leader stored, keeps whichever is newer, and sends it to every local player.
     fn resync(&mut self, ctx: &mut Context<Self>) {
         if std::mem::replace(&mut self.resyncing, true) {
             return;
         }
+        metrics::counter!("crash_resyncs_total", "room" => self.name.clone()).increment(1);
         let redis = self.redis.clone();
         let key = self.view_key.clone();
         let load = async move { redis.get::<Option<String>, _>(key).await };
@@ -273,13 +297,15 @@ impl Handler<Subscribe> for RoomRelay {
     type Result = ResponseActFuture<Self, RoomSnapshot>;
 
     fn handle(&mut self, subscribe: Subscribe, _: &mut Context<Self>) -> Self::Result {
-        let bets = self.my_bets(Some(subscribe.player_id));
+        let bets = self.my_bets(subscribe.player_id);
         Box::pin(bets.into_actor(self).map(move |my_bets, relay, _| {
-            relay
-                .sessions_by_player
-                .entry(subscribe.player_id)
-                .or_default()
-                .push(subscribe.session_id);
+            if let Some(player_id) = subscribe.player_id {
+                relay
+                    .sessions_by_player
+                    .entry(player_id)
+                    .or_default()
+                    .push(subscribe.session_id);
+            }
             relay.subscribers.insert(
                 subscribe.session_id,
                 Subscriber {
@@ -333,7 +359,12 @@ impl Handler<PlaceBet> for RoomRelay {
 
     fn handle(&mut self, bet: PlaceBet, _: &mut Context<Self>) -> Self::Result {
         let (forwarder, leader, room) = (self.forwarder.clone(), self.leader.clone(), self.name.clone());
-        Box::pin(async move { forwarder.place_bet(&room, &leader, bet).await })
+        let received_at = bet.received_at;
+        Box::pin(async move {
+            let outcome = forwarder.place_bet(&room, &leader, bet).await;
+            record_request("bet", room, received_at, &outcome);
+            outcome
+        })
     }
 }
 
@@ -342,6 +373,28 @@ impl Handler<Cashout> for RoomRelay {
 
     fn handle(&mut self, request: Cashout, _: &mut Context<Self>) -> Self::Result {
         let (forwarder, leader, room) = (self.forwarder.clone(), self.leader.clone(), self.name.clone());
-        Box::pin(async move { forwarder.cashout(&room, &leader, request).await })
+        let received_at = request.received_at;
+        Box::pin(async move {
+            let outcome = forwarder.cashout(&room, &leader, request).await;
+            record_request("cashout", room, received_at, &outcome);
+            outcome
+        })
     }
+}
+
+/// Counts a bet or cashout of this node's players by its result (`ok` or the error code) and records
+/// how long the player waited for the answer, forwarding to another node's leader included.
+fn record_request<T>(
+    kind: &'static str,
+    room: String,
+    received_at: std::time::Instant,
+    outcome: &Result<T, GameError>,
+) {
+    let result = match outcome {
+        Ok(_) => "ok",
+        Err(error) => error.code(),
+    };
+    let seconds = received_at.elapsed().as_secs_f64();
+    metrics::histogram!("crash_request_seconds", "kind" => kind, "room" => room.clone()).record(seconds);
+    metrics::counter!("crash_requests_total", "kind" => kind, "room" => room, "result" => result).increment(1);
 }

@@ -81,6 +81,51 @@ const CRASH_SETTLE_GRACE_MS: u64 = 100;
 const WIN_ATTEMPTS_MAX: u32 = 5;
 const WIN_RETRY_BACKOFF_MS: u64 = 200;
 
+/// An operator's pause of new bets in a room: who, why and when.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BettingPause {
+    pub by: String,
+    pub reason: String,
+    pub at: DateTime<Utc>,
+}
+
+/// Pauses (`Some`) or resumes (`None`) betting; answered once the round actor applied it. The round under
+/// way finishes; while paused no new round starts and every bet is refused with `betting_paused`.
+#[derive(Message, Debug, Clone, Serialize, Deserialize)]
+#[rtype(result = "Result<PauseApplied, GameError>")]
+pub struct SetBettingPaused {
+    pub pause: Option<BettingPause>,
+}
+
+/// The room's state after a pause or resume.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PauseApplied {
+    pub betting_paused: bool,
+    pub phase: String,
+    pub round_id: Option<i64>,
+}
+
+/// How long the round actor waits for Redis when it reads the pause before a round.
+const PAUSE_READ_TIMEOUT_MS: u64 = 500;
+
+/// The pause recorded in Redis: `Some(None)` when betting is open, `None` when Redis did not answer (the
+/// room then keeps what it knew).
+pub async fn read_pause(redis: &fred::prelude::Client, key: &str) -> Option<Option<BettingPause>> {
+    use fred::prelude::KeysInterface;
+    let read = redis.get::<Option<String>, _>(key);
+    match tokio::time::timeout(Duration::from_millis(PAUSE_READ_TIMEOUT_MS), read).await {
+        Ok(Ok(stored)) => Some(stored.and_then(|json| serde_json::from_str(&json).ok())),
+        Ok(Err(error)) => {
+            tracing::warn!(key, %error, "could not read the room's betting pause");
+            None
+        }
+        Err(_) => {
+            tracing::warn!(key, "reading the room's betting pause timed out");
+            None
+        }
+    }
+}
+
 /// Stop leading after the current round (the node is draining); answered at once.
 #[derive(Message)]
 #[rtype(result = "()")]
@@ -169,6 +214,14 @@ pub struct CrashRoom {
     waiting_for_chain: bool,
     /// The node is draining: finish the current round, then stop.
     retiring: bool,
+    redis: fred::prelude::Client,
+    pause_key: String,
+    /// Set while an operator has paused betting.
+    betting_pause: Option<BettingPause>,
+    /// This term's events have told the relays the pause state.
+    pause_announced: bool,
+    /// No round was started because betting is paused: a resume starts the next one.
+    waiting_for_resume: bool,
 }
 
 /// Everything a room needs besides its settings.
@@ -183,6 +236,9 @@ pub struct RoomDependencies {
     pub channel: String,
     pub view_key: String,
     pub leadership: Recipient<DriverStopped>,
+    pub redis: fred::prelude::Client,
+    /// Where an operator's betting pause is recorded.
+    pub pause_key: String,
 }
 
 impl CrashRoom {
@@ -210,6 +266,11 @@ impl CrashRoom {
             tick_timer: None,
             waiting_for_chain: false,
             retiring: false,
+            redis: dependencies.redis,
+            pause_key: dependencies.pause_key,
+            betting_pause: None,
+            pause_announced: false,
+            waiting_for_resume: false,
         }
     }
 
@@ -272,6 +333,11 @@ impl CrashRoom {
             ctx.stop();
             return;
         }
+        if self.betting_pause.is_some() {
+            self.wait_for_resume();
+            return;
+        }
+        let (redis, pause_key) = (self.redis.clone(), self.pause_key.clone());
         let pool = self.pool.clone();
         let wallet = self.wallet.clone();
         let fence = self.fence.clone();
@@ -283,19 +349,24 @@ impl CrashRoom {
             if report.rounds > 0 {
                 tracing::warn!(room = fence.room, ?report, "recovered unsettled rounds");
             }
+            // Another node's operator call may have paused the room while this one had no leader.
+            let pause = read_pause(&redis, &pause_key).await;
+            if matches!(pause, Some(Some(_))) {
+                return Ok((report.aborted, pause, None));
+            }
             if let Some(round) = store::start_round(&pool, &fence, edge).await? {
-                return Ok((report.aborted, Some(round)));
+                return Ok((report.aborted, pause, Some(round)));
             }
             if generate == 0 {
-                return Ok((report.aborted, None));
+                return Ok((report.aborted, pause, None));
             }
             let chain = fair::generate_chain(generate as usize);
             store::insert_chain(&pool, &fence.room, &salt, &chain).await?;
             tracing::info!(room = fence.room, length = generate, "generated a new hash chain");
-            Ok((report.aborted, store::start_round(&pool, &fence, edge).await?))
+            Ok((report.aborted, pause, store::start_round(&pool, &fence, edge).await?))
         };
         ctx.wait(next.into_actor(self).map(|result: anyhow::Result<_>, room, ctx| {
-            let (aborted, round) = match result {
+            let (aborted, pause, round) = match result {
                 Ok(outcome) => outcome,
                 Err(error) => {
                     if let Some(store_error) = error.downcast_ref::<StoreError>() {
@@ -316,6 +387,13 @@ impl CrashRoom {
             for round_id in aborted {
                 room.publish(json!({"type": "round_aborted", "round_id": round_id, "reason": "leader_changed"}));
             }
+            if let Some(stored) = pause {
+                room.adopt_pause(stored);
+            }
+            if room.betting_pause.is_some() {
+                room.wait_for_resume();
+                return;
+            }
             match round {
                 Some(round) => {
                     room.waiting_for_chain = false;
@@ -332,6 +410,37 @@ impl CrashRoom {
                 }
             }
         }));
+    }
+
+    /// Takes the pause state recorded in Redis, telling the relays when it changed.
+    fn adopt_pause(&mut self, stored: Option<BettingPause>) {
+        let changed = stored.is_some() != self.betting_pause.is_some();
+        self.betting_pause = stored;
+        // A term that starts paused says so; one that starts open says nothing (its round_start does).
+        if changed || (!self.pause_announced && self.betting_pause.is_some()) {
+            self.announce_pause();
+        }
+    }
+
+    /// Publishes whether betting is paused (a room event, so every node's view and player learns it).
+    fn announce_pause(&mut self) {
+        self.pause_announced = true;
+        let event = match &self.betting_pause {
+            Some(pause) => json!({"type": "betting_paused", "reason": pause.reason, "since": pause.at}),
+            None => json!({"type": "betting_resumed"}),
+        };
+        self.publish(event);
+    }
+
+    /// Leaves the room between rounds until an operator resumes betting.
+    fn wait_for_resume(&mut self) {
+        if !self.waiting_for_resume {
+            tracing::info!(room = self.name, "betting paused; no new round until it is resumed");
+        }
+        self.waiting_for_resume = true;
+        if !self.pause_announced {
+            self.announce_pause();
+        }
     }
 
     fn begin_round(&mut self, new_round: store::NewRound, ctx: &mut Context<Self>) {
@@ -574,6 +683,9 @@ impl CrashRoom {
     }
 
     fn validate_bet(&self, bet: &PlaceBet) -> Result<(), GameError> {
+        if self.betting_pause.is_some() {
+            return Err(GameError::BettingPaused);
+        }
         let round = self.round.as_ref().ok_or(GameError::BettingClosed)?;
         let in_window = bet.received_at >= round.betting_opened_at && bet.received_at < round.betting_ends_at;
         if self.phase != Phase::Betting || !in_window {
@@ -842,11 +954,18 @@ impl Actor for CrashRoom {
         ctx.set_mailbox_capacity(65_536);
         let pool = self.pool.clone();
         let room = self.name.clone();
-        let load = async move { store::last_revealed_round(&pool, &room).await };
-        ctx.wait(load.into_actor(self).map(|result, room, ctx| {
-            match result {
+        let (redis, pause_key) = (self.redis.clone(), self.pause_key.clone());
+        let load = async move {
+            let previous = store::last_revealed_round(&pool, &room).await;
+            (previous, read_pause(&redis, &pause_key).await)
+        };
+        ctx.wait(load.into_actor(self).map(|(previous, pause), room, ctx| {
+            match previous {
                 Ok(previous) => room.previous = previous,
                 Err(error) => tracing::warn!(room = room.name, %error, "could not load the previous round"),
+            }
+            if let Some(Some(pause)) = pause {
+                room.betting_pause = Some(pause);
             }
             room.open_betting(ctx);
         }));
@@ -870,6 +989,27 @@ impl Handler<Retire> for CrashRoom {
         if idle || self.phase == Phase::Starting {
             ctx.stop();
         }
+    }
+}
+
+impl Handler<SetBettingPaused> for CrashRoom {
+    type Result = Result<PauseApplied, GameError>;
+
+    fn handle(&mut self, request: SetBettingPaused, ctx: &mut Context<Self>) -> Self::Result {
+        let changed = request.pause.is_some() != self.betting_pause.is_some();
+        self.betting_pause = request.pause;
+        if changed {
+            self.announce_pause();
+        }
+        if self.betting_pause.is_none() && std::mem::take(&mut self.waiting_for_resume) {
+            tracing::info!(room = self.name, "betting resumed");
+            self.open_betting(ctx);
+        }
+        Ok(PauseApplied {
+            betting_paused: self.betting_pause.is_some(),
+            phase: self.view.phase.clone(),
+            round_id: self.view.round_id,
+        })
     }
 }
 

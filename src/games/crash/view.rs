@@ -51,6 +51,9 @@ pub struct RoomView {
     pub crash_point: Option<Value>,
     pub hash: Option<String>,
     pub previous_round: Option<Value>,
+    /// The operator stopped new bets; the round under way finishes and no new one starts.
+    #[serde(default)]
+    pub betting_paused: bool,
 }
 
 impl RoomView {
@@ -70,6 +73,7 @@ impl RoomView {
             crash_point: None,
             hash: None,
             previous_round: None,
+            betting_paused: false,
         }
     }
 
@@ -90,6 +94,8 @@ impl RoomView {
         let time = |field: &str| text(field).and_then(|value| value.parse::<DateTime<Utc>>().ok());
         match event.get("type").and_then(Value::as_str).unwrap_or_default() {
             "round_start" => {
+                // A round only starts while betting is open.
+                self.betting_paused = false;
                 self.phase = "betting".into();
                 self.round_id = round_id;
                 self.terminating_hash = text("terminating_hash");
@@ -135,6 +141,8 @@ impl RoomView {
                         .and_then(DateTime::<Utc>::from_timestamp_millis),
                 }));
             }
+            "betting_paused" => self.betting_paused = true,
+            "betting_resumed" => self.betting_paused = false,
             "round_aborted" => {
                 self.phase = "starting".into();
                 self.round_id = None;
@@ -176,6 +184,7 @@ impl RoomView {
             "tick_interval_ms": self.tick_interval_ms,
             "previous_round": self.previous_round,
             "multiplier": self.multiplier,
+            "betting_paused": self.betting_paused,
         });
         let Some(round_id) = self.round_id else {
             return state;

@@ -133,6 +133,20 @@ impl InstantGames {
     /// Places a bet: checks it, deals its outcome from the next nonce, records it, then takes the stake and
     /// pays what the outcome pays. A retry with the same key finishes and returns the first bet.
     pub async fn place(&self, bet: PlaceBet<'_>) -> Result<BetAnswer, InstantError> {
+        let started = std::time::Instant::now();
+        // Only registered names become labels, so a client cannot create series.
+        let game = match self.registry.per_player(bet.game) {
+            Ok(_) => bet.game.to_owned(),
+            Err(_) => "unknown".to_owned(),
+        };
+        let outcome = self.place_measured(bet).await;
+        let result = if outcome.is_ok() { "ok" } else { "error" };
+        metrics::histogram!("instant_bet_seconds", "game" => game.clone()).record(started.elapsed().as_secs_f64());
+        metrics::counter!("instant_bets_total", "game" => game, "result" => result).increment(1);
+        outcome
+    }
+
+    async fn place_measured(&self, bet: PlaceBet<'_>) -> Result<BetAnswer, InstantError> {
         let registered = self.registry.per_player(bet.game)?;
         let options = registered.game.options(bet.request)?;
         let terms = check_limits(registered, bet.amount, &options)?;

@@ -1,0 +1,392 @@
+//! The cluster as the dashboard shows it (nodes from the registry, Redis as the Sentinels see it,
+//! Postgres, every room) and the operator controls: pause and resume betting in a room, broadcast a
+//! maintenance message, drain a node. Every control is audited (see `actions`).
+
+use super::actions::{self, Action};
+use crate::api::error::ApiError;
+use crate::api::health::replica_status;
+use crate::api::internal::CrashLeaders;
+use crate::api::json::{optional_body, BoundedJson};
+use crate::auth::extract::AdminUser;
+use crate::cluster::redis::SentinelProbe;
+use crate::cluster::{registry, Namespace, NodeInfo};
+use crate::configuration::Settings;
+use crate::db::Database;
+use crate::games::crash::forward::Forwarder;
+use crate::games::crash::leadership::Route;
+use crate::games::crash::relay::GetState;
+use crate::games::crash::room::{read_pause, BettingPause, SetBettingPaused};
+use crate::games::crash::{CrashRooms, GameError};
+use crate::session::protocol;
+use crate::startup::DrainSwitch;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use fred::prelude::*;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+/// The longest pause reason and maintenance message an operator may write.
+pub const REASON_LENGTH_MAX: usize = 200;
+pub const MAINTENANCE_MESSAGE_LENGTH_MAX: usize = 500;
+
+/// `GET /api/v1/admin/cluster`
+pub async fn cluster(_admin: AdminUser, operator: Operator) -> Result<HttpResponse, ApiError> {
+    let Operator {
+        redis,
+        namespace,
+        node,
+        sentinels,
+        database,
+        settings,
+        rooms,
+        leaders,
+        ..
+    } = &operator;
+    let nodes = registry::list(redis, namespace);
+    let redis_state = redis_state(redis, sentinels, settings);
+    let postgres = postgres_state(database, settings);
+    let room_states = room_states(rooms, leaders, redis, namespace);
+    let (nodes, redis_state, postgres, room_states) = tokio::join!(nodes, redis_state, postgres, room_states);
+    let nodes = nodes.map_err(|error| ApiError::internal(anyhow::anyhow!("cannot list the nodes: {error}")))?;
+    Ok(HttpResponse::Ok().json(json!({
+        "generated_at": chrono::Utc::now(),
+        "answered_by": node.node_id,
+        "nodes": nodes,
+        "redis": redis_state,
+        "postgres": postgres,
+        "rooms": room_states,
+    })))
+}
+
+async fn redis_state(redis: &Client, sentinels: &SentinelProbe, settings: &Settings) -> Value {
+    let ping = crate::cluster::redis::ping(redis, std::time::Duration::from_millis(1_000)).await;
+    let ok = ping.is_ok();
+    if !sentinels.configured() {
+        let primary = format!("{}:{}", settings.redis.host, settings.redis.port);
+        return json!({ "ok": ok, "mode": "standalone", "primary": primary, "failovers": null, "sentinels": 0 });
+    }
+    match sentinels.view().await {
+        Ok(view) => json!({
+            "ok": ok, "mode": "sentinel", "service": settings.redis.service_name, "primary": view.primary,
+            "failovers": view.failovers, "sentinels": view.sentinels, "asked": view.asked,
+        }),
+        Err(error) => json!({
+            "ok": false, "mode": "sentinel", "service": settings.redis.service_name, "primary": null,
+            "failovers": null, "sentinels": null, "error": format!("{error:#}"),
+        }),
+    }
+}
+
+async fn postgres_state(database: &Database, settings: &Settings) -> Value {
+    let primary = tokio::time::timeout(
+        std::time::Duration::from_millis(1_000),
+        sqlx::query("SELECT 1").execute(&database.writer),
+    )
+    .await;
+    let replica = replica_status(database, settings.database.replica_host.is_some()).await;
+    json!({
+        "primary_ok": matches!(primary, Ok(Ok(_))),
+        "replica_configured": replica.configured,
+        "replica_ok": replica.ok,
+        "replica_lag_ms": replica.lag_ms,
+    })
+}
+
+/// Each room's public state as this node's relay sees it, with its leader and pause.
+async fn room_states(rooms: &CrashRooms, leaders: &CrashLeaders, redis: &Client, namespace: &Namespace) -> Vec<Value> {
+    let mut states = Vec::with_capacity(rooms.rooms.len());
+    for (name, relay) in &rooms.rooms {
+        let state = relay
+            .send(GetState { player_id: None })
+            .await
+            .map(|snapshot| snapshot.state);
+        let leader = leaders.rooms.get(name).and_then(|handle| match handle.route() {
+            Route::Local(_) | Route::Unknown => None,
+            Route::Remote(holder) => Some(holder.node_id),
+        });
+        let leader = leader.or_else(|| {
+            leaders
+                .rooms
+                .get(name)
+                .filter(|handle| handle.is_local())
+                .map(|_| "this node".to_owned())
+        });
+        let pause = read_pause(redis, &namespace.betting_pause_key(name)).await.flatten();
+        let state = state.unwrap_or_else(|_| json!({}));
+        states.push(json!({
+            "room": name,
+            "phase": state["phase"],
+            "round_id": state["round_id"],
+            "multiplier": state["multiplier"],
+            "epoch": state["epoch"],
+            "leader": leader,
+            "betting_paused": pause.is_some() || state["betting_paused"] == true,
+            "paused": pause,
+        }));
+    }
+    states
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct PauseBody {
+    reason: Option<String>,
+}
+
+/// `POST /api/v1/admin/rooms/{room}/pause {reason?}`
+pub async fn pause(
+    request: actix_web::HttpRequest,
+    admin: AdminUser,
+    room: web::Path<String>,
+    body: web::Bytes,
+    operator: Operator,
+) -> Result<HttpResponse, ApiError> {
+    let body = optional_body::<PauseBody>(&request, body).await?;
+    let reason = body
+        .and_then(|body| body.reason)
+        .unwrap_or_else(|| "maintenance".into());
+    if reason.is_empty() || reason.chars().count() > REASON_LENGTH_MAX {
+        return Err(ApiError::bad_request(
+            "invalid_reason",
+            format!("reason must be 1 to {REASON_LENGTH_MAX} characters"),
+        ));
+    }
+    let pause = BettingPause {
+        by: admin.subject.clone(),
+        reason,
+        at: chrono::Utc::now(),
+    };
+    operator.set_betting_pause(&admin, &room, Some(pause)).await
+}
+
+/// `POST /api/v1/admin/rooms/{room}/resume`
+pub async fn resume(admin: AdminUser, room: web::Path<String>, operator: Operator) -> Result<HttpResponse, ApiError> {
+    operator.set_betting_pause(&admin, &room, None).await
+}
+
+/// Everything the operator's views and controls use, extracted as one piece.
+pub struct Operator {
+    redis: web::Data<Client>,
+    namespace: web::Data<Namespace>,
+    leaders: web::Data<CrashLeaders>,
+    rooms: web::Data<CrashRooms>,
+    forwarder: web::Data<Forwarder>,
+    database: web::Data<Database>,
+    node: web::Data<NodeInfo>,
+    sentinels: web::Data<SentinelProbe>,
+    settings: web::Data<Settings>,
+    drain: web::Data<DrainSwitch>,
+}
+
+impl actix_web::FromRequest for Operator {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Operator, ApiError>>;
+
+    fn from_request(request: &actix_web::HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        fn data<T: 'static>(request: &actix_web::HttpRequest) -> Result<web::Data<T>, ApiError> {
+            request
+                .app_data::<web::Data<T>>()
+                .cloned()
+                .ok_or_else(|| ApiError::internal(anyhow::anyhow!("{} is not registered", std::any::type_name::<T>())))
+        }
+        std::future::ready((|| {
+            Ok(Operator {
+                redis: data(request)?,
+                namespace: data(request)?,
+                leaders: data(request)?,
+                rooms: data(request)?,
+                forwarder: data(request)?,
+                database: data(request)?,
+                node: data(request)?,
+                sentinels: data(request)?,
+                settings: data(request)?,
+                drain: data(request)?,
+            })
+        })())
+    }
+}
+
+impl Operator {
+    /// Records the pause in Redis (where any future leader reads it), then tells the current leader, which
+    /// applies it at once and announces it to every node. Without a leader right now, the next one
+    /// applies it before its first round.
+    async fn set_betting_pause(
+        &self,
+        admin: &AdminUser,
+        room: &str,
+        pause: Option<BettingPause>,
+    ) -> Result<HttpResponse, ApiError> {
+        let handle = self
+            .leaders
+            .rooms
+            .get(room)
+            .ok_or_else(|| ApiError::from(GameError::UnknownRoom(room.chars().take(32).collect())))?;
+        let key = self.namespace.betting_pause_key(room);
+        let stored: Result<(), fred::error::Error> = match &pause {
+            Some(pause) => {
+                let json = serde_json::to_string(pause).expect("a pause serializes");
+                self.redis.set(key, json, None, None, false).await
+            }
+            None => self.redis.del::<i64, _>(key).await.map(|_| ()),
+        };
+        stored.map_err(|error| {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "redis_unavailable",
+                format!("the pause could not be recorded: {error}"),
+            )
+        })?;
+        let action = if pause.is_some() {
+            "pause_betting"
+        } else {
+            "resume_betting"
+        };
+        let details = json!({ "reason": pause.as_ref().map(|pause| pause.reason.clone()) });
+        let applied = self
+            .forwarder
+            .set_betting_paused(room, handle, SetBettingPaused { pause: pause.clone() })
+            .await;
+        let (applied_now, state) = match applied {
+            Ok(state) => (true, json!(state)),
+            Err(GameError::RoomUnavailable) => (false, Value::Null),
+            Err(error) => return Err(error.into()),
+        };
+        actions::record(
+            &self.database.writer,
+            Action {
+                admin: &admin.subject,
+                action,
+                target: room,
+                details,
+                node_id: &self.node.node_id,
+            },
+        )
+        .await?;
+        Ok(HttpResponse::Ok().json(json!({
+            "room": room,
+            "betting_paused": pause.is_some(),
+            "paused": pause,
+            "applied_by_leader": applied_now,
+            "state": state,
+        })))
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BroadcastBody {
+    message: String,
+}
+
+/// `POST /api/v1/admin/broadcast {message}`: a `maintenance` message on every player's socket, through
+/// every room's channel (each socket watches exactly one room, so each gets it once).
+pub async fn broadcast(
+    admin: AdminUser,
+    body: BoundedJson<BroadcastBody>,
+    operator: Operator,
+) -> Result<HttpResponse, ApiError> {
+    let Operator {
+        redis,
+        namespace,
+        rooms,
+        database,
+        node,
+        ..
+    } = &operator;
+    let message = body.0.message.trim().to_owned();
+    if message.is_empty() || message.chars().count() > MAINTENANCE_MESSAGE_LENGTH_MAX {
+        return Err(ApiError::bad_request(
+            "invalid_message",
+            format!("message must be 1 to {MAINTENANCE_MESSAGE_LENGTH_MAX} characters"),
+        ));
+    }
+    let frame = protocol::encode(&json!({ "type": "maintenance", "message": message, "at": chrono::Utc::now() }));
+    let mut nodes_reached = 0;
+    for room in rooms.rooms.keys() {
+        let receivers: i64 = redis
+            .publish(namespace.room_channel(room), frame.as_bytes().to_vec())
+            .await
+            .map_err(|error| {
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "redis_unavailable",
+                    format!("the message could not be published: {error}"),
+                )
+            })?;
+        nodes_reached = nodes_reached.max(receivers);
+    }
+    actions::record(
+        &database.writer,
+        Action {
+            admin: &admin.subject,
+            action: "broadcast",
+            target: "all_players",
+            details: json!({ "message": message }),
+            node_id: &node.node_id,
+        },
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(json!({ "sent": true, "rooms": rooms.rooms.len(), "nodes_reached": nodes_reached })))
+}
+
+/// `POST /api/v1/admin/nodes/{node_id}/drain`: this node drains itself, or asks the named node to.
+pub async fn drain(admin: AdminUser, node_id: web::Path<String>, operator: Operator) -> Result<HttpResponse, ApiError> {
+    let Operator {
+        redis,
+        namespace,
+        node,
+        drain: switch,
+        forwarder,
+        database,
+        ..
+    } = &operator;
+    let target = node_id.into_inner();
+    let nodes = registry::list(redis, namespace)
+        .await
+        .map_err(|error| ApiError::internal(anyhow::anyhow!("cannot list the nodes: {error}")))?;
+    let Some(record) = nodes.into_iter().find(|record| record.node_id == target) else {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "node_not_found",
+            "no live node has this id",
+        ));
+    };
+    actions::record(
+        &database.writer,
+        Action {
+            admin: &admin.subject,
+            action: "drain_node",
+            target: &target,
+            details: json!({ "url": record.url }),
+            node_id: &node.node_id,
+        },
+    )
+    .await?;
+    if target == node.node_id {
+        switch.request();
+    } else {
+        forwarder
+            .request_drain(&record.url)
+            .await
+            .map_err(|error| ApiError::new(StatusCode::BAD_GATEWAY, "node_unreachable", format!("{error:#}")))?;
+    }
+    Ok(HttpResponse::Accepted().json(json!({ "node_id": target, "draining": true })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitQuery {
+    limit: Option<i64>,
+}
+
+/// `GET /api/v1/admin/actions?limit=`
+pub async fn latest_actions(
+    _admin: AdminUser,
+    query: web::Query<LimitQuery>,
+    database: web::Data<Database>,
+) -> Result<HttpResponse, ApiError> {
+    let limit = query.limit.unwrap_or(20);
+    // From the primary: an action just taken must show at once.
+    let actions = actions::latest(&database.writer, limit).await?;
+    Ok(HttpResponse::Ok().json(json!({ "actions": actions })))
+}
