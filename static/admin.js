@@ -179,7 +179,7 @@ function renderCluster(cluster) {
   renderNodes(cluster.nodes || [], cluster.generated_at);
   renderRedis(cluster.redis || {});
   renderPostgres(cluster.postgres || {});
-  for (const room of cluster.rooms || []) renderRoom(room);
+  for (const room of cluster.rooms || []) renderRoom(room, cluster.answered_by);
 }
 
 function badge(text, kind, testid) {
@@ -324,13 +324,16 @@ function renderPostgres(postgres) {
 // Rooms: a card per room with its live curve (spectator socket) and the pause controls
 // ---------------------------------------------------------------------------------------------------
 
-function renderRoom(room) {
+function renderRoom(room, answeredBy) {
   let entry = session.rooms.get(room.room);
   if (!entry) {
     entry = createRoomCard(room.room);
     session.rooms.set(room.room, entry);
   }
-  entry.leader.textContent = room.leader || 'none';
+  // Some nodes name themselves "this node" when they lead the room: show the node id instead.
+  const leader = room.leader === 'this node' && answeredBy ? answeredBy : room.leader;
+  entry.leader.textContent = leader || 'none';
+  entry.leader.dataset.leader = leader || '';
   entry.round.textContent = room.round_id ?? '–';
   // The spectator socket is more current than the poll; the poll serves while it is down.
   if (!entry.socket.isOpen) {
@@ -435,9 +438,10 @@ function onRoomEvent(entry, event) {
 function applyRoomState(entry, state) {
   entry.roundId = state.round_id ?? null;
   entry.round.textContent = state.round_id ?? '–';
-  entry.curve.reset(state.round_id);
+  if (state.phase === 'running' || state.phase === 'crashed') entry.curve.backfill(state.round_id, state.elapsed_ms || 0);
+  else entry.curve.reset(state.round_id);
   if (state.phase === 'running') entry.curve.push(state.round_id, state.elapsed_ms || 0, state.multiplier || 1);
-  if (state.phase === 'crashed') entry.curve.crashed(state.round_id, null, state.crash_point ?? state.multiplier);
+  if (state.phase === 'crashed') entry.curve.crashed(state.round_id, state.elapsed_ms, state.crash_point ?? state.multiplier);
   setRoomPhase(entry, state.phase, state.phase === 'crashed' ? (state.crash_point ?? state.multiplier) : state.multiplier);
   if (state.betting_paused !== undefined) setRoomPaused(entry, Boolean(state.betting_paused), null);
 }
@@ -515,7 +519,7 @@ function createCharts() {
     xTime: true,
     series: [
       { label: 'bets / minute', color: COLORS.blue, bars: true },
-      { label: 'wagered (units)', color: COLORS.gold, scale: 'y2', format: (value) => value.toFixed(2) },
+      { label: 'wagered (units)', color: COLORS.gold, scale: 'y2', points: false, format: (value) => value.toFixed(2) },
     ],
     y2Values: (value) => value.toLocaleString(),
   });

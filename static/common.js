@@ -382,6 +382,13 @@ window.addEventListener('resize', () => {
   });
 });
 
+const BACKFILL_STEP_MS = 100;
+
+/** The crash curve as the server computes it (README: m(t) = floor(100 · e^(0.00006 t)) / 100). */
+export function curveMultiplierAt(elapsedMs) {
+  return Math.floor(100 * Math.exp(0.00006 * elapsedMs)) / 100;
+}
+
 /**
  * The live multiplier curve of one round: x = seconds since the round started, y = multiplier. push()
  * adds a tick (redrawn once per animation frame), reset() starts a new round, crashed(point) ends it in
@@ -433,6 +440,20 @@ export function createCurve(container, { height = 260 } = {}) {
       container.dataset.round = roundId === undefined || roundId === null ? '' : String(roundId);
       container.dataset.crashed = 'false';
       container.dataset.multiplier = '1.00';
+      draw();
+    },
+    /**
+     * Draws the round's curve from its start up to `elapsedMs` with the game's published formula
+     * (m(t) = floor(100 · e^(0.00006 t)) / 100), for a page that joins a round under way. These points
+     * are not ticks and are not counted as such.
+     */
+    backfill(roundId, elapsedMs) {
+      curve.reset(roundId);
+      const end = Number(elapsedMs) || 0;
+      for (let t = 0; t < end; t += BACKFILL_STEP_MS) {
+        xs.push(t / 1000);
+        ys.push(curveMultiplierAt(t));
+      }
       draw();
     },
     /** Adds a point; a tick of another round starts the curve afresh. */
@@ -502,7 +523,8 @@ export function createChart(container, {
     height,
     legend: { show: true },
     scales: {
-      x: xSplits ? { time: xTime, range: (u, min, max) => [(min ?? 0) - 1, (max ?? 0) + 1] } : { time: xTime },
+      x: xSplits ? { time: xTime, range: (u, min, max) => [(min ?? 0) - 1, (max ?? 0) + 1] }
+        : { time: xTime, range: (u, min, max) => (min === max ? [(min ?? 0) - 60, (max ?? 0) + 60] : [min, max]) },
       y: yLog ? { distr: 3, log: 10, range: (u, min, max) => [1, Math.max(10, max ?? 1)] }
         : { range: (u, min, max) => [Math.min(0, min ?? 0), Math.max(max ?? 1, 1)] },
       ...(hasScale2 ? { y2: { range: (u, min, max) => [0, Math.max(max, 1)] } } : {}) },

@@ -127,10 +127,23 @@ async function enterGame() {
   show(ui.game, true);
   if (!state.curve) state.curve = createCurve(ui.curve);
   else state.curve.resize();
+  if (!state.username) loadName();
   await loadRooms();
   connect();
   refreshBalance();
   refreshTables();
+}
+
+/** The player's name when the page only kept the token. */
+async function loadName() {
+  try {
+    const me = await api('/api/v1/me', { token: state.token });
+    state.username = me.username;
+    sessionStorage.setItem(NAME_KEY, me.username);
+    ui.playerName.textContent = me.username;
+  } catch (error) {
+    failed(error);
+  }
 }
 
 async function loadRooms() {
@@ -271,13 +284,13 @@ function applyRoomState(room) {
     }
     case 'running':
       setPhase('running');
-      state.curve.reset(room.round_id);
+      state.curve.backfill(room.round_id, room.elapsed_ms || 0);
       state.curve.push(room.round_id, room.elapsed_ms || 0, room.multiplier || 1);
       ui.multiplier.textContent = formatMultiplier(room.multiplier || 1);
       break;
     case 'crashed':
-      state.curve.reset(room.round_id);
-      state.curve.crashed(room.round_id, null, room.crash_point ?? room.multiplier);
+      state.curve.backfill(room.round_id, room.elapsed_ms || 0);
+      state.curve.crashed(room.round_id, room.elapsed_ms, room.crash_point ?? room.multiplier);
       setPhase('crashed', room.crash_point ?? room.multiplier);
       break;
     default:

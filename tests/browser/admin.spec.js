@@ -13,6 +13,20 @@ test.beforeAll(() => {
   if (!ADMIN_USERNAME || !ADMIN_PASSWORD) throw new Error('set ADMIN_USERNAME and ADMIN_PASSWORD (scripts/browser-test.sh reads them from the cluster)');
 });
 
+/** A player page in its own browser context, logged in with `token` and watching `room`. */
+async function openPlayerPage(browser, token, room) {
+  const context = await browser.newContext();
+  await context.addInitScript(([savedToken, savedRoom]) => {
+    sessionStorage.setItem('gc.player.token', savedToken);
+    sessionStorage.setItem('gc.player.room', savedRoom);
+  }, [token, room]);
+  const page = await context.newPage();
+  await page.goto('/');
+  await expect(page.getByTestId('game-section')).toBeVisible();
+  await expect(page.getByTestId('connection-status')).toHaveAttribute('data-state', 'connected');
+  return page;
+}
+
 /** Opens /admin and logs in through the form. */
 async function logIn(page) {
   await page.goto('/admin');
@@ -98,8 +112,10 @@ test.describe('pausing a room', () => {
     await request.post(`/api/v1/admin/rooms/${PAUSE_ROOM}/resume`, { headers: { Authorization: `Bearer ${token}` } });
   });
 
-  test('stops new bets until the room is resumed', async ({ page, request }) => {
+  test('stops new bets until the room is resumed', async ({ page, request, browser }) => {
     const player = await createPlayer(request);
+    const playerPage = await openPlayerPage(browser, player.token, PAUSE_ROOM);
+    await expect(playerPage.getByTestId('betting-paused')).toBeHidden();
     const auth = { Authorization: `Bearer ${player.token}` };
     const bet = () => request.post('/api/v1/game/bet', {
       headers: auth,
@@ -123,9 +139,14 @@ test.describe('pausing a room', () => {
     }
     await expect(card).toHaveAttribute('data-paused', 'true');
     await snap(page, 'admin-06-room-paused');
+    // Players in the room see it too.
+    await expect(playerPage.getByTestId('betting-paused')).toBeVisible();
+    await expect(playerPage.getByTestId('place-bet')).toBeDisabled();
+    await snap(playerPage, 'admin-06b-player-sees-pause');
 
     await card.getByTestId('resume-button').click();
     await expect(card).toHaveAttribute('data-paused', 'false');
+    await expect(playerPage.getByTestId('betting-paused')).toBeHidden();
 
     // Betting opens again with the next round: wait for it and bet.
     const placed = await waitFor(async () => {
@@ -140,5 +161,24 @@ test.describe('pausing a room', () => {
     }, { timeoutMs: 30000, what: `an accepted bet in ${PAUSE_ROOM} after resuming` });
     expect(placed.bet.status).toMatch(/open|pending/);
     await snap(page, 'admin-07-room-resumed');
+    await playerPage.context().close();
   });
+});
+
+test('a broadcast from the dashboard reaches the players and is listed as an operator action', async ({ page, request, browser }) => {
+  const player = await createPlayer(request, { topUpMicros: 0n });
+  const playerPage = await openPlayerPage(browser, player.token, 'aviator');
+  const text = `Browser test broadcast ${Date.now()}`;
+
+  await logIn(page);
+  await page.getByTestId('broadcast-message').fill(text);
+  await page.getByTestId('broadcast-send').click();
+  await expect(page.getByTestId('admin-message')).toHaveAttribute('data-kind', 'ok');
+
+  await expect(playerPage.getByTestId('maintenance-banner')).toBeVisible();
+  await expect(playerPage.getByTestId('maintenance-text')).toHaveText(text);
+  await snap(playerPage, 'admin-08-player-sees-broadcast');
+  await expect(page.locator('[data-testid="action-row"]').filter({ hasText: text }).first()).toBeVisible({ timeout: 15000 });
+  await snap(page, 'admin-09-broadcast-listed');
+  await playerPage.context().close();
 });
