@@ -69,6 +69,13 @@ test('the dashboard and the admin API need an admin log-in', async ({ page, requ
   await expect(page.getByTestId('admin-login')).toBeHidden();
   await expect(page.locator('[data-testid="node-row"]').first()).toBeVisible();
   await snap(page, 'admin-03-dashboard');
+
+  // A token the API refuses (401) sends the page back to the form.
+  await page.evaluate(() => sessionStorage.setItem('gc.admin.token', 'not-a-valid-token'));
+  await page.reload();
+  await expect(page.getByTestId('admin-login-form')).toBeVisible();
+  await expect(page.getByTestId('admin-login-error')).toContainText('log in again');
+  await expect(page.getByTestId('dashboard')).toBeHidden();
 });
 
 test('the dashboard lists every node as healthy and draws the rooms live', async ({ page, request }) => {

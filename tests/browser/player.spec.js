@@ -18,6 +18,13 @@ test('a new player signs up, tops up, bets, cashes out and sees the balance chan
   await expect(page.getByTestId('game-section')).toBeHidden();
   await snap(page, 'player-01-login-form');
 
+  // The server's refusals are shown: a name that breaks the username rules.
+  await page.getByTestId('username').fill('x!');
+  await page.getByTestId('password').fill(PASSWORD);
+  await page.getByTestId('signup-button').click();
+  await expect(page.getByTestId('message')).toContainText('invalid_username');
+  await expect(page.getByTestId('message')).toHaveAttribute('data-kind', 'error');
+
   await page.getByTestId('username').fill(username);
   await page.getByTestId('password').fill(PASSWORD);
   await page.getByTestId('signup-button').click();
