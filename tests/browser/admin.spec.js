@@ -3,7 +3,9 @@
 // until it is resumed. Needs ADMIN_USERNAME and ADMIN_PASSWORD; EXPECTED_NODES (node-1,node-2,...)
 // names the nodes that must be listed, otherwise the API's own list is used.
 const { test, expect } = require('@playwright/test');
-const { snap, createPlayer, adminToken, expectStatus, randomKey, waitFor, MICROS_PER_UNIT } = require('./helpers');
+const {
+  snap, createPlayer, adminToken, expectStatus, randomKey, waitFor, watchProblems, MICROS_PER_UNIT,
+} = require('./helpers');
 
 const ADMIN_USERNAME = process.env.ADMIN_USERNAME;
 const ADMIN_PASSWORD = process.env.ADMIN_PASSWORD;
@@ -87,6 +89,7 @@ test('the dashboard lists every node as healthy and draws the rooms live', async
   }
   expect(expected.length).toBeGreaterThan(0);
 
+  const problems = watchProblems(page);
   await logIn(page);
   for (const nodeId of expected) {
     const row = page.locator(`[data-testid="node-row"][data-node-id="${nodeId}"]`);
@@ -110,6 +113,7 @@ test('the dashboard lists every node as healthy and draws the rooms live', async
     }).toBeGreaterThan(before + 5);
   }
   await snap(page, 'admin-05-live-curves');
+  expect(problems, 'no script errors and nothing blocked by the content security policy').toEqual([]);
 });
 
 test.describe('pausing a room', () => {

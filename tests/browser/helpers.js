@@ -70,7 +70,21 @@ async function waitFor(probe, { timeoutMs = 20000, what = 'a condition' } = {}) 
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${last.message}` : ''}`);
 }
 
+/**
+ * Collects what must never happen on a page: uncaught script errors and anything the content security
+ * policy blocked (inline styles or scripts, other hosts). The test asserts the list is empty at its end.
+ */
+function watchProblems(page) {
+  const problems = [];
+  page.on('pageerror', (error) => problems.push(`script error: ${error.message}`));
+  page.on('console', (entry) => {
+    if (/Content Security Policy|Refused to/i.test(entry.text())) problems.push(`blocked: ${entry.text()}`);
+  });
+  return problems;
+}
+
 module.exports = {
+  watchProblems,
   artifactsDir, PASSWORD, MICROS_PER_UNIT, snap, uniqueUsername, randomKey, expectStatus, createPlayer,
   adminToken, waitFor,
 };

@@ -1,14 +1,13 @@
 // The player demo page end to end: a new player signs up in the browser, tops up, bets in a live round
 // and cashes out by hand, and the page shows the exact new balance.
 const { test, expect } = require('@playwright/test');
-const { PASSWORD, MICROS_PER_UNIT, snap, uniqueUsername } = require('./helpers');
+const { PASSWORD, MICROS_PER_UNIT, snap, uniqueUsername, watchProblems } = require('./helpers');
 
 const STAKE_MICROS = 1n * MICROS_PER_UNIT;
 const ATTEMPTS_MAX = 5;
 
 test('a new player signs up, tops up, bets, cashes out and sees the balance change', async ({ page }) => {
-  const errors = [];
-  page.on('pageerror', (error) => errors.push(error.message));
+  const problems = watchProblems(page);
   const username = uniqueUsername();
   const balance = page.getByTestId('balance');
   const phase = page.getByTestId('phase');
@@ -85,5 +84,5 @@ test('a new player signs up, tops up, bets, cashes out and sees the balance chan
   await expect(page.locator('[data-testid="history-row"][data-status="cashed_out"]').first()).toBeVisible({ timeout: 20000 });
   await expect(page.locator('[data-testid="transaction-row"][data-kind="win"]').first()).toBeVisible({ timeout: 20000 });
   await snap(page, 'player-06-history');
-  expect(errors, 'no script errors on the page').toEqual([]);
+  expect(problems, 'no script errors and nothing blocked by the content security policy').toEqual([]);
 });
