@@ -1125,6 +1125,9 @@ print_urls() {
 
 game-cluster is up: $NODE_COUNT node(s) behind nginx.
   Public URL:  http://$LOOPBACK:$NGINX_PORT  (nginx, least_conn over the nodes)
+  Play:        http://$LOOPBACK:$NGINX_PORT/  (the player demo page)
+  Dashboard:   http://$LOOPBACK:$NGINX_PORT/admin  (log in with the admin credential below)
+  Metrics:     http://$LOOPBACK:$(node_port 1)/metrics  (each node on its own port)
   WebSocket:   ws://$LOOPBACK:$NGINX_PORT/ws?token=JWT&room=aviator
   Health:      http://$LOOPBACK:$NGINX_PORT/health
   Nodes:       $node_urls

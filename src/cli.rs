@@ -1,4 +1,5 @@
-//! The command line: `serve`, `migrate`, `audit`, `bench-wallet`, `chain generate` and `verify`.
+//! The command line: `serve`, `migrate`, `audit`, `bench-wallet`, `chain generate`, `verify`,
+//! `loadtest-players` and `admin`.
 
 use crate::configuration::Settings;
 use crate::db::Database;
@@ -41,6 +42,8 @@ pub enum Command {
     /// Development and load tests only: create funded players without the HTTP sign-up (one password
     /// hash for all) and print one token per line. Refused unless `wallet.dev_top_up_enabled`.
     LoadtestPlayers(LoadtestPlayersOptions),
+    /// Operator controls through the admin API (pause/resume a room, broadcast, drain a node, ...).
+    Admin(crate::admin::cli::AdminOptions),
 }
 
 #[derive(Debug, clap::Args)]
@@ -139,6 +142,9 @@ pub async fn run(cli: Cli, settings: Settings) -> ExitCode {
         Command::Chain(ChainCommand::Generate { room, length }) => generate_chain(&settings, &room, length).await,
         Command::Verify(options) => verify(&settings, options).await,
         Command::LoadtestPlayers(options) => loadtest_players(&settings, options).await,
+        Command::Admin(options) => crate::admin::cli::run(&settings, options)
+            .await
+            .map(|()| ExitCode::SUCCESS),
     };
     result.unwrap_or_else(|error| {
         tracing::error!(error = format!("{error:#}"), "command failed");

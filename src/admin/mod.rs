@@ -2,6 +2,7 @@
 //! operator surface of the dashboard (cluster state, statistics, controls).
 
 pub mod actions;
+pub mod cli;
 pub mod cluster;
 pub mod stats;
 

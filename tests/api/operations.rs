@@ -328,3 +328,26 @@ async fn an_operator_drains_another_node_which_leaves_the_registry() {
     assert_eq!(actions["actions"][0]["action"], "drain_node");
     assert_eq!(actions["actions"][0]["target"], "node-b");
 }
+
+#[actix_web::test]
+async fn the_admin_cli_pauses_and_resumes_a_room_through_the_api() {
+    let app = spawn_app().await;
+    let run = |args: &[&str]| {
+        let mut command = tokio::process::Command::from(crate::helpers::binary(&app.settings));
+        command.args(["admin", "--url", &app.address]).args(args);
+        command.output()
+    };
+    let paused = run(&["pause", "jetx", "--reason", "from the shell"]).await.unwrap();
+    assert!(paused.status.success(), "{}", String::from_utf8_lossy(&paused.stderr));
+    let answer: Value = serde_json::from_slice(&paused.stdout).unwrap();
+    assert_eq!(answer["betting_paused"], true);
+    let resumed = run(&["resume", "jetx"]).await.unwrap();
+    assert!(resumed.status.success(), "{}", String::from_utf8_lossy(&resumed.stderr));
+    let unknown = run(&["pause", "nowhere"]).await.unwrap();
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("unknown_room"));
+    let actions = run(&["actions", "--limit", "2"]).await.unwrap();
+    let actions: Value = serde_json::from_slice(&actions.stdout).unwrap();
+    assert_eq!(actions["actions"][0]["action"], "resume_betting");
+    assert_eq!(actions["actions"][1]["details"]["reason"], "from the shell");
+}
