@@ -1,1 +1,565 @@
-/* placeholder until the page is written */
+// Helpers shared by the player page (play.js) and the admin dashboard (admin.js): the API client with its
+// error envelope, money in integer micro-units, a WebSocket that reconnects, the live multiplier curve
+// and a few DOM helpers. Plain ES module, no build step; the pages' content security policy allows only
+// scripts and connections of this origin, so nothing here touches inline styles or other hosts.
+
+/** 1 unit = 1,000,000 micro-units. */
+export const MICROS_PER_UNIT = 1000000n;
+const MICRO_DIGITS = 6;
+
+// ---------------------------------------------------------------------------------------------------
+// API
+// ---------------------------------------------------------------------------------------------------
+
+/** An answer with a 4xx/5xx status, or no answer at all (status 0). */
+export class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;
+    this.code = code;
+  }
+}
+
+/**
+ * Calls the API and returns the parsed JSON body (null for an empty one). Throws ApiError with the
+ * server's `{"error":{"code","message"}}` when there is one, otherwise a code made from the status.
+ * Options: method, body (sent as JSON), token (Bearer), headers, timeoutMs (default 10 s).
+ */
+export async function api(path, { method = 'GET', body, token, headers = {}, timeoutMs = 10000 } = {}) {
+  const init = { method, headers: { Accept: 'application/json', ...headers }, cache: 'no-store' };
+  if (token) init.headers.Authorization = `Bearer ${token}`;
+  if (body !== undefined) {
+    init.headers['Content-Type'] = 'application/json';
+    init.body = JSON.stringify(body);
+  }
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), timeoutMs);
+  init.signal = controller.signal;
+  let response;
+  try {
+    response = await fetch(path, init);
+  } catch (error) {
+    const timedOut = error && error.name === 'AbortError';
+    throw new ApiError(0, timedOut ? 'timeout' : 'network_error',
+      timedOut ? `no answer from the server within ${timeoutMs / 1000} s` : 'the server cannot be reached');
+  } finally {
+    clearTimeout(timer);
+  }
+  const text = await response.text();
+  let data = null;
+  if (text) {
+    try {
+      data = JSON.parse(text);
+    } catch {
+      data = null;
+    }
+  }
+  if (!response.ok) {
+    const envelope = data && typeof data === 'object' && data.error;
+    if (envelope && typeof envelope.code === 'string') {
+      throw new ApiError(response.status, envelope.code, envelope.message || envelope.code);
+    }
+    throw new ApiError(response.status, `http_${response.status}`,
+      `the server answered ${response.status} ${response.statusText}`.trim());
+  }
+  return data;
+}
+
+/** A random id of `bytes` random bytes as hex (works outside secure contexts, unlike randomUUID). */
+export function randomId(prefix = '', bytes = 12) {
+  const buffer = new Uint8Array(bytes);
+  crypto.getRandomValues(buffer);
+  return prefix + Array.from(buffer, (byte) => byte.toString(16).padStart(2, '0')).join('');
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Money: integer micro-units, never floats
+// ---------------------------------------------------------------------------------------------------
+
+/** A whole number of micro-units from a JSON number, a digit string or a BigInt; null if it is not one. */
+export function toMicros(value) {
+  if (typeof value === 'bigint') return value;
+  if (typeof value === 'number' && Number.isSafeInteger(value)) return BigInt(value);
+  if (typeof value === 'string' && /^-?\d+$/.test(value)) return BigInt(value);
+  return null;
+}
+
+/**
+ * Formats micro-units as units with thousands separators and at least two decimals, exact to the
+ * micro-unit: 1500000 → "1.50", 1234567 → "1.234567", -250000 → "-0.25". Returns "–" for no value.
+ */
+export function formatMicros(value, { sign = false } = {}) {
+  const micros = toMicros(value);
+  if (micros === null) return '–';
+  const negative = micros < 0n;
+  const absolute = negative ? -micros : micros;
+  const whole = (absolute / MICROS_PER_UNIT).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+  let fraction = (absolute % MICROS_PER_UNIT).toString().padStart(MICRO_DIGITS, '0');
+  fraction = fraction.replace(/0+$/, '').padEnd(2, '0');
+  const prefix = negative ? '-' : (sign && absolute > 0n ? '+' : '');
+  return `${prefix}${whole}.${fraction}`;
+}
+
+/**
+ * Parses an amount typed in units ("1.50", "10", "0.000001") into micro-units as a BigInt, by string
+ * arithmetic only. Throws an Error with a message for the player when the text is not such an amount.
+ */
+export function parseUnits(text) {
+  const trimmed = String(text).trim();
+  const match = /^(\d{1,12})(?:\.(\d{0,6}))?$/.exec(trimmed);
+  if (!match) {
+    throw new Error('enter an amount in units, like 1.50 (at most 6 decimals)');
+  }
+  const micros = BigInt(match[1] + (match[2] || '').padEnd(MICRO_DIGITS, '0'));
+  if (micros <= 0n) throw new Error('the amount must be more than zero');
+  return micros;
+}
+
+/** A BigInt of micro-units as a JSON-safe integer Number (all valid amounts are far below 2^53). */
+export function microsToJson(micros) {
+  if (micros > BigInt(Number.MAX_SAFE_INTEGER)) throw new Error('the amount is too large');
+  return Number(micros);
+}
+
+/**
+ * Parses a multiplier typed like "2.00" or "1.5" (at most two decimals, at least 1.01). Returns it as a
+ * Number for the JSON message (the server reads it back into whole hundredths) or null for empty text.
+ */
+export function parseMultiplier(text) {
+  const trimmed = String(text).trim();
+  if (trimmed === '') return null;
+  const match = /^(\d{1,6})(?:\.(\d{1,2}))?$/.exec(trimmed);
+  if (!match) throw new Error('enter the auto cashout as a multiplier like 2.00 (at most 2 decimals)');
+  const hundredths = Number(match[1]) * 100 + Number((match[2] || '').padEnd(2, '0'));
+  if (hundredths <= 100) throw new Error('the auto cashout must be above 1.00x');
+  return hundredths / 100;
+}
+
+/** A multiplier as "2.08x". */
+export function formatMultiplier(value) {
+  const number = Number(value);
+  return Number.isFinite(number) ? `${number.toFixed(2)}x` : '–';
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Formatting and DOM
+// ---------------------------------------------------------------------------------------------------
+
+export function formatBytes(bytes) {
+  const number = Number(bytes);
+  if (!Number.isFinite(number)) return '–';
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = number;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return `${value.toFixed(unit === 0 ? 0 : 1)} ${units[unit]}`;
+}
+
+export function formatDuration(ms) {
+  const number = Number(ms);
+  if (!Number.isFinite(number) || number < 0) return '–';
+  const seconds = Math.floor(number / 1000);
+  const days = Math.floor(seconds / 86400);
+  const hours = Math.floor((seconds % 86400) / 3600);
+  const minutes = Math.floor((seconds % 3600) / 60);
+  if (days > 0) return `${days}d ${hours}h`;
+  if (hours > 0) return `${hours}h ${minutes}m`;
+  if (minutes > 0) return `${minutes}m ${seconds % 60}s`;
+  return `${seconds}s`;
+}
+
+export function formatTime(iso) {
+  if (!iso) return '–';
+  const date = new Date(iso);
+  return Number.isNaN(date.getTime()) ? String(iso) : date.toLocaleTimeString();
+}
+
+export function formatPercent(ratio, digits = 2) {
+  if (ratio === null || ratio === undefined) return '–';
+  const number = Number(ratio);
+  return Number.isFinite(number) ? `${(number * 100).toFixed(digits)} %` : '–';
+}
+
+/** The element with this data-testid (every element a script or a test needs has one). */
+export function byTestId(id, root = document) {
+  return root.querySelector(`[data-testid="${id}"]`);
+}
+
+/**
+ * Creates an element: el('td', {class: 'num', dataset: {testid: 'x'}, text: '1'}, children...).
+ * Text goes through textContent, never innerHTML, so server data cannot inject markup.
+ */
+export function el(tag, props = {}, ...children) {
+  const element = document.createElement(tag);
+  for (const [key, value] of Object.entries(props)) {
+    if (value === undefined || value === null) continue;
+    if (key === 'class') element.className = value;
+    else if (key === 'text') element.textContent = value;
+    else if (key === 'dataset') Object.assign(element.dataset, value);
+    else if (key.startsWith('on') && typeof value === 'function') element.addEventListener(key.slice(2), value);
+    else if (key in element && typeof value !== 'string') element[key] = value;
+    else element.setAttribute(key, value);
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    element.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return element;
+}
+
+export function show(element, visible = true) {
+  element.classList.toggle('hidden', !visible);
+}
+
+/**
+ * A message area: show(text, kind) with kind 'error', 'info' or 'ok'; info and ok messages fade after
+ * a while, errors stay until the next message or a click on them.
+ */
+export function messageArea(element) {
+  let timer = null;
+  element.addEventListener('click', () => show(element, false));
+  return {
+    show(text, kind = 'error') {
+      clearTimeout(timer);
+      element.textContent = text;
+      element.dataset.kind = kind;
+      element.className = `message message-${kind}`;
+      show(element, true);
+      if (kind !== 'error') timer = setTimeout(() => show(element, false), 6000);
+    },
+    error(error) {
+      if (error instanceof ApiError) this.show(`${error.message} (${error.code})`, 'error');
+      else this.show(error && error.message ? error.message : String(error), 'error');
+    },
+    clear() {
+      clearTimeout(timer);
+      show(element, false);
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// WebSocket with reconnect
+// ---------------------------------------------------------------------------------------------------
+
+/** ws: or wss: URL of a path on this host, for the page's own origin. */
+export function socketUrl(path, params) {
+  const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  const query = new URLSearchParams(params).toString();
+  return `${scheme}//${location.host}${path}${query ? `?${query}` : ''}`;
+}
+
+/** Close codes of the game server (README, WebSocket protocol). */
+export const CLOSE_GOING_AWAY = 1001;
+export const CLOSE_UNAUTHENTICATED = 4001;
+
+/**
+ * A WebSocket that reconnects with exponential backoff (0.5 s doubling to 10 s, with jitter) until
+ * close() is called. A close with 1001 (the node is draining) reconnects at once: nginx sends the new
+ * socket to another node. Hooks: onMessage(object), onOpen(), onClose({code, reason, wasOpen}),
+ * onStatus(text). onClose may return false to stop reconnecting (for example after 4001).
+ */
+export class ReconnectingSocket {
+  constructor(urlFactory, hooks = {}) {
+    this.urlFactory = urlFactory;
+    this.hooks = hooks;
+    this.socket = null;
+    this.stopped = false;
+    this.attempts = 0;
+    this.timer = null;
+    this.connect();
+  }
+
+  connect() {
+    if (this.stopped) return;
+    this.status('connecting');
+    const socket = new WebSocket(this.urlFactory());
+    this.socket = socket;
+    let wasOpen = false;
+    socket.addEventListener('open', () => {
+      wasOpen = true;
+      this.attempts = 0;
+      this.status('connected');
+      if (this.hooks.onOpen) this.hooks.onOpen();
+    });
+    socket.addEventListener('message', (event) => {
+      let message;
+      try {
+        message = JSON.parse(event.data);
+      } catch {
+        return;
+      }
+      if (this.hooks.onMessage) this.hooks.onMessage(message);
+    });
+    socket.addEventListener('close', (event) => {
+      if (this.socket !== socket) return;
+      this.socket = null;
+      if (this.stopped) return;
+      const info = { code: event.code, reason: event.reason, wasOpen };
+      const keepGoing = this.hooks.onClose ? this.hooks.onClose(info) : true;
+      if (keepGoing === false) {
+        this.stopped = true;
+        this.status('closed');
+        return;
+      }
+      this.schedule(event.code === CLOSE_GOING_AWAY ? 0 : this.backoffMs());
+    });
+  }
+
+  backoffMs() {
+    const base = Math.min(10000, 500 * 2 ** this.attempts);
+    this.attempts += 1;
+    return Math.round(base * (0.75 + Math.random() * 0.5));
+  }
+
+  schedule(delayMs) {
+    clearTimeout(this.timer);
+    this.status(delayMs === 0 ? 'reconnecting' : `reconnecting in ${(delayMs / 1000).toFixed(1)} s`);
+    this.timer = setTimeout(() => this.connect(), delayMs);
+  }
+
+  status(text) {
+    if (this.hooks.onStatus) this.hooks.onStatus(text);
+  }
+
+  get isOpen() {
+    return this.socket !== null && this.socket.readyState === WebSocket.OPEN;
+  }
+
+  /** Sends a message; false when the socket is not open (the caller tells the user). */
+  send(message) {
+    if (!this.isOpen) return false;
+    this.socket.send(JSON.stringify(message));
+    return true;
+  }
+
+  close() {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    if (this.socket) {
+      const socket = this.socket;
+      this.socket = null;
+      socket.close(1000, 'closed by the page');
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Charts (uPlot, loaded before the page's module as the global `uPlot`)
+// ---------------------------------------------------------------------------------------------------
+
+export const COLORS = {
+  text: '#c9d1e0',
+  grid: 'rgba(201, 209, 224, 0.10)',
+  accent: '#35d07f',
+  crashed: '#ff5468',
+  gold: '#f5c451',
+  blue: '#5aa9ff',
+  violet: '#b48cff',
+};
+
+function axis(extra = {}) {
+  return { stroke: COLORS.text, grid: { stroke: COLORS.grid, width: 1 }, ticks: { stroke: COLORS.grid }, ...extra };
+}
+
+/** Width for a chart in `container`, with a floor so hidden containers still get a usable size. */
+function chartWidth(container) {
+  return Math.max(240, Math.floor(container.clientWidth || container.getBoundingClientRect().width || 0));
+}
+
+const resizables = new Set();
+let resizeQueued = false;
+window.addEventListener('resize', () => {
+  if (resizeQueued) return;
+  resizeQueued = true;
+  requestAnimationFrame(() => {
+    resizeQueued = false;
+    for (const chart of resizables) chart.resize();
+  });
+});
+
+const BACKFILL_STEP_MS = 100;
+
+/** The crash curve as the server computes it (README: m(t) = floor(100 · e^(0.00006 t)) / 100). */
+export function curveMultiplierAt(elapsedMs) {
+  return Math.floor(100 * Math.exp(0.00006 * elapsedMs)) / 100;
+}
+
+/**
+ * The live multiplier curve of one round: x = seconds since the round started, y = multiplier. push()
+ * adds a tick (redrawn once per animation frame), reset() starts a new round, crashed(point) ends it in
+ * red. The container gets data-ticks (ticks drawn since the page opened), data-round and data-multiplier,
+ * so tests and people can see it move.
+ */
+export function createCurve(container, { height = 260 } = {}) {
+  const xs = [];
+  const ys = [];
+  let ticks = 0;
+  let drawQueued = false;
+  let crashedAt = null;
+  const opts = {
+    width: chartWidth(container),
+    height,
+    legend: { show: false },
+    cursor: { show: false },
+    scales: {
+      x: { time: false, range: (u, min, max) => [0, Math.max(10, Math.ceil((max || 0) * 1.1))] },
+      y: { range: (u, min, max) => [1, Math.max(2, Math.ceil((max || 1) * 1.15 * 10) / 10)] },
+    },
+    axes: [
+      axis({ values: (u, splits) => splits.map((value) => `${value}s`) }),
+      axis({ values: (u, splits) => splits.map((value) => `${value.toFixed(2)}x`), size: 60 }),
+    ],
+    series: [
+      {},
+      { stroke: () => (crashedAt === null ? COLORS.accent : COLORS.crashed), width: 3,
+        fill: () => (crashedAt === null ? 'rgba(53, 208, 127, 0.12)' : 'rgba(255, 84, 104, 0.12)') },
+    ],
+  };
+  const plot = new uPlot(opts, [xs, ys], container);
+
+  function draw() {
+    if (drawQueued) return;
+    drawQueued = true;
+    requestAnimationFrame(() => {
+      drawQueued = false;
+      plot.setData([xs, ys]);
+    });
+  }
+
+  const curve = {
+    plot,
+    reset(roundId) {
+      xs.length = 0;
+      ys.length = 0;
+      crashedAt = null;
+      container.dataset.round = roundId === undefined || roundId === null ? '' : String(roundId);
+      container.dataset.crashed = 'false';
+      container.dataset.multiplier = '1.00';
+      draw();
+    },
+    /**
+     * Draws the round's curve from its start up to `elapsedMs` with the game's published formula
+     * (m(t) = floor(100 · e^(0.00006 t)) / 100), for a page that joins a round under way. These points
+     * are not ticks and are not counted as such.
+     */
+    backfill(roundId, elapsedMs) {
+      curve.reset(roundId);
+      const end = Number(elapsedMs) || 0;
+      for (let t = 0; t < end; t += BACKFILL_STEP_MS) {
+        xs.push(t / 1000);
+        ys.push(curveMultiplierAt(t));
+      }
+      draw();
+    },
+    /** Adds a point; a tick of another round starts the curve afresh. */
+    push(roundId, elapsedMs, multiplier) {
+      if (String(roundId) !== container.dataset.round) curve.reset(roundId);
+      const seconds = Number(elapsedMs) / 1000;
+      if (xs.length === 0 && seconds > 0) {
+        xs.push(0);
+        ys.push(1);
+      }
+      if (xs.length > 0 && seconds <= xs[xs.length - 1]) return;
+      xs.push(seconds);
+      ys.push(Number(multiplier));
+      ticks += 1;
+      container.dataset.ticks = String(ticks);
+      container.dataset.multiplier = Number(multiplier).toFixed(2);
+      draw();
+    },
+    crashed(roundId, elapsedMs, crashPoint) {
+      if (String(roundId) === container.dataset.round && elapsedMs !== undefined && elapsedMs !== null) {
+        const seconds = Number(elapsedMs) / 1000;
+        if (xs.length === 0 || seconds > xs[xs.length - 1]) {
+          xs.push(seconds);
+          ys.push(Number(crashPoint));
+        }
+      }
+      crashedAt = Number(crashPoint);
+      container.dataset.crashed = 'true';
+      container.dataset.multiplier = Number(crashPoint).toFixed(2);
+      draw();
+    },
+    resize() {
+      plot.setSize({ width: chartWidth(container), height });
+    },
+    destroy() {
+      resizables.delete(curve);
+      plot.destroy();
+    },
+  };
+  container.dataset.ticks = '0';
+  curve.reset(null);
+  resizables.add(curve);
+  return curve;
+}
+
+/**
+ * A general chart: `series` is [{label, color, bars?, scale?}], `xValues` optionally labels the x axis
+ * (for categories: x = 0, 1, 2 ... and xValues(i) = the name). update(data) redraws it, with data as
+ * uPlot wants it: [xs, ys1, ys2, ...].
+ */
+export function createChart(container, {
+  height = 220, series, xTime = false, xValues, xSplits, yValues, y2Values, yLog = false,
+} = {}) {
+  const hasScale2 = series.some((entry) => entry.scale === 'y2');
+  const bars = uPlot.paths && uPlot.paths.bars ? uPlot.paths.bars({ size: [0.6, 40] }) : undefined;
+  const xAxis = {};
+  if (xValues) Object.assign(xAxis, { values: (u, splits) => splits.map((value) => xValues(value)), space: 40 });
+  if (xSplits) xAxis.splits = () => xSplits();
+  const axes = [
+    axis(xAxis),
+    axis(yValues ? { values: (u, splits) => splits.map(yValues), size: 60 } : { size: 60 }),
+  ];
+  if (hasScale2) axes.push(axis({ side: 1, scale: 'y2', grid: { show: false }, size: 70,
+    values: y2Values ? (u, splits) => splits.map(y2Values) : undefined }));
+  const opts = {
+    width: chartWidth(container),
+    height,
+    legend: { show: true },
+    scales: {
+      x: xSplits ? { time: xTime, range: (u, min, max) => [(min ?? 0) - 1, (max ?? 0) + 1] }
+        : { time: xTime, range: (u, min, max) => (min === max ? [(min ?? 0) - 60, (max ?? 0) + 60] : [min, max]) },
+      y: yLog ? { distr: 3, log: 10, range: (u, min, max) => [1, Math.max(10, max ?? 1)] }
+        : { range: (u, min, max) => [Math.min(0, min ?? 0), Math.max(max ?? 1, 1)] },
+      ...(hasScale2 ? { y2: { range: (u, min, max) => [0, Math.max(max, 1)] } } : {}) },
+    axes,
+    series: [
+      { label: 'x', value: xValues ? (u, value) => (value === null ? '–' : xValues(value)) : undefined },
+      ...series.map((entry) => ({
+        label: entry.label,
+        stroke: entry.color,
+        width: entry.bars ? 1 : 2,
+        fill: entry.bars ? entry.color : undefined,
+        scale: entry.scale || 'y',
+        paths: entry.bars ? bars : undefined,
+        points: { show: !entry.bars && entry.points !== false },
+        dash: entry.dash,
+        spanGaps: Boolean(entry.spanGaps),
+        value: entry.format ? (u, value) => (value === null ? '–' : entry.format(value)) : undefined,
+      })),
+    ],
+  };
+  const empty = [[], ...series.map(() => [])];
+  const plot = new uPlot(opts, empty, container);
+  const chart = {
+    plot,
+    update(data) {
+      plot.setData(data);
+    },
+    resize() {
+      plot.setSize({ width: chartWidth(container), height });
+    },
+    destroy() {
+      resizables.delete(chart);
+      plot.destroy();
+    },
+  };
+  resizables.add(chart);
+  return chart;
+}
