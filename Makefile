@@ -2,7 +2,7 @@
 # Extra arguments for `make test` go in ARGS, e.g. make test ARGS="wallet -- --nocapture".
 # `make up NODES=5` starts five nodes; `make scale NODES=N` grows or shrinks a running cluster.
 
-.PHONY: up down status scale clean-cluster test audit bench bench-ws bench-failover loadtest capacity fmt lint
+.PHONY: up down status scale clean-cluster test audit bench bench-ws bench-failover loadtest capacity browser-test web-assets fmt lint
 
 up:
 	$(if $(NODES),CLUSTER_NODES=$(NODES) )scripts/up.sh
@@ -38,6 +38,14 @@ bench-failover:
 # The k6 smoke (or SCRIPT=crash-players.js ...) against the running local cluster, then audit.
 loadtest:
 	scripts/loadtest.sh $(ARGS)
+
+# The Playwright tests of the player page and the dashboard against the running local cluster.
+browser-test:
+	scripts/browser-test.sh $(ARGS)
+
+# Refreshes static/vendor/ (the charting library) from its pinned npm package.
+web-assets:
+	scripts/web-assets.sh
 
 # The stepped capacity run on a cluster of its own (see scripts/capacity.sh for its settings).
 capacity:

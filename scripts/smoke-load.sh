@@ -3,14 +3,16 @@
 # nodes, nginx, Postgres primary + replica, Redis + Sentinels; the local configuration: 100 ms ticks, 5 s
 # betting),
 # runs the k6 smoke (loadtest/smoke.js: a few hundred virtual players for under a minute, thresholds on)
-# through scripts/loadtest.sh, which also runs the ledger audit and checks that every bet settled, and
-# stops the cluster on every exit path.
+# through scripts/loadtest.sh, which also runs the ledger audit and checks that every bet settled, then
+# the browser tests (scripts/browser-test.sh: Playwright driving Debian's Chromium through the player
+# page and the admin dashboard; BROWSER_TESTS=0 skips them), and stops the cluster on every exit path.
 #
 # Environment:
 #   SMOKE_GAME_BIN  the node binary (default: target/release/game-cluster, built here first). The
 #                   thresholds are the production ones, which a debug build misses on 2 cores (its bet
 #                   acknowledgement p99 went from about 140 ms to 1.1 s between two runs).
 #   VUS, DURATION, ...  passed to the k6 script (see loadtest/smoke.js)
+#   BROWSER_ARTIFACTS_DIR  the browser tests' screenshots (default: target/browser-artifacts)
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -18,6 +20,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 export GAME_BIN=${SMOKE_GAME_BIN:-$REPO_ROOT/target/release/game-cluster}
 export CLUSTER_PORTS=auto CLUSTER_NODES=3 CLUSTER_APP_ENV=local
 CLUSTER_DIR=""
+# Outside the cluster's directory, which is deleted at the end: CI keeps these as test artifacts.
+BROWSER_ARTIFACTS_DIR=${BROWSER_ARTIFACTS_DIR:-$REPO_ROOT/target/browser-artifacts}
 
 # Only reached through the trap set in main.
 # shellcheck disable=SC2317
@@ -53,6 +57,13 @@ main() {
   log "starting a cluster for the load smoke in $CLUSTER_DIR"
   "$REPO_ROOT/scripts/cluster.sh" start >&2
   SCRIPT=smoke.js "$REPO_ROOT/scripts/loadtest.sh" --quiet
+  if [[ "${BROWSER_TESTS:-1}" != 0 ]]; then
+    # The same cluster, now with the smoke's history: the dashboard must list all three nodes.
+    log "running the browser tests (screenshots in $BROWSER_ARTIFACTS_DIR)"
+    rm -rf "$BROWSER_ARTIFACTS_DIR"
+    EXPECTED_NODES=node-1,node-2,node-3 ARTIFACTS_DIR=$BROWSER_ARTIFACTS_DIR \
+      "$REPO_ROOT/scripts/browser-test.sh"
+  fi
 }
 
 main "$@"

@@ -179,7 +179,7 @@ function renderCluster(cluster) {
   renderNodes(cluster.nodes || [], cluster.generated_at);
   renderRedis(cluster.redis || {});
   renderPostgres(cluster.postgres || {});
-  for (const room of cluster.rooms || []) renderRoom(room, cluster.answered_by);
+  for (const room of cluster.rooms || []) renderRoom(room);
 }
 
 function badge(text, kind, testid) {
@@ -324,14 +324,13 @@ function renderPostgres(postgres) {
 // Rooms: a card per room with its live curve (spectator socket) and the pause controls
 // ---------------------------------------------------------------------------------------------------
 
-function renderRoom(room, answeredBy) {
+function renderRoom(room) {
   let entry = session.rooms.get(room.room);
   if (!entry) {
     entry = createRoomCard(room.room);
     session.rooms.set(room.room, entry);
   }
-  // Some nodes name themselves "this node" when they lead the room: show the node id instead.
-  const leader = room.leader === 'this node' && answeredBy ? answeredBy : room.leader;
+  const leader = room.leader;
   entry.leader.textContent = leader || 'none';
   entry.leader.dataset.leader = leader || '';
   entry.round.textContent = room.round_id ?? '–';

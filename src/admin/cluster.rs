@@ -45,7 +45,7 @@ pub async fn cluster(_admin: AdminUser, operator: Operator) -> Result<HttpRespon
     let nodes = registry::list(redis, namespace);
     let redis_state = redis_state(redis, sentinels, settings);
     let postgres = postgres_state(database, settings);
-    let room_states = room_states(rooms, leaders, redis, namespace);
+    let room_states = room_states(rooms, leaders, redis, namespace, &node.node_id);
     let (nodes, redis_state, postgres, room_states) = tokio::join!(nodes, redis_state, postgres, room_states);
     let nodes = nodes.map_err(|error| ApiError::internal(anyhow::anyhow!("cannot list the nodes: {error}")))?;
     Ok(HttpResponse::Ok().json(json!({
@@ -93,7 +93,13 @@ async fn postgres_state(database: &Database, settings: &Settings) -> Value {
 }
 
 /// Each room's public state as this node's relay sees it, with its leader and pause.
-async fn room_states(rooms: &CrashRooms, leaders: &CrashLeaders, redis: &Client, namespace: &Namespace) -> Vec<Value> {
+async fn room_states(
+    rooms: &CrashRooms,
+    leaders: &CrashLeaders,
+    redis: &Client,
+    namespace: &Namespace,
+    this_node: &str,
+) -> Vec<Value> {
     let mut states = Vec::with_capacity(rooms.rooms.len());
     for (name, relay) in &rooms.rooms {
         let state = relay
@@ -101,15 +107,9 @@ async fn room_states(rooms: &CrashRooms, leaders: &CrashLeaders, redis: &Client,
             .await
             .map(|snapshot| snapshot.state);
         let leader = leaders.rooms.get(name).and_then(|handle| match handle.route() {
-            Route::Local(_) | Route::Unknown => None,
+            Route::Local(_) => Some(this_node.to_owned()),
             Route::Remote(holder) => Some(holder.node_id),
-        });
-        let leader = leader.or_else(|| {
-            leaders
-                .rooms
-                .get(name)
-                .filter(|handle| handle.is_local())
-                .map(|_| "this node".to_owned())
+            Route::Unknown => None,
         });
         let pause = read_pause(redis, &namespace.betting_pause_key(name)).await.flatten();
         let state = state.unwrap_or_else(|_| json!({}));
