@@ -458,7 +458,7 @@ function setRoomPaused(entry, paused, details) {
   entry.card.classList.toggle('is-paused', paused);
   entry.card.dataset.paused = String(paused);
   entry.paused.dataset.paused = String(paused);
-  entry.paused.textContent = paused ? 'betting paused' : 'betting open';
+  entry.paused.textContent = paused ? 'betting paused' : 'betting allowed';
   entry.paused.className = `badge ${paused ? 'badge-paused' : 'badge-ok'}`;
   if (!paused) entry.pausedInfo.textContent = '';
   else if (details) {
