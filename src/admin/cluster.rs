@@ -14,8 +14,9 @@ use crate::configuration::Settings;
 use crate::db::Database;
 use crate::games::crash::forward::Forwarder;
 use crate::games::crash::leadership::Route;
+use crate::games::crash::pause::{self, BettingPause};
 use crate::games::crash::relay::GetState;
-use crate::games::crash::room::{read_pause, BettingPause, SetBettingPaused};
+use crate::games::crash::room::SetBettingPaused;
 use crate::games::crash::{CrashRooms, GameError};
 use crate::session::protocol;
 use crate::startup::DrainSwitch;
@@ -24,6 +25,7 @@ use actix_web::{web, HttpResponse};
 use fred::prelude::*;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use std::collections::BTreeMap;
 
 /// The longest pause reason and maintenance message an operator may write.
 pub const REASON_LENGTH_MAX: usize = 200;
@@ -45,7 +47,7 @@ pub async fn cluster(_admin: AdminUser, operator: Operator) -> Result<HttpRespon
     let nodes = registry::list(redis, namespace);
     let redis_state = redis_state(redis, sentinels, settings);
     let postgres = postgres_state(database, settings);
-    let room_states = room_states(rooms, leaders, redis, namespace, &node.node_id);
+    let room_states = room_states(rooms, leaders, database, &node.node_id);
     let (nodes, redis_state, postgres, room_states) = tokio::join!(nodes, redis_state, postgres, room_states);
     let nodes = nodes.map_err(|error| ApiError::internal(anyhow::anyhow!("cannot list the nodes: {error}")))?;
     Ok(HttpResponse::Ok().json(json!({
@@ -93,13 +95,15 @@ async fn postgres_state(database: &Database, settings: &Settings) -> Value {
 }
 
 /// Each room's public state as this node's relay sees it, with its leader and pause.
-async fn room_states(
-    rooms: &CrashRooms,
-    leaders: &CrashLeaders,
-    redis: &Client,
-    namespace: &Namespace,
-    this_node: &str,
-) -> Vec<Value> {
+async fn room_states(rooms: &CrashRooms, leaders: &CrashLeaders, database: &Database, this_node: &str) -> Vec<Value> {
+    let pauses: BTreeMap<String, BettingPause> = pause::all(&database.writer)
+        .await
+        .unwrap_or_else(|error| {
+            tracing::warn!(%error, "could not read the rooms' pauses");
+            Vec::new()
+        })
+        .into_iter()
+        .collect();
     let mut states = Vec::with_capacity(rooms.rooms.len());
     for (name, relay) in &rooms.rooms {
         let state = relay
@@ -111,7 +115,7 @@ async fn room_states(
             Route::Remote(holder) => Some(holder.node_id),
             Route::Unknown => None,
         });
-        let pause = read_pause(redis, &namespace.betting_pause_key(name)).await.flatten();
+        let pause = pauses.get(name);
         let state = state.unwrap_or_else(|_| json!({}));
         states.push(json!({
             "room": name,
@@ -207,9 +211,9 @@ impl actix_web::FromRequest for Operator {
 }
 
 impl Operator {
-    /// Records the pause in Redis (where any future leader reads it), then tells the current leader, which
-    /// applies it at once and announces it to every node. Without a leader right now, the next one
-    /// applies it before its first round.
+    /// Records the pause in Postgres (where every leader reads it before a round), then tells the current
+    /// leader, which applies it at once and announces it to every node. Without a leader right now, the
+    /// next one applies it before its first round.
     async fn set_betting_pause(
         &self,
         admin: &AdminUser,
@@ -221,21 +225,15 @@ impl Operator {
             .rooms
             .get(room)
             .ok_or_else(|| ApiError::from(GameError::UnknownRoom(room.chars().take(32).collect())))?;
-        let key = self.namespace.betting_pause_key(room);
-        let stored: Result<(), fred::error::Error> = match &pause {
-            Some(pause) => {
-                let json = serde_json::to_string(pause).expect("a pause serializes");
-                self.redis.set(key, json, None, None, false).await
-            }
-            None => self.redis.del::<i64, _>(key).await.map(|_| ()),
-        };
-        stored.map_err(|error| {
-            ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "redis_unavailable",
-                format!("the pause could not be recorded: {error}"),
-            )
-        })?;
+        pause::record(&self.database.writer, room, pause.as_ref())
+            .await
+            .map_err(|error| {
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "database_unavailable",
+                    format!("the pause could not be recorded: {error}"),
+                )
+            })?;
         let action = if pause.is_some() {
             "pause_betting"
         } else {

@@ -45,11 +45,6 @@ impl Namespace {
         format!("{}:node:{node_id}", self.0)
     }
 
-    /// Where a room's betting pause is recorded (absent: betting is open).
-    pub fn betting_pause_key(&self, room: &str) -> String {
-        format!("{}:crash:paused:{room}", self.0)
-    }
-
     /// The channel every node publishes its heartbeat on, and listens to for its own.
     pub fn heartbeat_channel(&self) -> String {
         format!("{}:heartbeat", self.0)

@@ -351,3 +351,67 @@ async fn the_admin_cli_pauses_and_resumes_a_room_through_the_api() {
     assert_eq!(actions["actions"][0]["action"], "resume_betting");
     assert_eq!(actions["actions"][1]["details"]["reason"], "from the shell");
 }
+
+/// The pause is kept in Postgres: the next leader of a paused room (after the first drains) starts paused.
+#[actix_web::test]
+async fn a_pause_outlives_its_leader() {
+    let mut settings = test_settings();
+    create_database(&mut settings).await;
+    settings.application.node_id = "node-a".into();
+    let first = spawn_app_with(settings.clone()).await;
+    settings.application.node_id = "node-b".into();
+    let second = spawn_app_with(settings).await;
+    install_chain(&first, "aviator", 150..300).await;
+    let token = first.admin_token().await;
+    let led =
+        |cluster: &Value| cluster["rooms"][0]["leader"].is_string() && cluster["nodes"].as_array().unwrap().len() == 2;
+    let cluster = cluster_until(&first, &token, led).await;
+    let leader = cluster["rooms"][0]["leader"].as_str().unwrap().to_owned();
+    let (survivor, survivor_id) = if leader == "node-a" {
+        (&second, "node-b")
+    } else {
+        (&first, "node-a")
+    };
+
+    let paused = survivor
+        .post_json(
+            "/api/v1/admin/rooms/aviator/pause",
+            Some(&token),
+            None,
+            &json!({"reason": "incident"}),
+        )
+        .await;
+    assert_eq!(json_of(paused).await["betting_paused"], true);
+    let drained = survivor
+        .post_json(
+            &format!("/api/v1/admin/nodes/{leader}/drain"),
+            Some(&token),
+            None,
+            &json!({}),
+        )
+        .await;
+    assert_eq!(drained.status(), StatusCode::ACCEPTED);
+    let taken_over = |cluster: &Value| cluster["rooms"][0]["leader"] == survivor_id;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(40);
+    loop {
+        let cluster = json_of(survivor.get("/api/v1/admin/cluster", Some(&token)).await).await;
+        if taken_over(&cluster) {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the survivor never took the room: {cluster:#}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let player = funded(survivor, "after-handover").await;
+    let bet = json!({"room": "aviator", "amount": UNIT, "client_bet_id": "after-handover"});
+    let refused = survivor
+        .post_json("/api/v1/game/bet", Some(&player.token), None, &bet)
+        .await;
+    assert_error(refused, StatusCode::CONFLICT, "betting_paused").await;
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    let state = json_of(survivor.get("/api/v1/game/state?room=aviator", None).await).await;
+    assert_ne!(state["phase"], "betting", "no round opens while paused: {state}");
+    assert_eq!(state["betting_paused"], true, "{state}");
+}

@@ -158,7 +158,7 @@ impl Forwarder {
         self.to_leader(room, leader, request, "cashouts", &wire).await
     }
 
-    /// Tells the room's leader to pause or resume betting (the pause itself is already recorded in Redis,
+    /// Tells the room's leader to pause or resume betting (the pause itself is already recorded in Postgres,
     /// where a leader that starts later reads it).
     pub async fn set_betting_paused(
         &self,

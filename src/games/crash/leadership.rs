@@ -331,8 +331,6 @@ impl RoomLeadership {
             channel: self.dependencies.namespace.room_channel(&self.room),
             view_key: self.dependencies.namespace.room_view_key(&self.room),
             leadership: ctx.address().recipient(),
-            redis: self.dependencies.redis.clone(),
-            pause_key: self.dependencies.namespace.betting_pause_key(&self.room),
         };
         let driver = CrashRoom::new(self.room.clone(), self.settings.clone(), fence, dependencies).start();
         self.handle.set_local(Some(driver.clone()));

@@ -5,6 +5,7 @@ pub mod bet_writer;
 pub mod chain;
 pub mod forward;
 pub mod leadership;
+pub mod pause;
 pub mod recovery;
 pub mod relay;
 pub mod room;

@@ -8,6 +8,7 @@
 //! moment they fall due, not scanned per tick. Money moves only through the wallet, keyed by the bet id.
 
 use super::bet_writer::{BetWriter, PendingBet};
+use super::pause::{self, BettingPause};
 use super::recovery;
 use super::store::{self, Fence, RevealedRound, StoreError};
 use super::view::RoomView;
@@ -81,14 +82,6 @@ const CRASH_SETTLE_GRACE_MS: u64 = 100;
 const WIN_ATTEMPTS_MAX: u32 = 5;
 const WIN_RETRY_BACKOFF_MS: u64 = 200;
 
-/// An operator's pause of new bets in a room: who, why and when.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct BettingPause {
-    pub by: String,
-    pub reason: String,
-    pub at: DateTime<Utc>,
-}
-
 /// Pauses (`Some`) or resumes (`None`) betting; answered once the round actor applied it. The round under
 /// way finishes; while paused no new round starts and every bet is refused with `betting_paused`.
 #[derive(Message, Debug, Clone, Serialize, Deserialize)]
@@ -103,27 +96,6 @@ pub struct PauseApplied {
     pub betting_paused: bool,
     pub phase: String,
     pub round_id: Option<i64>,
-}
-
-/// How long the round actor waits for Redis when it reads the pause before a round.
-const PAUSE_READ_TIMEOUT_MS: u64 = 500;
-
-/// The pause recorded in Redis: `Some(None)` when betting is open, `None` when Redis did not answer (the
-/// room then keeps what it knew).
-pub async fn read_pause(redis: &fred::prelude::Client, key: &str) -> Option<Option<BettingPause>> {
-    use fred::prelude::KeysInterface;
-    let read = redis.get::<Option<String>, _>(key);
-    match tokio::time::timeout(Duration::from_millis(PAUSE_READ_TIMEOUT_MS), read).await {
-        Ok(Ok(stored)) => Some(stored.and_then(|json| serde_json::from_str(&json).ok())),
-        Ok(Err(error)) => {
-            tracing::warn!(key, %error, "could not read the room's betting pause");
-            None
-        }
-        Err(_) => {
-            tracing::warn!(key, "reading the room's betting pause timed out");
-            None
-        }
-    }
 }
 
 /// Stop leading after the current round (the node is draining); answered at once.
@@ -214,8 +186,6 @@ pub struct CrashRoom {
     waiting_for_chain: bool,
     /// The node is draining: finish the current round, then stop.
     retiring: bool,
-    redis: fred::prelude::Client,
-    pause_key: String,
     /// Set while an operator has paused betting.
     betting_pause: Option<BettingPause>,
     /// This term's events have told the relays the pause state.
@@ -236,9 +206,6 @@ pub struct RoomDependencies {
     pub channel: String,
     pub view_key: String,
     pub leadership: Recipient<DriverStopped>,
-    pub redis: fred::prelude::Client,
-    /// Where an operator's betting pause is recorded.
-    pub pause_key: String,
 }
 
 impl CrashRoom {
@@ -266,8 +233,6 @@ impl CrashRoom {
             tick_timer: None,
             waiting_for_chain: false,
             retiring: false,
-            redis: dependencies.redis,
-            pause_key: dependencies.pause_key,
             betting_pause: None,
             pause_announced: false,
             waiting_for_resume: false,
@@ -337,7 +302,6 @@ impl CrashRoom {
             self.wait_for_resume();
             return;
         }
-        let (redis, pause_key) = (self.redis.clone(), self.pause_key.clone());
         let pool = self.pool.clone();
         let wallet = self.wallet.clone();
         let fence = self.fence.clone();
@@ -349,8 +313,8 @@ impl CrashRoom {
             if report.rounds > 0 {
                 tracing::warn!(room = fence.room, ?report, "recovered unsettled rounds");
             }
-            // Another node's operator call may have paused the room while this one had no leader.
-            let pause = read_pause(&redis, &pause_key).await;
+            // An operator may have paused the room while it had no leader (or before this one took over).
+            let pause = pause::read(&pool, &fence.room).await;
             if matches!(pause, Some(Some(_))) {
                 return Ok((report.aborted, pause, None));
             }
@@ -412,7 +376,7 @@ impl CrashRoom {
         }));
     }
 
-    /// Takes the pause state recorded in Redis, telling the relays when it changed.
+    /// Takes the pause state recorded in Postgres, telling the relays when it changed.
     fn adopt_pause(&mut self, stored: Option<BettingPause>) {
         let changed = stored.is_some() != self.betting_pause.is_some();
         self.betting_pause = stored;
@@ -954,10 +918,9 @@ impl Actor for CrashRoom {
         ctx.set_mailbox_capacity(65_536);
         let pool = self.pool.clone();
         let room = self.name.clone();
-        let (redis, pause_key) = (self.redis.clone(), self.pause_key.clone());
         let load = async move {
             let previous = store::last_revealed_round(&pool, &room).await;
-            (previous, read_pause(&redis, &pause_key).await)
+            (previous, pause::read(&pool, &room).await)
         };
         ctx.wait(load.into_actor(self).map(|(previous, pause), room, ctx| {
             match previous {
