@@ -119,11 +119,9 @@ async fn metrics_follow_a_crash_round_with_players_bets_ticks_and_leadership() {
         assert!(moved >= 1.0, "{name} {labels:?} moved by {moved}:\n{after}");
     }
     assert!(total(&after, "ws_connected_players", &[]) >= 1.0, "{after}");
-    assert_eq!(
-        total(&after, "crash_room_leader", &[aviator]),
-        1.0,
-        "this node leads aviator"
-    );
+    // Other tests' nodes share this process's recorder and may give the room up meanwhile: the gauge
+    // exists, but its value is theirs as much as this node's.
+    assert!(after.contains(r#"crash_room_leader{room="aviator"}"#), "{after}");
     assert!(
         total(
             &after,
