@@ -19,6 +19,22 @@ async fn funded(app: &TestApp, name: &str) -> TestPlayer {
     player
 }
 
+/// `POST /api/v1/admin/{path}` with the admin's token.
+async fn admin_post(app: &TestApp, token: &str, path: &str, body: &Value) -> reqwest::Response {
+    app.post_json(&format!("/api/v1/admin/{path}"), Some(token), None, body)
+        .await
+}
+
+/// Two nodes, `node-a` and `node-b`, of one cluster (one database, one Redis namespace).
+async fn two_nodes() -> (TestApp, TestApp) {
+    let mut settings = test_settings();
+    create_database(&mut settings).await;
+    settings.application.node_id = "node-a".into();
+    let first = spawn_app_with(settings.clone()).await;
+    settings.application.node_id = "node-b".into();
+    (first, spawn_app_with(settings).await)
+}
+
 async fn json_of(response: reqwest::Response) -> Value {
     let status = response.status();
     let text = response.text().await.unwrap();
@@ -123,14 +139,7 @@ async fn a_paused_room_refuses_bets_finishes_its_round_and_resumes_on_request() 
     let mut socket = WsClient::connect_player(&app, &player.token).await;
     let round = socket.wait_for("round_start", |_| true).await;
 
-    let paused = app
-        .post_json(
-            "/api/v1/admin/rooms/aviator/pause",
-            Some(&token),
-            None,
-            &json!({"reason": "checks"}),
-        )
-        .await;
+    let paused = admin_post(&app, &token, "rooms/aviator/pause", &json!({"reason": "checks"})).await;
     let paused = json_of(paused).await;
     assert_eq!(paused["betting_paused"], true);
     assert_eq!(paused["applied_by_leader"], true, "{paused}");
@@ -153,11 +162,7 @@ async fn a_paused_room_refuses_bets_finishes_its_round_and_resumes_on_request() 
     assert_eq!(state["phase"], "crashed", "{state}");
     assert_eq!(state["betting_paused"], true, "{state}");
 
-    let resumed = json_of(
-        app.post_json("/api/v1/admin/rooms/aviator/resume", Some(&token), None, &json!({}))
-            .await,
-    )
-    .await;
+    let resumed = json_of(admin_post(&app, &token, "rooms/aviator/resume", &json!({})).await).await;
     assert_eq!(resumed["betting_paused"], false);
     socket.wait_for("betting_resumed", |_| true).await;
     socket.wait_for("round_start", |_| true).await;
@@ -174,9 +179,7 @@ async fn a_paused_room_refuses_bets_finishes_its_round_and_resumes_on_request() 
     assert_eq!(kinds, ["resume_betting", "pause_betting"], "{actions:#}");
     assert_eq!(actions["actions"][1]["target"], "aviator");
     assert_eq!(actions["actions"][1]["details"]["reason"], "checks");
-    let unknown = app
-        .post_json("/api/v1/admin/rooms/nowhere/pause", Some(&token), None, &json!({}))
-        .await;
+    let unknown = admin_post(&app, &token, "rooms/nowhere/pause", &json!({})).await;
     assert_error(unknown, StatusCode::NOT_FOUND, "unknown_room").await;
 }
 
@@ -202,14 +205,7 @@ async fn a_maintenance_broadcast_reaches_players_and_spectators_who_cannot_bet()
         (Some("forbidden"), Some("r1"))
     );
 
-    let sent = app
-        .post_json(
-            "/api/v1/admin/broadcast",
-            Some(&token),
-            None,
-            &json!({"message": "back in 5 minutes"}),
-        )
-        .await;
+    let sent = admin_post(&app, &token, "broadcast", &json!({"message": "back in 5 minutes"})).await;
     assert_eq!(json_of(sent).await["sent"], true);
     for socket in [&mut in_aviator, &mut in_jetx, &mut spectator] {
         let message = socket.wait_for("maintenance", |_| true).await;
@@ -220,7 +216,7 @@ async fn a_maintenance_broadcast_reaches_players_and_spectators_who_cannot_bet()
         json!({"message": "x".repeat(501)}),
         json!({"text": "hi"}),
     ] {
-        let response = app.post_json("/api/v1/admin/broadcast", Some(&token), None, &bad).await;
+        let response = admin_post(&app, &token, "broadcast", &bad).await;
         assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{bad}");
     }
 }
@@ -295,19 +291,12 @@ async fn statistics_rounds_and_the_audit_reflect_play() {
 
 #[actix_web::test]
 async fn an_operator_drains_another_node_which_leaves_the_registry() {
-    let mut settings = test_settings();
-    create_database(&mut settings).await;
-    settings.application.node_id = "node-a".into();
-    let first = spawn_app_with(settings.clone()).await;
-    settings.application.node_id = "node-b".into();
-    let second = spawn_app_with(settings).await;
+    let (first, second) = two_nodes().await;
     let token = first.admin_token().await;
     let both = |cluster: &Value| cluster["nodes"].as_array().is_some_and(|nodes| nodes.len() == 2);
     cluster_until(&first, &token, both).await;
 
-    let drained = first
-        .post_json("/api/v1/admin/nodes/node-b/drain", Some(&token), None, &json!({}))
-        .await;
+    let drained = admin_post(&first, &token, "nodes/node-b/drain", &json!({})).await;
     assert_eq!(drained.status(), StatusCode::ACCEPTED);
     let only_first = |cluster: &Value| {
         cluster["nodes"]
@@ -320,9 +309,7 @@ async fn an_operator_drains_another_node_which_leaves_the_registry() {
         assert!(tokio::time::Instant::now() < deadline, "the drained node still answers");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let unknown = first
-        .post_json("/api/v1/admin/nodes/node-z/drain", Some(&token), None, &json!({}))
-        .await;
+    let unknown = admin_post(&first, &token, "nodes/node-z/drain", &json!({})).await;
     assert_error(unknown, StatusCode::NOT_FOUND, "node_not_found").await;
     let actions = json_of(first.get("/api/v1/admin/actions", Some(&token)).await).await;
     assert_eq!(actions["actions"][0]["action"], "drain_node");
@@ -355,12 +342,7 @@ async fn the_admin_cli_pauses_and_resumes_a_room_through_the_api() {
 /// The pause is kept in Postgres: the next leader of a paused room (after the first drains) starts paused.
 #[actix_web::test]
 async fn a_pause_outlives_its_leader() {
-    let mut settings = test_settings();
-    create_database(&mut settings).await;
-    settings.application.node_id = "node-a".into();
-    let first = spawn_app_with(settings.clone()).await;
-    settings.application.node_id = "node-b".into();
-    let second = spawn_app_with(settings).await;
+    let (first, second) = two_nodes().await;
     install_chain(&first, "aviator", 150..300).await;
     let token = first.admin_token().await;
     let led =
@@ -373,23 +355,9 @@ async fn a_pause_outlives_its_leader() {
         (&first, "node-a")
     };
 
-    let paused = survivor
-        .post_json(
-            "/api/v1/admin/rooms/aviator/pause",
-            Some(&token),
-            None,
-            &json!({"reason": "incident"}),
-        )
-        .await;
+    let paused = admin_post(survivor, &token, "rooms/aviator/pause", &json!({"reason": "incident"})).await;
     assert_eq!(json_of(paused).await["betting_paused"], true);
-    let drained = survivor
-        .post_json(
-            &format!("/api/v1/admin/nodes/{leader}/drain"),
-            Some(&token),
-            None,
-            &json!({}),
-        )
-        .await;
+    let drained = admin_post(survivor, &token, &format!("nodes/{leader}/drain"), &json!({})).await;
     assert_eq!(drained.status(), StatusCode::ACCEPTED);
     let taken_over = |cluster: &Value| cluster["rooms"][0]["leader"] == survivor_id;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(40);
