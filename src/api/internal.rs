@@ -95,11 +95,19 @@ pub async fn forwarded_bet(
 ) -> Result<HttpResponse, ApiError> {
     let driver = leader_here(&request, &room, &leaders, &secret)?;
     let message = parse_body::<ForwardedBet>(&body)?.into_message()?;
-    let placed = driver
-        .send(message)
-        .await
-        .map_err(|_| ApiError::from(GameError::OutcomeUnknown))??;
-    Ok(HttpResponse::Ok().json(placed))
+    // A round actor that stops before answering may have taken the stake.
+    answer(&driver, message, GameError::OutcomeUnknown).await
+}
+
+/// The round actor's answer to `message` as the HTTP answer; `lost` when the actor stopped first.
+async fn answer<M, T>(driver: &Addr<CrashRoom>, message: M, lost: GameError) -> Result<HttpResponse, ApiError>
+where
+    M: actix::Message<Result = Result<T, GameError>> + Send + 'static,
+    T: serde::Serialize + Send + 'static,
+    CrashRoom: actix::Handler<M>,
+{
+    let answered = driver.send(message).await.map_err(|_| ApiError::from(lost))??;
+    Ok(HttpResponse::Ok().json(answered))
 }
 
 /// `POST /internal/v1/crash/{room}/cashouts`: priced at this node's clock at arrival.
@@ -113,15 +121,12 @@ pub async fn forwarded_cashout(
     let received_at = Instant::now();
     let driver = leader_here(&request, &room, &leaders, &secret)?;
     let body: ForwardedCashout = parse_body(&body)?;
-    let cashed = driver
-        .send(Cashout {
-            player_id: body.player_id,
-            bet_id: body.bet_id,
-            received_at,
-        })
-        .await
-        .map_err(|_| ApiError::from(GameError::OutcomeUnknown))??;
-    Ok(HttpResponse::Ok().json(cashed))
+    let cashout = Cashout {
+        player_id: body.player_id,
+        bet_id: body.bet_id,
+        received_at,
+    };
+    answer(&driver, cashout, GameError::OutcomeUnknown).await
 }
 
 /// `POST /internal/v1/crash/{room}/betting-pause`: an operator's pause or resume, from the node that took
@@ -135,11 +140,8 @@ pub async fn forwarded_betting_pause(
 ) -> Result<HttpResponse, ApiError> {
     let driver = leader_here(&request, &room, &leaders, &secret)?;
     let message: SetBettingPaused = parse_body(&body)?;
-    let applied = driver
-        .send(message)
-        .await
-        .map_err(|_| ApiError::from(GameError::RoomUnavailable))??;
-    Ok(HttpResponse::Ok().json(applied))
+    // The pause is recorded already; a leader that stops first leaves it to its successor.
+    answer(&driver, message, GameError::RoomUnavailable).await
 }
 
 /// `POST /internal/v1/drain`: an operator asked (through another node) that this node drain and exit.
