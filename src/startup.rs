@@ -81,6 +81,8 @@ struct Rooms {
 
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
+        // Before any actor registers its series: a handle taken without a recorder records nothing.
+        crate::metrics::install();
         let database = Database::connect_lazy(&settings.database);
         if settings.application.migrate_on_start {
             database.migrate().await?;

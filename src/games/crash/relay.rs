@@ -91,8 +91,33 @@ pub struct RelayDependencies {
     pub view_key: String,
 }
 
+/// The relay's series, registered once: a tick touches them without a label allocation or a lookup.
+struct RelayMetrics {
+    frames_broadcast: metrics::Counter,
+    frames_delivered: metrics::Counter,
+    ticks_relayed: metrics::Counter,
+    tick_lag: metrics::Histogram,
+    sequence_gaps: metrics::Counter,
+    resyncs: metrics::Counter,
+}
+
+impl RelayMetrics {
+    fn new(room: &str) -> RelayMetrics {
+        let label = || ("room", room.to_owned());
+        RelayMetrics {
+            frames_broadcast: metrics::counter!("relay_frames_broadcast_total", &[label()]),
+            frames_delivered: metrics::counter!("relay_frames_delivered_total", &[label()]),
+            ticks_relayed: metrics::counter!("crash_ticks_relayed_total", &[label()]),
+            tick_lag: metrics::histogram!("crash_tick_relay_lag_seconds", &[label()]),
+            sequence_gaps: metrics::counter!("crash_sequence_gaps_total", &[label()]),
+            resyncs: metrics::counter!("crash_resyncs_total", &[label()]),
+        }
+    }
+}
+
 pub struct RoomRelay {
     name: String,
+    metrics: RelayMetrics,
     view: RoomView,
     view_key: String,
     subscribers: HashMap<u64, Subscriber>,
@@ -109,6 +134,7 @@ impl RoomRelay {
     pub fn new(name: String, dependencies: RelayDependencies) -> RoomRelay {
         RoomRelay {
             view: RoomView::new(&name, dependencies.tick_interval_ms),
+            metrics: RelayMetrics::new(&name),
             view_key: dependencies.view_key,
             name,
             subscribers: HashMap::new(),
@@ -125,9 +151,8 @@ impl RoomRelay {
     /// Sends the same bytes to every subscriber. A subscriber whose queue is full is too slow: it is
     /// dropped and told to close, so it never delays anyone else.
     fn broadcast(&mut self, frame: ByteString) {
-        metrics::counter!("relay_frames_broadcast_total", "room" => self.name.clone()).increment(1);
-        metrics::counter!("relay_frames_delivered_total", "room" => self.name.clone())
-            .increment(self.subscribers.len() as u64);
+        self.metrics.frames_broadcast.increment(1);
+        self.metrics.frames_delivered.increment(self.subscribers.len() as u64);
         let mut dropped = Vec::new();
         for (session_id, subscriber) in &self.subscribers {
             match subscriber.transport.try_send_text(frame.clone()) {
@@ -204,7 +229,7 @@ impl RoomRelay {
             }
             Sequencing::Gap => {
                 self.record_relayed(&event);
-                metrics::counter!("crash_sequence_gaps_total", "room" => self.name.clone()).increment(1);
+                self.metrics.sequence_gaps.increment(1);
                 tracing::info!(room = self.name, from = ?self.view.position(), to = ?position, "event gap; resyncing");
                 self.view.apply(&event);
                 self.broadcast(payload);
@@ -219,11 +244,10 @@ impl RoomRelay {
         if event["type"] != "tick" {
             return;
         }
-        metrics::counter!("crash_ticks_relayed_total", "room" => self.name.clone()).increment(1);
+        self.metrics.ticks_relayed.increment(1);
         if let Some(sent_ms) = event["ts"].as_i64() {
             let lag_ms = (Utc::now().timestamp_millis() - sent_ms).max(0);
-            metrics::histogram!("crash_tick_relay_lag_seconds", "room" => self.name.clone())
-                .record(lag_ms as f64 / 1000.0);
+            self.metrics.tick_lag.record(lag_ms as f64 / 1000.0);
         }
     }
 
@@ -232,7 +256,7 @@ impl RoomRelay {
         if std::mem::replace(&mut self.resyncing, true) {
             return;
         }
-        metrics::counter!("crash_resyncs_total", "room" => self.name.clone()).increment(1);
+        self.metrics.resyncs.increment(1);
         let redis = self.redis.clone();
         let key = self.view_key.clone();
         let load = async move { redis.get::<Option<String>, _>(key).await };

@@ -186,6 +186,9 @@ pub struct CrashRoom {
     waiting_for_chain: bool,
     /// The node is draining: finish the current round, then stop.
     retiring: bool,
+    /// The room's published-event series, registered once (a tick touches them without a lookup).
+    events_published: metrics::Counter,
+    ticks_published: metrics::Counter,
     /// Set while an operator has paused betting.
     betting_pause: Option<BettingPause>,
     /// This term's events have told the relays the pause state.
@@ -213,6 +216,8 @@ impl CrashRoom {
         let bets = BetWriter::start(dependencies.pool.clone(), fence.clone());
         CrashRoom {
             view: RoomView::new(&name, settings.tick_interval_ms),
+            events_published: metrics::counter!("crash_events_published_total", "room" => name.clone()),
+            ticks_published: metrics::counter!("crash_ticks_published_total", "room" => name.clone()),
             name,
             settings,
             pool: dependencies.pool,
@@ -271,9 +276,9 @@ impl CrashRoom {
         event["seq"] = json!(self.sequence);
         self.view.apply(&event);
         let frame = protocol::encode(&event);
-        metrics::counter!("crash_events_published_total", "room" => self.name.clone()).increment(1);
+        self.events_published.increment(1);
         if event["type"] == "tick" {
-            metrics::counter!("crash_ticks_published_total", "room" => self.name.clone()).increment(1);
+            self.ticks_published.increment(1);
             self.bus.publish_perishable(&self.channel, frame);
         } else {
             self.bus.publish(&self.channel, frame);
