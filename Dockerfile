@@ -8,8 +8,10 @@ FROM rust:1-bookworm AS builder
 WORKDIR /build
 COPY Cargo.toml Cargo.lock ./
 COPY src ./src
-# sqlx::migrate! embeds the migrations into the binary at compile time.
+# sqlx::migrate! embeds the migrations, and a release build embeds the pages (src/api/assets.rs), into
+# the binary at compile time.
 COPY migrations ./migrations
+COPY static ./static
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/build/target \
     cargo build --release --locked --bin game-cluster \

@@ -4,8 +4,9 @@
 # Usage: scripts/test.sh [extra cargo test args...]
 #   e.g. scripts/test.sh wallet      (only tests whose name contains "wallet")
 #
-# The full run (no arguments) ends with the k6 load smoke (scripts/smoke-load.sh); LOAD_SMOKE=0 skips it,
-# LOAD_SMOKE=1 runs it after a filtered run too.
+# The full run (no arguments) ends with the k6 load smoke (scripts/smoke-load.sh) and the check of the
+# Docker image's build context (scripts/check-image.sh); LOAD_SMOKE=0 skips both, LOAD_SMOKE=1 runs them
+# after a filtered run too.
 #
 # Each run gets its own servers on free loopback ports and its own directory
 # under .local/, so runs never share state and two can run concurrently. The
@@ -97,6 +98,11 @@ main() {
     log "running the load smoke (scripts/smoke-load.sh)"
     "$REPO_ROOT/scripts/smoke-load.sh" || rc=$?
     log "the load smoke exited with $rc"
+    # After the smoke's release build, so that only the crate itself compiles again.
+    if ((rc == 0)); then
+      log "checking the Docker image's build context (scripts/check-image.sh)"
+      "$REPO_ROOT/scripts/check-image.sh" || rc=$?
+    fi
   fi
   exit "$rc"
 }
