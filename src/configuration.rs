@@ -67,6 +67,8 @@ pub struct GamesSettings {
     pub recovery_age_ms: u64,
     /// The most bets one recovery pass takes on.
     pub recovery_batch_max: u32,
+    /// How long a node serves a leaderboard from its cache before reading it again (0: every request).
+    pub leaderboard_cache_ttl_ms: u64,
     pub dice: DiceSettings,
     pub plinko: PlinkoSettings,
     pub mines: MinesSettings,
@@ -153,6 +155,9 @@ impl GamesSettings {
         }
         if !(1..=10_000).contains(&self.recovery_batch_max) {
             return invalid("games.recovery_batch_max", "must be 1 to 10000".into());
+        }
+        if self.leaderboard_cache_ttl_ms > 600_000 {
+            return invalid("games.leaderboard_cache_ttl_ms", "must be 0 to 600000".into());
         }
         for (field, limits) in [
             ("games.dice", self.dice.limits()),

@@ -22,6 +22,7 @@ use crate::games::crash::relay::{CloseAll, RelayDependencies, RoomRelay};
 use crate::games::crash::CrashRooms;
 use crate::games::instant::recovery::{self, RecoverySettings};
 use crate::games::instant::InstantGames;
+use crate::games::leaderboard::Leaderboards;
 use crate::games::registry::Registry;
 use crate::session::actor::{close_code, SessionContext};
 use crate::wallet::Wallet;
@@ -421,6 +422,10 @@ fn build_server(listener: TcpListener, settings: &Settings, parts: ServerParts) 
     let shared_settings = web::Data::new(settings.clone());
     let metrics = web::Data::new(crate::metrics::install());
     let games = web::Data::new(games);
+    let leaderboards = web::Data::new(Leaderboards::new(
+        database.reader.clone(),
+        Duration::from_millis(settings.games.leaderboard_cache_ttl_ms),
+    ));
     let node = web::Data::new(node);
     let leaders = web::Data::new(leaders);
     let pubsub = web::Data::from(pubsub);
@@ -472,6 +477,7 @@ fn build_server(listener: TcpListener, settings: &Settings, parts: ServerParts) 
             .app_data(top_up.clone())
             .app_data(sessions.clone())
             .app_data(games.clone())
+            .app_data(leaderboards.clone())
             .app_data(shared_settings.clone())
             .configure(|config| crate::api::configure(config, dev_top_up_enabled))
             .default_service(web::to(middleware::not_found))

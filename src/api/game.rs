@@ -29,7 +29,7 @@ pub struct SocketQuery {
 }
 
 /// The room a request names, or the first configured room.
-fn room_name(context: &SessionContext, requested: Option<String>) -> Result<String, ApiError> {
+pub(super) fn room_name(context: &SessionContext, requested: Option<String>) -> Result<String, ApiError> {
     match requested {
         Some(room) => context.rooms.get(&room).map(|_| room).map_err(ApiError::from),
         None => Ok(context

@@ -9,6 +9,7 @@ pub mod health;
 pub mod instant;
 pub mod internal;
 pub mod json;
+pub mod leaderboard;
 pub mod middleware;
 pub mod wallet;
 
@@ -40,6 +41,7 @@ pub fn configure(config: &mut web::ServiceConfig, dev_top_up_enabled: bool) {
                 .route("/game/cashout", web::post().to(game::cashout))
                 .route("/game/rounds", web::get().to(game::rounds))
                 .route("/game/verify", web::post().to(game::verify))
+                .route("/leaderboard", web::get().to(leaderboard::leaderboard))
                 .configure(instant::configure)
                 .configure(fair::configure)
                 .configure(|scope| {

@@ -5,6 +5,7 @@ pub mod contract;
 pub mod crash;
 pub mod dice;
 pub mod instant;
+pub mod leaderboard;
 pub mod mines;
 pub mod plinko;
 pub mod registry;

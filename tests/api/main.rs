@@ -7,6 +7,7 @@ mod bad_input;
 mod crash;
 mod helpers;
 mod instant;
+mod leaderboard;
 mod ledger;
 mod metrics;
 mod operations;
