@@ -64,7 +64,10 @@ pub async fn leaderboard(
         period: query.period.unwrap_or(Period::Day),
         ranking: query.by.unwrap_or(Ranking::Profit),
     };
-    let board = boards.board(&key).await?;
+    let board = boards
+        .board(&key)
+        .await
+        .map_err(|error| ApiError::unavailable("leaderboard_unavailable", error.to_string()))?;
     Ok(HttpResponse::Ok().json(json!({
         "game": game,
         "room": room,

@@ -119,14 +119,43 @@ pub struct Board {
     pub entries: Entries,
 }
 
-struct CachedBoard {
-    read_at: Instant,
-    board: Arc<Board>,
+/// After a failed read, requests for the same board get the last board read (or the error) at once for
+/// this long, so an unreachable replica costs one timeout per board and second, not one per request
+/// queued behind the read.
+const FAILED_READ_BACKOFF: Duration = Duration::from_secs(1);
+
+/// The database's error is logged where it happens; clients only learn to retry.
+#[derive(Debug, thiserror::Error)]
+#[error("the leaderboard cannot be read now; try again shortly")]
+pub struct LeaderboardUnavailable;
+
+#[derive(Default)]
+struct SlotState {
+    /// The last board read and when.
+    board: Option<(Instant, Arc<Board>)>,
+    last_failure: Option<Instant>,
+}
+
+impl SlotState {
+    fn fresh(&self, ttl: Duration) -> Option<Arc<Board>> {
+        self.board
+            .as_ref()
+            .filter(|(read_at, _)| read_at.elapsed() < ttl)
+            .map(|(_, board)| board.clone())
+    }
+
+    /// The last board, however old.
+    fn stale(&self) -> Result<Arc<Board>, LeaderboardUnavailable> {
+        self.board
+            .as_ref()
+            .map(|(_, board)| board.clone())
+            .ok_or(LeaderboardUnavailable)
+    }
 }
 
 /// One slot per board; its lock is held while the board is read, so concurrent requests for a stale
 /// board wait for one read instead of each running the query.
-type Slot = Arc<tokio::sync::Mutex<Option<CachedBoard>>>;
+type Slot = Arc<tokio::sync::Mutex<SlotState>>;
 
 /// The boards of one node, read from `pool` and kept for `ttl`.
 pub struct Leaderboards {
@@ -144,20 +173,34 @@ impl Leaderboards {
         }
     }
 
-    /// The board `key`, from the cache while it is fresh. The caller has checked that the room or game
-    /// exists, which keeps the cache bounded.
-    pub async fn board(&self, key: &BoardKey) -> sqlx::Result<Arc<Board>> {
+    /// The board `key`, from the cache while it is fresh. When it cannot be read, the last board read is
+    /// served, however old (a leaderboard a minute late beats none). The caller has checked that the room
+    /// or game exists, which keeps the cache bounded.
+    pub async fn board(&self, key: &BoardKey) -> Result<Arc<Board>, LeaderboardUnavailable> {
         let slot = self.slot(key);
-        let mut cached = slot.lock().await;
-        if let Some(fresh) = cached.as_ref().filter(|entry| entry.read_at.elapsed() < self.ttl) {
-            return Ok(fresh.board.clone());
+        let mut state = slot.lock().await;
+        if let Some(board) = state.fresh(self.ttl) {
+            return Ok(board);
         }
-        let board = Arc::new(read_board(&self.pool, key).await?);
-        *cached = Some(CachedBoard {
-            read_at: Instant::now(),
-            board: board.clone(),
-        });
-        Ok(board)
+        if state
+            .last_failure
+            .is_some_and(|failed_at| failed_at.elapsed() < FAILED_READ_BACKOFF)
+        {
+            return state.stale();
+        }
+        match read_board(&self.pool, key).await {
+            Ok(board) => {
+                let board = Arc::new(board);
+                state.board = Some((Instant::now(), board.clone()));
+                state.last_failure = None;
+                Ok(board)
+            }
+            Err(error) => {
+                tracing::warn!(?key, %error, "a leaderboard could not be read");
+                state.last_failure = Some(Instant::now());
+                state.stale()
+            }
+        }
     }
 
     fn slot(&self, key: &BoardKey) -> Slot {
@@ -303,5 +346,33 @@ mod tests {
             panic!("players stay players")
         };
         assert_eq!(first.iter().map(|entry| entry.rank).collect::<Vec<_>>(), [1, 2]);
+    }
+
+    /// Against a port nobody listens on: the first request waits for the pool's timeout; those within
+    /// the backoff are refused at once instead of waiting again.
+    #[tokio::test]
+    async fn a_board_that_cannot_be_read_is_refused_at_once_during_the_backoff() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .expect("a free port")
+            .port();
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .acquire_timeout(Duration::from_millis(300))
+            .connect_lazy(&format!("postgres://nobody@127.0.0.1:{port}/nothing"))
+            .expect("a lazy pool");
+        let boards = Leaderboards::new(pool, Duration::from_secs(5));
+        let key = BoardKey {
+            source: Source::InstantGame("dice".into()),
+            period: Period::Day,
+            ranking: Ranking::Win,
+        };
+        assert!(boards.board(&key).await.is_err());
+        let started = Instant::now();
+        assert!(boards.board(&key).await.is_err());
+        assert!(
+            started.elapsed() < Duration::from_millis(100),
+            "refused without another read: {:?}",
+            started.elapsed()
+        );
     }
 }

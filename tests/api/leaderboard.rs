@@ -3,8 +3,12 @@
 
 use crate::helpers::{assert_error, spawn_app, spawn_app_with, test_settings, TestApp, TestPlayer};
 use crate::ws::{hundredths, install_chain, WsClient};
+use game_cluster::games::leaderboard::{BoardKey, Leaderboards, Period, Ranking, Source};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
+use sqlx::postgres::PgPoolOptions;
+use std::sync::Arc;
+use std::time::Duration;
 
 const UNIT: i64 = 1_000_000;
 
@@ -216,4 +220,32 @@ async fn a_board_is_served_from_the_cache_until_its_ttl_passes() {
     assert_eq!(cached, before, "the cached board is served within its TTL");
     let fresh = board(&app, "game=dice&by=win&period=week").await;
     assert!(!entries(&fresh).is_empty(), "another board is read afresh: {fresh}");
+}
+
+/// A node whose reads fail serves the last board it read, however old, rather than none.
+#[actix_web::test]
+async fn a_board_that_cannot_be_read_again_is_served_as_last_read() {
+    let app = spawn_app().await;
+    let options = (*app.pool.connect_options()).clone();
+    let pool = PgPoolOptions::new()
+        .acquire_timeout(Duration::from_secs(2))
+        .connect_with(options)
+        .await
+        .unwrap();
+    // A zero TTL: every request reads again.
+    let boards = Leaderboards::new(pool.clone(), Duration::ZERO);
+    let key = BoardKey {
+        source: Source::CrashRoom("aviator".into()),
+        period: Period::Day,
+        ranking: Ranking::Profit,
+    };
+    let first = boards.board(&key).await.expect("the board is read");
+    pool.close().await;
+    let served = boards.board(&key).await.expect("the last board is served");
+    assert!(Arc::ptr_eq(&first, &served), "the board read before the failure");
+    let never_read = BoardKey {
+        period: Period::Week,
+        ..key
+    };
+    assert!(boards.board(&never_read).await.is_err(), "no board to fall back on");
 }
