@@ -14,6 +14,7 @@ const ROOM_KEY = 'gc.player.room';
 const DEFAULT_ROOMS = ['aviator', 'jetx'];
 const TOP_UP_MICROS = 100n * 1000000n;
 const HISTORY_LIMIT = 20;
+const LEADERBOARD_LIMIT = 10;
 const RECENT_CRASHES_MAX = 12;
 
 const ui = {
@@ -47,6 +48,8 @@ const ui = {
   cashoutFeed: byTestId('cashout-feed'),
   history: byTestId('history-table').querySelector('tbody'),
   transactions: byTestId('transactions-table').querySelector('tbody'),
+  leaderboard: byTestId('leaderboard-table').querySelector('tbody'),
+  leaderboardRoom: byTestId('leaderboard-room'),
 };
 const message = messageArea(byTestId('message'));
 
@@ -527,6 +530,7 @@ function scheduleRefresh(afterRound) {
 
 async function refreshTables() {
   if (!state.token) return;
+  refreshLeaderboard();
   try {
     const [history, transactions] = await Promise.all([
       api(`/api/v1/history?game=crash&limit=${HISTORY_LIMIT}`, { token: state.token }),
@@ -534,6 +538,17 @@ async function refreshTables() {
     ]);
     renderHistory(history.bets || []);
     renderTransactions(transactions.entries || []);
+  } catch (error) {
+    failed(error);
+  }
+}
+
+/** The room's players by profit over the last day (public; each node caches it for a few seconds). */
+async function refreshLeaderboard() {
+  const room = state.room;
+  try {
+    const board = await api(`/api/v1/leaderboard?room=${encodeURIComponent(room)}&limit=${LEADERBOARD_LIMIT}`);
+    if (room === state.room) renderLeaderboard(board);
   } catch (error) {
     failed(error);
   }
@@ -566,6 +581,24 @@ function renderTransactions(entries) {
   if (entries.length === 0) ui.transactions.append(el('tr', {}, el('td', { colSpan: 5, class: 'muted', text: 'No transactions yet.' })));
 }
 
+function renderLeaderboard(board) {
+  ui.leaderboardRoom.textContent = `· ${board.room}`;
+  const entries = board.entries || [];
+  ui.leaderboard.replaceChildren(...entries.map((entry) => el('tr', {
+    class: entry.username === state.username ? 'me' : undefined,
+    dataset: { testid: 'leaderboard-row', username: entry.username },
+  },
+  cell(String(entry.rank), true),
+  cell(entry.username),
+  cell(String(entry.bets), true),
+  cell(formatMicros(entry.wagered), true),
+  el('td', { class: 'num positive', text: formatMicros(entry.profit, { sign: true }) }))));
+  if (entries.length === 0) {
+    ui.leaderboard.append(el('tr', { dataset: { testid: 'leaderboard-empty' } },
+      el('td', { colSpan: 5, class: 'muted', text: 'No winners today yet.' })));
+  }
+}
+
 // ---------------------------------------------------------------------------------------------------
 // Wiring
 // ---------------------------------------------------------------------------------------------------
@@ -584,6 +617,7 @@ ui.roomSelect.addEventListener('change', () => {
   state.room = ui.roomSelect.value;
   sessionStorage.setItem(ROOM_KEY, state.room);
   connect();
+  refreshLeaderboard();
 });
 
 if (sessionStorage.getItem(TOKEN_KEY)) enterGame();

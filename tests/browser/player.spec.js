@@ -83,6 +83,9 @@ test('a new player signs up, tops up, bets, cashes out and sees the balance chan
   // After the round the history and the transactions show the bet and the win.
   await expect(page.locator('[data-testid="history-row"][data-status="cashed_out"]').first()).toBeVisible({ timeout: 20000 });
   await expect(page.locator('[data-testid="transaction-row"][data-kind="win"]').first()).toBeVisible({ timeout: 20000 });
+  // The room's leaderboard is rendered from the public API: its winners, or that there are none yet.
+  await expect(page.getByTestId('leaderboard-room')).toContainText('aviator');
+  await expect(page.locator('[data-testid="leaderboard-row"], [data-testid="leaderboard-empty"]').first()).toBeVisible();
   await snap(page, 'player-06-history');
   expect(problems, 'no script errors and nothing blocked by the content security policy').toEqual([]);
 });
