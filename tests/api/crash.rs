@@ -13,17 +13,7 @@ use tokio_tungstenite::tungstenite::Message;
 const UNIT: i64 = 1_000_000;
 
 async fn funded(app: &TestApp, name: &str, micros: i64) -> TestPlayer {
-    let player = app.signup(name).await;
-    let response = app
-        .post_json(
-            "/api/v1/wallet/top-up",
-            Some(&player.token),
-            Some("fund"),
-            &json!({ "amount": micros }),
-        )
-        .await;
-    assert_eq!(response.status(), StatusCode::OK);
-    player
+    app.signup_funded(name, micros).await
 }
 
 fn place_bet(amount: i64, auto: Option<f64>, client_bet_id: &str) -> Value {

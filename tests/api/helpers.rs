@@ -146,6 +146,17 @@ impl TestApp {
             .await
     }
 
+    /// A new player who topped up `micros` through the dev top-up route.
+    pub async fn signup_funded(&self, username: &str, micros: i64) -> TestPlayer {
+        let player = self.signup(username).await;
+        let body = json!({ "amount": micros });
+        let response = self
+            .post_json("/api/v1/wallet/top-up", Some(&player.token), Some("fund"), &body)
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+        player
+    }
+
     pub async fn balance(&self, player: &TestPlayer) -> i64 {
         let response = self.get("/api/v1/wallet/balance", Some(&player.token)).await;
         assert_eq!(response.status(), StatusCode::OK);

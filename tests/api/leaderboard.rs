@@ -13,17 +13,7 @@ use std::time::Duration;
 const UNIT: i64 = 1_000_000;
 
 async fn funded(app: &TestApp, name: &str) -> TestPlayer {
-    let player = app.signup(name).await;
-    let response = app
-        .post_json(
-            "/api/v1/wallet/top-up",
-            Some(&player.token),
-            Some("fund"),
-            &json!({ "amount": 100 * UNIT }),
-        )
-        .await;
-    assert_eq!(response.status(), StatusCode::OK);
-    player
+    app.signup_funded(name, 100 * UNIT).await
 }
 
 async fn board(app: &TestApp, query: &str) -> Value {

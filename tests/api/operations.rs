@@ -10,13 +10,7 @@ use std::time::Duration;
 const UNIT: i64 = 1_000_000;
 
 async fn funded(app: &TestApp, name: &str) -> TestPlayer {
-    let player = app.signup(name).await;
-    let body = json!({ "amount": 100 * UNIT });
-    let response = app
-        .post_json("/api/v1/wallet/top-up", Some(&player.token), Some("fund"), &body)
-        .await;
-    assert_eq!(response.status(), StatusCode::OK);
-    player
+    app.signup_funded(name, 100 * UNIT).await
 }
 
 /// `POST /api/v1/admin/{path}` with the admin's token.
