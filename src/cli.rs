@@ -66,6 +66,20 @@ pub enum ChainCommand {
         #[arg(long, default_value_t = 100_000)]
         length: u32,
     },
+    /// Development and tests only: store chains for a room whose every game crashes at or below
+    /// `--crash-point-max`, so that no round outlasts a known time and tests never wait on a long one.
+    /// Refused unless `wallet.dev_top_up_enabled`.
+    GenerateShort {
+        /// One room; every configured room without it.
+        #[arg(long)]
+        room: Option<String>,
+        /// How many games each room's chains hold together.
+        #[arg(long, default_value_t = 500)]
+        games: u32,
+        /// The highest crash point of any game, as a multiplier (`5.00`).
+        #[arg(long, value_parser = parse_multiplier)]
+        crash_point_max: u32,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -123,6 +137,14 @@ fn parse_game(text: &str) -> Result<String, String> {
     Ok(text.to_owned())
 }
 
+/// A multiplier with at most two decimals (`5.00`), in hundredths.
+fn parse_multiplier(text: &str) -> Result<u32, String> {
+    text.parse::<serde_json::Number>()
+        .ok()
+        .and_then(|number| crate::fair::parse_hundredths(&number))
+        .ok_or_else(|| format!("{text:?} is not a multiplier such as 5.00"))
+}
+
 fn parse_json(text: &str) -> Result<Value, String> {
     serde_json::from_str(text).map_err(|error| format!("not JSON: {error}"))
 }
@@ -140,6 +162,11 @@ pub async fn run(cli: Cli, settings: Settings) -> ExitCode {
             .await
             .map(|()| ExitCode::SUCCESS),
         Command::Chain(ChainCommand::Generate { room, length }) => generate_chain(&settings, &room, length).await,
+        Command::Chain(ChainCommand::GenerateShort {
+            room,
+            games,
+            crash_point_max,
+        }) => generate_short_chains(&settings, room.as_deref(), games, crash_point_max).await,
         Command::Verify(options) => verify(&settings, options).await,
         Command::LoadtestPlayers(options) => loadtest_players(&settings, options).await,
         Command::Admin(options) => crate::admin::cli::run(&settings, options)
@@ -183,6 +210,54 @@ async fn generate_chain(settings: &Settings, room: &str, length: u32) -> anyhow:
         "{}",
         serde_json::json!({ "room": room, "length": length, "salt": room_settings.salt, "terminating_hash": terminating })
     );
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn generate_short_chains(
+    settings: &Settings,
+    room: Option<&str>,
+    games: u32,
+    crash_point_max: u32,
+) -> anyhow::Result<ExitCode> {
+    anyhow::ensure!(
+        settings.wallet.dev_top_up_enabled,
+        "short chains are only made where wallet.dev_top_up_enabled is set (development, test, local)"
+    );
+    let rooms: Vec<&String> = match room {
+        Some(room) => vec![
+            settings
+                .crash
+                .rooms
+                .get_key_value(room)
+                .ok_or_else(|| anyhow::anyhow!("no room {room:?} is configured"))?
+                .0,
+        ],
+        None => settings.crash.rooms.keys().collect(),
+    };
+    let database = Database::connect_lazy(&settings.database);
+    database.migrate().await?;
+    for room in rooms {
+        let room_settings = &settings.crash.rooms[room];
+        let terminating = crate::games::crash::chain::generate_short(
+            &database.writer,
+            room,
+            &room_settings.salt,
+            room_settings.house_edge_bps,
+            games,
+            crash_point_max,
+        )
+        .await?;
+        println!(
+            "{}",
+            serde_json::json!({
+                "room": room,
+                "games": games,
+                "crash_point_max": crate::games::crash::multiplier_json(crash_point_max),
+                "salt": room_settings.salt,
+                "terminating_hashes": terminating,
+            })
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -34,6 +34,12 @@ export const wsErrors = new Rate('ws_errors');
 /** Refusals that are normal races (tagged with `code`): a cashout after the crash, a bet after betting closed. */
 export const wsRaceErrors = new Counter('ws_race_errors');
 export const betsPlaced = new Counter('bets_placed');
+/**
+ * Betting windows a player could bet in (a round start or a join during betting, early enough before the
+ * session's end). How many there are depends on how long the rounds run, which is the crash point's:
+ * a run with windows but no bet placed is a failure, a run without windows says so (scripts/loadtest.sh).
+ */
+export const bettingWindows = new Counter('betting_windows');
 /** Cashouts credited to us, tagged `auto` true/false. */
 export const cashouts = new Counter('cashouts');
 
@@ -76,6 +82,8 @@ function placeBet(socket, state, roundId) {
 
 /** Decides whether to bet in this round and when, within the first part of the betting window. */
 function considerBet(socket, state, roundId, windowMs) {
+  if (state.deadlineMs - Date.now() < BET_CUTOFF_MS) return;
+  bettingWindows.add(1);
   if (Math.random() >= BET_PROBABILITY) return;
   const spreadMs = Math.max(0, Math.min(BET_DELAY_MAX_MS, windowMs / 2));
   // k6/ws timers refuse a zero delay.

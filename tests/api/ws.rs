@@ -121,14 +121,18 @@ impl WsClient {
     }
 }
 
-/// Installs a 3-link chain for `room` whose first game's crash point (hundredths) lies in `range`, and
-/// returns the crash points of its two games.
+/// The highest crash point (hundredths) of the second game of a test chain: a test that waits past the
+/// first round then never waits on a long second one.
+const SECOND_GAME_CRASH_MAX: u32 = 500;
+
+/// Installs a 3-link chain for `room` whose first game's crash point (hundredths) lies in `range` and whose
+/// second game crashes by `SECOND_GAME_CRASH_MAX`, and returns the crash points of its two games.
 pub async fn install_chain(app: &TestApp, room: &str, range: std::ops::Range<u32>) -> [u32; 2] {
     let room_settings = &app.settings.crash.rooms[room];
     let crash_of = |hash: &GameHash| fair::crash_point(&room_settings.salt, hash, room_settings.house_edge_bps);
     let chain = loop {
         let chain = fair::generate_chain(3);
-        if range.contains(&crash_of(&chain[1])) {
+        if range.contains(&crash_of(&chain[1])) && crash_of(&chain[0]) <= SECOND_GAME_CRASH_MAX {
             break chain;
         }
     };

@@ -1,12 +1,15 @@
 // The player demo page end to end: a new player signs up in the browser, tops up, bets in a live round
 // and cashes out by hand, and the page shows the exact new balance.
 const { test, expect } = require('@playwright/test');
-const { PASSWORD, MICROS_PER_UNIT, snap, uniqueUsername, watchProblems } = require('./helpers');
+const {
+  PASSWORD, MICROS_PER_UNIT, snap, uniqueUsername, waitForBettingPhase, waitForRoom, watchProblems,
+} = require('./helpers');
 
 const STAKE_MICROS = 1n * MICROS_PER_UNIT;
 const ATTEMPTS_MAX = 5;
+const ROOM = 'aviator';
 
-test('a new player signs up, tops up, bets, cashes out and sees the balance change', async ({ page }) => {
+test('a new player signs up, tops up, bets, cashes out and sees the balance change', async ({ page, request }) => {
   const problems = watchProblems(page);
   const username = uniqueUsername();
   const balance = page.getByTestId('balance');
@@ -43,8 +46,10 @@ test('a new player signs up, tops up, bets, cashes out and sees the balance chan
 
   let cashedOut = null;
   for (let attempt = 1; attempt <= ATTEMPTS_MAX && !cashedOut; attempt += 1) {
-    // A round that is already running or crashed ends first; then the next betting phase opens.
-    await expect(phase).toHaveAttribute('data-phase', 'betting', { timeout: 90000 });
+    // A round that is already running or crashed ends first (however long it runs); then the next
+    // betting phase opens, and the page shows it.
+    await waitForBettingPhase(request, ROOM, { marginMs: 2000 });
+    await expect(phase).toHaveAttribute('data-phase', 'betting', { timeout: 2000 });
     const before = BigInt(await balance.getAttribute('data-micros'));
     await page.getByTestId('place-bet').click();
     const bet = page.locator('[data-testid="my-bet"][data-status="open"]').last();
@@ -65,7 +70,10 @@ test('a new player signs up, tops up, bets, cashes out and sees the balance chan
     if (await cashout.isEnabled()) {
       await cashout.click({ timeout: 2000 }).catch(() => {});
     }
-    await expect(myBet).toHaveAttribute('data-status', /cashed_out|lost/, { timeout: 60000 });
+    // Settled by the cash out, or lost at the crash however late it comes.
+    await waitForRoom(request, ROOM, async () => /cashed_out|lost/.test((await myBet.getAttribute('data-status')) || ''), {
+      what: `bet ${betId} settled`,
+    });
     if ((await myBet.getAttribute('data-status')) !== 'cashed_out') {
       // The round crashed before the cash out landed (it can crash at 1.00x): play the next one.
       await snap(page, `player-05-lost-${attempt}`);

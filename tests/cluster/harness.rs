@@ -1,6 +1,6 @@
 //! A cluster of real processes in a scratch directory, driven through `scripts/cluster.sh`.
 
-use game_cluster::fair::crash as fair;
+use game_cluster::games::crash::chain;
 use serde_json::{json, Value};
 use sqlx::PgPool;
 use std::collections::HashMap;
@@ -14,7 +14,7 @@ const LEASE_TTL_MS: u64 = 3_000;
 
 /// Games in the chain installed for a test, and the highest crash point among them (in hundredths):
 /// rounds then last at most about 30 s, so the tests' waits stay short and never flaky.
-const CHAIN_GAMES: usize = 40;
+const CHAIN_GAMES: u32 = 40;
 const CRASH_POINT_MAX: u32 = 600;
 
 pub struct Cluster {
@@ -71,16 +71,8 @@ async fn install_short_chain(pool: &PgPool) {
     let settings =
         game_cluster::configuration::Settings::load_from(&repo_root().join("config"), "test").expect("test settings");
     let room = &settings.crash.rooms["aviator"];
-    let chain = loop {
-        let chain = fair::generate_chain(CHAIN_GAMES + 1);
-        // Game g uses link (length - 1 - g), for g from 1.
-        let short = (1..=CHAIN_GAMES).all(|game| {
-            fair::crash_point(&room.salt, &chain[CHAIN_GAMES - game], room.house_edge_bps) <= CRASH_POINT_MAX
-        });
-        if short {
-            break chain;
-        }
-    };
+    let chain = chain::short_chain(&room.salt, room.house_edge_bps, CHAIN_GAMES, CRASH_POINT_MAX)
+        .expect("a short chain within the attempt limit");
     game_cluster::games::crash::store::insert_chain(pool, "aviator", &room.salt, &chain)
         .await
         .expect("the chain is stored");
