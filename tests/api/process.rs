@@ -201,7 +201,9 @@ async fn a_killed_node_recovers_every_open_bet_on_restart() {
                 .fetch_all(&pool)
                 .await
                 .unwrap();
-        if statuses[0].0 != "open" || std::time::Instant::now() > deadline {
+        // Recovery refunds the bet, then marks the round aborted: the check waits for both.
+        let (bet, round) = &statuses[0];
+        if (bet != "open" && round != "running") || std::time::Instant::now() > deadline {
             break statuses;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
