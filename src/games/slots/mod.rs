@@ -1,12 +1,20 @@
-//! The slot engine (in progress): the draws every round takes its randomness from, and the money edge.
+//! The slot engine (in progress): game definitions loaded from `games/slots/<game_id>/`, the draws every
+//! round takes its randomness from, and the money edge.
 //!
 //! Units: every win is an integer in hundredths of the total base bet ("centi-bet", Stake Engine's
-//! `payoutMultiplier`: 150 is 1.5x). The only division happens at the money edge, in [`payout_micros`],
-//! and rounds down (in the house's favour).
+//! `payoutMultiplier`: 150 is 1.5x), and so is every pay in a definition. The only division happens at
+//! the money edge, in [`payout_micros`], and rounds down (in the house's favour).
 
+mod compile;
+mod csv;
+pub mod definition;
 pub mod draws;
+pub mod load;
+mod raw;
 
+pub use definition::{Definition, Mode};
 pub use draws::{uniform, weighted, Draws, FairDraws, FastDraws, Uniform};
+pub use load::{from_sources, list_games, load_dir, load_game, LoadError};
 
 /// The payout of a win of `win_centibet` hundredths of the bet on a bet of `bet_micros`:
 /// `floor(bet_micros * win_centibet / 100)`, computed in i128. The division rounds down (toward negative
