@@ -92,6 +92,9 @@ pub fn evaluate<F: FnMut(&Win)>(
     total
 }
 
+// Symbol ids (and NO_SYMBOL) are bits of a u64 symbol mask and bytes below 0x80 in a column word.
+const _: () = assert!(SYMBOLS_MAX < 64 && SYMBOLS_MAX < 0x80);
+
 /// Every byte's high bit.
 const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
 /// Every byte's low seven bits.

@@ -67,8 +67,13 @@ pub fn load_game(root: &Path, game_id: &str) -> Result<Definition, LoadError> {
     load_dir(&root.join(game_id))
 }
 
-/// Loads the game in directory `dir` (for `--game PATH`); its id is the directory's name.
+/// Loads the game in directory `dir` (for `--game PATH`); its id is the directory's name (`.` and
+/// `..` resolved first).
 pub fn load_dir(dir: &Path) -> Result<Definition, LoadError> {
+    let dir = dir.canonicalize().map_err(|source| LoadError::Read {
+        path: dir.to_path_buf(),
+        source,
+    })?;
     let id = dir.file_name().and_then(|name| name.to_str()).unwrap_or_default();
     check_game_id(id)?;
     let game_toml = read_text(&dir.join(GAME_FILE), GAME_FILE)?;
@@ -319,6 +324,11 @@ mod tests {
         let loaded = load_game(&root, "lines20").unwrap();
         assert_eq!(loaded, lines_with(&[]).unwrap(), "the same definition as from memory");
         assert_eq!(load_dir(&root.join("copy")).unwrap().id(), "copy");
+        assert_eq!(
+            load_dir(&root.join("copy").join(".")).unwrap().id(),
+            "copy",
+            "`.` resolves to its name"
+        );
         assert!(matches!(load_game(&root, "../lines20"), Err(LoadError::GameId(_))));
         std::fs::remove_file(root.join("copy").join("free.csv")).unwrap();
         assert!(matches!(load_game(&root, "copy"), Err(LoadError::Read { .. })));
