@@ -1,7 +1,7 @@
 //! The compiled definition: a validated game, laid out for evaluation. Symbols are small integer ids,
 //! reel strips are byte vectors (extended past their end so a window never wraps), pays are fixed arrays
 //! indexed by symbol and count, paylines are cell indices, weighted tables carry their prefix sums.
-//! Only [`super::compile`] builds one, so everything here already holds the limits below.
+//! Only the `compile` module builds one, so everything here already holds the limits below.
 
 use super::draws::{Draws, Uniform};
 
