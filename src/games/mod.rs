@@ -9,3 +9,4 @@ pub mod leaderboard;
 pub mod mines;
 pub mod plinko;
 pub mod registry;
+pub mod slots;
