@@ -195,6 +195,7 @@ fn splitmix64(state: &mut u64) -> u64 {
 mod tests {
     use super::*;
     use crate::fair::seeds::VECTOR_SEEDS;
+    use crate::games::slots::testkit::chi_square;
 
     fn vector_draws(nonce: u64) -> FairDraws<'static> {
         let (server_seed, client_seed) = VECTOR_SEEDS;
@@ -325,16 +326,6 @@ mod tests {
         assert_eq!(take(7, 2), take(7, 2));
         assert_ne!(take(7, 0), take(7, 1));
         assert_ne!(take(7, 0), take(8, 0));
-    }
-
-    /// The chi-square statistic of `counts` against equal expected counts.
-    fn chi_square(counts: &[u64]) -> f64 {
-        let total: u64 = counts.iter().sum();
-        let expected = total as f64 / counts.len() as f64;
-        counts
-            .iter()
-            .map(|count| (*count as f64 - expected).powi(2) / expected)
-            .sum()
     }
 
     #[test]

@@ -7,7 +7,7 @@ use super::draws::{Draws, FairDraws, FastDraws};
 use super::evaluate::{evaluate, scatter_cells, scatter_count, Win};
 use super::events::{Event, NoEvents};
 use super::round::{play_round, play_round_into, Round};
-use super::testkit::{board, fixtures, with_multipliers};
+use super::testkit::{board, chi_square, fixtures, with_multipliers};
 use super::tests::ways_for_boards;
 use proptest::prelude::*;
 use std::sync::OnceLock;
@@ -184,16 +184,6 @@ fn paths(definition: &Definition, board: &Board, multiply: bool) -> Option<(u8, 
     let pays = [0, 0, 5, 20, 40, 100];
     (!counted.is_empty() && pays[columns.len()] > 0)
         .then(|| (columns.len() as u8, counted.len() as u64, counted.iter().sum()))
-}
-
-/// The chi-square statistic of `counts` against equal expected counts.
-fn chi_square(counts: &[u64]) -> f64 {
-    let total: u64 = counts.iter().sum();
-    let expected = total as f64 / counts.len() as f64;
-    counts
-        .iter()
-        .map(|count| (*count as f64 - expected).powi(2) / expected)
-        .sum()
 }
 
 #[test]

@@ -108,3 +108,13 @@ impl Draws for Script {
         self.0.pop_front().expect("the script has a word left")
     }
 }
+
+/// The chi-square statistic of `counts` against equal expected counts.
+pub fn chi_square(counts: &[u64]) -> f64 {
+    let total: u64 = counts.iter().sum();
+    let expected = total as f64 / counts.len() as f64;
+    counts
+        .iter()
+        .map(|count| (*count as f64 - expected).powi(2) / expected)
+        .sum()
+}
