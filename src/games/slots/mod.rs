@@ -29,6 +29,8 @@ pub mod round;
 #[cfg(test)]
 mod props;
 #[cfg(test)]
+mod shipped;
+#[cfg(test)]
 mod testkit;
 #[cfg(test)]
 mod tests;
