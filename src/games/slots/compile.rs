@@ -84,6 +84,8 @@ pub(super) fn compile(
     Ok(Definition {
         id: id.to_string(),
         name: raw.name.clone().unwrap_or_else(|| id.to_string()),
+        target_rtp_bp: target_rtp(raw.target_rtp_bp)?,
+        volatility: raw.volatility,
         math_version,
         reels: reels as u8,
         rows: rows as u8,
@@ -102,6 +104,20 @@ pub(super) fn compile(
         free_spins,
         modes,
     })
+}
+
+fn target_rtp(target_rtp_bp: Option<u32>) -> Result<Option<u32>, LoadError> {
+    match target_rtp_bp {
+        Some(bp) if !TARGET_RTP_BP_RANGE.contains(&bp) => Err(invalid(
+            "target_rtp_bp",
+            format!(
+                "{bp} is outside {}..={} (90% to 98%, in basis points)",
+                TARGET_RTP_BP_RANGE.start(),
+                TARGET_RTP_BP_RANGE.end()
+            ),
+        )),
+        other => Ok(other),
+    }
 }
 
 fn grid(raw: &RawGame) -> Result<(usize, usize), LoadError> {

@@ -320,11 +320,27 @@ impl Mode {
     }
 }
 
+/// The volatility a game is labelled with (a label for players; the PAR sheet measures the real one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Volatility {
+    Low,
+    Medium,
+    High,
+    VeryHigh,
+}
+
+/// The return a certifiable game may target, in basis points of the cost (slots.md: 90% to 98%).
+pub const TARGET_RTP_BP_RANGE: std::ops::RangeInclusive<u32> = 9_000..=9_800;
+
 /// A validated game.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Definition {
     pub(super) id: String,
     pub(super) name: String,
+    /// The return the game is designed for, in basis points (9600 is 96.00%), when declared.
+    pub(super) target_rtp_bp: Option<u32>,
+    pub(super) volatility: Option<Volatility>,
     pub(super) math_version: String,
     pub(super) reels: u8,
     pub(super) rows: u8,
@@ -354,6 +370,14 @@ impl Definition {
 
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    pub fn target_rtp_bp(&self) -> Option<u32> {
+        self.target_rtp_bp
+    }
+
+    pub fn volatility(&self) -> Option<Volatility> {
+        self.volatility
     }
 
     /// Hex SHA-256 of the loaded files: every round records it, a change of maths changes it.

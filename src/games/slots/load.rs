@@ -235,6 +235,10 @@ mod tests {
                 "symbols.X.pays",
             ),
             (&[("[0, 2, 0, 2, 0]", "[0, 2, 0, 3, 0]")], "paylines[19][3]"),
+            (
+                &[("win_cap = 5000", "win_cap = 5000\ntarget_rtp_bp = 9900")],
+                "target_rtp_bp",
+            ),
             (&[("[1, 1, 1, 1, 1]", "[1, 1, 1, 1]")], "paylines[0]"),
             (
                 &[("weights = [50, 30, 15, 5]", "weights = [50, 0, 15, 5]")],

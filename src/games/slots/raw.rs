@@ -1,7 +1,7 @@
 //! `game.toml` as written: serde structs with nothing checked beyond types and known keys. Only
 //! [`super::compile`] reads them, and turns them into a [`super::Definition`] or an error naming the field.
 
-use super::definition::Combine;
+use super::definition::{Combine, Volatility};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -25,6 +25,8 @@ pub(super) enum RawKind {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawGame {
     pub name: Option<String>,
+    pub target_rtp_bp: Option<u32>,
+    pub volatility: Option<Volatility>,
     pub reels: Option<u32>,
     pub rows: Option<u32>,
     pub evaluation: Option<RawEvaluation>,

@@ -37,5 +37,7 @@ fn every_shipped_game_loads_with_a_base_mode_a_bonus_buy_and_caps() {
         );
         assert!(definition.free_spins_max() > 0, "{id}: retriggers need a hard cap");
         assert!(definition.win_cap_centibet() > 0, "{id} has no win cap");
+        assert_eq!(definition.target_rtp_bp(), Some(9_600), "{id} declares its 96% target");
+        assert!(definition.volatility().is_some(), "{id} declares its volatility");
     }
 }
