@@ -15,6 +15,7 @@
 //! arithmetic. A mode's stake is the base bet times the mode's integer cost. The only division happens at
 //! the money edge, in [`payout_micros`], and rounds down (in the house's favour).
 
+pub mod analysis;
 pub mod board;
 mod compile;
 mod csv;

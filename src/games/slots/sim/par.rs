@@ -3,6 +3,7 @@
 
 use super::stats::{half_width, interval, mean_sd, one_in, Stats, BUCKETS, BUCKET_LABELS, Z_95, Z_99};
 use super::Outcome;
+use crate::games::slots::analysis::analyse_base;
 use crate::games::slots::{Definition, Mode};
 use serde::{Deserialize, Serialize};
 use std::fmt::Write as _;
@@ -26,6 +27,9 @@ pub struct ParSheet {
     pub rtp_ci95: [f64; 2],
     pub rtp_ci99: [f64; 2],
     pub rtp_split: RtpSplit,
+    /// The base game's exact figures (`analysis`), for a mode that plays the base game and a base game
+    /// without wild multipliers: compare `rtp_split.first_board` with `first_board_rtp`.
+    pub exact: Option<ExactFigures>,
     /// Share of rounds with a non-zero win.
     pub hit_frequency: f64,
     pub hit_one_in: Option<f64>,
@@ -59,6 +63,32 @@ pub struct RtpSplit {
     pub first_board_ci99: [f64; 2],
     pub free_spins: f64,
     pub cap_clipped: f64,
+}
+
+/// Exact figures of the base game's spun board, per unit of the mode's cost.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ExactFigures {
+    pub first_board_rtp: f64,
+    /// Probability that the spun board triggers free spins (the round's trigger probability when the game
+    /// has no cascades).
+    pub trigger_probability: f64,
+    /// Expected scatter pay of the spun board over the cost.
+    pub scatter_pay_rtp: f64,
+}
+
+impl ExactFigures {
+    fn new(definition: &Definition, mode: &Mode) -> Option<ExactFigures> {
+        if mode.is_bonus_buy() {
+            return None;
+        }
+        let exact = analyse_base(definition).ok()?;
+        let price = 100.0 * f64::from(mode.cost());
+        Some(ExactFigures {
+            first_board_rtp: exact.first_board_centibet / price,
+            trigger_probability: exact.trigger_probability,
+            scatter_pay_rtp: exact.scatter_pay_centibet / price,
+        })
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -122,6 +152,7 @@ impl ParSheet {
                 free_spins,
                 cap_clipped: rtp - base_game - free_spins,
             },
+            exact: ExactFigures::new(definition, mode),
             hit_frequency: ratio(stats.hits, n),
             hit_one_in: one_in(n, stats.hits),
             volatility: sd_rtp,
@@ -238,6 +269,15 @@ pub fn text(sheet: &ParSheet) -> String {
         pct(split.free_spins),
         pct(split.cap_clipped)
     );
+    if let Some(exact) = &sheet.exact {
+        let _ = writeln!(
+            out,
+            "  exact: first board {}, trigger 1 in {:.1}, scatter pay {}",
+            pct(exact.first_board_rtp),
+            1.0 / exact.trigger_probability,
+            pct(exact.scatter_pay_rtp)
+        );
+    }
     let _ = writeln!(
         out,
         "hit frequency {} ({})  volatility {:.3} ± {:.3}",
