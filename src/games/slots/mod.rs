@@ -29,6 +29,8 @@ pub mod round;
 pub mod sim;
 
 #[cfg(test)]
+mod golden;
+#[cfg(test)]
 mod props;
 #[cfg(test)]
 mod testkit;

@@ -139,11 +139,11 @@ fn sim(options: &SimOptions) -> anyhow::Result<ExitCode> {
         }
     }
     if options.write_baseline {
-        baseline::write(&dir, &sheet)?;
+        baseline::write(&dir, &definition, mode, &outcome, &sheet)?;
         eprintln!("wrote {}", dir.join(baseline::BASELINE_FILE).display());
     }
     if options.check_baseline {
-        let drifts = baseline::check(&dir, &sheet)?;
+        let drifts = baseline::check(&dir, &definition, mode, &sheet)?;
         if !drifts.is_empty() {
             for drift in &drifts {
                 eprintln!(

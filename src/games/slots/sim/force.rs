@@ -69,6 +69,11 @@ impl ForceRecord {
         }
     }
 
+    /// The first id of each feature.
+    pub fn first_ids(&self) -> Vec<u64> {
+        self.ids.values().filter_map(|ids| ids.first().copied()).collect()
+    }
+
     pub fn ids(&self, feature: Feature) -> &[u64] {
         self.ids.get(&feature).map_or(&[], Vec::as_slice)
     }
