@@ -36,8 +36,8 @@ main() {
   printf '|---|---|---:|---:|---:|\n'
   local game mode one all modes
   for game in "${games[@]}"; do
-    # The modes from the sheet of a one-round run (its error lists them): ask the game directly instead.
-    modes=$("$BIN" slots sim --game "$game" --mode '?' --rounds 1 2>&1 | sed -n 's/.*its modes: \(.*\))$/\1/p')
+    # A game's modes: the error for a mode it does not have lists them (works for paths and ids alike).
+    modes=$("$BIN" slots sim --game "$game" --mode '?' --rounds 1 2>&1 | sed -n 's/.*its modes: \(.*\))$/\1/p' || true)
     for mode in ${modes//,/ }; do
       one=$(rate "$game" "$mode" 1)
       all=$(rate "$game" "$mode" "$THREADS")
