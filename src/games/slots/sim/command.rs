@@ -96,7 +96,8 @@ pub fn resolve_game(game: &str) -> anyhow::Result<(Definition, PathBuf)> {
     } else {
         (load_game(Path::new(GAMES_DIR), game), Path::new(GAMES_DIR).join(game))
     };
-    let definition = definition.with_context(|| format!("cannot load slot game {game:?}"))?;
+    // The load error already names its cause; a context chain would repeat it.
+    let definition = definition.map_err(|error| anyhow::anyhow!("cannot load slot game {game:?}: {error}"))?;
     Ok((definition, dir))
 }
 
@@ -374,7 +375,8 @@ mod tests {
             assert!(dir.join(file).is_file(), "{file}");
         }
         std::fs::remove_dir_all(&dir).unwrap();
-        let too_many = ["sim", "--game", FIXTURE, "--rounds", "100001", "--out", out, "--books"];
+        let rounds = (super::super::files::BOOKS_ROUNDS_MAX + 1).to_string();
+        let too_many = ["sim", "--game", FIXTURE, "--rounds", &rounds, "--out", out, "--books"];
         assert!(run(slots(&too_many)).is_err(), "books are bounded before anything runs");
     }
 }

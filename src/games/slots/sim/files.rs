@@ -15,8 +15,9 @@ use std::path::{Path, PathBuf};
 
 /// The most rounds a lookup table holds (about 15 MB); a larger simulation writes none, and says so.
 pub const LOOKUP_ROUNDS_MAX: u64 = 1_000_000;
-/// The most rounds `--books` may write (a book is 1 to 10 KB: at most about 1 GB); more is refused.
-pub const BOOKS_ROUNDS_MAX: u64 = 100_000;
+/// The most rounds `--books` may write; more is refused. A bonus-buy book of the ways fixture is about
+/// 20 KB (every free spin's board and wins), so this is at most about 400 MB.
+pub const BOOKS_ROUNDS_MAX: u64 = 20_000;
 
 /// One line of a books file.
 #[derive(Debug, Serialize)]
@@ -82,7 +83,7 @@ pub fn write_all(
 pub fn check_books(rounds: u64) -> anyhow::Result<()> {
     anyhow::ensure!(
         rounds <= BOOKS_ROUNDS_MAX,
-        "--books writes at most {BOOKS_ROUNDS_MAX} rounds (about 1 GB); asked for {rounds}"
+        "--books writes at most {BOOKS_ROUNDS_MAX} rounds (up to about 400 MB); asked for {rounds}"
     );
     Ok(())
 }
