@@ -2,7 +2,7 @@
 # Extra arguments for `make test` go in ARGS, e.g. make test ARGS="wallet -- --nocapture".
 # `make up NODES=5` starts five nodes; `make scale NODES=N` grows or shrinks a running cluster.
 
-.PHONY: up down status scale clean-cluster test audit bench bench-ws bench-failover loadtest capacity browser-test web-assets fmt lint
+.PHONY: up down status scale clean-cluster test audit bench bench-ws bench-failover bench-slots slots-baseline loadtest capacity browser-test web-assets fmt lint
 
 up:
 	$(if $(NODES),CLUSTER_NODES=$(NODES) )scripts/up.sh
@@ -31,6 +31,14 @@ bench:
 
 bench-ws:
 	scripts/bench-ws.sh
+
+# Slot simulator rounds/s per game and mode, one thread and all cores (release build).
+bench-slots:
+	scripts/bench-slots.sh
+
+# Checks the shipped slot games against their baseline.json (`make slots-baseline ARGS=--write` records them).
+slots-baseline:
+	scripts/slots-baseline.sh $(ARGS)
 
 bench-failover:
 	scripts/bench-failover.sh $(RUNS)

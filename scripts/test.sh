@@ -6,7 +6,9 @@
 #
 # The full run (no arguments) ends with the k6 load smoke (scripts/smoke-load.sh) and the check of the
 # Docker image's build context (scripts/check-image.sh); LOAD_SMOKE=0 skips both, LOAD_SMOKE=1 runs them
-# after a filtered run too.
+# after a filtered run too. A full run then checks the shipped slot games against their baselines
+# (scripts/slots-baseline.sh, with the smoke's release binary, built there if the smoke was skipped);
+# SLOTS_BASELINE=0 skips it, SLOTS_BASELINE=1 runs it after a filtered run too.
 #
 # Each run gets its own servers on free loopback ports and its own directory
 # under .local/, so runs never share state and two can run concurrently. The
@@ -103,6 +105,13 @@ main() {
       log "checking the Docker image's build context (scripts/check-image.sh)"
       "$REPO_ROOT/scripts/check-image.sh" || rc=$?
     fi
+  fi
+  # After the smoke's release build when there was one; it builds the binary itself otherwise, and only
+  # when a shipped game exists.
+  if ((rc == 0)) && [[ "${SLOTS_BASELINE:-}" != 0 ]] && [[ $# -eq 0 || "${SLOTS_BASELINE:-}" == 1 ]]; then
+    log "checking the slot games against their baselines (scripts/slots-baseline.sh)"
+    "$REPO_ROOT/scripts/slots-baseline.sh" || rc=$?
+    log "the slot baseline check exited with $rc"
   fi
   exit "$rc"
 }

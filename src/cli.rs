@@ -1,5 +1,5 @@
 //! The command line: `serve`, `migrate`, `audit`, `bench-wallet`, `chain generate`, `verify`,
-//! `loadtest-players` and `admin`.
+//! `loadtest-players`, `admin` and `slots` (the slot simulator, replay and game list).
 
 use crate::configuration::Settings;
 use crate::db::Database;
@@ -44,6 +44,9 @@ pub enum Command {
     LoadtestPlayers(LoadtestPlayersOptions),
     /// Operator controls through the admin API (pause/resume a room, broadcast, drain a node, ...).
     Admin(crate::admin::cli::AdminOptions),
+    /// Slot games: simulate (PAR sheet, Stake Engine files, baseline check), replay a round, list games.
+    #[command(subcommand)]
+    Slots(crate::games::slots::sim::command::SlotsCommand),
 }
 
 #[derive(Debug, clap::Args)]
@@ -172,6 +175,7 @@ pub async fn run(cli: Cli, settings: Settings) -> ExitCode {
         Command::Admin(options) => crate::admin::cli::run(&settings, options)
             .await
             .map(|()| ExitCode::SUCCESS),
+        Command::Slots(command) => crate::games::slots::sim::command::run(command),
     };
     result.unwrap_or_else(|error| {
         tracing::error!(error = format!("{error:#}"), "command failed");

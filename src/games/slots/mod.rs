@@ -5,8 +5,8 @@
 //! multipliers, scatters that pay and trigger free spins, cascades, a win cap and bet modes (a bonus buy
 //! among them).
 //!
-//! What is pure: everything but [`load`]. [`play_round`] and [`play_round_into`] take a definition, a mode
-//! and a source of draws and return the round; they read no clock, do no I/O and never allocate in the
+//! What is pure: everything but [`load`] and [`sim`] (the simulator: threads, clocks, files).
+//! [`play_round`] and [`play_round_into`] take a definition, a mode and a source of draws and return the round; they read no clock, do no I/O and never allocate in the
 //! no-event path. All randomness comes from [`Draws`] in a fixed, public order (see [`round`]), so a
 //! production round replays from its seeds and a simulation from its seed.
 //!
@@ -15,6 +15,7 @@
 //! arithmetic. A mode's stake is the base bet times the mode's integer cost. The only division happens at
 //! the money edge, in [`payout_micros`], and rounds down (in the house's favour).
 
+pub mod analysis;
 pub mod board;
 mod compile;
 mod csv;
@@ -25,7 +26,10 @@ pub mod events;
 pub mod load;
 mod raw;
 pub mod round;
+pub mod sim;
 
+#[cfg(test)]
+mod golden;
 #[cfg(test)]
 mod props;
 #[cfg(test)]

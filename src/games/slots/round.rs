@@ -33,6 +33,9 @@ pub struct RoundSummary {
     pub win_centibet: u64,
     /// What the base spin won (before the cap).
     pub base_win_centibet: u64,
+    /// What the base spin's first board won on its lines or ways, before cascades, scatter pays and the
+    /// cap: the part of the return that `analysis` computes exactly.
+    pub first_board_win_centibet: u64,
     /// What the free spins won (before the cap).
     pub free_spins_win_centibet: u64,
     /// The scatters that triggered free spins in the base game, if they did.
@@ -194,6 +197,9 @@ impl<D: Draws + ?Sized, S: EventSink> Play<'_, D, S> {
                     sink.record(win_event(definition, board, phase, spin, step, win));
                 }
             });
+            if phase == Phase::Base && step == 0 {
+                self.summary.first_board_win_centibet = wins.amount;
+            }
             if self.add(phase, wins.amount) {
                 return 0;
             }
