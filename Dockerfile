@@ -25,11 +25,14 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --system --gid 10001 game \
     && useradd --system --uid 10001 --gid game --home-dir /app --no-create-home --shell /usr/sbin/nologin game
-# The binary reads config/ from its working directory: default.toml, then production.toml, then the
+# The binary reads config/ (and games/) from its working directory: default.toml, then production.toml, then the
 # APP__SECTION__KEY environment variables (which carry every secret).
 WORKDIR /app
 COPY --from=builder /usr/local/bin/game-cluster /usr/local/bin/game-cluster
 COPY config ./config
+# The slot games' definitions (game.toml and reel strips), read by `game-cluster slots ...` and, from
+# the next issue on, by the server.
+COPY games ./games
 ENV APP_ENV=production
 USER game
 EXPOSE 8080
