@@ -333,7 +333,15 @@ async fn bad_messages_get_typed_errors() {
         socket.send(message.clone()).await;
         let answer = socket.next_json_of(&["error"]).await;
         let expected = if code == "round_not_running" {
-            ["round_not_running", "bet_not_found", "round_crashed"].contains(&answer["code"].as_str().unwrap())
+            // Which refusal depends on the room's phase; before its leader is ready (no chain is installed
+            // here, and a busy machine delays leadership) it is room_unavailable.
+            [
+                "round_not_running",
+                "bet_not_found",
+                "round_crashed",
+                "room_unavailable",
+            ]
+            .contains(&answer["code"].as_str().unwrap())
         } else {
             answer["code"] == code
         };
