@@ -72,7 +72,34 @@ pub struct GamesSettings {
     pub dice: DiceSettings,
     pub plinko: PlinkoSettings,
     pub mines: MinesSettings,
+    pub slots: SlotsSettings,
 }
+
+/// The slot games served to players (`games/slots/<game_id>/`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlotsSettings {
+    /// Where the game definitions live, relative to the working directory.
+    pub dir: String,
+    /// How long a game session of `POST /api/v1/game/init` lasts.
+    pub session_ttl_s: u64,
+    /// The oldest client (`client_version`, dotted numbers) a session is opened for.
+    pub client_version_min: String,
+    /// Games that are loaded (their rounds stay recallable) but open no new session.
+    pub games_disabled: Vec<String>,
+    /// The base bets a player may choose, ascending; the smallest is the minimum bet, the largest the
+    /// maximum (a bonus buy costs a multiple of it).
+    pub bet_levels_micros: Vec<i64>,
+    /// The bet level a client starts on (one of `bet_levels_micros`).
+    pub default_bet_micros: i64,
+    /// A round left open this long (no reveal) is completed and paid by the sweep.
+    pub abandoned_round_after_s: u64,
+    /// The most abandoned rounds one sweep pass completes.
+    pub abandoned_batch_max: u32,
+}
+
+/// The most bet levels a slot game offers.
+pub const SLOT_BET_LEVELS_MAX: usize = 32;
 
 /// The amount limits every game has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -176,6 +203,7 @@ impl GamesSettings {
                 return invalid(field, "must be 1 to 4999".into());
             }
         }
+        self.slots.validate()?;
         let dice = &self.dice;
         if dice.chance_min_hundredths == 0 || dice.chance_min_hundredths > dice.chance_max_hundredths {
             return invalid(
@@ -185,6 +213,50 @@ impl GamesSettings {
         }
         if dice.chance_max_hundredths > 9_900 {
             return invalid("games.dice.chance_max_hundredths", "must be at most 9900 (99%)".into());
+        }
+        Ok(())
+    }
+}
+
+impl SlotsSettings {
+    fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |field: &'static str, reason: &str| {
+            Err(ConfigError {
+                field,
+                reason: reason.to_owned(),
+            })
+        };
+        if self.dir.is_empty() {
+            return invalid("games.slots.dir", "must name the directory of the slot games");
+        }
+        if !(60..=7 * 24 * 3600).contains(&self.session_ttl_s) {
+            return invalid("games.slots.session_ttl_s", "must be 60 to 604800");
+        }
+        if crate::games::slots::server::ClientVersion::parse(&self.client_version_min).is_none() {
+            return invalid("games.slots.client_version_min", "must be dotted numbers such as 1.2.0");
+        }
+        let levels = &self.bet_levels_micros;
+        let valid_amounts = levels.iter().all(|level| crate::money::Amount::parse(*level).is_ok());
+        if levels.is_empty() || levels.len() > SLOT_BET_LEVELS_MAX || !valid_amounts {
+            return invalid(
+                "games.slots.bet_levels_micros",
+                "must be 1 to 32 positive amounts in micro-units",
+            );
+        }
+        if levels.windows(2).any(|pair| pair[0] >= pair[1]) {
+            return invalid("games.slots.bet_levels_micros", "must be strictly ascending");
+        }
+        if !levels.contains(&self.default_bet_micros) {
+            return invalid(
+                "games.slots.default_bet_micros",
+                "must be one of games.slots.bet_levels_micros",
+            );
+        }
+        if !(1..=7 * 24 * 3600).contains(&self.abandoned_round_after_s) {
+            return invalid("games.slots.abandoned_round_after_s", "must be 1 to 604800");
+        }
+        if !(1..=10_000).contains(&self.abandoned_batch_max) {
+            return invalid("games.slots.abandoned_batch_max", "must be 1 to 10000");
         }
         Ok(())
     }

@@ -24,6 +24,8 @@ use crate::games::instant::recovery::{self, RecoverySettings};
 use crate::games::instant::InstantGames;
 use crate::games::leaderboard::Leaderboards;
 use crate::games::registry::Registry;
+use crate::games::slots::server::recovery as slot_recovery;
+use crate::games::slots::server::{SlotService, SweepSettings};
 use crate::session::actor::{close_code, SessionContext};
 use crate::wallet::Wallet;
 use actix::{Actor, Addr};
@@ -124,6 +126,7 @@ impl Application {
         })
         .await;
         let games = start_instant_games(&settings, &database, &wallet);
+        let slots = start_slot_games(&settings, &database, &wallet).await?;
         let readiness = Arc::new(Readiness::default());
         let connections = Arc::new(AtomicU64::new(0));
         let drain = Arc::new(DrainSwitch::default());
@@ -145,6 +148,7 @@ impl Application {
             drain: drain.clone(),
             namespace: namespace.clone(),
             games,
+            slots,
             database: database.clone(),
             wallet: wallet.clone(),
             rooms: rooms.relays.clone(),
@@ -364,6 +368,30 @@ fn start_instant_games(settings: &Settings, database: &Database, wallet: &Wallet
     )
 }
 
+/// The slot server, and the sweeps that finish its rounds after a failure or when a player leaves one.
+async fn start_slot_games(settings: &Settings, database: &Database, wallet: &Wallet) -> anyhow::Result<SlotService> {
+    let games = &settings.games;
+    let slots = SlotService::start(
+        &games.slots,
+        database.writer.clone(),
+        database.reader.clone(),
+        wallet.clone(),
+    )
+    .await?;
+    slot_recovery::start(
+        database.writer.clone(),
+        wallet.clone(),
+        SweepSettings {
+            interval: Duration::from_millis(games.recovery_interval_ms),
+            unsettled_age: Duration::from_millis(games.recovery_age_ms),
+            batch_max: games.recovery_batch_max,
+            abandoned_after: Duration::from_secs(games.slots.abandoned_round_after_s),
+            abandoned_batch_max: games.slots.abandoned_batch_max,
+        },
+    );
+    Ok(slots)
+}
+
 /// What the HTTP server shares with its handlers.
 struct ServerParts {
     forwarder: Forwarder,
@@ -372,6 +400,7 @@ struct ServerParts {
     drain: Arc<DrainSwitch>,
     namespace: Namespace,
     games: InstantGames,
+    slots: SlotService,
     database: Database,
     wallet: Wallet,
     rooms: CrashRooms,
@@ -390,6 +419,7 @@ fn build_server(listener: TcpListener, settings: &Settings, parts: ServerParts) 
         drain,
         namespace,
         games,
+        slots,
         database,
         wallet,
         rooms,
@@ -422,6 +452,7 @@ fn build_server(listener: TcpListener, settings: &Settings, parts: ServerParts) 
     let shared_settings = web::Data::new(settings.clone());
     let metrics = web::Data::new(crate::metrics::install());
     let games = web::Data::new(games);
+    let slots = web::Data::new(slots);
     let leaderboards = web::Data::new(Leaderboards::new(
         database.reader.clone(),
         Duration::from_millis(settings.games.leaderboard_cache_ttl_ms),
@@ -477,6 +508,7 @@ fn build_server(listener: TcpListener, settings: &Settings, parts: ServerParts) 
             .app_data(top_up.clone())
             .app_data(sessions.clone())
             .app_data(games.clone())
+            .app_data(slots.clone())
             .app_data(leaderboards.clone())
             .app_data(shared_settings.clone())
             .configure(|config| crate::api::configure(config, dev_top_up_enabled))

@@ -11,6 +11,7 @@ use crate::fair::seeds::SeedInput;
 use crate::games::instant::seeds::{parse_client_seed, SeedError};
 use crate::games::instant::{verify, InstantGames};
 use crate::games::registry::CRASH;
+use crate::games::slots::server::{SlotError, SlotService};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
@@ -74,8 +75,12 @@ struct InputsBody {
     options: Value,
 }
 
-/// `POST /api/v1/fair/verify`: one of three forms.
+/// `POST /api/v1/fair/verify`: one of five forms.
 /// - `{"bet_id": ..}` (the bet's owner only): recomputes a recorded bet from its revealed seed pair.
+/// - `{"spin_id": ..}` (the round's owner only): replays a slot round under its math version and
+///   compares it event by event and by payout.
+/// - `{"game": "slots", "game_id", "version"?, "mode"?, "bet"?, "server_seed", "client_seed", "nonce"}`:
+///   plays a slot round from inputs the caller supplies.
 /// - `{"game": "dice" | "plinko" | "mines", "server_seed", "client_seed", "nonce", "options"}`: computes a
 ///   result from inputs the caller supplies.
 /// - `{"game": "crash", ...}`: the crash round forms of `POST /api/v1/game/verify`.
@@ -85,6 +90,7 @@ async fn verify_any(
     games: web::Data<InstantGames>,
     database: web::Data<Database>,
     settings: web::Data<Settings>,
+    slots: web::Data<SlotService>,
 ) -> Result<HttpResponse, ApiError> {
     let mut body = body.0;
     if let Some(bet_id) = body.remove("bet_id") {
@@ -98,6 +104,17 @@ async fn verify_any(
         }
         return Ok(HttpResponse::Ok().json(games.verify_bet(player.player_id, bet_id).await?));
     }
+    if let Some(spin_id) = body.remove("spin_id") {
+        let player = player.ok_or_else(|| ApiError::unauthorized("verifying a round by id needs its owner's token"))?;
+        let spin_id = spin_id
+            .as_str()
+            .and_then(|text| Uuid::parse_str(text).ok())
+            .ok_or_else(|| ApiError::bad_request("invalid_spin_id", "spin_id must be a slot round id (a UUID)"))?;
+        if !body.is_empty() {
+            return Err(ApiError::bad_request("invalid_request", "spin_id comes alone"));
+        }
+        return Ok(HttpResponse::Ok().json(slots.verify(player.player_id, spin_id).await?));
+    }
     let game = match body.remove("game") {
         Some(Value::String(game)) => game,
         _ => {
@@ -107,6 +124,10 @@ async fn verify_any(
             ))
         }
     };
+    if game == SLOTS {
+        let inputs = super::json::from_value(Value::Object(body))?;
+        return verify_slot_inputs(inputs, &slots).await;
+    }
     if game == CRASH {
         let crash_body = super::json::from_value(Value::Object(body))?;
         return super::game::verify_crash(crash_body, &database, &settings).await;
@@ -126,4 +147,77 @@ async fn verify_any(
     };
     let result = verify::verify_inputs(games.registry(), &game, seeds, inputs.options)?;
     Ok(HttpResponse::Ok().json(result))
+}
+
+/// The game name of the slot form of `POST /api/v1/fair/verify`.
+const SLOTS: &str = "slots";
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SlotInputsBody {
+    game_id: String,
+    /// The math version (the current one when absent).
+    version: Option<String>,
+    mode: Option<String>,
+    /// The base bet in micro-units, to turn the win into money (1.00 when absent).
+    bet: Option<serde_json::Number>,
+    server_seed: String,
+    client_seed: String,
+    nonce: u64,
+}
+
+/// Plays one slot round from the caller's inputs: its steps, events hash and win.
+async fn verify_slot_inputs(inputs: SlotInputsBody, slots: &SlotService) -> Result<HttpResponse, ApiError> {
+    use crate::games::slots::steps::{events_hash, split_steps};
+    use crate::games::slots::{payout_micros, play_round, FairDraws};
+    if inputs.server_seed.is_empty() || inputs.server_seed.len() > SERVER_SEED_LENGTH_MAX {
+        return Err(ApiError::bad_request(
+            "invalid_server_seed",
+            format!("server_seed must be 1 to {SERVER_SEED_LENGTH_MAX} characters"),
+        ));
+    }
+    let client_seed = parse_client_seed(&inputs.client_seed)?;
+    let current = slots
+        .catalog()
+        .game(&inputs.game_id)
+        .ok_or_else(|| SlotError::UnknownGame(inputs.game_id.clone()))?;
+    let version = inputs
+        .version
+        .unwrap_or_else(|| current.definition.math_version().to_owned());
+    let definition = slots
+        .catalog()
+        .definition_at(slots.pool(), &inputs.game_id, &version)
+        .await
+        .map_err(SlotError::from)?
+        .ok_or(SlotError::UnknownVersion(version))?;
+    let mode = match &inputs.mode {
+        Some(name) => definition
+            .mode(name)
+            .ok_or_else(|| SlotError::InvalidMode(format!("{} has no mode {name:?}", inputs.game_id)))?,
+        None => definition
+            .modes()
+            .first()
+            .ok_or_else(|| SlotError::Corrupt("a game without modes".into()))?,
+    };
+    let bet = match &inputs.bet {
+        Some(number) => super::parse_amount(number)?.micros(),
+        None => 1_000_000,
+    };
+    let round = play_round(
+        &definition,
+        mode,
+        &mut FairDraws::new(&inputs.server_seed, &client_seed, inputs.nonce),
+    );
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "game_id": inputs.game_id,
+        "math_version": definition.math_version(),
+        "mode": mode.name(),
+        "server_seed_hash": crate::games::instant::seeds::sha256_hex(&inputs.server_seed),
+        "nonce": inputs.nonce,
+        "steps": split_steps(&round.events),
+        "events_hash": events_hash(&round.events),
+        "win_centibet": round.summary.win_centibet,
+        "payout": payout_micros(bet, round.summary.win_centibet),
+        "summary": round.summary,
+    })))
 }

@@ -11,6 +11,7 @@ pub mod internal;
 pub mod json;
 pub mod leaderboard;
 pub mod middleware;
+pub mod slots;
 pub mod wallet;
 
 use crate::wallet::ledger::{IdempotencyKey, IDEMPOTENCY_KEY_LENGTH_MAX};
@@ -43,6 +44,7 @@ pub fn configure(config: &mut web::ServiceConfig, dev_top_up_enabled: bool) {
                 .route("/game/verify", web::post().to(game::verify))
                 .route("/leaderboard", web::get().to(leaderboard::leaderboard))
                 .configure(instant::configure)
+                .configure(slots::configure)
                 .configure(fair::configure)
                 .configure(|scope| {
                     // The route only exists where free money is allowed: never in production.

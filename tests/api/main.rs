@@ -13,5 +13,6 @@ mod metrics;
 mod operations;
 mod process;
 mod recovery;
+mod slots;
 mod wallet;
 mod ws;

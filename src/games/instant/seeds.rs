@@ -167,7 +167,7 @@ pub async fn active(pool: &PgPool, player: Uuid) -> sqlx::Result<ActivePair> {
 }
 
 /// Reveals the active pair and starts a new one, with the client seed the player chose or a random one.
-/// Refused while a stepwise game dealt from the active pair is still open.
+/// Refused while a stepwise game or a slot round dealt from the active pair is still open.
 pub async fn rotate(pool: &PgPool, player: Uuid, client_seed: Option<String>) -> Result<Rotation, SeedError> {
     let client_seed = client_seed.as_deref().map(parse_client_seed).transpose()?;
     let mut transaction = pool.begin().await?;
@@ -178,6 +178,19 @@ pub async fn rotate(pool: &PgPool, player: Uuid, client_seed: Option<String>) ->
     .bind(old.id)
     .fetch_optional(&mut *transaction)
     .await?;
+    // A slot round still being revealed was decided from this pair too: revealing the seed would tell
+    // its free spins before the player sees them.
+    let open_game = match open_game {
+        Some(game) => Some(game),
+        None => {
+            sqlx::query_scalar(
+                "SELECT game_id FROM slot_rounds WHERE seed_id = $1 AND status IN ('pending', 'open') LIMIT 1",
+            )
+            .bind(old.id)
+            .fetch_optional(&mut *transaction)
+            .await?
+        }
+    };
     if let Some(game) = open_game {
         return Err(SeedError::GameInProgress(game));
     }

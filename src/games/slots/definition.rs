@@ -276,6 +276,11 @@ impl PhaseRules {
             .unwrap_or(1)
     }
 
+    /// Whether wilds spun in this phase carry multipliers.
+    pub fn has_wild_multipliers(&self) -> bool {
+        self.wild_multipliers.is_some()
+    }
+
     /// Free spins awarded for `scatters` scatters on the board (0 for none).
     #[inline]
     pub fn award(&self, scatters: u32) -> u32 {
@@ -409,6 +414,20 @@ impl Definition {
             .iter()
             .position(|symbol| symbol.name == name)
             .map(|id| id as u8)
+    }
+
+    /// What `count` of a symbol pay on a line or way, in centi-bet (0 when they pay nothing).
+    pub fn pay(&self, symbol: u8, count: usize) -> u64 {
+        self.pays
+            .get(usize::from(symbol))
+            .and_then(|pays| pays.get(count))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// What `count` scatters anywhere pay, in centi-bet of the total bet.
+    pub fn scatter_pay(&self, count: usize) -> u64 {
+        self.scatter_pays.get(count).copied().unwrap_or(0)
     }
 
     pub fn evaluation(&self) -> &Evaluation {

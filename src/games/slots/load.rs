@@ -70,6 +70,12 @@ pub fn load_game(root: &Path, game_id: &str) -> Result<Definition, LoadError> {
 /// Loads the game in directory `dir` (for `--game PATH`); its id is the directory's name (`.` and
 /// `..` resolved first).
 pub fn load_dir(dir: &Path) -> Result<Definition, LoadError> {
+    load_dir_with_files(dir).map(|(definition, _)| definition)
+}
+
+/// Loads the game in `dir` and returns, besides it, every file it was built from (`game.toml` and the
+/// reel files, by name), verbatim: the public definition of its math version.
+pub fn load_dir_with_files(dir: &Path) -> Result<(Definition, BTreeMap<String, String>), LoadError> {
     let dir = dir.canonicalize().map_err(|source| LoadError::Read {
         path: dir.to_path_buf(),
         source,
@@ -83,7 +89,19 @@ pub fn load_dir(dir: &Path) -> Result<Definition, LoadError> {
         check_file_name(field, file)?;
         files.insert(file.to_string(), read_text(&dir.join(file), file)?);
     }
-    build(id, &game_toml, &raw, &files)
+    let definition = build(id, &game_toml, &raw, &files)?;
+    files.insert(GAME_FILE.to_string(), game_toml);
+    Ok((definition, files))
+}
+
+/// A game from the files [`load_dir_with_files`] returned (`game.toml` among them), as stored with
+/// each math version: how an old round is replayed under the maths it was played with.
+pub fn from_files(id: &str, files: &BTreeMap<String, String>) -> Result<Definition, LoadError> {
+    let game_toml = files.get(GAME_FILE).ok_or_else(|| LoadError::Invalid {
+        field: GAME_FILE.to_string(),
+        message: "missing from the stored files".to_string(),
+    })?;
+    from_sources(id, game_toml, files)
 }
 
 /// A game from its `game.toml` text and reel files held in memory (file name to text).

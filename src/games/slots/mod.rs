@@ -5,7 +5,8 @@
 //! multipliers, scatters that pay and trigger free spins, cascades, a win cap and bet modes (a bonus buy
 //! among them).
 //!
-//! What is pure: everything but [`load`] and [`sim`] (the simulator: threads, clocks, files).
+//! What is pure: everything but [`load`], [`sim`] (the simulator: threads, clocks, files) and [`server`]
+//! (the slot server: Postgres and the ledger).
 //! [`play_round`] and [`play_round_into`] take a definition, a mode and a source of draws and return the round; they read no clock, do no I/O and never allocate in the
 //! no-event path. All randomness comes from [`Draws`] in a fixed, public order (see [`round`]), so a
 //! production round replays from its seeds and a simulation from its seed.
@@ -26,7 +27,9 @@ pub mod events;
 pub mod load;
 mod raw;
 pub mod round;
+pub mod server;
 pub mod sim;
+pub mod steps;
 
 #[cfg(test)]
 mod golden;

@@ -14,7 +14,6 @@ use super::Outcome;
 use crate::games::slots::{play_round, Definition, FairDraws, FastDraws, Mode, Round};
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -73,8 +72,7 @@ const GOLDEN_SIM_IDS: [u64; 2] = [1, 2];
 
 /// Hex SHA-256 of a round's events as JSON.
 pub fn events_hash(round: &Round) -> String {
-    let json = serde_json::to_string(&round.events).unwrap_or_default();
-    hex::encode(Sha256::digest(json.as_bytes()))
+    crate::games::slots::steps::events_hash(&round.events)
 }
 
 impl GoldenRound {

@@ -1,0 +1,686 @@
+//! Slots served to players, as a certified remote game server serves them: the whole round is decided
+//! at the paid spin from the player's seed pair and nonce and stored at once; the player then reveals it
+//! step by step (free spins one at a time); the stake is debited once and the round's win credited once,
+//! when the round ends; a round left unfinished is completed by a sweep on any node; any round can be
+//! recalled and verified under the math version it was played with.
+//!
+//! Postgres is the serializer, as for the instant games: a player's spins queue on their seed row, a
+//! round's reveals on the round row, and every money step is an idempotent ledger transfer keyed by the
+//! round id, so a retry, another node and the sweeps may all push the same round forward.
+
+pub mod catalog;
+pub mod recovery;
+pub mod store;
+pub mod verify;
+pub mod view;
+
+use crate::configuration::SlotsSettings;
+use crate::games::instant::seeds;
+use crate::games::slots::steps::{events_hash, split_steps};
+use crate::games::slots::{payout_micros, play_round, FairDraws};
+use crate::money::Amount;
+use crate::wallet::ledger::{AccountId, IdempotencyKey, TransferError, TransferKind};
+use crate::wallet::Wallet;
+use catalog::{BetLevels, Catalog, ServedGame};
+use serde_json::Value;
+use sqlx::PgPool;
+use std::sync::Arc;
+use std::time::Duration;
+use store::{NewRound, NewSession, RoundRow, RoundStatus, SessionRow};
+use uuid::Uuid;
+pub use view::StepAnswer;
+
+/// The longest platform, locale and client version a client may send.
+pub const PLATFORM_LENGTH_MAX: usize = 32;
+pub const LOCALE_LENGTH_MAX: usize = 16;
+pub const CLIENT_VERSION_LENGTH_MAX: usize = 32;
+/// The most rounds one recall list holds (the regulators' minimum is the last 10).
+pub const RECALL_LIST_MAX: u32 = 100;
+
+/// Why a slot request failed: each a client error but `Wallet` (per its kind), `Store` and `Corrupt`.
+#[derive(Debug, thiserror::Error)]
+pub enum SlotError {
+    #[error("no slot game {0:?}")]
+    UnknownGame(String),
+    #[error("{0} is not open for play right now")]
+    GameDisabled(String),
+    #[error("this client is too old: version {min} or newer is required")]
+    ClientVersionTooOld { min: String },
+    #[error("{0}")]
+    InvalidRequest(String),
+    #[error("{0}")]
+    InvalidBet(String),
+    #[error("{0}")]
+    InvalidMode(String),
+    #[error("no such game session of yours")]
+    SessionNotFound,
+    #[error("this game session expired; open a new one with game/init")]
+    SessionExpired,
+    #[error("this game session is closed")]
+    SessionClosed,
+    #[error("this game session is for {0}")]
+    SessionGameMismatch(String),
+    #[error("you have an unfinished round of {0}; finish it first")]
+    RoundInProgress(String),
+    #[error("no such round of yours")]
+    RoundNotFound,
+    #[error("no round of yours is in progress")]
+    NoRoundInProgress,
+    #[error("this round is finished")]
+    RoundFinished,
+    #[error("this round's stake is still being taken; try again")]
+    RoundPending,
+    #[error("this Idempotency-Key was already used for a different request")]
+    IdempotencyConflict,
+    #[error("this round's server seed is still secret; rotate your seed pair to reveal it")]
+    SeedNotRevealed,
+    #[error("math version {0} of this game was never served")]
+    UnknownVersion(String),
+    #[error(transparent)]
+    Wallet(#[from] TransferError),
+    #[error("the slot store failed: {0}")]
+    Store(#[from] sqlx::Error),
+    #[error("{0}")]
+    Corrupt(String),
+}
+
+impl From<catalog::VersionError> for SlotError {
+    fn from(error: catalog::VersionError) -> SlotError {
+        match error {
+            catalog::VersionError::Store(error) => SlotError::Store(error),
+            other => SlotError::Corrupt(other.to_string()),
+        }
+    }
+}
+
+/// A dotted client version (`1.4.2`), compared number by number.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ClientVersion(Vec<u32>);
+
+impl ClientVersion {
+    /// The most parts a version has.
+    const PARTS_MAX: usize = 4;
+
+    pub fn parse(text: &str) -> Option<ClientVersion> {
+        let parts: Option<Vec<u32>> = text.split('.').map(|part| part.parse().ok()).collect();
+        let parts = parts?;
+        let valid = !parts.is_empty() && parts.len() <= Self::PARTS_MAX && text.len() <= CLIENT_VERSION_LENGTH_MAX;
+        valid.then(|| {
+            let mut parts = parts;
+            while parts.len() > 1 && parts.last() == Some(&0) {
+                parts.pop();
+            }
+            ClientVersion(parts)
+        })
+    }
+}
+
+/// The player a request is for.
+#[derive(Debug, Clone, Copy)]
+pub struct Player {
+    pub player_id: Uuid,
+    pub account: AccountId,
+}
+
+/// `POST /api/v1/game/init`.
+#[derive(Debug, Clone)]
+pub struct InitRequest {
+    pub game_id: String,
+    pub platform: String,
+    pub locale: String,
+    pub client_version: String,
+}
+
+/// What `init` answers.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct InitAnswer {
+    pub session_id: Uuid,
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+    pub game: Value,
+    pub balance: i64,
+    pub unfinished_round: Option<StepAnswer>,
+}
+
+/// A paid round: a spin in a mode (the base mode when `None`), or a bonus buy.
+#[derive(Debug, Clone)]
+pub struct SpinRequest {
+    pub session_id: Uuid,
+    pub game_id: String,
+    pub bet_micros: i64,
+    pub lines: Option<u32>,
+    pub mode: Option<String>,
+}
+
+/// The slot server of this node: cheap to clone, shared by every HTTP worker.
+#[derive(Clone)]
+pub struct SlotService {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    catalog: Catalog,
+    pool: PgPool,
+    reader: PgPool,
+    wallet: Wallet,
+    settings: SlotsSettings,
+    bets: BetLevels,
+    client_version_min: ClientVersion,
+}
+
+/// The ledger key of a round's stake.
+pub fn stake_key(round: Uuid) -> IdempotencyKey {
+    IdempotencyKey::parse(&format!("slots:stake:{round}")).expect("a round id makes a valid key")
+}
+
+/// The ledger key of a round's win.
+pub fn win_key(round: Uuid) -> IdempotencyKey {
+    IdempotencyKey::parse(&format!("slots:win:{round}")).expect("a round id makes a valid key")
+}
+
+impl SlotService {
+    /// Loads the games and records their math versions.
+    pub async fn start(
+        settings: &SlotsSettings,
+        pool: PgPool,
+        reader: PgPool,
+        wallet: Wallet,
+    ) -> anyhow::Result<SlotService> {
+        let catalog = Catalog::load(settings)?;
+        catalog.publish(&pool).await?;
+        let client_version_min = ClientVersion::parse(&settings.client_version_min)
+            .ok_or_else(|| anyhow::anyhow!("games.slots.client_version_min is not a version"))?;
+        Ok(SlotService {
+            inner: Arc::new(Inner {
+                catalog,
+                pool,
+                reader,
+                wallet,
+                bets: BetLevels {
+                    levels: settings.bet_levels_micros.clone(),
+                    default: settings.default_bet_micros,
+                },
+                settings: settings.clone(),
+                client_version_min,
+            }),
+        })
+    }
+
+    pub fn catalog(&self) -> &Catalog {
+        &self.inner.catalog
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.inner.pool
+    }
+
+    pub fn wallet(&self) -> &Wallet {
+        &self.inner.wallet
+    }
+
+    pub fn bet_levels(&self) -> &BetLevels {
+        &self.inner.bets
+    }
+
+    pub fn settings(&self) -> &SlotsSettings {
+        &self.inner.settings
+    }
+
+    fn served(&self, game_id: &str) -> Result<&Arc<ServedGame>, SlotError> {
+        self.inner
+            .catalog
+            .game(game_id)
+            .ok_or_else(|| SlotError::UnknownGame(game_id.to_owned()))
+    }
+
+    /// The public configuration of a game.
+    pub fn public_config(&self, game_id: &str) -> Result<Value, SlotError> {
+        Ok(catalog::public_config(self.served(game_id)?, &self.inner.bets))
+    }
+
+    /// Opens a game session and tells the client everything it needs to start.
+    pub async fn init(&self, player: Player, request: InitRequest) -> Result<InitAnswer, SlotError> {
+        let game = self.served(&request.game_id)?;
+        check_text("platform", &request.platform, PLATFORM_LENGTH_MAX)?;
+        check_text("locale", &request.locale, LOCALE_LENGTH_MAX)?;
+        let version = ClientVersion::parse(&request.client_version).ok_or_else(|| {
+            SlotError::InvalidRequest("client_version must be dotted numbers such as 1.2.0".to_owned())
+        })?;
+        if self.inner.catalog.is_disabled(&request.game_id) {
+            return Err(SlotError::GameDisabled(request.game_id));
+        }
+        if version < self.inner.client_version_min {
+            return Err(SlotError::ClientVersionTooOld {
+                min: self.inner.settings.client_version_min.clone(),
+            });
+        }
+        let id = Uuid::now_v7();
+        let expires_at = chrono::Utc::now() + chrono::Duration::seconds(self.inner.settings.session_ttl_s as i64);
+        let session = NewSession {
+            id,
+            player_id: player.player_id,
+            account_id: player.account.0,
+            game_id: &request.game_id,
+            platform: &request.platform,
+            locale: &request.locale,
+            client_version: &request.client_version,
+            expires_at,
+        };
+        store::insert_session(&self.inner.pool, &session).await?;
+        let balance = self.balance(player.account).await?;
+        let unfinished = store::unfinished(&self.inner.pool, player.player_id, &request.game_id).await?;
+        Ok(InitAnswer {
+            session_id: id,
+            expires_at,
+            game: catalog::public_config(game, &self.inner.bets),
+            balance,
+            unfinished_round: unfinished.map(|round| view::step_answer(&round, balance, true)),
+        })
+    }
+
+    /// The player's session, if it is theirs, open and unexpired, for `game_id` when given.
+    pub async fn session(
+        &self,
+        player: Uuid,
+        session_id: Uuid,
+        game_id: Option<&str>,
+    ) -> Result<SessionRow, SlotError> {
+        let session = store::find_session(&self.inner.pool, session_id)
+            .await?
+            .filter(|session| session.player_id == player)
+            .ok_or(SlotError::SessionNotFound)?;
+        check_session(&session, game_id)?;
+        Ok(session)
+    }
+
+    /// A paid round: checks it, decides it from the next nonce, stores it, takes the stake and shows
+    /// its first step. A retry with the same key returns the same round.
+    pub async fn spin(&self, player: Player, request: SpinRequest, client_key: &str) -> Result<StepAnswer, SlotError> {
+        let started = std::time::Instant::now();
+        let mode_label = request.mode.clone().unwrap_or_else(|| "base".to_owned());
+        let game_label = match self.inner.catalog.game(&request.game_id) {
+            Some(_) => request.game_id.clone(),
+            None => "unknown".to_owned(),
+        };
+        let answer = self.spin_measured(player, request, client_key).await;
+        let result = if answer.is_ok() { "ok" } else { "error" };
+        let mode_label = if game_label == "unknown" {
+            "unknown".to_owned()
+        } else {
+            mode_label
+        };
+        metrics::histogram!("slot_spin_seconds", "game" => game_label.clone(), "mode" => mode_label.clone())
+            .record(started.elapsed().as_secs_f64());
+        metrics::counter!("slot_spins_total", "game" => game_label, "mode" => mode_label, "result" => result)
+            .increment(1);
+        answer
+    }
+
+    async fn spin_measured(
+        &self,
+        player: Player,
+        request: SpinRequest,
+        client_key: &str,
+    ) -> Result<StepAnswer, SlotError> {
+        let game = self.served(&request.game_id)?.clone();
+        let definition = &game.definition;
+        let mode = match &request.mode {
+            None => definition
+                .modes()
+                .first()
+                .ok_or_else(|| SlotError::Corrupt("a game without modes".into()))?,
+            Some(name) => definition
+                .mode(name)
+                .ok_or_else(|| SlotError::InvalidMode(format!("{} has no mode {name:?}", request.game_id)))?,
+        };
+        self.check_bet(definition, request.bet_micros, request.lines)?;
+        let stake = mode
+            .stake_micros(request.bet_micros)
+            .filter(|stake| Amount::parse(*stake).is_ok())
+            .ok_or_else(|| SlotError::InvalidBet("the stake of this bet and mode is out of range".into()))?;
+        let mut transaction = self.inner.pool.begin().await?;
+        let session = store::find_session(&mut *transaction, request.session_id)
+            .await?
+            .filter(|session| session.player_id == player.player_id)
+            .ok_or(SlotError::SessionNotFound)?;
+        let seed = seeds::lock_active(&mut transaction, player.player_id).await?;
+        if let Some(first) = store::find_by_client_spin_id(&mut *transaction, player.player_id, client_key).await? {
+            transaction.rollback().await?;
+            let same = first.game_id == request.game_id
+                && first.session_id == request.session_id
+                && first.bet_micros == request.bet_micros
+                && first.mode == mode.name();
+            if !same {
+                return Err(SlotError::IdempotencyConflict);
+            }
+            return self.finish(first, true).await;
+        }
+        check_session(&session, Some(&request.game_id))?;
+        if store::unfinished(&mut *transaction, player.player_id, &request.game_id)
+            .await?
+            .is_some()
+        {
+            return Err(SlotError::RoundInProgress(request.game_id));
+        }
+        let input = seed.input();
+        let draws = &mut FairDraws::new(input.server_seed, input.client_seed, input.nonce);
+        let round = play_round(definition, mode, draws);
+        let steps = split_steps(&round.events);
+        let steps_json = serde_json::to_value(&steps).map_err(|error| SlotError::Corrupt(error.to_string()))?;
+        let win_centibet = round.summary.win_centibet;
+        let id = Uuid::now_v7();
+        let hash = events_hash(&round.events);
+        let new_round = NewRound {
+            id,
+            session_id: session.id,
+            player_id: player.player_id,
+            account_id: player.account.0,
+            game_id: &request.game_id,
+            math_version: definition.math_version(),
+            mode: mode.name(),
+            client_spin_id: client_key,
+            seed_id: seed.id,
+            nonce: seed.next_nonce,
+            bet_micros: request.bet_micros,
+            stake_micros: stake,
+            steps: &steps_json,
+            step_count: steps.len() as i32,
+            events_hash: &hash,
+            win_centibet: i64::try_from(win_centibet).unwrap_or(i64::MAX),
+            payout_micros: payout_micros(request.bet_micros, win_centibet),
+            created_at: chrono::Utc::now(),
+        };
+        store::insert_round(&mut transaction, &new_round).await?;
+        seeds::take_nonce(&mut transaction, &seed).await?;
+        transaction.commit().await?;
+        let (step_count, win_centibet, payout, created_at) = (
+            new_round.step_count,
+            new_round.win_centibet,
+            new_round.payout_micros,
+            new_round.created_at,
+        );
+        let row = RoundRow {
+            id,
+            session_id: session.id,
+            player_id: player.player_id,
+            account_id: player.account.0,
+            game_id: request.game_id.clone(),
+            math_version: definition.math_version().to_owned(),
+            mode: mode.name().to_owned(),
+            client_spin_id: client_key.to_owned(),
+            seed_id: seed.id,
+            nonce: seed.next_nonce,
+            bet_micros: request.bet_micros,
+            stake_micros: stake,
+            steps: steps_json,
+            step_count,
+            revealed_steps: 1,
+            events_hash: hash,
+            win_centibet,
+            payout_micros: payout,
+            status: RoundStatus::Pending,
+            ended_by: None,
+            end_client_key: None,
+            created_at,
+            settled_at: None,
+            server_seed_hash: seed.server_seed_hash.clone(),
+            client_seed: seed.client_seed.clone(),
+            revealed_server_seed: None,
+        };
+        self.finish(row, false).await
+    }
+
+    fn check_bet(
+        &self,
+        definition: &crate::games::slots::Definition,
+        bet: i64,
+        lines: Option<u32>,
+    ) -> Result<(), SlotError> {
+        let levels = &self.inner.bets.levels;
+        if !levels.contains(&bet) {
+            return Err(SlotError::InvalidBet(format!(
+                "bet.amount must be one of the bet levels {levels:?} (micro-units)"
+            )));
+        }
+        if let Some(lines) = lines {
+            let fixed = match definition.evaluation() {
+                crate::games::slots::definition::Evaluation::Lines(paylines) => Some(paylines.lines().len() as u32),
+                crate::games::slots::definition::Evaluation::Ways => None,
+            };
+            if fixed != Some(lines) {
+                let message = match fixed {
+                    Some(count) => format!("this game plays all {count} lines: bet.lines must be {count} or absent"),
+                    None => "this game pays ways, not lines: leave bet.lines out".to_owned(),
+                };
+                return Err(SlotError::InvalidBet(message));
+            }
+        }
+        Ok(())
+    }
+
+    /// Reveals the next step of an open round (a free spin). A retry with the same key answers the step
+    /// that key revealed; the last step ends the round and credits its win.
+    pub async fn reveal_next(
+        &self,
+        player: Player,
+        session_id: Uuid,
+        game_id: &str,
+        round_id: Uuid,
+        client_key: &str,
+    ) -> Result<StepAnswer, SlotError> {
+        self.served(game_id)?;
+        let mut transaction = self.inner.pool.begin().await?;
+        let round = store::lock_round(&mut transaction, round_id, player.player_id)
+            .await?
+            .filter(|round| round.game_id == game_id)
+            .ok_or(SlotError::RoundNotFound)?;
+        if let Some(step) = store::revealed_by(&mut transaction, round_id, client_key).await? {
+            transaction.rollback().await?;
+            let balance = self.balance(player.account).await?;
+            return Ok(view::step_answer_at(&round, step as usize, balance, true));
+        }
+        let session = store::find_session(&mut *transaction, session_id)
+            .await?
+            .filter(|session| session.player_id == player.player_id)
+            .ok_or(SlotError::SessionNotFound)?;
+        check_session(&session, Some(game_id))?;
+        match round.status {
+            RoundStatus::Open => {}
+            RoundStatus::Pending => return Err(SlotError::RoundPending),
+            _ => return Err(SlotError::RoundFinished),
+        }
+        let step = round.revealed_steps;
+        debug_assert!(step < round.step_count, "an open round has steps to reveal");
+        let status = store::reveal(&mut transaction, &round, step, client_key).await?;
+        transaction.commit().await?;
+        let mut round = round;
+        round.revealed_steps = step + 1;
+        round.status = status;
+        if status.is_ended() {
+            round.ended_by = Some("last_step".to_owned());
+        }
+        self.finish(round, false).await
+    }
+
+    /// Ends the player's open round of the session's game: reveals the rest and credits the win once.
+    pub async fn end_round(
+        &self,
+        player: Player,
+        session_id: Uuid,
+        game_id: &str,
+        client_key: &str,
+    ) -> Result<StepAnswer, SlotError> {
+        self.served(game_id)?;
+        if let Some(round) = store::find_by_end_key(&self.inner.pool, player.player_id, game_id, client_key).await? {
+            return self.finish(round, true).await;
+        }
+        self.session(player.player_id, session_id, Some(game_id)).await?;
+        let round = store::unfinished(&self.inner.pool, player.player_id, game_id)
+            .await?
+            .ok_or(SlotError::NoRoundInProgress)?;
+        match round.status {
+            RoundStatus::Open => {
+                if !store::end_open_round(&self.inner.pool, &round, "player", Some(client_key)).await? {
+                    let round = self.reload(&round).await?;
+                    return self.finish(round, true).await;
+                }
+                let round = self.reload(&round).await?;
+                self.finish(round, false).await
+            }
+            RoundStatus::Pending => Err(SlotError::RoundPending),
+            _ => self.finish(round, true).await,
+        }
+    }
+
+    /// A round of the player's, for recall.
+    pub async fn round(&self, player: Uuid, round_id: Uuid) -> Result<RoundRow, SlotError> {
+        store::find_round(&self.inner.pool, round_id)
+            .await?
+            .filter(|round| round.player_id == player)
+            .ok_or(SlotError::RoundNotFound)
+    }
+
+    /// The player's latest rounds (of one game when given), newest first, from the reader pool.
+    pub async fn rounds(&self, player: Uuid, game_id: Option<&str>, limit: u32) -> Result<Vec<RoundRow>, SlotError> {
+        Ok(store::player_rounds(&self.inner.reader, player, game_id, limit.min(RECALL_LIST_MAX)).await?)
+    }
+
+    /// Verifies one of the player's rounds from its revealed seed pair.
+    pub async fn verify(&self, player: Uuid, round_id: Uuid) -> Result<verify::RoundVerdict, SlotError> {
+        let round = self.round(player, round_id).await?;
+        verify::verify_round(&self.inner.catalog, &self.inner.pool, &round).await
+    }
+
+    /// The player's unfinished round of a game, if any.
+    pub async fn unfinished(&self, player: Uuid, game_id: &str) -> Result<Option<RoundRow>, SlotError> {
+        Ok(store::unfinished(&self.inner.pool, player, game_id).await?)
+    }
+
+    pub async fn balance(&self, account: AccountId) -> Result<i64, SlotError> {
+        Ok(crate::wallet::history::balance(&self.inner.pool, account)
+            .await?
+            .map_or(0, |balance| balance.micros()))
+    }
+
+    async fn reload(&self, round: &RoundRow) -> Result<RoundRow, SlotError> {
+        store::find_round(&self.inner.pool, round.id)
+            .await?
+            .ok_or(SlotError::RoundNotFound)
+    }
+
+    /// Drives a round to where it rests and answers with its last revealed step.
+    async fn finish(&self, round: RoundRow, replayed: bool) -> Result<StepAnswer, SlotError> {
+        let (round, balance) = advance(&self.inner.pool, &self.inner.wallet, round).await?;
+        let balance = match balance {
+            Some(balance) => balance,
+            None => self.balance(AccountId(round.account_id)).await?,
+        };
+        Ok(view::step_answer(&round, balance, replayed))
+    }
+}
+
+fn check_text(field: &str, text: &str, length_max: usize) -> Result<(), SlotError> {
+    let printable = text.bytes().all(|byte| (0x20..=0x7e).contains(&byte));
+    if text.is_empty() || text.len() > length_max || !printable {
+        return Err(SlotError::InvalidRequest(format!(
+            "{field} must be 1 to {length_max} printable ASCII characters"
+        )));
+    }
+    Ok(())
+}
+
+fn check_session(session: &SessionRow, game_id: Option<&str>) -> Result<(), SlotError> {
+    if session.closed_at.is_some() {
+        return Err(SlotError::SessionClosed);
+    }
+    if session.expires_at <= chrono::Utc::now() {
+        return Err(SlotError::SessionExpired);
+    }
+    if let Some(game_id) = game_id {
+        if session.game_id != game_id {
+            return Err(SlotError::SessionGameMismatch(session.game_id.clone()));
+        }
+    }
+    Ok(())
+}
+
+/// Moves a round forward through the ledger: takes a pending round's stake (voiding it if the ledger
+/// refuses), credits an ended round's win. Every step is idempotent (fixed ledger keys, status moves
+/// guarded by the expected status), so requests, other nodes and the sweeps may run it on the same round.
+/// Answers the round and, when this call moved money, the player's balance after it.
+pub async fn advance(
+    pool: &PgPool,
+    wallet: &Wallet,
+    mut round: RoundRow,
+) -> Result<(RoundRow, Option<i64>), SlotError> {
+    let player = AccountId(round.account_id);
+    let reference = format!("slots:{}:{}", round.game_id, round.id);
+    let mut balance = None;
+    loop {
+        match round.status {
+            RoundStatus::Pending => {
+                let amount =
+                    Amount::parse(round.stake_micros).map_err(|error| SlotError::Corrupt(error.to_string()))?;
+                let stake = wallet.stake_request(player, amount, stake_key(round.id), reference.clone());
+                match wallet.transfer(stake).await {
+                    Ok(receipt) => {
+                        balance = (!receipt.replayed).then(|| receipt.debit_balance_after.micros());
+                        let next = after_stake(&round);
+                        let ended_by = next.is_ended().then_some("last_step");
+                        if !store::transition(pool, round.id, RoundStatus::Pending, next, ended_by).await? {
+                            round = reload(pool, &round).await?;
+                            continue;
+                        }
+                        round.status = next;
+                    }
+                    Err(TransferError::Rejected(code)) => {
+                        store::transition(pool, round.id, RoundStatus::Pending, RoundStatus::Void, Some("void"))
+                            .await?;
+                        return Err(TransferError::Rejected(code).into());
+                    }
+                    Err(error) => return Err(error.into()),
+                }
+            }
+            RoundStatus::Paying => {
+                let amount =
+                    Amount::parse(round.payout_micros).map_err(|error| SlotError::Corrupt(error.to_string()))?;
+                let win =
+                    wallet.payout_request(player, amount, TransferKind::Win, win_key(round.id), reference.clone());
+                let receipt = wallet.transfer(win).await?;
+                balance = (!receipt.replayed).then(|| receipt.credit_balance_after.micros());
+                if !store::transition(pool, round.id, RoundStatus::Paying, RoundStatus::Settled, None).await? {
+                    round = reload(pool, &round).await?;
+                    continue;
+                }
+                round.status = RoundStatus::Settled;
+                round.settled_at = Some(chrono::Utc::now());
+            }
+            RoundStatus::Void => {
+                return Err(TransferError::Rejected(crate::wallet::ledger::RejectionCode::InsufficientFunds).into())
+            }
+            RoundStatus::Open | RoundStatus::Settled => return Ok((round, balance)),
+        }
+    }
+}
+
+/// Where a round goes once its stake is taken: open while steps remain, else paying or settled.
+fn after_stake(round: &RoundRow) -> RoundStatus {
+    match (round.step_count > 1, round.payout_micros > 0) {
+        (true, _) => RoundStatus::Open,
+        (false, true) => RoundStatus::Paying,
+        (false, false) => RoundStatus::Settled,
+    }
+}
+
+async fn reload(pool: &PgPool, round: &RoundRow) -> Result<RoundRow, SlotError> {
+    store::find_round(pool, round.id).await?.ok_or(SlotError::RoundNotFound)
+}
+
+/// How often the sweeps run, from the settings of the per-player games and the slots.
+#[derive(Debug, Clone, Copy)]
+pub struct SweepSettings {
+    pub interval: Duration,
+    pub unsettled_age: Duration,
+    pub batch_max: u32,
+    pub abandoned_after: Duration,
+    pub abandoned_batch_max: u32,
+}
