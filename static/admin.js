@@ -34,6 +34,7 @@ const ui = {
   runAudit: byTestId('run-audit'),
   auditBreaches: byTestId('audit-breaches'),
   rtp: byTestId('rtp-table').querySelector('tbody'),
+  slots: byTestId('slots-table').querySelector('tbody'),
   rtpChart: byTestId('rtp-chart'),
   roundsChart: byTestId('rounds-chart'),
   rounds: byTestId('rounds-table').querySelector('tbody'),
@@ -560,6 +561,19 @@ function renderStats(stats) {
       el('td', { class: 'num', text: hour.bets ?? '–' }),
       el('td', { class: 'num', text: formatMicros(hour.wagered) }),
       profitCell(hour.house_profit),
+      profitCell(day.house_profit));
+  }));
+  const slotGames = games.filter((game) => game.game.startsWith('slots:'));
+  ui.slots.replaceChildren(...slotGames.map((game) => {
+    const hour = game.hour || {};
+    const day = game.day || {};
+    return el('tr', { dataset: { testid: 'slot-row', game: game.game } },
+      el('td', { text: game.game.slice('slots:'.length) }),
+      el('td', { class: 'num', text: formatPercent(game.theoretical_rtp) }),
+      el('td', { class: 'num', text: formatPercent(hour.rtp) }),
+      el('td', { class: 'num', text: formatPercent(day.rtp) }),
+      el('td', { class: 'num', text: (game.rounds_per_minute ?? 0).toFixed(1) }),
+      el('td', { class: 'num', dataset: { testid: 'slot-open-bonus' }, text: String(game.open_bonus_rounds ?? 0) }),
       profitCell(day.house_profit));
   }));
   if (stats.totals) {

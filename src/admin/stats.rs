@@ -9,6 +9,7 @@ use crate::configuration::Settings;
 use crate::db::Database;
 use crate::fair::crash::format_multiplier;
 use crate::games::instant::InstantGames;
+use crate::games::slots::server::SlotService;
 use crate::wallet::audit;
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Duration, DurationRound, Utc};
@@ -28,6 +29,8 @@ const PER_MINUTE_SQL: &str = "
         SELECT created_at, amount FROM crash_bets WHERE created_at >= $1 AND status NOT IN ('void', 'refunded')
         UNION ALL
         SELECT created_at, amount FROM instant_bets WHERE created_at >= $1 AND status <> 'void'
+        UNION ALL
+        SELECT created_at, stake_micros FROM slot_rounds WHERE created_at >= $1 AND status <> 'void'
     ) AS bets GROUP BY 1";
 
 /// Settled bets per game in the window since $1, with the part since $2.
@@ -45,7 +48,21 @@ const PER_GAME_SQL: &str = "
         UNION ALL
         SELECT game, created_at, amount, COALESCE(payout, 0) AS paid
           FROM instant_bets WHERE created_at >= $1 AND status = 'settled'
+        UNION ALL
+        SELECT 'slots:' || game_id, created_at, stake_micros, payout_micros
+          FROM slot_rounds WHERE created_at >= $1 AND status = 'settled'
     ) AS settled GROUP BY game";
+
+/// Per slot game: rounds over the last `SLOT_RATE_MINUTES` minutes, open bonus rounds, and what was
+/// wagered on each mode over the day (to weigh each mode's PAR-sheet return).
+const SLOT_ACTIVITY_SQL: &str = "
+    SELECT game_id, mode,
+           count(*) FILTER (WHERE created_at >= $2 AND status <> 'void') AS recent_rounds,
+           count(*) FILTER (WHERE status = 'open') AS open_rounds,
+           COALESCE(sum(stake_micros) FILTER (WHERE status = 'settled'), 0)::int8 AS wagered
+    FROM slot_rounds WHERE created_at >= $1 OR status = 'open' GROUP BY game_id, mode";
+/// The window of the slot games' rounds-per-minute rate.
+const SLOT_RATE_MINUTES: i64 = 5;
 
 /// Amounts wagered per room (crash) and per game and options (instant games) over the day, to weigh the
 /// theoretical return by what was actually played.
@@ -90,6 +107,7 @@ pub async fn stats(
     _admin: AdminUser,
     database: web::Data<Database>,
     games: web::Data<InstantGames>,
+    slots: web::Data<SlotService>,
     settings: web::Data<Settings>,
 ) -> Result<HttpResponse, ApiError> {
     let now = Utc::now();
@@ -99,8 +117,9 @@ pub async fn stats(
     let theoretical = theoretical_returns(pool, now, &games, &settings)
         .await
         .map_err(ApiError::internal)?;
+    let slot_activity = slot_activity(pool, now, &slots).await.map_err(ApiError::internal)?;
     let mut totals = (Window::default(), Window::default());
-    let games: Vec<Value> = ["crash", "dice", "plinko", "mines"]
+    let mut games: Vec<Value> = ["crash", "dice", "plinko", "mines"]
         .into_iter()
         .map(|game| {
             let (hour, day) = per_game.get(game).copied().unwrap_or_default();
@@ -108,12 +127,74 @@ pub async fn stats(
             json!({ "game": game, "theoretical_rtp": theoretical.get(game), "hour": hour, "day": day })
         })
         .collect();
+    for (game_id, activity) in &slot_activity {
+        let game = format!("slots:{game_id}");
+        let (hour, day) = per_game.get(&game).copied().unwrap_or_default();
+        totals = (totals.0.add(hour), totals.1.add(day));
+        games.push(json!({
+            "game": game, "theoretical_rtp": activity.par_rtp, "hour": hour, "day": day,
+            "rounds_per_minute": activity.rounds_per_minute, "open_bonus_rounds": activity.open_rounds,
+        }));
+    }
     Ok(HttpResponse::Ok().json(json!({
         "generated_at": now,
         "per_minute": per_minute,
         "games": games,
         "totals": { "hour": totals.0, "day": totals.1 },
     })))
+}
+
+/// What the dashboard shows of one slot game beside its returns.
+#[derive(Debug, Default, Clone, Copy)]
+struct SlotActivity {
+    /// The PAR-sheet return, weighted by what was wagered on each mode over the day (the base mode's when
+    /// nothing was).
+    par_rtp: Option<f64>,
+    rounds_per_minute: f64,
+    open_rounds: i64,
+}
+
+async fn slot_activity(
+    pool: &PgPool,
+    now: DateTime<Utc>,
+    slots: &SlotService,
+) -> anyhow::Result<BTreeMap<String, SlotActivity>> {
+    let rows: Vec<(String, String, i64, i64, i64)> = sqlx::query_as(SLOT_ACTIVITY_SQL)
+        .bind(now - Duration::days(1))
+        .bind(now - Duration::minutes(SLOT_RATE_MINUTES))
+        .fetch_all(pool)
+        .await?;
+    let mut activity: BTreeMap<String, (SlotActivity, f64, f64)> = slots
+        .catalog()
+        .games()
+        .map(|game| (game.definition.id().to_owned(), Default::default()))
+        .collect();
+    for (game_id, mode, recent, open, wagered) in rows {
+        let Some(game) = slots.catalog().game(&game_id) else {
+            continue;
+        };
+        let entry = activity.entry(game_id).or_default();
+        entry.0.rounds_per_minute += recent as f64 / SLOT_RATE_MINUTES as f64;
+        entry.0.open_rounds += open;
+        if let Some(par) = game.par_rtp.get(&mode) {
+            entry.1 += par * wagered as f64;
+            entry.2 += wagered as f64;
+        }
+    }
+    Ok(activity
+        .into_iter()
+        .map(|(game_id, (mut figures, weighted, wagered))| {
+            figures.par_rtp = if wagered > 0.0 {
+                Some(weighted / wagered)
+            } else {
+                slots
+                    .catalog()
+                    .game(&game_id)
+                    .and_then(|game| game.par_rtp.get("base").copied())
+            };
+            (game_id, figures)
+        })
+        .collect())
 }
 
 async fn per_minute(pool: &PgPool, now: DateTime<Utc>) -> anyhow::Result<Vec<Value>> {

@@ -1,7 +1,8 @@
 //! The ledger audit: the invariants that must hold whatever happened to any process. It reads one
 //! consistent snapshot of the primary and reports every breach it finds: the double-entry rules, and
-//! that every crash bet's stake, win and refund, and every Dice, Plinko and Mines bet's stake and payout,
-//! match what the game recorded, exactly once.
+//! that every crash bet's stake, win and refund, every Dice, Plinko and Mines bet's stake and payout, and
+//! every slot round's stake and win, match what the game recorded, exactly once (and a slot round's win
+//! what its steps add up to, within its cap).
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
@@ -141,6 +142,50 @@ const CHECKS: &[Check] = &[
               LEFT JOIN transfers w ON w.idempotency_key = 'instant:win:' || b.id AND w.status = 'posted'
               WHERE (b.status = 'settled' AND coalesce(w.amount, 0) IS DISTINCT FROM b.payout)
                  OR (b.status IN ('pending', 'open', 'void') AND w.id IS NOT NULL)
+              LIMIT $1",
+    },
+    Check {
+        name: "slot_stake_taken_once",
+        sql: "SELECT format('slot round %s (%s) of %s has no posted stake of %s', r.id, r.status, r.game_id, r.stake_micros) AS detail
+              FROM slot_rounds r
+              LEFT JOIN transfers t ON t.idempotency_key = 'slots:stake:' || r.id AND t.status = 'posted'
+              WHERE (r.status IN ('open', 'paying', 'settled') AND (t.id IS NULL OR t.amount <> r.stake_micros))
+                 OR (r.status = 'void' AND t.id IS NOT NULL)
+              LIMIT $1",
+    },
+    Check {
+        name: "slot_win_paid_once",
+        sql: "SELECT format('slot round %s (%s) of %s: win %s, recorded payout %s', r.id, r.status, r.game_id, w.amount, r.payout_micros) AS detail
+              FROM slot_rounds r
+              LEFT JOIN transfers w ON w.idempotency_key = 'slots:win:' || r.id AND w.status = 'posted'
+              WHERE (r.status = 'settled' AND coalesce(w.amount, 0) IS DISTINCT FROM r.payout_micros)
+                 OR (r.status IN ('pending', 'open', 'void') AND w.id IS NOT NULL)
+              LIMIT $1",
+    },
+    Check {
+        // The round's win is its win events added up (or the cap where the round recorded reaching it), its
+        // final event says the same, the payout is that win on the bet rounded down, and no win passes the
+        // cap of the math version the round was played under.
+        name: "slot_win_equals_its_steps",
+        sql: "WITH events AS (
+                  SELECT r.id, r.game_id, r.math_version, r.win_centibet, r.payout_micros, r.bet_micros,
+                         coalesce(sum((e->>'amount')::numeric) FILTER (WHERE e->>'type' = 'win'), 0) AS wins,
+                         max((e->>'cap')::numeric) FILTER (WHERE e->>'type' = 'win_cap_reached') AS cap_reached,
+                         max((e->>'amount')::numeric) FILTER (WHERE e->>'type' = 'final_win') AS final_win
+                  FROM slot_rounds r
+                  CROSS JOIN LATERAL jsonb_array_elements(r.steps) AS step
+                  CROSS JOIN LATERAL jsonb_array_elements(step) AS e
+                  WHERE r.status <> 'void'
+                  GROUP BY r.id
+              )
+              SELECT format('slot round %s of %s: win %s centi-bet, steps add up to %s (cap reached at %s), final %s, payout %s',
+                            ev.id, ev.game_id, ev.win_centibet, ev.wins, ev.cap_reached, ev.final_win, ev.payout_micros) AS detail
+              FROM events ev
+              JOIN slot_math_versions v ON v.game_id = ev.game_id AND v.version = ev.math_version
+              WHERE ev.win_centibet <> coalesce(ev.cap_reached, ev.wins)
+                 OR ev.final_win IS DISTINCT FROM ev.win_centibet
+                 OR ev.payout_micros <> floor(ev.bet_micros::numeric * ev.win_centibet / 100)
+                 OR ev.win_centibet > 100 * coalesce(substring(v.files->>'game.toml' from '(?n)^win_cap[[:space:]]*=[[:space:]]*([0-9]+)')::numeric, 0)
               LIMIT $1",
     },
     Check {

@@ -689,3 +689,62 @@ async fn bad_slot_requests_get_typed_errors_and_move_nothing() {
     assert_eq!(app.balance(&player).await, FUNDS, "no bad request moved money");
     assert!(app.audit_ok().await);
 }
+
+#[actix_web::test]
+async fn the_dashboard_and_the_audit_see_every_slot_round() {
+    let app = spawn().await;
+    let player = app.signup_funded("slots-stats", FUNDS).await;
+    let session = init(&app, &player, GAME).await;
+    for spin in 0..20 {
+        let first = ok(
+            &app,
+            &player,
+            "/api/v1/spin",
+            Some(&format!("s-{spin}")),
+            spin_body(&session, GAME, BET),
+        )
+        .await;
+        play_to_end(&app, &player, &session, GAME, first).await;
+    }
+    ok(
+        &app,
+        &player,
+        "/api/v1/bonus/trigger",
+        Some("open-bonus"),
+        buy_body(&session, GAME, BET),
+    )
+    .await;
+    let admin = app.admin_token().await;
+    let stats: Value = app.get("/api/v1/admin/stats", Some(&admin)).await.json().await.unwrap();
+    let slot = stats["games"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|game| game["game"] == format!("slots:{GAME}"))
+        .unwrap_or_else(|| panic!("the dashboard lists {GAME}: {stats}"))
+        .clone();
+    assert_eq!(slot["open_bonus_rounds"], 1, "{slot}");
+    assert!(
+        slot["rounds_per_minute"].as_f64().unwrap() >= 4.0,
+        "21 rounds in 5 minutes: {slot}"
+    );
+    let par = slot["theoretical_rtp"].as_f64().unwrap();
+    assert!((0.9..0.98).contains(&par), "the PAR-sheet RTP: {slot}");
+    assert_eq!(slot["day"]["bets"], 20, "the open bonus is not settled yet: {slot}");
+    let metrics = app.get("/metrics", None).await.text().await.unwrap();
+    assert!(metrics.contains("slot_spins_total"), "spins are counted");
+
+    assert!(app.audit_ok().await);
+    // A round whose recorded win no longer matches its steps is a breach.
+    sqlx::query(
+        "UPDATE slot_rounds SET win_centibet = win_centibet + 100, payout_micros = payout_micros + 100000
+         WHERE id = (SELECT id FROM slot_rounds WHERE status = 'settled' ORDER BY id LIMIT 1)",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let report = game_cluster::wallet::audit::run(&app.pool).await.unwrap();
+    let checks: Vec<&str> = report.breaches.iter().map(|breach| breach.check).collect();
+    assert!(checks.contains(&"slot_win_equals_its_steps"), "{checks:?}");
+    assert!(checks.contains(&"slot_win_paid_once"), "{checks:?}");
+}
