@@ -86,7 +86,7 @@ pub enum ChainCommand {
 }
 
 #[derive(Debug, clap::Args)]
-#[command(group(ArgGroup::new("subject").required(true).args(["round", "hash", "bet", "game"])))]
+#[command(group(ArgGroup::new("subject").required(true).args(["round", "hash", "bet", "spin", "game"])))]
 #[command(group(
     ArgGroup::new("inputs")
         .multiple(true)
@@ -114,6 +114,10 @@ pub struct VerifyOptions {
     /// (rotated).
     #[arg(long)]
     pub bet: Option<Uuid>,
+    /// A slot round's id (the `spin_id`), looked up in the database; its seed pair must have been
+    /// revealed. It is played again under the math version it recorded and compared event by event.
+    #[arg(long, conflicts_with_all = ["bet", "game", "round", "hash"])]
+    pub spin: Option<Uuid>,
     /// A per-player game (dice, plinko or mines) whose result to compute from the inputs below.
     #[arg(long, value_parser = parse_game, requires_all = ["server_seed", "client_seed", "nonce", "options"])]
     pub game: Option<String>,
@@ -269,6 +273,9 @@ async fn verify(settings: &Settings, options: VerifyOptions) -> anyhow::Result<E
     if let Some(bet) = options.bet {
         return verify_bet(settings, bet).await;
     }
+    if let Some(spin) = options.spin {
+        return verify_spin(settings, spin).await;
+    }
     if let Some(game) = options.game {
         let (Some(server_seed), Some(client_seed), Some(nonce), Some(bet_options)) =
             (options.server_seed, options.client_seed, options.nonce, options.options)
@@ -299,6 +306,26 @@ async fn verify_bet(settings: &Settings, id: Uuid) -> anyhow::Result<ExitCode> {
     let verdict = instant::verify::verify_bet(&Registry::from_settings(settings), &bet)
         .map_err(instant_error)
         .with_context(|| format!("cannot verify bet {id}"))?;
+    println!("{}", serde_json::to_string_pretty(&verdict)?);
+    Ok(if verdict.verified {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// Replays a recorded slot round from its revealed seed pair under its recorded math version.
+async fn verify_spin(settings: &Settings, id: Uuid) -> anyhow::Result<ExitCode> {
+    use crate::games::slots::server::{catalog::Catalog, store, verify};
+    let database = Database::connect_lazy(&settings.database);
+    let round = store::find_round(&database.reader, id)
+        .await
+        .context("failed to load the round")?
+        .ok_or_else(|| anyhow::anyhow!("no slot round {id}"))?;
+    let catalog = Catalog::load(&settings.games.slots)?;
+    let verdict = verify::verify_round(&catalog, &database.reader, &round)
+        .await
+        .with_context(|| format!("cannot verify slot round {id}"))?;
     println!("{}", serde_json::to_string_pretty(&verdict)?);
     Ok(if verdict.verified {
         ExitCode::SUCCESS

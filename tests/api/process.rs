@@ -381,6 +381,121 @@ async fn a_mines_game_continues_across_a_node_restart() {
     stop_with_sigterm(&mut restarted);
 }
 
+/// A bought slot bonus survives a SIGKILL of the node that started it: after the restart the same round
+/// goes on from the next free spin, its win is credited once at its end, and the audit passes.
+#[actix_web::test]
+async fn a_slot_bonus_continues_after_the_node_that_started_it_is_killed() {
+    use serde_json::{json, Value};
+    let mut settings = test_settings();
+    create_database(&mut settings).await;
+    let (mut node, _lines, port) = start_node(&settings);
+    let client = reqwest::Client::new();
+    let post = |port: u16, path: &str, token: Option<&str>, key: Option<&str>, body: Value| {
+        let mut request = client.post(format!("http://127.0.0.1:{port}{path}")).json(&body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(key) = key {
+            request = request.header("Idempotency-Key", key);
+        }
+        let path = path.to_owned();
+        async move {
+            let response = request.send().await.expect("the node answers");
+            let status = response.status();
+            let body = response.json::<Value>().await.unwrap();
+            assert!(status.is_success(), "{path}: {status} {body}");
+            body
+        }
+    };
+    let signup = post(
+        port,
+        "/api/v1/auth/signup",
+        None,
+        None,
+        json!({"username": "slotter", "password": "s3cret-password"}),
+    )
+    .await;
+    let token = signup["token"].as_str().unwrap().to_owned();
+    post(
+        port,
+        "/api/v1/wallet/top-up",
+        Some(&token),
+        Some("fund"),
+        json!({"amount": 100_000_000}),
+    )
+    .await;
+    let init = json!({"game_id": "fortune-lines", "platform": "desktop", "locale": "en", "client_version": "1.0.0"});
+    let session = post(port, "/api/v1/game/init", Some(&token), None, init).await["session_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let buy = json!({"session_id": session, "game_id": "fortune-lines", "action": "buy_feature", "feature_id": "bonus",
+                     "bet": {"amount": 100_000}});
+    let bought = post(port, "/api/v1/bonus/trigger", Some(&token), Some("buy"), buy).await;
+    let round = bought["spin_id"].as_str().unwrap().to_owned();
+    let stake = bought["stake"].as_i64().unwrap();
+    let reveal = json!({"session_id": session, "game_id": "fortune-lines", "action": "spin", "bonus_round_id": round});
+    let first = post(
+        port,
+        "/api/v1/bonus/trigger",
+        Some(&token),
+        Some("free-1"),
+        reveal.clone(),
+    )
+    .await;
+    assert_eq!(first["outcome"]["step"], 1);
+
+    let status = Command::new("kill")
+        .args(["-KILL", &node.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    wait_for_exit(&mut node);
+    let (mut restarted, _lines, port) = start_node(&settings);
+    // A retry of the reveal the killed node answered shows the same step; the next one goes on.
+    let retried = post(
+        port,
+        "/api/v1/bonus/trigger",
+        Some(&token),
+        Some("free-1"),
+        reveal.clone(),
+    )
+    .await;
+    assert_eq!(retried["outcome"], first["outcome"]);
+    let mut answer = retried;
+    let mut step = 1;
+    while answer["next_state"] == "free_spins" {
+        step += 1;
+        answer = post(
+            port,
+            "/api/v1/bonus/trigger",
+            Some(&token),
+            Some(&format!("free-{step}")),
+            reveal.clone(),
+        )
+        .await;
+        assert_eq!(answer["outcome"]["step"], step);
+    }
+    let payout = answer["round"]["total_win"].as_i64().unwrap();
+    assert_eq!(answer["balance"], 100_000_000 - stake + payout);
+    let pool = sqlx::PgPool::connect_with(settings.database.primary_options())
+        .await
+        .unwrap();
+    let report = game_cluster::wallet::audit::run(&pool).await.unwrap();
+    assert!(report.ok, "{:?}", report.breaches);
+    // Once the seed is revealed, the CLI replays the round from the database and agrees.
+    post(port, "/api/v1/fair/seeds/rotate", Some(&token), None, json!({})).await;
+    let output = binary(&settings).args(["verify", "--spin", &round]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout} {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("\"verified\": true"), "{stdout}");
+    stop_with_sigterm(&mut restarted);
+}
+
 /// Anyone can recompute a Dice, Plinko or Mines result offline with the CLI: the reference vectors of
 /// docs/FAIRNESS.md come out, and bad inputs are refused before anything runs (exit 2).
 #[test]
