@@ -343,7 +343,9 @@ impl SlotService {
             .filter(|session| session.player_id == player.player_id)
             .ok_or(SlotError::SessionNotFound)?;
         let seed = seeds::lock_active(&mut transaction, player.player_id).await?;
-        if let Some(first) = store::find_by_client_spin_id(&mut *transaction, player.player_id, client_key).await? {
+        let (retried, unfinished) =
+            store::spin_precedents(&mut *transaction, player.player_id, client_key, &request.game_id).await?;
+        if let Some(first) = retried {
             transaction.rollback().await?;
             let same = first.game_id == request.game_id
                 && first.session_id == request.session_id
@@ -355,10 +357,7 @@ impl SlotService {
             return self.finish(first, true).await;
         }
         check_session(&session, Some(&request.game_id))?;
-        if store::unfinished(&mut *transaction, player.player_id, &request.game_id)
-            .await?
-            .is_some()
-        {
+        if unfinished.is_some() {
             return Err(SlotError::RoundInProgress(request.game_id));
         }
         let input = seed.input();

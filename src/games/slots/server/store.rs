@@ -278,6 +278,35 @@ pub async fn find_by_client_spin_id(
         .transpose()
 }
 
+/// What a new spin must look at, in one read: the round this key already paid for (a retry), and the
+/// player's unfinished round of the game (which refuses a second spin).
+pub async fn spin_precedents(
+    executor: impl PgExecutor<'_>,
+    player: Uuid,
+    client_spin_id: &str,
+    game_id: &str,
+) -> sqlx::Result<(Option<RoundRow>, Option<RoundRow>)> {
+    let rows = sqlx::query(&round_query(
+        "r.player_id = $1 AND (r.client_spin_id = $2 OR (r.game_id = $3 AND r.status IN ('pending', 'open', 'paying')))",
+    ))
+    .bind(player)
+    .bind(client_spin_id)
+    .bind(game_id)
+    .fetch_all(executor)
+    .await?;
+    let mut retried = None;
+    let mut unfinished = None;
+    for row in rows {
+        let row = read_round(row)?;
+        if row.client_spin_id == client_spin_id {
+            retried = Some(row);
+        } else {
+            unfinished = Some(row);
+        }
+    }
+    Ok((retried, unfinished))
+}
+
 /// The round a player's `round/end` call with this key ended.
 pub async fn find_by_end_key(
     executor: impl PgExecutor<'_>,
