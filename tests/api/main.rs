@@ -6,6 +6,7 @@ mod auth;
 mod bad_input;
 mod crash;
 mod helpers;
+mod history;
 mod instant;
 mod leaderboard;
 mod ledger;
