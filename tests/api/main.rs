@@ -13,6 +13,7 @@ mod ledger;
 mod metrics;
 mod operations;
 mod process;
+mod push;
 mod recovery;
 mod wallet;
 mod ws;
