@@ -31,6 +31,7 @@ pub struct Unregister {
 
 struct Entry {
     player_id: Uuid,
+    account: i64,
     control: Recipient<ToSession>,
 }
 
@@ -94,7 +95,7 @@ impl PlayerSockets {
         sessions.retain(|id| *id != session_id);
         if sessions.is_empty() {
             self.by_player.remove(&entry.player_id);
-            self.player_of_account.retain(|_, player| *player != entry.player_id);
+            self.player_of_account.remove(&entry.account);
         }
     }
 }
@@ -136,6 +137,7 @@ impl Handler<Register> for PlayerSockets {
             register.session_id,
             Entry {
                 player_id: register.player_id,
+                account: register.account,
                 control: register.control,
             },
         );
