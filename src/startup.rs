@@ -12,6 +12,7 @@ use crate::api::wallet::TopUpPolicy;
 use crate::auth::{PasswordHasherConfig, TokenKeys};
 use crate::cluster::bus::EventBus;
 use crate::cluster::listener::{self, Listener, PubsubHealth};
+use crate::cluster::push::PlayerPush;
 use crate::cluster::registry::{self, Registration};
 use crate::cluster::{self, Namespace, NodeInfo};
 use crate::configuration::Settings;
@@ -27,6 +28,9 @@ use crate::games::registry::Registry;
 use crate::games::slots::server::recovery as slot_recovery;
 use crate::games::slots::server::{SlotService, SweepSettings};
 use crate::session::actor::{close_code, SessionContext};
+use crate::session::balance::{self, BALANCE_FEED_CAPACITY};
+use crate::session::players::PlayerSockets;
+use crate::wallet::observer::BalanceFeed;
 use crate::wallet::Wallet;
 use actix::{Actor, Addr};
 use actix_web::dev::Server;
@@ -56,6 +60,7 @@ pub struct Application {
     readiness: Arc<Readiness>,
     database: Database,
     handover_timeout: Duration,
+    push: PlayerPush,
 }
 
 /// Flipped by an operator's drain request (the admin API): the node then shuts down as on SIGTERM.
@@ -109,12 +114,14 @@ impl Application {
         let pubsub = Arc::new(PubsubHealth::new(Duration::from_millis(
             settings.cluster.pubsub_heartbeat_stale_ms,
         )));
-        let relays = rooms
+        let mut relays = rooms
             .relays
             .rooms
             .iter()
             .map(|(name, relay)| (namespace.room_channel(name), relay.clone().recipient()))
             .collect::<HashMap<_, _>>();
+        let (players, push) = start_player_pushes(&settings, &wallet, &redis, &namespace);
+        relays.insert(namespace.players_channel(), players.clone().recipient());
         listener::start(Listener {
             subscriber,
             publisher: redis.clone(),
@@ -157,6 +164,8 @@ impl Application {
             readiness: readiness.clone(),
             pubsub,
             node: node.clone(),
+            players,
+            push: push.clone(),
         };
         let server = build_server(listener, &settings, parts)?;
         tracing::info!(node_id = %node.node_id, port, url = %node.url, "node listening");
@@ -174,6 +183,7 @@ impl Application {
             readiness,
             database,
             handover_timeout: Duration::from_secs(settings.application.handover_timeout_s),
+            push,
         })
     }
 
@@ -191,6 +201,11 @@ impl Application {
 
     pub fn rooms(&self) -> &CrashRooms {
         &self.rooms
+    }
+
+    /// Pushes to single players on every node (see `cluster::push`).
+    pub fn player_push(&self) -> &PlayerPush {
+        &self.push
     }
 
     /// Serves until SIGINT or SIGTERM, then shuts down in order: mark the node not ready, ask the rooms
@@ -300,7 +315,7 @@ fn start_rooms(
         in_flight_max: cluster.forward_in_flight_max,
     })
     .context("failed to build the forwarding client")?;
-    let bus = EventBus::start(redis.clone(), cluster.publish_queue_capacity as usize);
+    let bus = EventBus::start(redis.clone(), cluster.publish_queue_capacity as usize, "rooms");
     let leadership_dependencies = LeadershipDependencies {
         pool: database.writer.clone(),
         wallet: wallet.clone(),
@@ -347,6 +362,25 @@ fn start_rooms(
         rooms.leaderships.push(leadership);
     }
     Ok(rooms)
+}
+
+/// The directory of this node's player sockets (fed by the players channel) and the publisher of pushes
+/// to single players, with the wallet's balance changes wired to it as `balance_updated` pushes.
+fn start_player_pushes(
+    settings: &Settings,
+    wallet: &Wallet,
+    redis: &fred::prelude::Client,
+    namespace: &Namespace,
+) -> (Addr<PlayerSockets>, PlayerPush) {
+    let cluster = &settings.cluster;
+    let players = PlayerSockets::new(cluster.relay_mailbox_capacity as usize).start();
+    let bus = EventBus::start(redis.clone(), cluster.publish_queue_capacity as usize, "players");
+    let push = PlayerPush::new(bus, namespace);
+    let (feed, changes) = BalanceFeed::channel(BALANCE_FEED_CAPACITY);
+    if wallet.report_balances_to(feed) {
+        tokio::spawn(balance::push_balance_changes(changes, push.clone()));
+    }
+    (players, push)
 }
 
 /// The per-player games, and the sweep that finishes their bets after a failure.
@@ -409,6 +443,8 @@ struct ServerParts {
     readiness: Arc<Readiness>,
     pubsub: Arc<PubsubHealth>,
     node: NodeInfo,
+    players: Addr<PlayerSockets>,
+    push: PlayerPush,
 }
 
 fn build_server(listener: TcpListener, settings: &Settings, parts: ServerParts) -> anyhow::Result<Server> {
@@ -428,6 +464,8 @@ fn build_server(listener: TcpListener, settings: &Settings, parts: ServerParts) 
         readiness,
         pubsub,
         node,
+        players,
+        push,
     } = parts;
     let auto_cashout_max = settings
         .crash
@@ -446,7 +484,9 @@ fn build_server(listener: TcpListener, settings: &Settings, parts: ServerParts) 
         settings: settings.session.clone(),
         auto_cashout_max,
         connections,
+        players,
     });
+    let push = web::Data::new(push);
     let drain = web::Data::from(drain);
     let namespace = web::Data::new(namespace);
     let shared_settings = web::Data::new(settings.clone());
@@ -507,6 +547,7 @@ fn build_server(listener: TcpListener, settings: &Settings, parts: ServerParts) 
             .app_data(limits.clone())
             .app_data(top_up.clone())
             .app_data(sessions.clone())
+            .app_data(push.clone())
             .app_data(games.clone())
             .app_data(slots.clone())
             .app_data(leaderboards.clone())

@@ -69,6 +69,8 @@ const state = {
   refreshTimer: null,
   refreshAfterRound: false,
   countdownTimer: null,
+  /** The `ts` of the last balance_updated push applied. */
+  balancePushedAt: 0,
 };
 
 // ---------------------------------------------------------------------------------------------------
@@ -252,6 +254,13 @@ function handle(event) {
       break;
     case 'balance':
       setBalance(event.balance);
+      break;
+    case 'balance_updated':
+      // Pushed after any movement of this player's money on any node; an older push arriving late is ignored.
+      if (event.ts >= state.balancePushedAt) {
+        state.balancePushedAt = event.ts;
+        setBalance(event.balance);
+      }
       break;
     case 'betting_paused':
       if (!event.room || event.room === state.room) setPaused(true, event.reason);

@@ -7,15 +7,14 @@ use super::json::BoundedJson;
 use super::{client_idempotency_key, parse_amount};
 use crate::auth::extract::AuthenticatedPlayer;
 use crate::db::Database;
-use crate::games::instant::{store, BetAnswer, BetView, InstantGames, PlaceBet};
-use crate::games::registry::Entry;
+use crate::games::history::{self, HistoryFilter, HISTORY_OFFSET_MAX, HISTORY_PAGE_SIZE_MAX};
+use crate::games::instant::{BetAnswer, InstantGames, PlaceBet};
 use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
+use std::ops::RangeInclusive;
 use uuid::Uuid;
-
-/// The most bets one history page may hold.
-const HISTORY_PAGE_SIZE_MAX: u32 = 100;
 
 pub fn configure(config: &mut web::ServiceConfig) {
     config
@@ -137,56 +136,115 @@ async fn bet(
     Ok(HttpResponse::Ok().json(json!({ "bet": bet })))
 }
 
+/// `GET /api/v1/history`'s query, as sent: every value is parsed by [`HistoryQuery::parse`], so that a bad
+/// one gets an error naming it.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct HistoryQuery {
-    game: String,
-    before: Option<Uuid>,
-    limit: Option<u32>,
+    game: Option<String>,
+    from_ts: Option<String>,
+    to_ts: Option<String>,
+    before: Option<String>,
+    limit: Option<String>,
+    offset: Option<String>,
 }
 
-/// `GET /api/v1/history?game=&before=&limit=`: the player's bets in one game, newest first, from the
-/// reader pool, each with what verifying it needs.
+/// The page size when the query names none.
+const HISTORY_PAGE_SIZE_DEFAULT: u32 = 20;
+
+impl HistoryQuery {
+    fn parse(self, games: &InstantGames) -> Result<HistoryFilter, ApiError> {
+        if let Some(game) = &self.game {
+            games
+                .registry()
+                .entry(game)
+                .map_err(|error| ApiError::bad_request("invalid_game", error.to_string()))?;
+        }
+        let limit = parse_count("limit", self.limit.as_deref(), 1..=HISTORY_PAGE_SIZE_MAX)?;
+        let offset = parse_count("offset", self.offset.as_deref(), 0..=HISTORY_OFFSET_MAX)?;
+        let from = parse_timestamp("from_ts", self.from_ts.as_deref())?;
+        let to = parse_timestamp("to_ts", self.to_ts.as_deref())?;
+        if let (Some(from), Some(to)) = (from, to) {
+            if from > to {
+                return Err(ApiError::bad_request(
+                    "invalid_query",
+                    "from_ts must not be after to_ts",
+                ));
+            }
+        }
+        let before = self
+            .before
+            .as_deref()
+            .map(Uuid::parse_str)
+            .transpose()
+            .map_err(|_| ApiError::bad_request("invalid_query", "before must be a bet id (a UUID)"))?;
+        Ok(HistoryFilter {
+            game: self.game,
+            from,
+            to,
+            before,
+            limit: limit.unwrap_or(HISTORY_PAGE_SIZE_DEFAULT),
+            offset: offset.unwrap_or(0),
+        })
+    }
+}
+
+/// A whole number within `range`, or None when absent.
+fn parse_count(name: &str, text: Option<&str>, range: RangeInclusive<u32>) -> Result<Option<u32>, ApiError> {
+    let Some(text) = text else { return Ok(None) };
+    match text.parse::<u32>() {
+        Ok(count) if range.contains(&count) => Ok(Some(count)),
+        _ => Err(ApiError::bad_request(
+            "invalid_query",
+            format!(
+                "{name} must be a whole number from {} to {}",
+                range.start(),
+                range.end()
+            ),
+        )),
+    }
+}
+
+/// An RFC 3339 timestamp (`2026-11-22T10:00:00Z`; a `+` offset must be sent as `%2B`), or None.
+fn parse_timestamp(name: &str, text: Option<&str>) -> Result<Option<DateTime<Utc>>, ApiError> {
+    let Some(text) = text else { return Ok(None) };
+    DateTime::parse_from_rfc3339(text)
+        .map(|time| Some(time.with_timezone(&Utc)))
+        .map_err(|_| {
+            ApiError::bad_request(
+                "invalid_query",
+                format!("{name} must be an RFC 3339 timestamp such as 2026-11-22T10:00:00Z"),
+            )
+        })
+}
+
+/// `GET /api/v1/history?game=&from_ts=&to_ts=&limit=&offset=&before=`: the player's bets in every game (or
+/// one), newest first, from the reader pool, each with its `game` and what verifying it needs.
 async fn history(
     player: AuthenticatedPlayer,
     query: web::Query<HistoryQuery>,
     games: web::Data<InstantGames>,
     database: web::Data<Database>,
 ) -> Result<HttpResponse, ApiError> {
-    let query = query.into_inner();
-    let limit = query.limit.unwrap_or(20);
-    if !(1..=HISTORY_PAGE_SIZE_MAX).contains(&limit) {
-        return Err(ApiError::bad_request(
-            "invalid_query",
-            format!("limit must be 1 to {HISTORY_PAGE_SIZE_MAX}"),
-        ));
-    }
-    let entry = games
-        .registry()
-        .entry(&query.game)
-        .map_err(|error| ApiError::bad_request("invalid_game", error.to_string()))?;
-    let (bets, next_before) = match entry {
-        Entry::RealTime(_) => {
-            let bets =
-                crate::games::crash::store::player_history(&database.reader, player.player_id, query.before, limit)
-                    .await?;
-            let next = (bets.len() == limit as usize)
-                .then(|| bets.last().map(|bet| bet.bet.bet_id))
-                .flatten();
-            (serde_json::to_value(bets).map_err(ApiError::internal)?, next)
-        }
-        Entry::PerPlayer(registered) => {
-            let rows = store::history(&database.reader, player.player_id, &query.game, query.before, limit).await?;
-            let next = (rows.len() == limit as usize)
-                .then(|| rows.last().map(|bet| bet.id))
-                .flatten();
-            let views = rows
-                .iter()
-                .map(|row| BetView::of(registered, row))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(ApiError::internal)?;
-            (serde_json::to_value(views).map_err(ApiError::internal)?, next)
-        }
-    };
-    Ok(HttpResponse::Ok().json(json!({ "game": query.game, "bets": bets, "next_before": next_before })))
+    let filter = query.into_inner().parse(&games)?;
+    let bets = history::page(&database.reader, games.registry(), player.player_id, &filter)
+        .await
+        .map_err(ApiError::internal)?;
+    let full = bets.len() == filter.limit as usize;
+    let next_offset = (filter.offset + filter.limit).min(HISTORY_OFFSET_MAX + 1);
+    let next_offset = (full && next_offset <= HISTORY_OFFSET_MAX).then_some(next_offset);
+    let next_before = full.then(|| bets.last().and_then(bet_id)).flatten();
+    Ok(HttpResponse::Ok().json(json!({
+        "game": filter.game,
+        "bets": bets,
+        "limit": filter.limit,
+        "offset": filter.offset,
+        "next_offset": next_offset,
+        "next_before": next_before,
+    })))
+}
+
+/// The id of a history entry: a crash bet's `bet_id`, any other bet's `id`.
+fn bet_id(entry: &Value) -> Option<Value> {
+    entry.get("bet_id").or_else(|| entry.get("id")).cloned()
 }

@@ -34,16 +34,19 @@ enum Outgoing {
 pub struct EventBus {
     queue: mpsc::Sender<Outgoing>,
     dropped: Arc<AtomicU64>,
+    /// Names the bus in its drop counter (`event_bus_dropped_total{bus=..}`) and log lines.
+    name: &'static str,
 }
 
 impl EventBus {
-    /// Starts the publishing task on the current runtime.
-    pub fn start(client: Client, capacity: usize) -> EventBus {
+    /// Starts the publishing task on the current runtime; `name` labels its drops.
+    pub fn start(client: Client, capacity: usize, name: &'static str) -> EventBus {
         let (queue, receiver) = mpsc::channel(capacity);
         tokio::spawn(drain(client, receiver));
         EventBus {
             queue,
             dropped: Arc::new(AtomicU64::new(0)),
+            name,
         }
     }
 
@@ -75,10 +78,11 @@ impl EventBus {
 
     fn enqueue(&self, outgoing: Outgoing) {
         if self.queue.try_send(outgoing).is_err() {
+            metrics::counter!("event_bus_dropped_total", "bus" => self.name).increment(1);
             let dropped = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
             // One line per thousand drops keeps a Redis outage from flooding the log.
             if dropped % 1000 == 1 {
-                tracing::warn!(dropped, "event bus queue full; dropping events (nodes will resync)");
+                tracing::warn!(bus = self.name, dropped, "event bus queue full; dropping events");
             }
         }
     }

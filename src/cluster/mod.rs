@@ -4,6 +4,7 @@
 pub mod bus;
 pub mod lease;
 pub mod listener;
+pub mod push;
 pub mod redis;
 pub mod registry;
 
@@ -43,6 +44,11 @@ impl Namespace {
     /// The key of one node's record in the registry.
     pub fn node_key(&self, node_id: &str) -> String {
         format!("{}:node:{node_id}", self.0)
+    }
+
+    /// The channel of pushes to single players (see `push`), which every node listens to.
+    pub fn players_channel(&self) -> String {
+        format!("{}:players", self.0)
     }
 
     /// The channel every node publishes its heartbeat on, and listens to for its own.

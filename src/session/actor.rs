@@ -2,6 +2,7 @@
 //! messages, keeps a heartbeat, and forwards bets and cashouts to the room actors with the moment each
 //! request arrived.
 
+use super::players::{PlayerSockets, Register, Unregister};
 use super::protocol::{self, ClientMessage};
 use super::transport::{SendFailure, Transport};
 use crate::api::error::ApiError;
@@ -52,6 +53,8 @@ pub struct SessionContext {
     pub auto_cashout_max: u32,
     /// Sessions open on this node, for the cluster registry.
     pub connections: std::sync::Arc<AtomicU64>,
+    /// This node's directory of player sockets, which delivers pushes to single players.
+    pub players: Addr<PlayerSockets>,
 }
 
 /// Who a socket speaks for once authenticated.
@@ -175,6 +178,14 @@ impl PlayerSession {
                 None
             }
         };
+        if let Some(player) = &player {
+            self.context.players.do_send(Register {
+                session_id: self.id,
+                player_id: player.player_id,
+                account: player.account.0,
+                control: ctx.address().recipient(),
+            });
+        }
         let subscribe = self.room.send(Subscribe {
             session_id: self.id,
             player_id: player.as_ref().map(|player| player.player_id),
@@ -402,6 +413,7 @@ impl Actor for PlayerSession {
         self.context.connections.fetch_sub(1, Ordering::Relaxed);
         metrics::counter!("ws_sessions_closed_total", "reason" => self.close_reason.get()).increment(1);
         self.room.do_send(Unsubscribe { session_id: self.id });
+        self.context.players.do_send(Unregister { session_id: self.id });
         // Dropping the transport's last handles ends the writer and the connection if it is still open.
         tracing::debug!(session = self.id, "session stopped");
     }

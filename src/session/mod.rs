@@ -2,5 +2,7 @@
 //! queue out. The socket I/O itself lives in `transport`.
 
 pub mod actor;
+pub mod balance;
+pub mod players;
 pub mod protocol;
 pub mod transport;

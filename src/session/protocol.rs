@@ -67,6 +67,12 @@ pub fn balance(balance: i64) -> ByteString {
     encode(&serde_json::json!({ "type": "balance", "balance": balance }))
 }
 
+/// `{"type":"balance_updated","balance":..,"ts":..}`: the player's balance (micro-units) after money moved,
+/// pushed to every socket of the player; `ts` is when the movement was recorded (ms since the epoch).
+pub fn balance_updated(balance: i64, recorded_at_ms: i64) -> ByteString {
+    encode(&serde_json::json!({ "type": "balance_updated", "balance": balance, "ts": recorded_at_ms }))
+}
+
 pub fn pong(request_id: Option<&str>, server_time_ms: i64) -> ByteString {
     encode(&serde_json::json!({ "type": "pong", "request_id": request_id, "ts": server_time_ms }))
 }

@@ -6,6 +6,7 @@ pub mod batch;
 pub mod bench;
 pub mod history;
 pub mod ledger;
+pub mod observer;
 pub mod shard;
 pub mod store;
 
@@ -14,8 +15,9 @@ use crate::db::Database;
 use crate::money::{Amount, Currency};
 use actix::{Actor, Addr};
 use ledger::{AccountId, IdempotencyKey, TransferError, TransferKind, TransferReceipt, TransferRequest};
+use observer::BalanceFeed;
 use shard::{Drain, ShardLimits, SubmitTransfer, WalletShard};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use store::{LedgerStore, SystemAccounts};
 use tokio::sync::{oneshot, Semaphore};
@@ -31,6 +33,8 @@ struct WalletInner {
     system: SystemAccounts,
     currency: Currency,
     admission_timeout: Duration,
+    /// Where the shards report the balances their posted transfers leave; set once at start-up.
+    balances: Arc<OnceLock<BalanceFeed>>,
 }
 
 struct ShardHandle {
@@ -51,9 +55,10 @@ impl Wallet {
             commit_attempts_max: settings.commit_attempts_max,
             commit_retry_backoff: Duration::from_millis(settings.commit_retry_backoff_ms),
         };
+        let balances = Arc::new(OnceLock::new());
         let shards = (0..settings.shard_count as usize)
             .map(|index| ShardHandle {
-                addr: WalletShard::new(index, store.clone(), limits).start(),
+                addr: WalletShard::new(index, store.clone(), limits, balances.clone()).start(),
                 admission: Arc::new(Semaphore::new(settings.mailbox_capacity as usize)),
                 mailbox_capacity: settings.mailbox_capacity as usize,
             })
@@ -64,8 +69,15 @@ impl Wallet {
                 system,
                 currency,
                 admission_timeout: Duration::from_millis(settings.admission_timeout_ms),
+                balances,
             }),
         })
+    }
+
+    /// From now on, every posted transfer reports the new balance of its player account to `feed` (see
+    /// [`observer`]). Set once, at start-up; false (and nothing changes) when a feed was already set.
+    pub fn report_balances_to(&self, feed: BalanceFeed) -> bool {
+        self.inner.balances.set(feed).is_ok()
     }
 
     /// How many operations each shard holds right now (admitted and not yet answered), by shard index.
@@ -140,6 +152,7 @@ impl Wallet {
             request.debit
         };
         let shard = &self.inner.shards[self.shard_of(player)];
+        let player = (!self.is_system_account(player)).then_some(player);
         let permit = tokio::time::timeout(self.inner.admission_timeout, shard.admission.clone().acquire_owned())
             .await
             .map_err(|_| TransferError::Overloaded)?
@@ -147,6 +160,7 @@ impl Wallet {
         let (reply, answer) = oneshot::channel();
         shard.addr.do_send(SubmitTransfer {
             request,
+            player,
             reply,
             admission: permit,
         });

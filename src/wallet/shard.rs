@@ -3,9 +3,11 @@
 //! while a batch commits wait for the next one, so batches grow with load (group commit) and a quiet
 //! shard answers after at most `batch_delay_ms` plus one commit.
 
-use super::ledger::{TransferError, TransferReceipt, TransferRequest};
+use super::ledger::{AccountId, TransferError, TransferReceipt, TransferRequest};
+use super::observer::{BalanceChange, BalanceFeed};
 use super::store::{BatchOutcomes, LedgerStore};
 use actix::prelude::*;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tokio::sync::oneshot;
 
@@ -17,6 +19,9 @@ pub type Reply = oneshot::Sender<Result<TransferReceipt, TransferError>>;
 #[rtype(result = "()")]
 pub struct SubmitTransfer {
     pub request: TransferRequest,
+    /// The player account the transfer moves money of (None between two system accounts): its new
+    /// balance is reported once the transfer is posted.
+    pub player: Option<AccountId>,
     pub reply: Reply,
     /// The operation's place in the shard's bounded admission; released when it is answered, even if the
     /// caller has gone away meanwhile.
@@ -48,10 +53,16 @@ pub struct WalletShard {
     flush_timer: Option<SpawnHandle>,
     draining: bool,
     drain_waiters: Vec<oneshot::Sender<()>>,
+    balances: Arc<OnceLock<BalanceFeed>>,
 }
 
 impl WalletShard {
-    pub fn new(index: usize, store: LedgerStore, limits: ShardLimits) -> WalletShard {
+    pub fn new(
+        index: usize,
+        store: LedgerStore,
+        limits: ShardLimits,
+        balances: Arc<OnceLock<BalanceFeed>>,
+    ) -> WalletShard {
         WalletShard {
             index,
             store,
@@ -61,6 +72,7 @@ impl WalletShard {
             flush_timer: None,
             draining: false,
             drain_waiters: Vec::new(),
+            balances,
         }
     }
 
@@ -91,7 +103,13 @@ impl WalletShard {
         let (requests, replies): (Vec<_>, Vec<_>) = self
             .pending
             .drain(..size)
-            .map(|op| (op.request, (op.reply, op.admission)))
+            .map(|op| {
+                let player = op.player.map(|account| PlayerSide {
+                    account,
+                    debited: op.request.debit == account,
+                });
+                (op.request, (op.reply, op.admission, player))
+            })
             .unzip();
         self.committing = true;
         let store = self.store.clone();
@@ -110,7 +128,10 @@ impl WalletShard {
             outcomes
         };
         ctx.spawn(commit.into_actor(self).map(move |outcomes, shard, ctx| {
-            for ((reply, admission), outcome) in replies.into_iter().zip(outcomes) {
+            for ((reply, admission, player), outcome) in replies.into_iter().zip(outcomes) {
+                if let (Some(player), Ok(receipt), Some(feed)) = (player, &outcome, shard.balances.get()) {
+                    player.report(feed, receipt);
+                }
                 // A caller that gave up has dropped its receiver; its transfer still stands.
                 let _ = reply.send(outcome);
                 drop(admission);
@@ -129,6 +150,32 @@ impl WalletShard {
         for waiter in self.drain_waiters.drain(..) {
             let _ = waiter.send(());
         }
+    }
+}
+
+/// The player side of a transfer in a batch, to report its new balance once posted.
+#[derive(Debug, Clone, Copy)]
+struct PlayerSide {
+    account: AccountId,
+    debited: bool,
+}
+
+impl PlayerSide {
+    /// Reports the balance the transfer left; a replayed answer moved nothing now and reports nothing.
+    fn report(self, feed: &BalanceFeed, receipt: &TransferReceipt) {
+        if receipt.replayed {
+            return;
+        }
+        let balance = if self.debited {
+            receipt.debit_balance_after
+        } else {
+            receipt.credit_balance_after
+        };
+        feed.report(BalanceChange {
+            account: self.account,
+            balance,
+            at: receipt.created_at,
+        });
     }
 }
 

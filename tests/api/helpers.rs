@@ -17,6 +17,8 @@ pub struct TestApp {
     pub settings: Settings,
     pub pool: PgPool,
     pub wallet: Wallet,
+    /// The node's publisher of pushes to single players.
+    pub push: game_cluster::cluster::push::PlayerPush,
     pub client: reqwest::Client,
 }
 
@@ -70,6 +72,7 @@ pub async fn spawn_app_with(settings: Settings) -> TestApp {
     let pool = application.database().writer.clone();
     let wallet = application.wallet().clone();
     let rooms = application.rooms().clone();
+    let push = application.player_push().clone();
     actix_web::rt::spawn(application.run_until_stopped());
     TestApp {
         address,
@@ -77,6 +80,7 @@ pub async fn spawn_app_with(settings: Settings) -> TestApp {
         settings,
         pool,
         wallet,
+        push,
         client: reqwest::Client::new(),
     }
 }

@@ -4,6 +4,7 @@ use game_cluster::money::Amount;
 use game_cluster::wallet::ledger::{
     AccountId, IdempotencyKey, RejectionCode, TransferError, TransferKind, TransferReceipt, TransferRequest,
 };
+use game_cluster::wallet::observer::{BalanceChange, BalanceFeed};
 use game_cluster::wallet::Wallet;
 
 fn key(text: &str) -> IdempotencyKey {
@@ -189,4 +190,51 @@ async fn a_rejection_inside_a_batch_leaves_the_rest_posted() {
         Err(TransferError::Rejected(RejectionCode::InsufficientFunds))
     );
     assert_eq!(outcomes[2].as_ref().unwrap().debit_balance_after.micros(), 0);
+}
+
+/// The wallet reports the player's new balance once for each transfer it posts (a stake or a credit),
+/// and nothing for a replay of the same key or a refused transfer.
+#[actix_web::test]
+async fn posted_transfers_report_the_players_new_balance_once() {
+    let app = spawn_app().await;
+    let database = game_cluster::db::Database::connect_lazy(&app.settings.database);
+    let wallet = Wallet::start(&database, &app.settings.wallet, app.settings.currency())
+        .await
+        .unwrap();
+    let (feed, mut changes) = BalanceFeed::channel(16);
+    assert!(wallet.report_balances_to(feed.clone()));
+    assert!(!wallet.report_balances_to(feed), "the feed is set once");
+    let player = funded_player(&app, "observed", 10_000_000).await;
+    wallet
+        .transfer(bet(&wallet, player, 3_000_000, "observed-1"))
+        .await
+        .unwrap();
+    let change = next_change(&mut changes).await;
+    assert_eq!((change.account, change.balance.micros()), (player, 7_000_000));
+
+    let replay = wallet
+        .transfer(bet(&wallet, player, 3_000_000, "observed-1"))
+        .await
+        .unwrap();
+    assert!(replay.replayed);
+    let refused = wallet.transfer(bet(&wallet, player, 50_000_000, "observed-2")).await;
+    assert_eq!(refused, Err(TransferError::Rejected(RejectionCode::InsufficientFunds)));
+    let amount = Amount::parse(1_000_000).unwrap();
+    wallet
+        .credit_from_treasury(player, amount, TransferKind::TopUp, key("observed-3"), "test".into())
+        .await
+        .unwrap();
+    let change = next_change(&mut changes).await;
+    assert_eq!(
+        (change.account, change.balance.micros()),
+        (player, 8_000_000),
+        "neither the replay nor the refusal reported a change"
+    );
+}
+
+async fn next_change(changes: &mut tokio::sync::mpsc::Receiver<BalanceChange>) -> BalanceChange {
+    tokio::time::timeout(std::time::Duration::from_secs(10), changes.recv())
+        .await
+        .expect("a change in time")
+        .expect("the feed is open")
 }

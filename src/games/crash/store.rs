@@ -468,24 +468,17 @@ pub struct HistoryEntry {
     pub created_at: chrono::DateTime<chrono::Utc>,
 }
 
-/// A player's crash bets, newest first, strictly older than `before` when given.
-pub async fn player_history(
-    pool: &PgPool,
-    player: Uuid,
-    before: Option<Uuid>,
-    limit: u32,
-) -> sqlx::Result<Vec<HistoryEntry>> {
+/// The player's crash bets among `ids` (in no particular order): the entries of one history page.
+pub async fn player_history_entries(pool: &PgPool, player: Uuid, ids: &[Uuid]) -> sqlx::Result<Vec<HistoryEntry>> {
     let rows = sqlx::query(
         "SELECT b.*, r.room, r.phase,
              CASE WHEN r.phase = 'crashed' THEN r.hash END AS revealed_hash,
              CASE WHEN r.phase = 'crashed' THEN r.crash_point END AS revealed_crash_point
          FROM crash_bets b JOIN crash_rounds r ON r.id = b.round_id
-         WHERE b.player_id = $1 AND b.status <> 'void' AND ($2::uuid IS NULL OR b.id < $2)
-         ORDER BY b.id DESC LIMIT $3",
+         WHERE b.player_id = $1 AND b.id = ANY($2)",
     )
     .bind(player)
-    .bind(before)
-    .bind(i64::from(limit))
+    .bind(ids)
     .fetch_all(pool)
     .await?;
     rows.iter()

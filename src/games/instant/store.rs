@@ -222,24 +222,13 @@ pub async fn transition(executor: impl PgExecutor<'_>, id: Uuid, from: BetStatus
     Ok(result.rows_affected() == 1)
 }
 
-/// A page of a player's bets in one game, newest first, strictly older than `before` when given.
-pub async fn history(
-    executor: impl PgExecutor<'_>,
-    player: Uuid,
-    game: &str,
-    before: Option<Uuid>,
-    limit: u32,
-) -> sqlx::Result<Vec<BetRow>> {
-    let rows = sqlx::query(&format!(
-        "{SELECT_BET} WHERE b.player_id = $1 AND b.game = $2 AND ($3::uuid IS NULL OR b.id < $3)
-         ORDER BY b.id DESC LIMIT $4"
-    ))
-    .bind(player)
-    .bind(game)
-    .bind(before)
-    .bind(i64::from(limit))
-    .fetch_all(executor)
-    .await?;
+/// The player's bets among `ids` (in no particular order): the entries of one history page.
+pub async fn history_entries(executor: impl PgExecutor<'_>, player: Uuid, ids: &[Uuid]) -> sqlx::Result<Vec<BetRow>> {
+    let rows = sqlx::query(&format!("{SELECT_BET} WHERE b.player_id = $1 AND b.id = ANY($2)"))
+        .bind(player)
+        .bind(ids)
+        .fetch_all(executor)
+        .await?;
     rows.iter().map(bet_from_row).collect()
 }
 
