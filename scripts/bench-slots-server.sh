@@ -159,24 +159,28 @@ print("| " + " | ".join(cells) + " |")
 PY
 }
 
-# db_counters prints "transactions wal_syncs wal_bytes rounds" of the cluster's primary: committed
-# transactions of its database (read-only ones included), WAL flushes to disk (the durable commits'
+# db_counters prints "transactions rollbacks wal_syncs wal_bytes rounds" of the cluster's primary:
+# committed transactions of its database (read-only ones included), rolled back ones (the wallet's
+# fast path rolls back when a balance it read moved meanwhile), WAL flushes to disk (the durable commits'
 # fsyncs, several commits sharing one when they come together), the WAL position in bytes and the slot
 # rounds stored.
 db_counters() {
   pg_psql "$PG_PORT" "$DB_NAME" -tA -F ' ' -c "SELECT (SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()),
+    (SELECT xact_rollback FROM pg_stat_database WHERE datname = current_database()),
     (SELECT wal_sync FROM pg_stat_wal), pg_current_wal_lsn() - '0/0'::pg_lsn, (SELECT count(*) FROM slot_rounds)"
 }
 
 # db_line BEFORE AFTER prints the commits and WAL per slot round over the whole spin run (warm-up,
 # sign-ups and reveals included).
 db_line() {
-  local commits0 syncs0 wal0 rounds0 commits1 syncs1 wal1 rounds1
-  read -r commits0 syncs0 wal0 rounds0 <<<"$1"
-  read -r commits1 syncs1 wal1 rounds1 <<<"$2"
-  awk -v c=$((commits1 - commits0)) -v s=$((syncs1 - syncs0)) -v w=$((wal1 - wal0)) -v r=$((rounds1 - rounds0)) 'BEGIN {
-    printf "Whole spin run: %d slot rounds stored; per round %.2f transactions, %.2f WAL flushes, %.1f KiB of WAL\n",
-      r, (r > 0 ? c / r : 0), (r > 0 ? s / r : 0), (r > 0 ? w / r / 1024 : 0) }'
+  local commits0 rollbacks0 syncs0 wal0 rounds0 commits1 rollbacks1 syncs1 wal1 rounds1
+  read -r commits0 rollbacks0 syncs0 wal0 rounds0 <<<"$1"
+  read -r commits1 rollbacks1 syncs1 wal1 rounds1 <<<"$2"
+  awk -v c=$((commits1 - commits0)) -v b=$((rollbacks1 - rollbacks0)) -v s=$((syncs1 - syncs0)) \
+    -v w=$((wal1 - wal0)) -v r=$((rounds1 - rounds0)) 'BEGIN {
+    d = (r > 0 ? r : 1)
+    printf "Whole spin run: %d slot rounds stored; per round %.2f transactions committed, %.2f rolled back, %.2f WAL flushes, %.1f KiB of WAL\n",
+      r, c / d, b / d, s / d, w / d / 1024 }'
 }
 
 # spin_figures SUMMARY prints the spin run's figures from k6's summary export as Markdown.
