@@ -15,7 +15,7 @@
 //   DURATION          time at VUS players after the ramp [20s]; with BENCH=1 the measured window [30s]
 //   THINK_MS          mean pause before each spin and each reveal in ms, uniform 0..2x [1000; BENCH=1: 0]
 //   SLOT_GAMES        games, one chosen per session [fortune-lines,gem-cascade]
-//   SLOT_BET          base bet in micro-units, one of the server's bet levels [100000]
+//   SLOT_BET_MICROS   base bet in micro-units, one of the server's bet levels [100000]
 //   BUY_PROBABILITY   chance per paid round of buying the bonus (100 bets) instead [0.005: 1 in 200]
 //   SESSION_ROUNDS_MAX  paid rounds per game session before a new init [500]
 //   SLOT_ATTEMPTS_MAX attempts of a request that got no answer (network error, 502/503/504) [4]

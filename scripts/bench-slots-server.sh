@@ -24,7 +24,7 @@
 #   BENCH_PGBENCH           0 skips pgbench [1]
 #   BENCH_GAME_BIN          the node binary (default: target/release/game-cluster, built here first)
 #   BENCH_KEEP              1 keeps the cluster's directory (logs) instead of deleting it [0]
-#   SLOT_GAMES, SLOT_BET, BUY_PROBABILITY  reach loadtest/slots.js (BUY_PROBABILITY defaults to 0 here:
+#   SLOT_GAMES, SLOT_BET_MICROS, BUY_PROBABILITY  reach loadtest/slots.js (BUY_PROBABILITY defaults to 0 here:
 #                           spins are measured, not bought bonuses)
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
@@ -245,7 +245,7 @@ machine_line() {
   echo "Machine: $(nproc) CPUs (${cpu:-unknown model}); load average before the run: $load"
   echo "Postgres: $("$(pg_bin_dir)/postgres" --version) (fsync=on, synchronous_commit=on)"
   echo "Cluster: $BENCH_NODES nodes behind nginx, Postgres primary + replica, Redis + Sentinels, k6 on the same machine"
-  echo "Spin run: $BENCH_VUS VUs, no think time, ${BENCH_WARMUP_S}s warm-up + ${BENCH_SECONDS}s measured, games ${SLOT_GAMES:-fortune-lines,gem-cascade}, bet ${SLOT_BET:-100000} micro-units"
+  echo "Spin run: $BENCH_VUS VUs, no think time, ${BENCH_WARMUP_S}s warm-up + ${BENCH_SECONDS}s measured, games ${SLOT_GAMES:-fortune-lines,gem-cascade}, bet ${SLOT_BET_MICROS:-100000} micro-units"
 }
 
 main() {

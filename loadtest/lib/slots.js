@@ -18,7 +18,7 @@ const SLOT_GAMES = envString('SLOT_GAMES', 'fortune-lines,gem-cascade')
   .map((game) => game.trim())
   .filter((game) => game !== '');
 /** Base bet in micro-units: one of the server's bet levels (0.10 by default, the smallest). */
-export const SLOT_BET = envInt('SLOT_BET', 100000, 1, 1e15);
+export const SLOT_BET_MICROS = envInt('SLOT_BET_MICROS', 100000, 1, 1e15);
 /** Chance per paid round of buying the bonus (100 bets) instead of spinning. */
 const BUY_PROBABILITY = envFloat('BUY_PROBABILITY', 0.005, 0, 1);
 /** Paid rounds a session plays before the player opens a new one. */
@@ -98,7 +98,7 @@ function openSession(data, me) {
     return false;
   }
   const answer = response.json();
-  check(answer, { 'slot_init has bet levels': (a) => a.game && Array.isArray(a.game.bet_levels) && a.game.bet_levels.includes(SLOT_BET) });
+  check(answer, { 'slot_init has bet levels': (a) => a.game && Array.isArray(a.game.bet_levels) && a.game.bet_levels.includes(SLOT_BET_MICROS) });
   session = { game, id: answer.session_id, rounds: 0 };
   me.balance = answer.balance;
   const open = answer.unfinished_round;
@@ -184,13 +184,13 @@ function inBenchWindow(data, now) {
  */
 export function slotPlayer(data, thinkMs) {
   // Enough for a bought bonus and some spins: the top-up (FUND_AMOUNT, 1,000 units) lasts a long time.
-  const me = player(data, 's', SLOT_BET * (BUY_COST_BETS + 20));
+  const me = player(data, 's', SLOT_BET_MICROS * (BUY_COST_BETS + 20));
   if (session === null || session.rounds >= SESSION_ROUNDS_MAX) {
     if (!openSession(data, me)) {
       sleep(1);
       return;
     }
-    if (me.balance === null || me.balance < SLOT_BET * (BUY_COST_BETS + 20)) return; // player() tops up next time
+    if (me.balance === null || me.balance < SLOT_BET_MICROS * (BUY_COST_BETS + 20)) return; // player() tops up next time
   }
   think(thinkMs);
   const buy = Math.random() < BUY_PROBABILITY;
@@ -198,8 +198,8 @@ export function slotPlayer(data, thinkMs) {
   const name = buy ? 'slot_buy' : 'slot_spin';
   const path = buy ? '/api/v1/bonus/trigger' : '/api/v1/spin';
   const body = buy
-    ? { session_id: session.id, game_id: session.game, action: 'buy_feature', feature_id: 'bonus', bet: { amount: SLOT_BET } }
-    : { session_id: session.id, game_id: session.game, bet: { amount: SLOT_BET } };
+    ? { session_id: session.id, game_id: session.game, action: 'buy_feature', feature_id: 'bonus', bet: { amount: SLOT_BET_MICROS } }
+    : { session_id: session.id, game_id: session.game, bet: { amount: SLOT_BET_MICROS } };
   const before = me.balance;
   const started = Date.now();
   // 409 round_in_progress and 410 session_expired/closed are handled here, not counted as failures.
@@ -223,7 +223,7 @@ export function slotPlayer(data, thinkMs) {
     benchSpinMs.add(ended - started);
   }
   check(answer, {
-    'slot stake is the bet times the mode': (a) => a.stake === (buy ? SLOT_BET * BUY_COST_BETS : SLOT_BET),
+    'slot stake is the bet times the mode': (a) => a.stake === (buy ? SLOT_BET_MICROS * BUY_COST_BETS : SLOT_BET_MICROS),
     // A retry's answer may be the first attempt's round, replayed; a first attempt's never is.
     'a new paid round is not a replay': (a) => retried || a.replayed === false,
   });
