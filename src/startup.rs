@@ -133,7 +133,7 @@ impl Application {
         })
         .await;
         let games = start_instant_games(&settings, &database, &wallet);
-        let slots = start_slot_games(&settings, &database, &wallet).await?;
+        let slots = start_slot_games(&settings, &database, &wallet, &push).await?;
         let readiness = Arc::new(Readiness::default());
         let connections = Arc::new(AtomicU64::new(0));
         let drain = Arc::new(DrainSwitch::default());
@@ -403,18 +403,25 @@ fn start_instant_games(settings: &Settings, database: &Database, wallet: &Wallet
 }
 
 /// The slot server, and the sweeps that finish its rounds after a failure or when a player leaves one.
-async fn start_slot_games(settings: &Settings, database: &Database, wallet: &Wallet) -> anyhow::Result<SlotService> {
+async fn start_slot_games(
+    settings: &Settings,
+    database: &Database,
+    wallet: &Wallet,
+    push: &PlayerPush,
+) -> anyhow::Result<SlotService> {
     let games = &settings.games;
     let slots = SlotService::start(
         &games.slots,
         database.writer.clone(),
         database.reader.clone(),
         wallet.clone(),
+        push.clone(),
     )
     .await?;
     slot_recovery::start(
         database.writer.clone(),
         wallet.clone(),
+        push.clone(),
         SweepSettings {
             interval: Duration::from_millis(games.recovery_interval_ms),
             unsettled_age: Duration::from_millis(games.recovery_age_ms),

@@ -7,12 +7,14 @@ use super::json::BoundedJson;
 use super::{client_idempotency_key, parse_amount};
 use crate::auth::extract::AuthenticatedPlayer;
 use crate::db::Database;
-use crate::games::history::{self, HistoryFilter, HISTORY_OFFSET_MAX, HISTORY_PAGE_SIZE_MAX};
+use crate::games::history::{self, HistoryFilter, HistoryGames, HISTORY_OFFSET_MAX, HISTORY_PAGE_SIZE_MAX};
 use crate::games::instant::{BetAnswer, InstantGames, PlaceBet};
+use crate::games::slots::server::SlotService;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
+use std::collections::BTreeSet;
 use std::ops::RangeInclusive;
 use uuid::Uuid;
 
@@ -153,12 +155,14 @@ struct HistoryQuery {
 const HISTORY_PAGE_SIZE_DEFAULT: u32 = 20;
 
 impl HistoryQuery {
-    fn parse(self, games: &InstantGames) -> Result<HistoryFilter, ApiError> {
+    fn parse(self, games: HistoryGames<'_>) -> Result<HistoryFilter, ApiError> {
         if let Some(game) = &self.game {
-            games
-                .registry()
-                .entry(game)
-                .map_err(|error| ApiError::bad_request("invalid_game", error.to_string()))?;
+            if !games.knows(game) {
+                return Err(ApiError::bad_request(
+                    "invalid_game",
+                    format!("no game {game:?}: a game's name, \"slots\" or a slot game's id"),
+                ));
+            }
         }
         let limit = parse_count("limit", self.limit.as_deref(), 1..=HISTORY_PAGE_SIZE_MAX)?;
         let offset = parse_count("offset", self.offset.as_deref(), 0..=HISTORY_OFFSET_MAX)?;
@@ -224,10 +228,20 @@ async fn history(
     player: AuthenticatedPlayer,
     query: web::Query<HistoryQuery>,
     games: web::Data<InstantGames>,
+    slots: web::Data<SlotService>,
     database: web::Data<Database>,
 ) -> Result<HttpResponse, ApiError> {
-    let filter = query.into_inner().parse(&games)?;
-    let bets = history::page(&database.reader, games.registry(), player.player_id, &filter)
+    let slot_games: BTreeSet<String> = slots
+        .catalog()
+        .games()
+        .map(|game| game.definition.id().to_owned())
+        .collect();
+    let known = HistoryGames {
+        registry: games.registry(),
+        slot_games: &slot_games,
+    };
+    let filter = query.into_inner().parse(known)?;
+    let bets = history::page(&database.reader, known, player.player_id, &filter)
         .await
         .map_err(ApiError::internal)?;
     let full = bets.len() == filter.limit as usize;
@@ -244,7 +258,11 @@ async fn history(
     })))
 }
 
-/// The id of a history entry: a crash bet's `bet_id`, any other bet's `id`.
+/// The id of a history entry: a crash bet's `bet_id`, a slot round's `spin_id`, any other bet's `id`.
 fn bet_id(entry: &Value) -> Option<Value> {
-    entry.get("bet_id").or_else(|| entry.get("id")).cloned()
+    entry
+        .get("bet_id")
+        .or_else(|| entry.get("spin_id"))
+        .or_else(|| entry.get("id"))
+        .cloned()
 }

@@ -10,11 +10,13 @@ use super::crash::store as crash_store;
 use super::instant::store as instant_store;
 use super::instant::BetView;
 use super::registry::{Registry, CRASH};
+use super::slots::server::store as slot_store;
+use super::slots::server::view as slot_view;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::{PgPool, Row};
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use uuid::Uuid;
 
 /// The most entries one history page may hold.
@@ -45,25 +47,46 @@ pub enum Source {
     Crash,
     /// `instant_bets`: Dice, Plinko and Mines.
     Instant,
+    /// `slot_rounds`: every slot game, each round with its revealed steps.
+    Slots,
 }
 
 /// Every source, in no particular order (the page is ordered by time).
-pub const SOURCES: [Source; 2] = [Source::Crash, Source::Instant];
+pub const SOURCES: [Source; 3] = [Source::Crash, Source::Instant, Source::Slots];
+
+/// The `game` filter that lists the rounds of every slot game.
+pub const SLOTS: &str = "slots";
+
+/// The games a history may be filtered by: the registry's and the slot games.
+#[derive(Clone, Copy)]
+pub struct HistoryGames<'a> {
+    pub registry: &'a Registry,
+    pub slot_games: &'a BTreeSet<String>,
+}
+
+impl HistoryGames<'_> {
+    /// Whether `game` names something a history can be filtered by.
+    pub fn knows(&self, game: &str) -> bool {
+        game == SLOTS || self.slot_games.contains(game) || self.registry.entry(game).is_ok()
+    }
+}
 
 impl Source {
     fn name(self) -> &'static str {
         match self {
             Source::Crash => "crash",
             Source::Instant => "instant",
+            Source::Slots => "slots",
         }
     }
 
     /// Whether this source may hold bets of `game` (every source serves "every game").
-    fn serves(self, game: Option<&str>, registry: &Registry) -> bool {
+    fn serves(self, game: Option<&str>, games: HistoryGames<'_>) -> bool {
         match (self, game) {
             (_, None) => true,
             (Source::Crash, Some(game)) => game == CRASH,
-            (Source::Instant, Some(game)) => registry.per_player(game).is_ok(),
+            (Source::Instant, Some(game)) => games.registry.per_player(game).is_ok(),
+            (Source::Slots, Some(game)) => game == SLOTS || games.slot_games.contains(game),
         }
     }
 
@@ -74,6 +97,10 @@ impl Source {
         let (table, condition) = match self {
             Source::Crash => ("crash_bets", "status <> 'void'"),
             Source::Instant => ("instant_bets", "($5::text IS NULL OR game = $5::text)"),
+            Source::Slots => (
+                "slot_rounds",
+                "status <> 'void' AND ($5::text IS NULL OR $5::text = 'slots' OR game_id = $5::text)",
+            ),
         };
         format!(
             "(SELECT '{name}' AS source, id, created_at FROM {table}
@@ -89,10 +116,11 @@ impl Source {
     async fn load(
         self,
         reader: &PgPool,
-        registry: &Registry,
+        games: HistoryGames<'_>,
         player: Uuid,
         ids: &[Uuid],
     ) -> anyhow::Result<HashMap<Uuid, Value>> {
+        let registry = games.registry;
         let mut entries = HashMap::with_capacity(ids.len());
         match self {
             Source::Crash => {
@@ -111,6 +139,14 @@ impl Source {
                     entries.insert(row.id, serde_json::to_value(&view)?);
                 }
             }
+            Source::Slots => {
+                for round in slot_store::rounds_by_ids(reader, player, ids).await? {
+                    let mut value = slot_view::recall(&round);
+                    value["game"] = Value::from(round.game_id.as_str());
+                    value["category"] = Value::from(SLOTS);
+                    entries.insert(round.id, value);
+                }
+            }
         }
         Ok(entries)
     }
@@ -118,10 +154,10 @@ impl Source {
 
 /// One page of the player's bets, newest first (by `created_at`, then id), each a JSON object with its
 /// `game`. `filter.game` must be a game of `registry` (the caller checks it at the edge).
-#[tracing::instrument(skip(reader, registry, filter), fields(player_id = %player))]
+#[tracing::instrument(skip(reader, games, filter), fields(player_id = %player))]
 pub async fn page(
     reader: &PgPool,
-    registry: &Registry,
+    games: HistoryGames<'_>,
     player: Uuid,
     filter: &HistoryFilter,
 ) -> anyhow::Result<Vec<Value>> {
@@ -132,7 +168,7 @@ pub async fn page(
     assert!(filter.offset <= HISTORY_OFFSET_MAX, "a checked offset");
     let sources: Vec<Source> = SOURCES
         .into_iter()
-        .filter(|source| source.serves(filter.game.as_deref(), registry))
+        .filter(|source| source.serves(filter.game.as_deref(), games))
         .collect();
     if sources.is_empty() {
         return Ok(Vec::new());
@@ -142,7 +178,7 @@ pub async fn page(
     for source in sources {
         let ids: Vec<Uuid> = keys.iter().filter(|key| key.0 == source).map(|key| key.1).collect();
         if !ids.is_empty() {
-            entries.extend(source.load(reader, registry, player, &ids).await?);
+            entries.extend(source.load(reader, games, player, &ids).await?);
         }
     }
     // A bet that vanished between the two reads cannot happen (bets are never deleted); skip it if it did.

@@ -748,3 +748,75 @@ async fn the_dashboard_and_the_audit_see_every_slot_round() {
     assert!(checks.contains(&"slot_win_equals_its_steps"), "{checks:?}");
     assert!(checks.contains(&"slot_win_paid_once"), "{checks:?}");
 }
+
+#[actix_web::test]
+async fn the_history_lists_slot_rounds_with_every_game_and_sockets_hear_of_their_money() {
+    use crate::ws::WsClient;
+    let app = spawn().await;
+    let player = app.signup_funded("slots-history", FUNDS).await;
+    let mut socket = WsClient::connect_player(&app, &player.token).await;
+    socket.wait_for("initial_state", |_| true).await;
+    let session = init(&app, &player, GAME).await;
+    let first = ok(
+        &app,
+        &player,
+        "/api/v1/spin",
+        Some("h-1"),
+        spin_body(&session, GAME, BET),
+    )
+    .await;
+    let first = play_to_end(&app, &player, &session, GAME, first).await;
+    let balance = first["balance"].as_i64().unwrap();
+    socket
+        .wait_for("balance_updated", |message| message["balance"] == balance)
+        .await;
+    let dice = json!({ "amount": BET, "target": 50.0, "direction": "over" });
+    ok(&app, &player, "/api/v1/dice/roll", Some("h-dice"), dice).await;
+    let bought = ok(
+        &app,
+        &player,
+        "/api/v1/bonus/trigger",
+        Some("h-buy"),
+        buy_body(&session, GAME, BET),
+    )
+    .await;
+    let ended = ok(
+        &app,
+        &player,
+        "/api/v1/round/end",
+        Some("h-end"),
+        json!({ "session_id": session, "game_id": GAME }),
+    )
+    .await;
+    let event = socket
+        .wait_for("game_event", |message| message["event"] == "bonus_completed")
+        .await;
+    assert_eq!(event["spin_id"], bought["spin_id"]);
+    assert_eq!(event["total_win"], ended["round"]["total_win"]);
+    let balance = ended["balance"].as_i64().unwrap();
+    socket
+        .wait_for("balance_updated", |message| message["balance"] == balance)
+        .await;
+
+    let all = get_ok(&app, &player, "/api/v1/history").await;
+    let games: Vec<&str> = all["bets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|bet| bet["game"].as_str().unwrap())
+        .collect();
+    assert_eq!(games, [GAME, "dice", GAME], "newest first: {all}");
+    assert_eq!(all["bets"][0]["spin_id"], bought["spin_id"]);
+    assert!(
+        all["bets"][0]["steps"].as_array().unwrap().len() > 1,
+        "a bonus round with every step"
+    );
+    for filter in ["slots", GAME] {
+        let only = get_ok(&app, &player, &format!("/api/v1/history?game={filter}")).await;
+        assert_eq!(only["bets"].as_array().unwrap().len(), 2, "{filter}: {only}");
+    }
+    let other = get_ok(&app, &player, &format!("/api/v1/history?game={WAYS_GAME}")).await;
+    assert!(other["bets"].as_array().unwrap().is_empty());
+    let unknown = app.get("/api/v1/history?game=no-such-slot", Some(&player.token)).await;
+    assert_error(unknown, StatusCode::BAD_REQUEST, "invalid_game").await;
+}

@@ -14,6 +14,7 @@ pub mod store;
 pub mod verify;
 pub mod view;
 
+use crate::cluster::push::PlayerPush;
 use crate::configuration::SlotsSettings;
 use crate::games::instant::seeds;
 use crate::games::slots::steps::{events_hash, split_steps};
@@ -165,6 +166,7 @@ struct Inner {
     settings: SlotsSettings,
     bets: BetLevels,
     client_version_min: ClientVersion,
+    push: PlayerPush,
 }
 
 /// The ledger key of a round's stake.
@@ -184,6 +186,7 @@ impl SlotService {
         pool: PgPool,
         reader: PgPool,
         wallet: Wallet,
+        push: PlayerPush,
     ) -> anyhow::Result<SlotService> {
         let catalog = Catalog::load(settings)?;
         catalog.publish(&pool).await?;
@@ -201,6 +204,7 @@ impl SlotService {
                 },
                 settings: settings.clone(),
                 client_version_min,
+                push,
             }),
         })
     }
@@ -569,6 +573,10 @@ impl SlotService {
     /// Drives a round to where it rests and answers with its last revealed step.
     async fn finish(&self, round: RoundRow, replayed: bool) -> Result<StepAnswer, SlotError> {
         let (round, balance) = advance(&self.inner.pool, &self.inner.wallet, round).await?;
+        // Only the call that ended the round announces it, not a retry.
+        if !replayed {
+            announce_bonus_completed(&self.inner.push, &round);
+        }
         let balance = match balance {
             Some(balance) => balance,
             None => self.balance(AccountId(round.account_id)).await?,
@@ -659,6 +667,26 @@ pub async fn advance(
             RoundStatus::Open | RoundStatus::Settled => return Ok((round, balance)),
         }
     }
+}
+
+/// Tells every socket of the player that a round with free spins just ended: `{"type": "game_event",
+/// "event": "bonus_completed", ...}` (its money comes as `balance_updated`, like every movement).
+pub fn announce_bonus_completed(push: &PlayerPush, round: &RoundRow) {
+    if round.status != RoundStatus::Settled || round.step_count <= 1 {
+        return;
+    }
+    let message = serde_json::json!({
+        "type": "game_event",
+        "event": "bonus_completed",
+        "game_id": round.game_id,
+        "spin_id": round.id,
+        "bonus_round_id": round.id,
+        "free_spins_played": round.step_count - 1,
+        "total_win": round.payout_micros,
+        "ended_by": round.ended_by,
+        "ts": chrono::Utc::now().timestamp_millis(),
+    });
+    push.to_player(round.player_id, &message);
 }
 
 /// Where a round goes once its stake is taken: open while steps remain, else paying or settled.

@@ -3,7 +3,8 @@
 //! completed and credited after `abandoned_round_after_s` without a reveal. The status guards and the
 //! ledger keys make each round end and pay exactly once, whichever node gets there first.
 
-use super::{advance, store, SlotError, SweepSettings};
+use super::{advance, announce_bonus_completed, store, SlotError, SweepSettings};
+use crate::cluster::push::PlayerPush;
 use crate::wallet::ledger::TransferError;
 use crate::wallet::Wallet;
 use sqlx::PgPool;
@@ -19,7 +20,12 @@ pub struct SweepReport {
 }
 
 /// One pass of both sweeps.
-pub async fn sweep_once(pool: &PgPool, wallet: &Wallet, settings: SweepSettings) -> sqlx::Result<SweepReport> {
+pub async fn sweep_once(
+    pool: &PgPool,
+    wallet: &Wallet,
+    push: &PlayerPush,
+    settings: SweepSettings,
+) -> sqlx::Result<SweepReport> {
     let mut report = SweepReport::default();
     let age_ms = settings.unsettled_age.as_millis() as u64;
     for round in store::unsettled(pool, age_ms, settings.batch_max).await? {
@@ -30,7 +36,10 @@ pub async fn sweep_once(pool: &PgPool, wallet: &Wallet, settings: SweepSettings)
         let id = round.id;
         let outcome = match store::end_open_round(pool, &round, "sweep", None).await {
             Ok(true) => match store::find_round(pool, id).await {
-                Ok(Some(ended)) => advance(pool, wallet, ended).await.map(|_| true),
+                Ok(Some(ended)) => advance(pool, wallet, ended).await.map(|(round, _)| {
+                    announce_bonus_completed(push, &round);
+                    true
+                }),
                 Ok(None) => Err(SlotError::RoundNotFound),
                 Err(error) => Err(error.into()),
             },
@@ -64,13 +73,13 @@ fn record(report: &mut SweepReport, id: uuid::Uuid, outcome: Result<bool, SlotEr
 }
 
 /// Runs the sweeps forever on the current arbiter.
-pub fn start(pool: PgPool, wallet: Wallet, settings: SweepSettings) {
+pub fn start(pool: PgPool, wallet: Wallet, push: PlayerPush, settings: SweepSettings) {
     actix::spawn(async move {
         let mut interval = tokio::time::interval(settings.interval);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             interval.tick().await;
-            if let Err(error) = sweep_once(&pool, &wallet, settings).await {
+            if let Err(error) = sweep_once(&pool, &wallet, &push, settings).await {
                 tracing::warn!(error = %error, "the slot sweep could not read its work");
             }
         }

@@ -448,7 +448,7 @@ pub async fn player_rounds(
     limit: u32,
 ) -> sqlx::Result<Vec<RoundRow>> {
     sqlx::query(&format!(
-        "{} ORDER BY r.id DESC LIMIT $3",
+        "{} ORDER BY r.created_at DESC, r.id DESC LIMIT $3",
         round_query("r.player_id = $1 AND ($2::TEXT IS NULL OR r.game_id = $2) AND r.status <> 'void'")
     ))
     .bind(player)
@@ -489,4 +489,16 @@ pub async fn abandoned(executor: impl PgExecutor<'_>, idle_s: u64, limit: u32) -
     .into_iter()
     .map(read_round)
     .collect()
+}
+
+/// The player's rounds with these ids (for the history's page).
+pub async fn rounds_by_ids(executor: impl PgExecutor<'_>, player: Uuid, ids: &[Uuid]) -> sqlx::Result<Vec<RoundRow>> {
+    sqlx::query(&round_query("r.player_id = $1 AND r.id = ANY($2)"))
+        .bind(player)
+        .bind(ids)
+        .fetch_all(executor)
+        .await?
+        .into_iter()
+        .map(read_round)
+        .collect()
 }
