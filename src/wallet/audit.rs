@@ -154,12 +154,15 @@ const CHECKS: &[Check] = &[
               LIMIT $1",
     },
     Check {
+        // A one-step round is credited just before its row moves from pending to settled, so a pending
+        // one-step round may already hold exactly its win.
         name: "slot_win_paid_once",
         sql: "SELECT format('slot round %s (%s) of %s: win %s, recorded payout %s', r.id, r.status, r.game_id, w.amount, r.payout_micros) AS detail
               FROM slot_rounds r
               LEFT JOIN transfers w ON w.idempotency_key = 'slots:win:' || r.id AND w.status = 'posted'
               WHERE (r.status = 'settled' AND coalesce(w.amount, 0) IS DISTINCT FROM r.payout_micros)
-                 OR (r.status IN ('pending', 'open', 'void') AND w.id IS NOT NULL)
+                 OR (r.status IN ('open', 'void') AND w.id IS NOT NULL)
+                 OR (r.status = 'pending' AND w.id IS NOT NULL AND (r.step_count > 1 OR w.amount <> r.payout_micros))
               LIMIT $1",
     },
     Check {

@@ -631,13 +631,26 @@ pub async fn advance(
                 match wallet.transfer(stake).await {
                     Ok(receipt) => {
                         balance = (!receipt.replayed).then(|| receipt.debit_balance_after.micros());
-                        let next = after_stake(&round);
+                        let mut next = after_stake(&round);
+                        if next == RoundStatus::Paying {
+                            // A one-step round that wins is credited before its row moves, so that the row
+                            // moves once (pending -> settled), not twice: one durable commit less per
+                            // winning spin. A failure in between leaves it pending; the next attempt takes
+                            // the stake and credits the win again under the same keys, which only replays.
+                            if let Some(after_win) = credit_win(wallet, &round, &reference).await? {
+                                balance = Some(after_win);
+                            }
+                            next = RoundStatus::Settled;
+                        }
                         let ended_by = next.is_ended().then_some("last_step");
                         if !store::transition(pool, round.id, RoundStatus::Pending, next, ended_by).await? {
                             round = reload(pool, &round).await?;
                             continue;
                         }
                         round.status = next;
+                        if next == RoundStatus::Settled {
+                            round.settled_at = Some(chrono::Utc::now());
+                        }
                     }
                     Err(TransferError::Rejected(code)) => {
                         store::transition(pool, round.id, RoundStatus::Pending, RoundStatus::Void, Some("void"))
@@ -648,12 +661,9 @@ pub async fn advance(
                 }
             }
             RoundStatus::Paying => {
-                let amount =
-                    Amount::parse(round.payout_micros).map_err(|error| SlotError::Corrupt(error.to_string()))?;
-                let win =
-                    wallet.payout_request(player, amount, TransferKind::Win, win_key(round.id), reference.clone());
-                let receipt = wallet.transfer(win).await?;
-                balance = (!receipt.replayed).then(|| receipt.credit_balance_after.micros());
+                if let Some(after_win) = credit_win(wallet, &round, &reference).await? {
+                    balance = Some(after_win);
+                }
                 if !store::transition(pool, round.id, RoundStatus::Paying, RoundStatus::Settled, None).await? {
                     round = reload(pool, &round).await?;
                     continue;
@@ -667,6 +677,21 @@ pub async fn advance(
             RoundStatus::Open | RoundStatus::Settled => return Ok((round, balance)),
         }
     }
+}
+
+/// Credits a round's win (its payout, under its fixed key); the balance after it unless this replayed.
+async fn credit_win(wallet: &Wallet, round: &RoundRow, reference: &str) -> Result<Option<i64>, SlotError> {
+    let amount = Amount::parse(round.payout_micros).map_err(|error| SlotError::Corrupt(error.to_string()))?;
+    let player = AccountId(round.account_id);
+    let win = wallet.payout_request(
+        player,
+        amount,
+        TransferKind::Win,
+        win_key(round.id),
+        reference.to_owned(),
+    );
+    let receipt = wallet.transfer(win).await?;
+    Ok((!receipt.replayed).then(|| receipt.credit_balance_after.micros()))
 }
 
 /// Tells every socket of the player that a round with free spins just ended: `{"type": "game_event",
