@@ -57,21 +57,26 @@ async function playRoundOverApi(request, token, game, { buy = false } = {}) {
   return apiGet(request, token, `/api/v1/slots/rounds/${answer.spin_id}`);
 }
 
-/** The player page logged in with `token`, on the Slots tab with `game` chosen and ready. */
-async function openSlots(page, token, game) {
+/**
+ * The player page logged in with `token`, on the Slots tab with `game` chosen and ready for a spin at
+ * BET; with `resuming`, only until the game's session is open (a round left open then plays on).
+ */
+async function openSlots(page, token, game, { resuming = false } = {}) {
   await page.addInitScript((savedToken) => sessionStorage.setItem('gc.player.token', savedToken), token);
   await page.goto('/');
   await expect(page.getByTestId('game-section')).toBeVisible();
   await page.getByTestId('tab-slots').click();
   await expect(page.getByTestId('slots-section')).toBeVisible();
   await expect(page.getByTestId('crash-panel')).toBeHidden();
-  await expect(page.getByTestId('slot-state')).toHaveAttribute('data-state', 'idle');
+  const slotState = page.getByTestId('slot-state');
+  const opened = resuming ? /^(idle|animating|free_spins|done)$/ : /^idle$/;
+  await expect(slotState).toHaveAttribute('data-state', opened);
   const select = page.getByTestId('slot-game-select');
   if ((await select.inputValue()) !== game) {
     await select.selectOption(game);
-    await expect(page.getByTestId('slot-state')).toHaveAttribute('data-state', 'idle');
+    await expect(slotState).toHaveAttribute('data-state', opened);
   }
-  await page.getByTestId('slot-bet-select').selectOption(String(BET));
+  if (!resuming) await page.getByTestId('slot-bet-select').selectOption(String(BET));
 }
 
 /** The balance the page shows, in micro-units, once it has one. */
@@ -217,5 +222,25 @@ test('a round is verified from the page, the seeds rotated first', async ({ page
   expect(recalled.fairness.server_seed).toMatch(/\S/);
   await expect(page.getByTestId('slot-recall-seed')).toHaveText(recalled.fairness.server_seed);
   await snap(page, 'slots-07-verified');
+  expect(problems, 'no script errors and nothing blocked by the content security policy').toEqual([]);
+});
+
+test('a bonus left open continues on the page and pays once', async ({ page, request }) => {
+  const problems = watchProblems(page);
+  const { token } = await createPlayer(request, { topUpMicros: FUNDS });
+  const init = await apiPost(request, token, '/api/v1/game/init',
+    { game_id: LINES_GAME, platform: 'test', locale: 'en', client_version: '1.0.0' });
+  const bought = await apiPost(request, token, '/api/v1/bonus/trigger', { session_id: init.session_id,
+    game_id: LINES_GAME, action: 'buy_feature', feature_id: 'bonus', bet: { amount: Number(BET) } }, randomKey('pw-buy-'));
+  expect(bought.next_state).toBe('free_spins');
+
+  // The page finds the open round when it opens its session and plays the rest by itself.
+  await openSlots(page, token, LINES_GAME, { resuming: true });
+  await expect(page.getByTestId('slot-bonus-summary')).toBeVisible({ timeout: ROUND_SHOWN_MS });
+  const recall = await apiGet(request, token, `/api/v1/slots/rounds/${bought.spin_id}`);
+  expect(recall.round.finished).toBe(true);
+  await expect(page.getByTestId('slot-bonus-summary')).toHaveAttribute('data-free-spins', String(recall.steps.length - 1));
+  await expectBalance(page, FUNDS - 100n * BET + BigInt(recall.round.total_win));
+  await snap(page, 'slots-08-resumed');
   expect(problems, 'no script errors and nothing blocked by the content security policy').toEqual([]);
 });
