@@ -65,6 +65,8 @@ async function openSlots(page, token, game, { resuming = false } = {}) {
   await page.addInitScript((savedToken) => sessionStorage.setItem('gc.player.token', savedToken), token);
   await page.goto('/');
   await expect(page.getByTestId('game-section')).toBeVisible();
+  // The crash room's socket sends the balance when it opens: let that land before any spin.
+  await expect(page.getByTestId('connection-status')).toHaveAttribute('data-state', 'connected');
   await page.getByTestId('tab-slots').click();
   await expect(page.getByTestId('slots-section')).toBeVisible();
   await expect(page.getByTestId('crash-panel')).toBeHidden();
