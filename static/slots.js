@@ -18,6 +18,8 @@ const AUTO_PLAY_MS = 700;
 /** Free spins of one round the page plays at most (the server caps a round far below this). */
 const STEPS_MAX = 1000;
 const SESSION_ERRORS = ['session_not_found', 'session_expired', 'session_closed'];
+/** A reveal refused because the round is no longer open. */
+const ROUND_GONE = ['round_finished', 'no_round_in_progress', 'round_not_found'];
 
 const SYMBOL_LABELS = { TEN: '10', SCAT: 'SCATTER' };
 
@@ -513,11 +515,30 @@ async function nextFreeSpin() {
     }));
   } catch (error) {
     state.busy = false;
+    if (error instanceof ApiError && ROUND_GONE.includes(error.code)) {
+      // Ended elsewhere (another tab, round/end, the sweep of abandoned rounds): show where it stands.
+      await roundGone(round, error);
+      return;
+    }
     setState('free_spins', 'free spins');
     failed(error);
     return;
   }
   await showAnswer(answer, { fresh: false });
+}
+
+/** The round on the board ended without this page: its result comes from recall, the balance from the wallet. */
+async function roundGone(round, error) {
+  message.show(`this bonus round has already ended (${error.code}); its result is in the recent rounds`, 'info');
+  state.round = { ...round, finished: true };
+  show(ui.freeSpins, false);
+  setState('idle', 'ready');
+  try {
+    const [wallet] = await Promise.all([authed('/api/v1/wallet/balance'), loadRounds()]);
+    setBalance(wallet.balance);
+  } catch (failure) {
+    failed(failure);
+  }
 }
 
 /**
