@@ -246,3 +246,30 @@ test('a bonus left open continues on the page and pays once', async ({ page, req
   await snap(page, 'slots-08-resumed');
   expect(problems, 'no script errors and nothing blocked by the content security policy').toEqual([]);
 });
+
+test('a bonus ended elsewhere leaves the page with its result, not stuck in free spins', async ({ page, request }) => {
+  const problems = watchProblems(page);
+  const { token } = await createPlayer(request, { topUpMicros: FUNDS });
+  await openSlots(page, token, LINES_GAME);
+  await page.getByTestId('slot-autoplay').uncheck();
+  const bought = page.waitForResponse((response) => response.url().endsWith('/api/v1/bonus/trigger'));
+  await page.getByTestId('slot-buy-bonus').click();
+  const buy = await (await bought).json();
+  await expect(page.getByTestId('slot-state')).toHaveAttribute('data-state', 'free_spins');
+
+  // Another client ends the round (every free spin revealed and paid at once).
+  const init = await apiPost(request, token, '/api/v1/game/init',
+    { game_id: LINES_GAME, platform: 'test', locale: 'en', client_version: '1.0.0' });
+  const ended = await apiPost(request, token, '/api/v1/round/end',
+    { session_id: init.session_id, game_id: LINES_GAME }, randomKey('pw-end-'));
+  expect(ended.round.finished).toBe(true);
+
+  await page.getByTestId('slot-next-free-spin').click();
+  await expect(page.getByTestId('slot-state')).toHaveAttribute('data-state', 'idle');
+  await expect(page.getByTestId('message')).toContainText('already ended');
+  await expect(page.getByTestId('slot-freespins')).toBeHidden();
+  await expectBalance(page, FUNDS - 100n * BET + BigInt(ended.round.total_win));
+  await expect(page.locator(`[data-testid="slot-round-row"][data-spin-id="${buy.spin_id}"]`)).toHaveAttribute('data-status', /settled/);
+  await expect(page.getByTestId('slot-spin')).toBeEnabled();
+  expect(problems, 'no script errors and nothing blocked by the content security policy').toEqual([]);
+});
