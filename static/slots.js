@@ -63,7 +63,6 @@ const message = messageArea(byTestId('message'));
 
 const state = {
   active: false,
-  loaded: false,
   games: [],
   game: null,
   /** The open game session: {id, gameId}. */
