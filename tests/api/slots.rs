@@ -820,3 +820,82 @@ async fn the_history_lists_slot_rounds_with_every_game_and_sockets_hear_of_their
     let unknown = app.get("/api/v1/history?game=no-such-slot", Some(&player.token)).await;
     assert_error(unknown, StatusCode::BAD_REQUEST, "invalid_game").await;
 }
+
+/// Copies the shipped games into a directory of the test's own, so that it can change one.
+fn copy_games(to: &std::path::Path) {
+    let from = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("games/slots");
+    for game in std::fs::read_dir(&from).unwrap() {
+        let game = game.unwrap();
+        if !game.path().is_dir() {
+            continue;
+        }
+        let target = to.join(game.file_name());
+        std::fs::create_dir_all(&target).unwrap();
+        for file in std::fs::read_dir(game.path()).unwrap() {
+            let file = file.unwrap();
+            std::fs::copy(file.path(), target.join(file.file_name())).unwrap();
+        }
+    }
+}
+
+#[actix_web::test]
+async fn a_round_replays_under_its_own_math_version_after_the_game_changes() {
+    let games_dir = std::env::temp_dir().join(format!("slots-versions-{}", uuid::Uuid::new_v4().simple()));
+    copy_games(&games_dir);
+    let mut settings = test_settings();
+    create_database(&mut settings).await;
+    settings.games.slots.dir = games_dir.to_string_lossy().into_owned();
+    let before = spawn_app_with(settings.clone()).await;
+    let player = before.signup_funded("slots-versions", FUNDS).await;
+    let session = init(&before, &player, GAME).await;
+    let first = ok(
+        &before,
+        &player,
+        "/api/v1/spin",
+        Some("old-maths"),
+        spin_body(&session, GAME, BET),
+    )
+    .await;
+    let first = play_to_end(&before, &player, &session, GAME, first).await;
+    let old_version = first["math_version"].as_str().unwrap().to_owned();
+
+    // The game's maths change (a pay), and a node serves the new version from the same database.
+    let game_toml = games_dir.join(GAME).join("game.toml");
+    let text = std::fs::read_to_string(&game_toml).unwrap();
+    let changed = text.replacen(
+        "pays = { 3 = 100, 4 = 250, 5 = 750 }",
+        "pays = { 3 = 110, 4 = 250, 5 = 750 }",
+        1,
+    );
+    assert_ne!(changed, text, "the test changes a pay");
+    std::fs::write(&game_toml, changed).unwrap();
+    let after = spawn_app_with(settings).await;
+    let config = get_ok(&after, &player, &format!("/api/v1/slots/games/{GAME}")).await;
+    let new_version = config["math_version"].as_str().unwrap().to_owned();
+    assert_ne!(new_version, old_version);
+
+    ok(&after, &player, "/api/v1/fair/seeds/rotate", None, json!({})).await;
+    let verdict = ok(
+        &after,
+        &player,
+        "/api/v1/fair/verify",
+        None,
+        json!({ "spin_id": first["spin_id"] }),
+    )
+    .await;
+    assert_eq!(verdict["verified"], true, "{verdict}");
+    assert_eq!(verdict["math_version"], old_version.as_str());
+    let definition = get_ok(
+        &after,
+        &player,
+        &format!("/api/v1/slots/games/{GAME}/definition?version={old_version}"),
+    )
+    .await;
+    assert_eq!(definition["current"], false);
+    assert!(definition["files"]["game.toml"]
+        .as_str()
+        .unwrap()
+        .contains("3 = 100, 4 = 250"));
+    assert_eq!(definition["versions"].as_array().unwrap().len(), 2, "{definition}");
+    std::fs::remove_dir_all(&games_dir).ok();
+}
