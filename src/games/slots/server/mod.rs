@@ -393,7 +393,6 @@ impl SlotService {
             created_at: chrono::Utc::now(),
         };
         store::insert_round(&mut transaction, &new_round).await?;
-        seeds::take_nonce(&mut transaction, &seed).await?;
         transaction.commit().await?;
         let (step_count, win_centibet, payout, created_at) = (
             new_round.step_count,

@@ -224,13 +224,18 @@ pub struct NewRound<'a> {
     pub created_at: DateTime<Utc>,
 }
 
-/// Inserts a round as pending, with its first step revealed (the spin shows it once the stake is taken).
+/// Inserts a round as pending, with its first step revealed (the spin shows it once the stake is taken),
+/// and takes its nonce from the seed pair in the same statement (one round trip less under the seed lock).
 pub async fn insert_round(connection: &mut PgConnection, round: &NewRound<'_>) -> sqlx::Result<()> {
-    sqlx::query(
-        "INSERT INTO slot_rounds (id, session_id, player_id, account_id, game_id, math_version, mode, client_spin_id,
+    let inserted = sqlx::query(
+        "WITH taken AS (
+             UPDATE player_seeds SET next_nonce = next_nonce + 1 WHERE id = $9 AND next_nonce = $10 RETURNING id
+         )
+         INSERT INTO slot_rounds (id, session_id, player_id, account_id, game_id, math_version, mode, client_spin_id,
              seed_id, nonce, bet_micros, stake_micros, steps, step_count, revealed_steps, events_hash, win_centibet,
              payout_micros, status, created_at, last_activity_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 1, $15, $16, $17, 'pending', $18, $18)",
+         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 1, $15, $16, $17, 'pending', $18, $18
+         FROM taken",
     )
     .bind(round.id)
     .bind(round.session_id)
@@ -252,6 +257,13 @@ pub async fn insert_round(connection: &mut PgConnection, round: &NewRound<'_>) -
     .bind(round.created_at)
     .execute(connection)
     .await?;
+    if inserted.rows_affected() != 1 {
+        // The locked pair's nonce moved under the lock: a bug, never a client error.
+        return Err(sqlx::Error::Protocol(format!(
+            "seed pair {} is no longer at nonce {}",
+            round.seed_id, round.nonce
+        )));
+    }
     Ok(())
 }
 
