@@ -122,6 +122,7 @@ async fn spin(
         bet_micros: parse_amount(&body.bet.amount)?.micros(),
         lines: body.bet.lines,
         mode: body.mode,
+        reveal: server::Reveal::ByStep,
     };
     Ok(HttpResponse::Ok().json(slots.spin(player_of(&player), spin, key.as_str()).await?))
 }
@@ -206,6 +207,7 @@ async fn bonus_trigger(
                 bet_micros,
                 lines: None,
                 mode: Some(feature),
+                reveal: server::Reveal::ByStep,
             };
             Ok(HttpResponse::Ok().json(slots.spin(player, spin, key.as_str()).await?))
         }

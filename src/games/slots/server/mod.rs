@@ -27,6 +27,7 @@ use serde_json::Value;
 use sqlx::PgPool;
 use std::sync::Arc;
 use std::time::Duration;
+pub use store::Reveal;
 use store::{NewRound, NewSession, RoundRow, RoundStatus, SessionRow};
 use uuid::Uuid;
 pub use view::StepAnswer;
@@ -150,6 +151,8 @@ pub struct SpinRequest {
     pub bet_micros: i64,
     pub lines: Option<u32>,
     pub mode: Option<String>,
+    /// By step (our API) or whole (every step at once, the win held until the round's end).
+    pub reveal: Reveal,
 }
 
 /// The slot server of this node: cheap to clone, shared by every HTTP worker.
@@ -387,6 +390,11 @@ impl SlotService {
             stake_micros: stake,
             steps: &steps_json,
             step_count: steps.len() as i32,
+            revealed_steps: match request.reveal {
+                Reveal::ByStep => 1,
+                Reveal::Whole => steps.len() as i32,
+            },
+            reveal: request.reveal,
             events_hash: &hash,
             win_centibet: i64::try_from(win_centibet).unwrap_or(i64::MAX),
             payout_micros: payout_micros(request.bet_micros, win_centibet),
@@ -394,8 +402,9 @@ impl SlotService {
         };
         store::insert_round(&mut transaction, &new_round).await?;
         transaction.commit().await?;
-        let (step_count, win_centibet, payout, created_at) = (
+        let (step_count, revealed_steps, win_centibet, payout, created_at) = (
             new_round.step_count,
+            new_round.revealed_steps,
             new_round.win_centibet,
             new_round.payout_micros,
             new_round.created_at,
@@ -415,10 +424,11 @@ impl SlotService {
             stake_micros: stake,
             steps: steps_json,
             step_count,
-            revealed_steps: 1,
+            revealed_steps,
             events_hash: hash,
             win_centibet,
             payout_micros: payout,
+            reveal: request.reveal,
             status: RoundStatus::Pending,
             ended_by: None,
             end_client_key: None,
@@ -489,6 +499,11 @@ impl SlotService {
             RoundStatus::Open => {}
             RoundStatus::Pending => return Err(SlotError::RoundPending),
             _ => return Err(SlotError::RoundFinished),
+        }
+        if round.revealed_steps >= round.step_count {
+            return Err(SlotError::InvalidRequest(
+                "every step of this round is shown: end it with round/end".to_owned(),
+            ));
         }
         let step = round.revealed_steps;
         debug_assert!(step < round.step_count, "an open round has steps to reveal");
@@ -713,12 +728,18 @@ pub fn announce_bonus_completed(push: &PlayerPush, round: &RoundRow) {
     push.to_player(round.player_id, &message);
 }
 
-/// Where a round goes once its stake is taken: open while steps remain, else paying or settled.
+/// Where a round goes once its stake is taken: open while steps remain (or, played whole, while its win
+/// waits for the round's end), else paying or settled.
 fn after_stake(round: &RoundRow) -> RoundStatus {
-    match (round.step_count > 1, round.payout_micros > 0) {
-        (true, _) => RoundStatus::Open,
-        (false, true) => RoundStatus::Paying,
-        (false, false) => RoundStatus::Settled,
+    let steps_remain = match round.reveal {
+        Reveal::ByStep => round.step_count > 1,
+        Reveal::Whole => false,
+    };
+    match (steps_remain, round.payout_micros > 0, round.reveal) {
+        (true, _, _) => RoundStatus::Open,
+        (false, true, Reveal::Whole) => RoundStatus::Open,
+        (false, true, Reveal::ByStep) => RoundStatus::Paying,
+        (false, false, _) => RoundStatus::Settled,
     }
 }
 

@@ -53,6 +53,34 @@ impl RoundStatus {
     }
 }
 
+/// How a round's steps reach the player.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reveal {
+    /// One step at a time; the last reveal ends the round.
+    ByStep,
+    /// Every step at the spin; a win waits for the round's end (Stake Engine's RGS protocol).
+    Whole,
+}
+
+impl Reveal {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reveal::ByStep => "by_step",
+            Reveal::Whole => "whole",
+        }
+    }
+
+    fn parse(text: &str) -> Result<Reveal, sqlx::Error> {
+        match text {
+            "by_step" => Ok(Reveal::ByStep),
+            "whole" => Ok(Reveal::Whole),
+            other => Err(sqlx::Error::Decode(
+                format!("unknown slot round reveal {other:?}").into(),
+            )),
+        }
+    }
+}
+
 /// A game session.
 #[derive(Debug, Clone)]
 pub struct SessionRow {
@@ -150,6 +178,7 @@ pub struct RoundRow {
     pub events_hash: String,
     pub win_centibet: i64,
     pub payout_micros: i64,
+    pub reveal: Reveal,
     pub status: RoundStatus,
     pub ended_by: Option<String>,
     pub end_client_key: Option<String>,
@@ -163,7 +192,7 @@ pub struct RoundRow {
 
 const ROUND_COLUMNS: &str = "r.id, r.session_id, r.player_id, r.account_id, r.game_id, r.math_version, r.mode,
     r.client_spin_id, r.seed_id, r.nonce, r.bet_micros, r.stake_micros, r.steps, r.step_count, r.revealed_steps,
-    r.events_hash, r.win_centibet, r.payout_micros, r.status, r.ended_by, r.end_client_key, r.created_at,
+    r.events_hash, r.win_centibet, r.payout_micros, r.reveal, r.status, r.ended_by, r.end_client_key, r.created_at,
     r.settled_at, s.server_seed_hash, s.client_seed,
     CASE WHEN s.revealed_at IS NULL THEN NULL ELSE s.server_seed END AS revealed_server_seed";
 
@@ -191,6 +220,7 @@ fn read_round(row: PgRow) -> sqlx::Result<RoundRow> {
         events_hash: row.try_get("events_hash")?,
         win_centibet: row.try_get("win_centibet")?,
         payout_micros: row.try_get("payout_micros")?,
+        reveal: Reveal::parse(row.try_get("reveal")?)?,
         status: RoundStatus::parse(row.try_get("status")?)?,
         ended_by: row.try_get("ended_by")?,
         end_client_key: row.try_get("end_client_key")?,
@@ -218,6 +248,9 @@ pub struct NewRound<'a> {
     pub stake_micros: i64,
     pub steps: &'a Value,
     pub step_count: i32,
+    /// 1 for a round revealed by step, `step_count` for a whole one.
+    pub revealed_steps: i32,
+    pub reveal: Reveal,
     pub events_hash: &'a str,
     pub win_centibet: i64,
     pub payout_micros: i64,
@@ -225,7 +258,8 @@ pub struct NewRound<'a> {
 }
 
 /// Inserts a round as pending, with its first step revealed (the spin shows it once the stake is taken),
-/// and takes its nonce from the seed pair in the same statement (one round trip less under the seed lock).
+/// or every step of a whole round, and takes its nonce from the seed pair in the same statement (one round
+/// trip less under the seed lock).
 pub async fn insert_round(connection: &mut PgConnection, round: &NewRound<'_>) -> sqlx::Result<()> {
     let inserted = sqlx::query(
         "WITH taken AS (
@@ -233,8 +267,9 @@ pub async fn insert_round(connection: &mut PgConnection, round: &NewRound<'_>) -
          )
          INSERT INTO slot_rounds (id, session_id, player_id, account_id, game_id, math_version, mode, client_spin_id,
              seed_id, nonce, bet_micros, stake_micros, steps, step_count, revealed_steps, events_hash, win_centibet,
-             payout_micros, status, created_at, last_activity_at)
-         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 1, $15, $16, $17, 'pending', $18, $18
+             payout_micros, reveal, status, created_at, last_activity_at)
+         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $19, $15, $16, $17, $20, 'pending',
+             $18, $18
          FROM taken",
     )
     .bind(round.id)
@@ -255,6 +290,8 @@ pub async fn insert_round(connection: &mut PgConnection, round: &NewRound<'_>) -
     .bind(round.win_centibet)
     .bind(round.payout_micros)
     .bind(round.created_at)
+    .bind(round.revealed_steps)
+    .bind(round.reveal.as_str())
     .execute(connection)
     .await?;
     if inserted.rows_affected() != 1 {
