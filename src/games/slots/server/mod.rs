@@ -10,6 +10,7 @@
 
 pub mod catalog;
 pub mod recovery;
+pub mod stake;
 pub mod store;
 pub mod verify;
 pub mod view;
