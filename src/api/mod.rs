@@ -12,6 +12,7 @@ pub mod json;
 pub mod leaderboard;
 pub mod middleware;
 pub mod slots;
+pub mod stake;
 pub mod wallet;
 
 use crate::wallet::ledger::{IdempotencyKey, IDEMPOTENCY_KEY_LENGTH_MAX};
@@ -30,6 +31,8 @@ pub fn configure(config: &mut web::ServiceConfig, dev_top_up_enabled: bool) {
         .route("/ws", web::get().to(game::socket))
         .configure(assets::configure)
         .configure(internal::configure)
+        // Stake Engine's RGS protocol lives at the root, where its clients put their paths.
+        .configure(stake::configure)
         .service(
             web::scope("/api/v1")
                 .route("/auth/signup", web::post().to(auth::signup))

@@ -16,5 +16,6 @@ mod process;
 mod push;
 mod recovery;
 mod slots;
+mod stake;
 mod wallet;
 mod ws;
