@@ -65,7 +65,7 @@ impl StakeRound {
 
     /// Every event of the round, in order, as book events.
     pub fn state(&self) -> Vec<Value> {
-        book_events(&self.definition, &self.round)
+        book_events(&self.definition, &self.round.steps, self.round.win_centibet)
     }
 }
 
@@ -252,7 +252,7 @@ fn is_retry_of(round: &RoundRow, session: &SessionRow, bet_micros: i64, mode: &s
 /// | `free_spins_ended` | `freeSpinEnd {amount, played}` |
 /// | `win_cap_reached` | `wincap {amount}` |
 /// | `final_win` | `finalWin {amount}` |
-pub fn book_events(definition: &Definition, round: &RoundRow) -> Vec<Value> {
+pub fn book_events(definition: &Definition, steps: &Value, win_centibet: i64) -> Vec<Value> {
     let scatter = definition
         .symbols()
         .iter()
@@ -262,13 +262,12 @@ pub fn book_events(definition: &Definition, round: &RoundRow) -> Vec<Value> {
         events: Vec::new(),
         wins: Vec::new(),
         total_centibet: 0,
-        cap_centibet: u64::try_from(round.win_centibet).unwrap_or(0),
+        cap_centibet: u64::try_from(win_centibet).unwrap_or(0),
         free_spins_total: 0,
         board: Value::Null,
         scatter,
     };
-    let events = round
-        .steps
+    let events = steps
         .as_array()
         .into_iter()
         .flatten()
@@ -474,4 +473,76 @@ fn new_symbols(board: &Value, removed: &Value) -> Value {
             Value::Array(top)
         });
     Value::Array(reels.collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::games::slots::steps::split_steps;
+    use crate::games::slots::{play_round, testkit, Event, FastDraws};
+
+    /// Rounds of both fixtures in every mode, stored as the server stores them.
+    fn stored_rounds() -> Vec<(Definition, Vec<Event>, Value, u64)> {
+        let mut rounds = Vec::new();
+        for definition in testkit::fixtures(None) {
+            for mode in definition.modes().to_vec() {
+                for id in 1..=40 {
+                    let round = play_round(&definition, &mode, &mut FastDraws::for_round(7, id));
+                    let steps = serde_json::to_value(split_steps(&round.events)).unwrap();
+                    rounds.push((definition.clone(), round.events, steps, round.summary.win_centibet));
+                }
+            }
+        }
+        rounds
+    }
+
+    #[test]
+    fn every_engine_event_has_its_book_event_in_order() {
+        for (definition, events, steps, win) in stored_rounds() {
+            let book = book_events(&definition, &steps, win as i64);
+            for (index, event) in book.iter().enumerate() {
+                assert_eq!(event["index"], index);
+            }
+            let count = |kind: &str| book.iter().filter(|event| event["type"] == kind).count();
+            let engine = |pick: fn(&Event) -> bool| events.iter().filter(|event| pick(event)).count();
+            assert_eq!(count("reveal"), engine(|event| matches!(event, Event::Reveal { .. })));
+            assert_eq!(
+                count("tumbleBoard"),
+                engine(|event| matches!(event, Event::Cascade { .. }))
+            );
+            let wins: usize = book
+                .iter()
+                .filter(|event| event["type"] == "winInfo")
+                .map(|event| event["wins"].as_array().unwrap().len())
+                .sum();
+            assert_eq!(wins, engine(|event| matches!(event, Event::Win { .. })));
+            let free_reveals = book
+                .iter()
+                .filter(|event| event["type"] == "reveal" && event["gameType"] == "freegame")
+                .count();
+            assert_eq!(count("updateFreeSpin"), free_reveals);
+            assert!(book
+                .iter()
+                .filter(|event| event["type"] == "setTotalWin")
+                .all(|event| event["amount"].as_u64().unwrap() <= win));
+            let last = book.last().unwrap();
+            assert_eq!(last["type"], "finalWin");
+            assert_eq!(last["amount"], win);
+        }
+    }
+
+    #[test]
+    fn fallen_symbols_are_the_top_of_each_reel() {
+        let board = json!([["A", "B", "C"], ["D", "E", "F"]]);
+        let removed = json!([{ "reel": 0, "row": 2 }, { "reel": 0, "row": 1 }]);
+        assert_eq!(
+            new_symbols(&board, &removed),
+            json!([[{ "name": "A" }, { "name": "B" }], []])
+        );
+        let multipliers = json!([{ "reel": 1, "row": 0, "multiplier": 3 }]);
+        assert_eq!(
+            board_objects(&json!([["A"], ["W"]]), &multipliers),
+            json!([[{ "name": "A" }], [{ "name": "W", "multiplier": 3 }]])
+        );
+    }
 }
