@@ -330,6 +330,9 @@ impl SlotService {
         client_key: &str,
     ) -> Result<StepAnswer, SlotError> {
         let game = self.served(&request.game_id)?.clone();
+        if self.inner.catalog.is_disabled(&request.game_id) {
+            return Err(SlotError::GameDisabled(request.game_id));
+        }
         let definition = &game.definition;
         let mode = match &request.mode {
             None => definition
