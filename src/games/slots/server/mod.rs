@@ -9,7 +9,9 @@
 //! round id, so a retry, another node and the sweeps may all push the same round forward.
 
 pub mod catalog;
+pub mod error;
 pub mod recovery;
+mod settle;
 pub mod stake;
 pub mod store;
 pub mod verify;
@@ -21,10 +23,12 @@ use crate::games::instant::seeds;
 use crate::games::slots::steps::{events_hash, split_steps};
 use crate::games::slots::{payout_micros, play_round, FairDraws};
 use crate::money::Amount;
-use crate::wallet::ledger::{AccountId, IdempotencyKey, TransferError, TransferKind};
+use crate::wallet::ledger::AccountId;
 use crate::wallet::Wallet;
 use catalog::{BetLevels, Catalog, ServedGame};
+pub use error::{ClientVersion, SlotError};
 use serde_json::Value;
+pub use settle::{advance, announce_bonus_completed, stake_key, win_key};
 use sqlx::PgPool;
 use std::sync::Arc;
 use std::time::Duration;
@@ -39,84 +43,6 @@ pub const LOCALE_LENGTH_MAX: usize = 16;
 pub const CLIENT_VERSION_LENGTH_MAX: usize = 32;
 /// The most rounds one recall list holds (the regulators' minimum is the last 10).
 pub const RECALL_LIST_MAX: u32 = 100;
-
-/// Why a slot request failed: each a client error but `Wallet` (per its kind), `Store` and `Corrupt`.
-#[derive(Debug, thiserror::Error)]
-pub enum SlotError {
-    #[error("no slot game {0:?}")]
-    UnknownGame(String),
-    #[error("{0} is not open for play right now")]
-    GameDisabled(String),
-    #[error("this client is too old: version {min} or newer is required")]
-    ClientVersionTooOld { min: String },
-    #[error("{0}")]
-    InvalidRequest(String),
-    #[error("{0}")]
-    InvalidBet(String),
-    #[error("{0}")]
-    InvalidMode(String),
-    #[error("no such game session of yours")]
-    SessionNotFound,
-    #[error("this game session expired; open a new one with game/init")]
-    SessionExpired,
-    #[error("this game session is closed")]
-    SessionClosed,
-    #[error("this game session is for {0}")]
-    SessionGameMismatch(String),
-    #[error("you have an unfinished round of {0}; finish it first")]
-    RoundInProgress(String),
-    #[error("no such round of yours")]
-    RoundNotFound,
-    #[error("no round of yours is in progress")]
-    NoRoundInProgress,
-    #[error("this round is finished")]
-    RoundFinished,
-    #[error("this round's stake is still being taken; try again")]
-    RoundPending,
-    #[error("this Idempotency-Key was already used for a different request")]
-    IdempotencyConflict,
-    #[error("this round's server seed is still secret; rotate your seed pair to reveal it")]
-    SeedNotRevealed,
-    #[error("math version {0} of this game was never served")]
-    UnknownVersion(String),
-    #[error(transparent)]
-    Wallet(#[from] TransferError),
-    #[error("the slot store failed: {0}")]
-    Store(#[from] sqlx::Error),
-    #[error("{0}")]
-    Corrupt(String),
-}
-
-impl From<catalog::VersionError> for SlotError {
-    fn from(error: catalog::VersionError) -> SlotError {
-        match error {
-            catalog::VersionError::Store(error) => SlotError::Store(error),
-            other => SlotError::Corrupt(other.to_string()),
-        }
-    }
-}
-
-/// A dotted client version (`1.4.2`), compared number by number.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct ClientVersion(Vec<u32>);
-
-impl ClientVersion {
-    /// The most parts a version has.
-    const PARTS_MAX: usize = 4;
-
-    pub fn parse(text: &str) -> Option<ClientVersion> {
-        let parts: Option<Vec<u32>> = text.split('.').map(|part| part.parse().ok()).collect();
-        let parts = parts?;
-        let valid = !parts.is_empty() && parts.len() <= Self::PARTS_MAX && text.len() <= CLIENT_VERSION_LENGTH_MAX;
-        valid.then(|| {
-            let mut parts = parts;
-            while parts.len() > 1 && parts.last() == Some(&0) {
-                parts.pop();
-            }
-            ClientVersion(parts)
-        })
-    }
-}
 
 /// The player a request is for.
 #[derive(Debug, Clone, Copy)]
@@ -171,16 +97,6 @@ struct Inner {
     bets: BetLevels,
     client_version_min: ClientVersion,
     push: PlayerPush,
-}
-
-/// The ledger key of a round's stake.
-pub fn stake_key(round: Uuid) -> IdempotencyKey {
-    IdempotencyKey::parse(&format!("slots:stake:{round}")).expect("a round id makes a valid key")
-}
-
-/// The ledger key of a round's win.
-pub fn win_key(round: Uuid) -> IdempotencyKey {
-    IdempotencyKey::parse(&format!("slots:win:{round}")).expect("a round id makes a valid key")
 }
 
 impl SlotService {
@@ -626,129 +542,6 @@ fn check_session(session: &SessionRow, game_id: Option<&str>) -> Result<(), Slot
         }
     }
     Ok(())
-}
-
-/// Moves a round forward through the ledger: takes a pending round's stake (voiding it if the ledger
-/// refuses), credits an ended round's win. Every step is idempotent (fixed ledger keys, status moves
-/// guarded by the expected status), so requests, other nodes and the sweeps may run it on the same round.
-/// Answers the round and, when this call moved money, the player's balance after it.
-pub async fn advance(
-    pool: &PgPool,
-    wallet: &Wallet,
-    mut round: RoundRow,
-) -> Result<(RoundRow, Option<i64>), SlotError> {
-    let player = AccountId(round.account_id);
-    let reference = format!("slots:{}:{}", round.game_id, round.id);
-    let mut balance = None;
-    loop {
-        match round.status {
-            RoundStatus::Pending => {
-                let amount =
-                    Amount::parse(round.stake_micros).map_err(|error| SlotError::Corrupt(error.to_string()))?;
-                let stake = wallet.stake_request(player, amount, stake_key(round.id), reference.clone());
-                match wallet.transfer(stake).await {
-                    Ok(receipt) => {
-                        balance = (!receipt.replayed).then(|| receipt.debit_balance_after.micros());
-                        let mut next = after_stake(&round);
-                        if next == RoundStatus::Paying {
-                            // A one-step round that wins is credited before its row moves, so that the row
-                            // moves once (pending -> settled), not twice: one durable commit less per
-                            // winning spin. A failure in between leaves it pending; the next attempt takes
-                            // the stake and credits the win again under the same keys, which only replays.
-                            if let Some(after_win) = credit_win(wallet, &round, &reference).await? {
-                                balance = Some(after_win);
-                            }
-                            next = RoundStatus::Settled;
-                        }
-                        let ended_by = next.is_ended().then_some("last_step");
-                        if !store::transition(pool, round.id, RoundStatus::Pending, next, ended_by).await? {
-                            round = reload(pool, &round).await?;
-                            continue;
-                        }
-                        round.status = next;
-                        if next == RoundStatus::Settled {
-                            round.settled_at = Some(chrono::Utc::now());
-                        }
-                    }
-                    Err(TransferError::Rejected(code)) => {
-                        store::transition(pool, round.id, RoundStatus::Pending, RoundStatus::Void, Some("void"))
-                            .await?;
-                        return Err(TransferError::Rejected(code).into());
-                    }
-                    Err(error) => return Err(error.into()),
-                }
-            }
-            RoundStatus::Paying => {
-                if let Some(after_win) = credit_win(wallet, &round, &reference).await? {
-                    balance = Some(after_win);
-                }
-                if !store::transition(pool, round.id, RoundStatus::Paying, RoundStatus::Settled, None).await? {
-                    round = reload(pool, &round).await?;
-                    continue;
-                }
-                round.status = RoundStatus::Settled;
-                round.settled_at = Some(chrono::Utc::now());
-            }
-            RoundStatus::Void => {
-                return Err(TransferError::Rejected(crate::wallet::ledger::RejectionCode::InsufficientFunds).into())
-            }
-            RoundStatus::Open | RoundStatus::Settled => return Ok((round, balance)),
-        }
-    }
-}
-
-/// Credits a round's win (its payout, under its fixed key); the balance after it unless this replayed.
-async fn credit_win(wallet: &Wallet, round: &RoundRow, reference: &str) -> Result<Option<i64>, SlotError> {
-    let amount = Amount::parse(round.payout_micros).map_err(|error| SlotError::Corrupt(error.to_string()))?;
-    let player = AccountId(round.account_id);
-    let win = wallet.payout_request(
-        player,
-        amount,
-        TransferKind::Win,
-        win_key(round.id),
-        reference.to_owned(),
-    );
-    let receipt = wallet.transfer(win).await?;
-    Ok((!receipt.replayed).then(|| receipt.credit_balance_after.micros()))
-}
-
-/// Tells every socket of the player that a round with free spins just ended: `{"type": "game_event",
-/// "event": "bonus_completed", ...}` (its money comes as `balance_updated`, like every movement).
-pub fn announce_bonus_completed(push: &PlayerPush, round: &RoundRow) {
-    if round.status != RoundStatus::Settled || round.step_count <= 1 {
-        return;
-    }
-    let message = serde_json::json!({
-        "type": "game_event",
-        "event": "bonus_completed",
-        "game_id": round.game_id,
-        "spin_id": round.id,
-        "bonus_round_id": round.id,
-        "free_spins_played": round.step_count - 1,
-        "total_win": round.payout_micros,
-        "ended_by": round.ended_by,
-        "ts": chrono::Utc::now().timestamp_millis(),
-    });
-    push.to_player(round.player_id, &message);
-}
-
-/// Where a round goes once its stake is taken: open while steps remain (or, played whole, while its win
-/// waits for the round's end), else paying or settled.
-fn after_stake(round: &RoundRow) -> RoundStatus {
-    let steps_remain = match round.reveal {
-        Reveal::ByStep => round.step_count > 1,
-        Reveal::Whole => false,
-    };
-    match (steps_remain, round.payout_micros > 0, round.reveal) {
-        (true, _, _) => RoundStatus::Open,
-        (false, true, Reveal::Whole) => RoundStatus::Open,
-        (false, true, Reveal::ByStep) => RoundStatus::Paying,
-        (false, false, _) => RoundStatus::Settled,
-    }
-}
-
-async fn reload(pool: &PgPool, round: &RoundRow) -> Result<RoundRow, SlotError> {
-    store::find_round(pool, round.id).await?.ok_or(SlotError::RoundNotFound)
 }
 
 /// How often the sweeps run, from the settings of the per-player games and the slots.
