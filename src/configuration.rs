@@ -8,6 +8,9 @@ use sqlx::postgres::{PgConnectOptions, PgSslMode};
 use std::path::Path;
 use std::time::Duration;
 
+mod providers;
+pub use providers::{ProvidersSettings, RtpSettings};
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
@@ -22,6 +25,8 @@ pub struct Settings {
     pub games: GamesSettings,
     pub session: SessionSettings,
     pub logging: LoggingSettings,
+    pub providers: ProvidersSettings,
+    pub rtp: RtpSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -562,6 +567,8 @@ impl Settings {
         }
         self.validate_wallet()?;
         self.validate_cluster()?;
+        self.providers.validate()?;
+        self.rtp.validate()?;
         self.validate_game()
     }
 

@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod api;
 pub mod auth;
+pub mod catalog;
 pub mod cli;
 pub mod cluster;
 pub mod configuration;
@@ -13,6 +14,7 @@ pub mod loadtest;
 pub mod metrics;
 pub mod money;
 pub mod players;
+pub mod providers;
 pub mod session;
 pub mod startup;
 pub mod telemetry;

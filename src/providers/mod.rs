@@ -1,0 +1,11 @@
+//! Outside game providers (issue 16): studios that run their games on their own servers and move the
+//! player's money by calling our wallet (a "seamless wallet"). Each protocol is an adapter (`generic`,
+//! `hub88`) that turns its wire format into a [`model::WalletCall`]; the rules decide every call against
+//! the provider journal and the ledger in one Postgres transaction; `launch` opens the game sessions whose
+//! tokens the calls carry. Reference: `../shared/reference/seamless-wallet.md`, docs/PROVIDERS.md.
+
+pub mod adapter;
+pub mod generic;
+pub mod hub88;
+pub mod launch;
+pub mod model;
