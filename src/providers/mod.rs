@@ -7,5 +7,8 @@
 pub mod adapter;
 pub mod generic;
 pub mod hub88;
+pub mod journal;
 pub mod launch;
 pub mod model;
+pub mod rules;
+pub mod service;

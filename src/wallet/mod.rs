@@ -80,6 +80,14 @@ impl Wallet {
         self.inner.balances.set(feed).is_ok()
     }
 
+    /// Reports a balance that moved outside the shards (a provider's call, posted in its own batch) to
+    /// the feed set with [`Wallet::report_balances_to`], if any.
+    pub fn report_balance(&self, change: observer::BalanceChange) {
+        if let Some(feed) = self.inner.balances.get() {
+            feed.report(change);
+        }
+    }
+
     /// How many operations each shard holds right now (admitted and not yet answered), by shard index.
     pub fn mailbox_depths(&self) -> Vec<usize> {
         self.inner
