@@ -27,6 +27,7 @@ use crate::games::leaderboard::Leaderboards;
 use crate::games::registry::Registry;
 use crate::games::slots::server::recovery as slot_recovery;
 use crate::games::slots::server::{SlotService, SweepSettings};
+use crate::providers::service::ProviderWallet;
 use crate::session::actor::{close_code, SessionContext};
 use crate::session::balance::{self, BALANCE_FEED_CAPACITY};
 use crate::session::players::PlayerSockets;
@@ -134,6 +135,7 @@ impl Application {
         .await;
         let games = start_instant_games(&settings, &database, &wallet);
         let slots = start_slot_games(&settings, &database, &wallet, &push).await?;
+        let provider_wallet = ProviderWallet::start(database.writer.clone(), wallet.clone(), &settings.providers);
         let readiness = Arc::new(Readiness::default());
         let connections = Arc::new(AtomicU64::new(0));
         let drain = Arc::new(DrainSwitch::default());
@@ -156,6 +158,7 @@ impl Application {
             namespace: namespace.clone(),
             games,
             slots,
+            provider_wallet,
             database: database.clone(),
             wallet: wallet.clone(),
             rooms: rooms.relays.clone(),
@@ -442,6 +445,7 @@ struct ServerParts {
     namespace: Namespace,
     games: InstantGames,
     slots: SlotService,
+    provider_wallet: ProviderWallet,
     database: Database,
     wallet: Wallet,
     rooms: CrashRooms,
@@ -463,6 +467,7 @@ fn build_server(listener: TcpListener, settings: &Settings, parts: ServerParts) 
         namespace,
         games,
         slots,
+        provider_wallet,
         database,
         wallet,
         rooms,
@@ -500,6 +505,7 @@ fn build_server(listener: TcpListener, settings: &Settings, parts: ServerParts) 
     let metrics = web::Data::new(crate::metrics::install());
     let games = web::Data::new(games);
     let slots = web::Data::new(slots);
+    let provider_wallet = web::Data::new(provider_wallet);
     let leaderboards = web::Data::new(Leaderboards::new(
         database.reader.clone(),
         Duration::from_millis(settings.games.leaderboard_cache_ttl_ms),
@@ -557,6 +563,7 @@ fn build_server(listener: TcpListener, settings: &Settings, parts: ServerParts) 
             .app_data(push.clone())
             .app_data(games.clone())
             .app_data(slots.clone())
+            .app_data(provider_wallet.clone())
             .app_data(leaderboards.clone())
             .app_data(shared_settings.clone())
             .configure(|config| crate::api::configure(config, dev_top_up_enabled))

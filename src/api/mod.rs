@@ -11,6 +11,7 @@ pub mod internal;
 pub mod json;
 pub mod leaderboard;
 pub mod middleware;
+pub mod rgs;
 pub mod slots;
 pub mod stake;
 pub mod wallet;
@@ -33,6 +34,8 @@ pub fn configure(config: &mut web::ServiceConfig, dev_top_up_enabled: bool) {
         .configure(internal::configure)
         // Stake Engine's RGS protocol lives at the root, where its clients put their paths.
         .configure(stake::configure)
+        // Outside game providers call the wallet here (their own protocols, their own signatures).
+        .configure(rgs::configure)
         .service(
             web::scope("/api/v1")
                 .route("/auth/signup", web::post().to(auth::signup))

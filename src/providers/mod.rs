@@ -12,3 +12,16 @@ pub mod launch;
 pub mod model;
 pub mod rules;
 pub mod service;
+
+use crate::catalog::Protocol;
+use adapter::ProviderAdapter;
+use std::sync::Arc;
+
+/// The adapter of a protocol; `None` for our own games, which make no provider calls.
+pub fn adapter_for(protocol: Protocol) -> Option<Arc<dyn ProviderAdapter>> {
+    match protocol {
+        Protocol::House => None,
+        Protocol::Generic => Some(Arc::new(generic::GenericProtocol)),
+        Protocol::Hub88 => Some(Arc::new(hub88::Hub88Protocol)),
+    }
+}
