@@ -13,6 +13,7 @@ mod ledger;
 mod metrics;
 mod operations;
 mod process;
+mod providers;
 mod push;
 mod recovery;
 mod slots;
