@@ -643,3 +643,24 @@ async fn operators_see_rounds_left_open_and_close_them_through_the_same_rules() 
     assert_eq!(closed_by, vec!["operator", "operator"]);
     assert!(studio.app.audit_ok().await);
 }
+
+#[actix_web::test]
+async fn the_database_keeps_journal_rows_and_what_they_recorded() {
+    let studio = Studio::open().await;
+    let seat = studio.seat("prov_retention", 100 * 1_000_000).await;
+    studio.bet(&seat, "b1", "r1", TEN).await;
+    let deleted = sqlx::query("DELETE FROM provider_transactions WHERE transaction_id = 'b1'")
+        .execute(&studio.app.pool)
+        .await;
+    assert!(deleted.is_err(), "a young journal row cannot be deleted");
+    let rewritten = sqlx::query("UPDATE provider_transactions SET amount_micros = 1 WHERE transaction_id = 'b1'")
+        .execute(&studio.app.pool)
+        .await;
+    assert!(rewritten.is_err(), "what a journal row recorded cannot change");
+    let reopened = sqlx::query("UPDATE provider_transactions SET status = 'refused' WHERE transaction_id = 'b1'")
+        .execute(&studio.app.pool)
+        .await;
+    assert!(reopened.is_err(), "a row only moves from ok to rolled_back");
+    assert_status(&studio.rollback(&seat, "x1", "b1").await, StatusCode::OK, "ok");
+    assert_eq!(studio.balance(&seat).await, 100 * 1_000_000);
+}
