@@ -2,7 +2,8 @@
 //! consistent snapshot of the primary and reports every breach it finds: the double-entry rules, and
 //! that every crash bet's stake, win and refund, every Dice, Plinko and Mines bet's stake and payout, and
 //! every slot round's stake and win, match what the game recorded, exactly once (and a slot round's win
-//! what its steps add up to, within its cap).
+//! what its steps add up to, within its cap), and that the provider journal and the ledger agree exactly
+//! (every provider call that moved money has its one transfer, and no provider transfer lacks its call).
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
