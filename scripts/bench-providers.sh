@@ -62,6 +62,7 @@ with_cluster_env() {
     eval "$("$REPO_ROOT/scripts/cluster.sh" env)"
     export APP__APPLICATION__NODE_ID=bench-providers
     [[ -n "$database" ]] && export APP__DATABASE__DATABASE_NAME=$database
+    cd "$REPO_ROOT"
     "$@"
   )
 }
