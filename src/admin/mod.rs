@@ -2,6 +2,7 @@
 //! operator surface of the dashboard (cluster state, statistics, controls).
 
 pub mod actions;
+pub mod catalog;
 pub mod cli;
 pub mod cluster;
 pub mod stats;
@@ -44,7 +45,8 @@ pub fn configure(config: &mut web::ServiceConfig) {
             .route("/rooms/{room}/pause", web::post().to(cluster::pause))
             .route("/rooms/{room}/resume", web::post().to(cluster::resume))
             .route("/broadcast", web::post().to(cluster::broadcast))
-            .route("/nodes/{node_id}/drain", web::post().to(cluster::drain)),
+            .route("/nodes/{node_id}/drain", web::post().to(cluster::drain))
+            .configure(catalog::configure),
     );
 }
 
