@@ -2,6 +2,7 @@
 //! operator surface of the dashboard (cluster state, statistics, controls).
 
 pub mod actions;
+pub mod catalog;
 pub mod cli;
 pub mod cluster;
 pub mod provider_rounds;
@@ -46,7 +47,8 @@ pub fn configure(config: &mut web::ServiceConfig) {
             .route("/rooms/{room}/resume", web::post().to(cluster::resume))
             .route("/broadcast", web::post().to(cluster::broadcast))
             .route("/nodes/{node_id}/drain", web::post().to(cluster::drain))
-            .configure(provider_rounds::configure),
+            .configure(provider_rounds::configure)
+            .configure(catalog::configure),
     );
 }
 

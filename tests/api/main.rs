@@ -4,6 +4,7 @@
 mod audit;
 mod auth;
 mod bad_input;
+mod catalog;
 mod crash;
 mod helpers;
 mod history;
