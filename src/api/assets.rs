@@ -1,7 +1,7 @@
-//! The browser pages served by every node: the player demo at `/` and the admin dashboard at `/admin`,
-//! with their scripts, styles and the charting library under `/assets/`. Release builds embed the files
-//! in the binary, so a node needs nothing beside it; debug builds read them from `static/` on every
-//! request, so an edit shows on reload without a rebuild.
+//! The browser pages served by every node: the player page (the lobby and every house game's view) at `/`
+//! and the admin dashboard at `/admin`, with their scripts, styles and the charting library under
+//! `/assets/`. Release builds embed the files in the binary, so a node needs nothing beside it; debug
+//! builds read them from `static/` on every request, so an edit shows on reload without a rebuild.
 //!
 //! Every page is sent with a content security policy that allows only this origin: the pages never load
 //! anything from another host.
@@ -35,9 +35,16 @@ const ASSETS: &[Asset] = &[
     asset!("common.js", "text/javascript; charset=utf-8"),
     asset!("play.js", "text/javascript; charset=utf-8"),
     asset!("slots.js", "text/javascript; charset=utf-8"),
+    asset!("lobby.js", "text/javascript; charset=utf-8"),
+    asset!("originals.js", "text/javascript; charset=utf-8"),
+    asset!("dice.js", "text/javascript; charset=utf-8"),
+    asset!("plinko.js", "text/javascript; charset=utf-8"),
+    asset!("mines.js", "text/javascript; charset=utf-8"),
+    asset!("verify.js", "text/javascript; charset=utf-8"),
     asset!("admin.js", "text/javascript; charset=utf-8"),
     asset!("style.css", "text/css; charset=utf-8"),
     asset!("slots.css", "text/css; charset=utf-8"),
+    asset!("lobby.css", "text/css; charset=utf-8"),
     asset!("vendor/uPlot.iife.min.js", "text/javascript; charset=utf-8"),
     asset!("vendor/uPlot.min.css", "text/css; charset=utf-8"),
 ];
