@@ -30,6 +30,7 @@ const LAUNCH_ERRORS = {
   game_disabled: (game) => `${game.name} is not available right now.`,
   unknown_game: (game) => `${game.name} is no longer in the catalog.`,
   currency_not_supported: (game) => `${game.name} does not accept your account's currency.`,
+  launch_url_missing: (game) => `${game.name} cannot be opened yet: its provider has no launch address.`,
 };
 
 const ui = {
@@ -289,13 +290,14 @@ function showView(view, detail = {}) {
   const title = detail.game ? detail.game.name : (view === 'verify' ? 'Verify a bet' : 'lobby');
   ui.brandSub.textContent = title;
   ui.viewTitle.textContent = view === 'lobby' ? '' : title;
-  ui.gameSection.dataset.view = view;
+  ui.gameSection.dataset.currentView = view;
   window.dispatchEvent(new CustomEvent('gc:view', { detail: { view, ...detail } }));
 }
 
 function toLobby(text) {
   history.replaceState(null, '', '#/');
   showView('lobby');
+  loadCatalog();
   if (text) message.show(text, 'error');
 }
 

@@ -91,7 +91,7 @@ function render() {
     const won = result.mine_hit === null || result.mine_hit === undefined;
     setStatus(won ? 'won' : 'lost', won ? `cashed out at ${result.multiplier}x` : 'hit a mine');
     ui.next.textContent = '';
-    ui.outcome.textContent = `${won ? `${revealed} safe tiles` : 'A mine'}: ${outcomeText(bet)}`;
+    ui.outcome.textContent = `${won ? `${revealed} safe tile${revealed === 1 ? '' : 's'}` : 'A mine'}: ${outcomeText(bet)}`;
   } else {
     setStatus('idle', 'place a bet');
     ui.next.textContent = '';

@@ -103,6 +103,8 @@ async function animate(path, slot, multiplier) {
     ball.setAttribute('cy', String(y));
     if (row < path.length) await delay(STEP_MS);
   }
+  // The ball rests in its slot: the slot, lit, shows where, and its multiplier stays readable.
+  ball.remove();
   const landed = drawing.querySelector(`[data-slot="${slot}"]`);
   if (landed) {
     landed.classList.add('plinko-slot-hit');

@@ -2,10 +2,11 @@
 // (`POST /api/v1/games/{id}/launch`): the filters narrow the cards exactly as the API does, a refused
 // launch is explained, and every house game is played once from its card: a crash bet, a dice roll
 // (verified from its seeds afterwards), a plinko drop (also opened from a link without a session), a mines
-// game and a slot spin. After each, the page's balance is the wallet's.
+// game and a slot spin. After each, the page's balance is the wallet's. An outside studio's game opens
+// the address its provider's launch template gives, in a new tab.
 const { test, expect } = require('@playwright/test');
 const {
-  MICROS_PER_UNIT, createPlayer, expectStatus, snap, waitForBettingPhase, waitForRoom, watchProblems,
+  MICROS_PER_UNIT, adminToken, createPlayer, expectStatus, randomKey, snap, waitForBettingPhase, waitForRoom, watchProblems,
 } = require('./helpers');
 
 const FUNDS = 100n * MICROS_PER_UNIT;
@@ -318,5 +319,50 @@ test('a slot spin from the lobby', async ({ page, request }) => {
   const expected = FUNDS - BigInt(recall.stake) + BigInt(recall.round.total_win);
   expect(await expectWalletBalance(page, request, token)).toBe(expected);
   await snap(page, 'lobby-11-slot-spin');
+  expect(problems, 'no script errors and nothing blocked by the content security policy').toEqual([]);
+});
+
+test('an outside game opens its provider\'s address in a new tab', async ({ page, request, context, baseURL }) => {
+  const problems = watchProblems(page);
+  const admin = { Authorization: `Bearer ${await adminToken(request)}` };
+  // A studio of its own for this run, whose launch address is a page of this cluster (so the new tab loads).
+  const providerId = `pw-${randomKey('').slice(0, 12)}`;
+  await expectStatus(await request.post('/api/v1/admin/providers', {
+    headers: admin,
+    data: {
+      id: providerId, name: `Playwright Studio ${providerId}`, protocol: 'generic', secret: randomKey('secret-'),
+      launch_url: `${baseURL}/health?game={game_code}&token={token}`, currencies: ['USD'],
+    },
+  }), 201, 'a new provider');
+  await expectStatus(await request.post('/api/v1/admin/games', {
+    headers: admin,
+    data: {
+      provider: providerId, code: 'pw-table', name: `Playwright Table ${providerId}`, category: 'table', rtp_bps: 9700,
+      volatility: 'low', bet_min_micros: 100000, bet_max_micros: 100000000,
+    },
+  }), 201, 'a new game');
+  const { token } = await createPlayer(request, { topUpMicros: FUNDS });
+  await openLobby(page, token);
+  await page.getByTestId('provider-filter').selectOption(providerId);
+  await expectCardsFor(page, { provider: providerId });
+  const card = page.locator(`[data-testid="game-card"][data-provider="${providerId}"][data-code="pw-table"]`);
+  await expect(card).toContainText('RTP 97.00 %');
+  await expect(card).toContainText(`Playwright Studio ${providerId}`);
+
+  const launched = page.waitForResponse((response) => /\/api\/v1\/games\/\d+\/launch$/.test(response.url()));
+  const opened = context.waitForEvent('page');
+  await card.click();
+  const session = await expectStatus(await launched, 201, 'the launch');
+  expect(session.provider).toBe(providerId);
+  expect(session.url).toContain(`game=pw-table&token=${session.token}`);
+  const tab = await opened;
+  await tab.waitForLoadState();
+  expect(tab.url()).toBe(session.url);
+  await expect(page.getByTestId('launched-external')).toBeVisible();
+  await expect(page.getByTestId('launched-link')).toHaveAttribute('href', session.url);
+  // The lobby stays where it was.
+  await expect(page.getByTestId('lobby-section')).toBeVisible();
+  await snap(page, 'lobby-12-outside-game');
+  await tab.close();
   expect(problems, 'no script errors and nothing blocked by the content security policy').toEqual([]);
 });
