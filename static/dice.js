@@ -4,7 +4,7 @@
 
 import { byTestId, el, formatMicros } from './common.js';
 import {
-  failed, limitsText, message, outcomeText, placeBet, renderFairness, stakeOf,
+  failed, limitsText, message, onLogout, outcomeText, placeBet, renderFairness, stakeOf,
 } from './originals.js';
 
 /** Rolls land on 0.00 to 100.00, kept in hundredths. */
@@ -132,5 +132,14 @@ window.addEventListener('gc:view', (event) => {
   renderOdds();
 });
 ui.form.addEventListener('submit', roll);
+// The next player starts without the last one's rolls.
+onLogout(() => {
+  ui.roll.textContent = '–';
+  ui.roll.className = 'dice-roll';
+  ui.roll.dataset.state = 'none';
+  ui.outcome.textContent = '';
+  ui.recent.replaceChildren();
+  renderFairness(ui.fairness, null);
+});
 ui.target.addEventListener('input', renderOdds);
 ui.direction.addEventListener('change', renderOdds);

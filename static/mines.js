@@ -6,7 +6,7 @@
 
 import { ApiError, byTestId, el, formatMicros } from './common.js';
 import {
-  authed, failed, limitsText, message, outcomeText, placeBet, renderFairness, setBalance, stakeOf,
+  authed, failed, limitsText, message, onLogout, outcomeText, placeBet, renderFairness, setBalance, stakeOf,
 } from './originals.js';
 
 const TILES = 25;
@@ -180,9 +180,7 @@ window.addEventListener('gc:view', (event) => {
   reload();
 });
 // A new player starts from an empty board.
-new MutationObserver(() => {
-  if (byTestId('game-section').classList.contains('hidden')) {
-    state.bet = null;
-    render();
-  }
-}).observe(byTestId('game-section'), { attributes: true, attributeFilter: ['class'] });
+onLogout(() => {
+  state.bet = null;
+  render();
+});

@@ -25,6 +25,14 @@ export function setBalance(value) {
   showBalance(balanceElement, value);
 }
 
+/** Calls `reset` whenever the player logs out (play.js hides the game section), so the next starts afresh. */
+export function onLogout(reset) {
+  const section = byTestId('game-section');
+  new MutationObserver(() => {
+    if (section.classList.contains('hidden')) reset();
+  }).observe(section, { attributes: true, attributeFilter: ['class'] });
+}
+
 /** Shows an API failure; an expired or unknown token logs the player out. */
 export function failed(error) {
   if (error instanceof ApiError && error.status === 401) {

@@ -5,7 +5,7 @@
 
 import { byTestId, el, formatMicros } from './common.js';
 import {
-  failed, limitsText, message, outcomeText, placeBet, renderFairness, stakeOf,
+  failed, limitsText, message, onLogout, outcomeText, placeBet, renderFairness, stakeOf,
 } from './originals.js';
 
 const ROWS_MIN = 8;
@@ -167,6 +167,16 @@ ui.rows.addEventListener('change', () => {
   if (!state.busy) drawBoard(Number(ui.rows.value));
 });
 ui.form.addEventListener('submit', drop);
+// The next player starts from an empty board.
+onLogout(() => {
+  for (const name of ['betId', 'path', 'slot', 'multiplier', 'payout']) delete ui.board.dataset[name];
+  drawBoard(Number(ui.rows.value));
+  ui.board.dataset.state = 'empty';
+  ui.outcome.textContent = '';
+  ui.path.textContent = '';
+  ui.recent.replaceChildren();
+  renderFairness(ui.fairness, null);
+});
 window.addEventListener('gc:view', (event) => {
   if (event.detail.view !== 'plinko') return;
   ui.info.textContent = limitsText(event.detail.game);
