@@ -1,9 +1,11 @@
 // The lobby of the player page end to end, against the real catalog (`GET /api/v1/games`) and launch
-// (`POST /api/v1/games/{id}/launch`): the filters narrow the cards exactly as the API does, a refused
-// launch is explained, and every house game is played once from its card: a crash bet, a dice roll
-// (verified from its seeds afterwards), a plinko drop (also opened from a link without a session), a mines
-// game and a slot spin. After each, the page's balance is the wallet's. An outside studio's game opens
-// the address its provider's launch template gives, in a new tab.
+// (`POST /api/v1/games/{id}/launch`): the filters narrow the cards exactly as the API does, a long list
+// comes a page at a time, a refused launch (no money, a self-exclusion) is explained, and every house game
+// is played once from its card: a crash bet, a dice roll (verified from its seeds afterwards), a plinko
+// drop (also opened from a link without a session), a mines game and a slot spin. After each, the page's
+// balance is the wallet's. An outside studio's game opens the address its provider's launch template
+// gives, in a new tab. The admin API sets up the outside studios and the self-exclusion (ADMIN_USERNAME
+// and ADMIN_PASSWORD, as for admin.spec.js).
 const { test, expect } = require('@playwright/test');
 const {
   MICROS_PER_UNIT, adminToken, createPlayer, expectStatus, randomKey, snap, waitForBettingPhase, waitForRoom, watchProblems,
@@ -131,20 +133,37 @@ test('the lobby lists the catalog and filters it by category, name and provider'
   expect(problems, 'no script errors and nothing blocked by the content security policy').toEqual([]);
 });
 
-test('a launch the server refuses is explained and the lobby stays', async ({ page, request }) => {
-  const problems = watchProblems(page);
-  const { token } = await createPlayer(request, { topUpMicros: 0n });
-  await openLobby(page, token);
-  await houseCard(page, 'dice').click();
-  const shown = page.getByTestId('message');
-  await expect(shown).toHaveAttribute('data-kind', 'error');
-  await expect(shown).toContainText('insufficient_balance');
-  await expect(shown).toContainText('top up to play');
-  await expect(page.getByTestId('lobby-section')).toBeVisible();
-  await expect(page.getByTestId('dice-section')).toBeHidden();
-  expect(new URL(page.url()).hash).not.toContain('/play/');
-  await snap(page, 'lobby-04-launch-refused');
-  expect(problems, 'no script errors and nothing blocked by the content security policy').toEqual([]);
+test('a launch the server refuses is explained and the lobby stays', async ({ browser, request }) => {
+  const admin = { Authorization: `Bearer ${await adminToken(request)}` };
+  const poor = await createPlayer(request, { topUpMicros: 0n });
+  const excluded = await createPlayer(request, { topUpMicros: FUNDS });
+  const me = await expectStatus(await request.get('/api/v1/me', { headers: auth(excluded.token) }), 200, 'me');
+  const tomorrow = new Date(Date.now() + 24 * 3600 * 1000).toISOString();
+  await expectStatus(await request.post(`/api/v1/admin/players/${me.id}/status`, {
+    headers: admin, data: { status: 'active', self_excluded_until: tomorrow },
+  }), 200, 'a self-exclusion');
+
+  for (const [player, code, text] of [
+    [poor, 'insufficient_balance', 'top up to play'],
+    [excluded, 'self_excluded', 'You have excluded yourself from play'],
+  ]) {
+    // Each player in a browser of their own.
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    const problems = watchProblems(page);
+    await openLobby(page, player.token);
+    await houseCard(page, 'dice').click();
+    const shown = page.getByTestId('message');
+    await expect(shown).toHaveAttribute('data-kind', 'error');
+    await expect(shown).toContainText(code);
+    await expect(shown).toContainText(text);
+    await expect(page.getByTestId('lobby-section')).toBeVisible();
+    await expect(page.getByTestId('dice-section')).toBeHidden();
+    expect(new URL(page.url()).hash).not.toContain('/play/');
+    await snap(page, `lobby-04-launch-refused-${code}`);
+    expect(problems, 'no script errors and nothing blocked by the content security policy').toEqual([]);
+    await context.close();
+  }
 });
 
 test('a crash bet from the lobby', async ({ page, request }) => {
@@ -364,5 +383,34 @@ test('an outside game opens its provider\'s address in a new tab', async ({ page
   await expect(page.getByTestId('lobby-section')).toBeVisible();
   await snap(page, 'lobby-12-outside-game');
   await tab.close();
+  expect(problems, 'no script errors and nothing blocked by the content security policy').toEqual([]);
+});
+
+test('a long list is shown a page at a time', async ({ page, request }) => {
+  const problems = watchProblems(page);
+  const admin = { Authorization: `Bearer ${await adminToken(request)}` };
+  const providerId = `pw-${randomKey('').slice(0, 12)}`;
+  await expectStatus(await request.post('/api/v1/admin/providers', {
+    headers: admin,
+    data: { id: providerId, name: `Paging Studio ${providerId}`, protocol: 'generic', secret: randomKey('secret-'), currencies: ['USD'] },
+  }), 201, 'a new provider');
+  const count = LOBBY_PAGE_SIZE + 5;
+  const games = Array.from({ length: count }, (_, index) => ({
+    code: `pw-${index}`, name: `Paged Game ${String(index).padStart(2, '0')}`, category: 'slots', rtp_bps: 9500,
+    volatility: 'high', bet_min_micros: 100000, bet_max_micros: 100000000,
+  }));
+  await expectStatus(await request.post(`/api/v1/admin/providers/${providerId}/games/import`, { headers: admin, data: { games } }), 200, 'the import');
+  const { token } = await createPlayer(request, { topUpMicros: FUNDS });
+  await openLobby(page, token);
+  await page.getByTestId('provider-filter').selectOption(providerId);
+  await expectCardsFor(page, { provider: providerId });
+  await expect(page.getByTestId('game-card')).toHaveCount(LOBBY_PAGE_SIZE);
+  await expect(page.getByTestId('lobby-count')).toHaveText(`${LOBBY_PAGE_SIZE} of ${count} games`);
+  await page.getByTestId('lobby-more').click();
+  await expect(page.getByTestId('game-card')).toHaveCount(count);
+  await expect(page.getByTestId('lobby-more')).toBeHidden();
+  // In the catalog's order (by name here) and each game once.
+  const names = await page.getByTestId('game-card-name').allTextContents();
+  expect(names).toEqual(games.map((game) => game.name));
   expect(problems, 'no script errors and nothing blocked by the content security policy').toEqual([]);
 });
