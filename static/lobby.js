@@ -62,8 +62,8 @@ const state = {
   searchTimer: null,
   /** House games seen in any catalog answer, by code: the router finds a game's view with them. */
   house: new Map(),
-  /** The catalog's categories and providers, from the first answer (they do not depend on filters). */
-  facetsShown: false,
+  /** The categories and providers the filter controls show (JSON), so they are redrawn only on a change. */
+  facets: '',
 };
 
 function token() {
@@ -112,7 +112,7 @@ async function loadCatalog({ more = false } = {}) {
     remember(games);
     state.games = more ? state.games.concat(games) : games;
     state.total = Number(answer.total) || state.games.length;
-    if (!state.facetsShown) renderFacets(answer);
+    if (!more) renderFacets(answer);
     renderCards();
     ui.cards.dataset.state = 'ready';
     ui.cards.dataset.query = new URLSearchParams(Object.entries(state.filters).filter(([, value]) => value)).toString();
@@ -124,11 +124,16 @@ async function loadCatalog({ more = false } = {}) {
   }
 }
 
-/** The category chips ("All" first) and the provider choices. */
+/**
+ * The category chips ("All" first) and the provider choices: every category and provider with a game in
+ * the lobby, whatever the filters. Each first page brings them; they are redrawn when they changed.
+ */
 function renderFacets(answer) {
-  state.facetsShown = true;
-  const categories = (answer.categories || []).map((entry) => (typeof entry === 'string' ? entry : entry.category || entry.id))
-    .filter(Boolean);
+  const categories = (answer.categories || []).filter((category) => typeof category === 'string');
+  const providers = (answer.providers || []).filter((provider) => provider && provider.id);
+  const facets = JSON.stringify([categories, providers]);
+  if (facets === state.facets) return;
+  state.facets = facets;
   const chip = (category, text) => el('button', {
     type: 'button',
     class: 'chip chip-filter',
@@ -139,7 +144,6 @@ function renderFacets(answer) {
     onclick: () => setFilter('category', category),
   });
   ui.chips.replaceChildren(chip('', 'All'), ...categories.map((category) => chip(category, categoryName(category))));
-  const providers = (answer.providers || []).filter((provider) => provider && provider.id);
   ui.provider.replaceChildren(el('option', { value: '', text: 'All providers' }),
     ...providers.map((provider) => el('option', { value: provider.id, text: provider.name || provider.id })));
   ui.provider.value = state.filters.provider;
