@@ -338,6 +338,14 @@ test('a slot spin from the lobby', async ({ page, request }) => {
   const expected = FUNDS - BigInt(recall.stake) + BigInt(recall.round.total_win);
   expect(await expectWalletBalance(page, request, token)).toBe(expected);
   await snap(page, 'lobby-11-slot-spin');
+
+  // Another slot chosen in the view is launched like one chosen in the lobby: a session of its own.
+  const other = slots.games.find((game) => game.code !== slot.code);
+  expect(other, 'the catalog lists a second house slot (two are shipped)').toBeTruthy();
+  await page.getByTestId('slot-game-select').selectOption(other.code);
+  await expect(page).toHaveURL(new RegExp(`#/play/${other.code}\\?session=[0-9a-f-]+$`));
+  await expect(page.getByTestId('slot-game-select')).toHaveValue(other.code);
+  await expect(page.getByTestId('slot-state')).toHaveAttribute('data-state', 'idle');
   expect(problems, 'no script errors and nothing blocked by the content security policy').toEqual([]);
 });
 
