@@ -101,3 +101,45 @@ fn contents(asset: &Asset) -> anyhow::Result<Vec<u8>> {
         .join(asset.path);
     std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::ASSETS;
+
+    fn text_of(path: &str) -> &'static str {
+        let asset = ASSETS
+            .iter()
+            .find(|asset| asset.path == path)
+            .expect("the page is an asset");
+        std::str::from_utf8(asset.embedded).expect("pages and scripts are UTF-8")
+    }
+
+    fn is_served(path: &str) -> bool {
+        ASSETS.iter().any(|asset| asset.path == path)
+    }
+
+    /// Every file a page links (`/assets/...`) and every module a script imports (`from './x.js'`) is in
+    /// ASSETS: a file left out of the list would be refused with a 404 and the page would break.
+    #[test]
+    fn every_file_the_pages_use_is_served() {
+        for page in ["index.html", "admin.html"] {
+            for reference in text_of(page).split("/assets/").skip(1) {
+                let path = reference.split('"').next().unwrap_or_default();
+                assert!(
+                    is_served(path),
+                    "{page} links /assets/{path}, which ASSETS does not list"
+                );
+            }
+        }
+        for script in ASSETS.iter().filter(|asset| asset.path.ends_with(".js")) {
+            for import in text_of(script.path).split("from './").skip(1) {
+                let path = import.split('\'').next().unwrap_or_default();
+                assert!(
+                    is_served(path),
+                    "{} imports ./{path}, which ASSETS does not list",
+                    script.path
+                );
+            }
+        }
+    }
+}
