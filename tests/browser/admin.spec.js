@@ -17,7 +17,7 @@ test.beforeAll(() => {
   if (!ADMIN_USERNAME || !ADMIN_PASSWORD) throw new Error('set ADMIN_USERNAME and ADMIN_PASSWORD (scripts/browser-test.sh reads them from the cluster)');
 });
 
-/** A player page in its own browser context, logged in with `token` and watching `room`. */
+/** A player page in its own browser context, logged in with `token` and in the crash view of `room`. */
 async function openPlayerPage(browser, token, room) {
   const context = await browser.newContext();
   await context.addInitScript(([savedToken, savedRoom]) => {
@@ -25,8 +25,9 @@ async function openPlayerPage(browser, token, room) {
     sessionStorage.setItem('gc.player.room', savedRoom);
   }, [token, room]);
   const page = await context.newPage();
-  await page.goto('/');
-  await expect(page.getByTestId('game-section')).toBeVisible();
+  // A link to the room's view: the page launches the game itself.
+  await page.goto(`/#/play/${room}`);
+  await expect(page.getByTestId('crash-panel')).toBeVisible();
   await expect(page.getByTestId('connection-status')).toHaveAttribute('data-state', 'connected');
   return page;
 }
@@ -183,7 +184,8 @@ test.describe('pausing a room', () => {
 });
 
 test('a broadcast from the dashboard reaches the players and is listed as an operator action', async ({ page, request, browser }) => {
-  const player = await createPlayer(request, { topUpMicros: 0n });
+  // Topped up: a game opens only for a balance of at least its minimum bet.
+  const player = await createPlayer(request);
   const playerPage = await openPlayerPage(browser, player.token, 'aviator');
   const text = `Browser test broadcast ${Date.now()}`;
 
