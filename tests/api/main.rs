@@ -7,6 +7,7 @@ mod bad_input;
 mod crash;
 mod helpers;
 mod history;
+mod hub88;
 mod instant;
 mod leaderboard;
 mod ledger;
