@@ -135,6 +135,8 @@ impl Application {
         .await;
         let games = start_instant_games(&settings, &database, &wallet);
         let slots = start_slot_games(&settings, &database, &wallet, &push).await?;
+        // Before the node serves: the lobby, launches and RTP tracking find every house game in the catalog.
+        crate::catalog::house::sync(&database.writer, &settings, slots.catalog()).await?;
         let provider_wallet = ProviderWallet::start(database.writer.clone(), wallet.clone(), &settings.providers);
         let readiness = Arc::new(Readiness::default());
         let connections = Arc::new(AtomicU64::new(0));

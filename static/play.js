@@ -154,7 +154,7 @@ async function loadName() {
 async function loadRooms() {
   let rooms = DEFAULT_ROOMS;
   try {
-    const answer = await api('/api/v1/games');
+    const answer = await api('/api/v1/games/registry');
     const crash = (answer.games || []).find((game) => game.game === 'crash');
     if (crash && crash.rooms && Object.keys(crash.rooms).length > 0) rooms = Object.keys(crash.rooms);
   } catch {

@@ -4,6 +4,7 @@
 mod audit;
 mod auth;
 mod bad_input;
+mod catalog;
 mod crash;
 mod helpers;
 mod history;
@@ -14,6 +15,7 @@ mod ledger;
 mod metrics;
 mod operations;
 mod process;
+mod providers;
 mod push;
 mod recovery;
 mod slots;
