@@ -327,3 +327,63 @@ async fn a_currency_other_than_the_wallets_is_refused_for_bets_and_wins() {
     assert_eq!(studio.micros(&gamer).await, 90 * UNIT_MICROS);
     assert!(studio.app.audit_ok().await);
 }
+
+#[actix_web::test]
+async fn a_hub88_game_list_imports_into_the_catalog() {
+    // The admin import reads Hub88's own list format: enabled games enter the catalog with Hub88's RTP,
+    // volatility and category mapped to ours (and our defaults where Hub88 is silent), a disabled one is
+    // left out, and the same list again changes nothing.
+    let studio = Studio::start().await;
+    let admin = studio.app.admin_token().await;
+    let list = json!([
+        {"game_code": "clt_dragonrising", "name": "Dragon Rising", "category": "Video Slots", "enabled": true,
+         "rtp": "96.5", "volatility": 5, "product": "Caleta", "platforms": ["GPL_DESKTOP", "GPL_MOBILE"],
+         "freebet_support": true, "blocked_countries": ["US"], "url_thumb": "https://cdn.test/t.png"},
+        {"game_code": "evo_crazytime", "name": "Crazy Time", "category": "Live Game Shows", "enabled": true,
+         "rtp": null, "volatility": null},
+        {"game_code": "old_game", "name": "Old", "category": "Video Slots", "enabled": false}
+    ]);
+    let path = format!("/api/v1/admin/providers/{}/games/import", studio::PROVIDER);
+    let first: serde_json::Value = studio
+        .app
+        .post_json(&path, Some(&admin), None, &list)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (first["games"].as_i64(), first["inserted"].as_i64()),
+        (Some(2), Some(2)),
+        "{first}"
+    );
+    let imported: Vec<(String, String, i32, Option<String>, i64)> = sqlx::query_as(
+        "SELECT code, category, rtp_bps, volatility, bet_min_micros FROM games
+         WHERE provider_id = $1 AND code <> $2 ORDER BY code",
+    )
+    .bind(studio::PROVIDER)
+    .bind(GAME)
+    .fetch_all(&studio.app.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        imported,
+        vec![
+            (
+                "clt_dragonrising".into(),
+                "slots".into(),
+                9650,
+                Some("very_high".into()),
+                10
+            ),
+            ("evo_crazytime".into(), "live_game_shows".into(), 9600, None, 10),
+        ]
+    );
+    let again: serde_json::Value = studio
+        .app
+        .post_json(&path, Some(&admin), None, &list)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(again["unchanged"], 2, "{again}");
+}

@@ -15,9 +15,11 @@
 //! - category: the name in lower case with `_` for other characters ("Live Casino" -> `live_casino`),
 //!   any slot category is `slots` and any crash category `crash` (as our own games), none is `other`.
 //!
-//! Games with `enabled: false` are left out. Hub88's other descriptive fields go to `metadata`.
+//! Games with `enabled: false` are left out. Hub88's other descriptive fields go to `metadata`, as many as
+//! the catalog's metadata size limit takes.
 
 use super::MICROS_PER_HUB88_AMOUNT;
+use crate::catalog::listing::METADATA_BYTES_MAX;
 use crate::catalog::GameListing;
 use crate::money::AMOUNT_MAX_MICROS;
 use serde_json::{Map, Value};
@@ -28,7 +30,7 @@ pub const RTP_BPS_DEFAULT: i32 = 9600;
 pub const BET_MIN_MICROS_DEFAULT: i64 = MICROS_PER_HUB88_AMOUNT;
 /// Our category names are at most this long (the catalog's check).
 const CATEGORY_LENGTH_MAX: usize = 32;
-/// Hub88's descriptive fields kept in a game's metadata.
+/// Hub88's descriptive fields kept in a game's metadata, the most useful first.
 const METADATA_FIELDS: [&str; 11] = [
     "product",
     "platforms",
@@ -66,10 +68,6 @@ fn listing(game: &Map<String, Value>) -> Result<GameListing, String> {
         Some(Value::String(text)) if !text.trim().is_empty() => Ok(text.trim().to_owned()),
         _ => Err(format!("{name} must be a non-empty string")),
     };
-    let metadata: Map<String, Value> = METADATA_FIELDS
-        .iter()
-        .filter_map(|name| Some((name.to_string(), game.get(*name)?.clone())))
-        .collect();
     Ok(GameListing {
         code: text("game_code")?,
         name: text("name")?,
@@ -78,8 +76,25 @@ fn listing(game: &Map<String, Value>) -> Result<GameListing, String> {
         volatility: game.get("volatility").and_then(Value::as_i64).and_then(volatility),
         bet_min_micros: BET_MIN_MICROS_DEFAULT,
         bet_max_micros: AMOUNT_MAX_MICROS,
-        metadata: Value::Object(metadata),
+        metadata: metadata(game),
     })
+}
+
+/// Hub88's descriptive fields, in [`METADATA_FIELDS`] order, leaving out any that would take the whole
+/// past the catalog's size limit (long `blocked_countries` or `features` lists, say).
+fn metadata(game: &Map<String, Value>) -> Value {
+    let mut metadata = Map::new();
+    for name in METADATA_FIELDS {
+        let Some(value) = game.get(name) else {
+            continue;
+        };
+        metadata.insert(name.to_owned(), value.clone());
+        let size = serde_json::to_vec(&metadata).map_or(usize::MAX, |bytes| bytes.len());
+        if size > METADATA_BYTES_MAX {
+            metadata.remove(name);
+        }
+    }
+    Value::Object(metadata)
 }
 
 /// Hub88's category as one of ours: lower case, `_` for anything else, slots and crash games merged.
@@ -169,6 +184,18 @@ mod tests {
         assert_eq!(games[1].rtp_bps, RTP_BPS_DEFAULT);
         assert_eq!(games[1].volatility, None);
         assert_eq!(parse(&json!({"games": list})).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn metadata_keeps_within_the_catalogs_limit() {
+        let countries: Vec<String> = (0..2_000).map(|index| format!("C{index}")).collect();
+        let list = json!([{"game_code": "g", "name": "G", "product": "Studio", "blocked_countries": countries,
+                           "release_date": "2026-01-01"}]);
+        let metadata = &parse(&list).unwrap()[0].metadata;
+        assert_eq!(metadata["product"], "Studio");
+        assert_eq!(metadata["release_date"], "2026-01-01");
+        assert!(metadata.get("blocked_countries").is_none());
+        assert!(metadata.to_string().len() <= METADATA_BYTES_MAX);
     }
 
     #[test]
