@@ -8,6 +8,7 @@ mod catalog;
 mod crash;
 mod helpers;
 mod history;
+mod hub88;
 mod instant;
 mod leaderboard;
 mod ledger;
