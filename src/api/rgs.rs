@@ -68,12 +68,23 @@ async fn call(
         Ok(body) => body,
         Err(message) => return refuse("body", Status::WrongSyntax, message),
     };
+    // A refused call still echoes what the protocol wants echoed (Hub88's `request_uuid` and `user`),
+    // when its body reads as a call; nothing else of it is used.
+    let refuse_echoing = |reason: &'static str, status: Status, message: String| {
+        metrics::counter!("provider_calls_refused_total", "provider" => provider_id.clone(), "reason" => reason)
+            .increment(1);
+        tracing::warn!(provider = %provider_id, path = %path, reason, %message, "a provider call was refused");
+        let echo = adapter.parse(operation, &body).ok();
+        let answer = Answer::refused(status, echo.as_ref(), message);
+        let rendered = adapter.render(operation, echo.as_ref(), &answer);
+        with_status(rendered.http_status, rendered.body)
+    };
     let window = Duration::from_secs(wallet.settings().signature_window_s);
     if let Err(failure) = adapter.authenticate(&provider, request.headers(), &body, chrono::Utc::now(), window) {
-        return refuse(failure.reason(), Status::InvalidSignature, failure.to_string());
+        return refuse_echoing(failure.reason(), Status::InvalidSignature, failure.to_string());
     }
     if !provider.active {
-        return refuse(
+        return refuse_echoing(
             "inactive_provider",
             Status::InvalidPartner,
             "the provider is disabled".into(),

@@ -93,7 +93,7 @@ impl ProviderAdapter for GenericProtocol {
             transaction_id: fields.text("transaction_id", needs(&[Bet, Win, Rollback]))?,
             reference_id: fields.text("bet_transaction_id", needs(&[Rollback]))?,
             amount_micros: fields.amount("amount", needs(&[Bet, Win]), operation == Bet)?,
-            currency: fields.text("currency", needs(&[Bet, Win]))?,
+            currency: fields.currency("currency", needs(&[Bet, Win]))?,
             free: fields.flag("free_round")?,
             round_closed: fields.flag("round_closed")?,
             request_id: fields.text("request_id", false)?,
@@ -207,6 +207,19 @@ impl Fields<'_> {
             )));
         }
         Ok(Some(micros))
+    }
+
+    /// A currency code: 3 to 8 capital letters (as the ledger's accounts name theirs).
+    fn currency(&self, name: &str, required: bool) -> Result<Option<String>, BadCall> {
+        let code = self.text(name, required)?;
+        if let Some(code) = &code {
+            if !(3..=8).contains(&code.len()) || !code.bytes().all(|byte| byte.is_ascii_uppercase()) {
+                return Err(BadCall::types(format!(
+                    "{name} must be a currency code of 3 to 8 capital letters"
+                )));
+            }
+        }
+        Ok(code)
     }
 
     fn flag(&self, name: &str) -> Result<bool, BadCall> {

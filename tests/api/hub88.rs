@@ -101,8 +101,6 @@ async fn a_win_without_a_bet_of_its_player_is_refused() {
 }
 
 #[actix_web::test]
-#[ignore = "core rules (rules.rs win): a win naming an unknown reference is paid when its round has a live bet; \
-            the lead decides (reported)"]
 async fn a_win_naming_an_unknown_bet_is_refused_even_in_a_round_with_bets() {
     // Hub88's win always names its bet (`reference_transaction_uuid`); one naming a bet that was never
     // placed is refused even when the same round holds another bet.
