@@ -176,6 +176,17 @@ impl ProviderWallet {
     }
 }
 
+/// The answer to a call nothing could be recorded for; the provider retries it with the same id.
+fn unavailable(batch_call: &BatchCall) -> Decided {
+    let call = &batch_call.call;
+    let answer = Answer::refused(
+        Status::Unavailable,
+        Some(call),
+        "the wallet could not record the call; retry with the same transaction id",
+    );
+    render(batch_call.adapter.as_ref(), call, answer)
+}
+
 fn render(adapter: &dyn ProviderAdapter, call: &WalletCall, answer: Answer) -> Decided {
     let rendered = adapter.render(call.operation, Some(call), &answer);
     Decided {
@@ -251,25 +262,34 @@ impl Shard {
             .into_iter()
             .map(|job| (job.call, (job.admitted_at, job.reply)))
             .unzip();
-        let decided = self.commit_with_retries(&calls).await;
-        let decided = decided.unwrap_or_else(|| {
-            calls
-                .iter()
-                .map(|batch_call| {
-                    let call = &batch_call.call;
-                    let answer = Answer::refused(
-                        Status::Unavailable,
-                        Some(call),
-                        "the wallet could not record the call; retry with the same transaction id",
-                    );
-                    render(batch_call.adapter.as_ref(), call, answer)
-                })
-                .collect()
-        });
+        let decided = match self.commit_with_retries(&calls).await {
+            Some(decided) => decided,
+            None if calls.len() > 1 => self.commit_one_by_one(&calls).await,
+            None => vec![unavailable(&calls[0])],
+        };
         for ((admitted_at, reply), decided) in replies.into_iter().zip(decided) {
             metrics::histogram!("provider_call_queue_seconds").record(admitted_at.elapsed().as_secs_f64());
             let _ = reply.send(decided);
         }
+    }
+
+    /// After a batch failed every attempt, its calls one at a time: a call the database refuses (a bug
+    /// this code does not know of) then fails alone instead of taking its batch-mates with it.
+    async fn commit_one_by_one(&mut self, calls: &[BatchCall]) -> Vec<Decided> {
+        tracing::warn!(
+            calls = calls.len(),
+            shard = self.index,
+            "a provider batch failed; deciding its calls one by one"
+        );
+        let mut decided = Vec::with_capacity(calls.len());
+        for call in calls {
+            let one = std::slice::from_ref(call);
+            match self.commit_with_retries(one).await {
+                Some(mut answer) => decided.push(answer.remove(0)),
+                None => decided.push(unavailable(call)),
+            }
+        }
+        decided
     }
 
     /// `None` when every attempt failed: the calls are answered as unavailable, and nothing was written.
