@@ -44,6 +44,8 @@ const ui = {
   providers: byTestId('providers-table').querySelector('tbody'),
   providerForm: byTestId('provider-form'),
   catalogFilter: byTestId('catalog-provider-filter'),
+  openRounds: byTestId('open-rounds-table').querySelector('tbody'),
+  openRoundsNote: byTestId('open-rounds-note'),
   catalogGames: byTestId('catalog-games-table').querySelector('tbody'),
   catalogCount: byTestId('catalog-games-count'),
   importForm: byTestId('import-form'),
@@ -102,6 +104,7 @@ function logout(reason) {
   ui.nodes.replaceChildren();
   ui.providers.replaceChildren();
   ui.catalogGames.replaceChildren();
+  ui.openRounds.replaceChildren();
   for (const chart of Object.values(session.charts)) chart.destroy();
   session.charts = {};
   show(ui.dashboard, false);
@@ -142,6 +145,7 @@ function start() {
   poll('actions', '/actions?limit=20', 5000, renderActions);
   poll('audit', '/audit/last', 10000, renderLastAudit);
   poll('catalog', '/providers', 10000, renderCatalog);
+  poll('open-rounds', '/provider-rounds/open?limit=100', 10000, renderOpenRounds);
 }
 
 /**
@@ -882,3 +886,42 @@ ui.importForm.addEventListener('submit', importGames);
 ui.catalogFilter.addEventListener('change', loadCatalogGames);
 
 if (sessionStorage.getItem(TOKEN_KEY)) start();
+
+// ---------------------------------------------------------------------------------------------------
+// Provider rounds left open: refund (every standing bet rolled back) or settle (the bets are lost)
+// ---------------------------------------------------------------------------------------------------
+
+function renderOpenRounds(answer) {
+  const rounds = answer.rounds || [];
+  const minutes = Math.round((answer.open_after_s || 0) / 60);
+  ui.openRoundsNote.textContent = `Rounds with bets and no win or end for ${minutes} min or more; closing one goes through the provider wallet's rules.`;
+  ui.openRounds.replaceChildren(...rounds.map((round) => el('tr', { dataset: { testid: 'open-round-row', round: round.round_id } },
+    el('td', { class: 'mono', text: round.provider_id }),
+    el('td', { class: 'mono', text: round.round_id }),
+    el('td', { class: 'mono', text: round.player_id }),
+    el('td', { class: 'mono', text: round.game_code }),
+    el('td', { class: 'num', text: String(round.live_bets) }),
+    el('td', { class: 'num', text: formatMicros(round.staked_micros) }),
+    el('td', { class: 'num', text: formatMicros(round.won_micros) }),
+    el('td', { text: new Date(round.last_call_at).toLocaleString() }),
+    el('td', {},
+      el('button', { type: 'button', class: 'button-small button-secondary', text: 'Refund', dataset: { testid: 'open-round-refund' },
+        onclick: () => closeRound(round, 'refund') }),
+      el('button', { type: 'button', class: 'button-small button-warn', text: 'Settle', dataset: { testid: 'open-round-settle' },
+        onclick: () => closeRound(round, 'settle') })))));
+  if (rounds.length === 0) ui.openRounds.append(el('tr', {}, el('td', { colSpan: 9, class: 'muted', text: 'None.' })));
+}
+
+async function closeRound(round, action) {
+  try {
+    await adminApi('/provider-rounds/close', {
+      method: 'POST',
+      body: { provider_id: round.provider_id, round_id: round.round_id, player_id: round.player_id, action },
+    });
+    message.show(`round ${round.round_id} of ${round.provider_id}: ${action === 'refund' ? 'refunded' : 'settled'}`, 'ok');
+  } catch (error) {
+    message.error(error);
+  }
+  refresh('open-rounds');
+  refresh('actions');
+}
