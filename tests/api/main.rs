@@ -15,6 +15,7 @@ mod operations;
 mod process;
 mod push;
 mod recovery;
+mod rtp;
 mod slots;
 mod stake;
 mod wallet;
