@@ -2,7 +2,7 @@
 # Extra arguments for `make test` go in ARGS, e.g. make test ARGS="wallet -- --nocapture".
 # `make up NODES=5` starts five nodes; `make scale NODES=N` grows or shrinks a running cluster.
 
-.PHONY: up down status scale clean-cluster test audit bench bench-ws bench-failover bench-slots bench-slots-server slots-baseline loadtest capacity browser-test web-assets fmt lint
+.PHONY: up down status scale clean-cluster test audit bench bench-ws bench-failover bench-slots bench-slots-server bench-providers slots-baseline loadtest capacity browser-test web-assets fmt lint
 
 up:
 	$(if $(NODES),CLUSTER_NODES=$(NODES) )scripts/up.sh
@@ -39,6 +39,11 @@ bench-slots:
 # Slot spins/s through nginx on a cluster of its own, with the wallet's transfers/s as the baseline.
 bench-slots-server:
 	scripts/bench-slots-server.sh
+
+# Seamless-wallet calls/s through nginx from provider-sim at increasing concurrency, with the wallet's
+# transfers/s as the baseline.
+bench-providers:
+	scripts/bench-providers.sh
 
 # Checks the shipped slot games against their baseline.json (`make slots-baseline ARGS=--write` records them).
 slots-baseline:

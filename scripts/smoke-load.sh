@@ -5,7 +5,8 @@
 # runs the k6 smoke (loadtest/smoke.js: a few hundred virtual players for under a minute, thresholds on)
 # through scripts/loadtest.sh, which also runs the ledger audit and checks that every bet settled, then
 # the slot players (loadtest/slots.js: 50 players spinning at a human pace for 25 s (5 s ramp + 20 s), bonuses revealed
-# step by step, some bought, the money checked on every answer; SLOT_SMOKE=0 skips them), then
+# step by step, some bought, the money checked on every answer; SLOT_SMOKE=0 skips them), then an outside
+# studio's calls on the seamless wallet (provider-sim, then loadtest/providers.js; PROVIDER_SMOKE=0 skips them), then
 # the browser tests (scripts/browser-test.sh: Playwright driving Debian's Chromium through the player
 # page and the admin dashboard; BROWSER_TESTS=0 skips them), and stops the cluster on every exit path.
 #
@@ -77,6 +78,22 @@ main() {
     SCRIPT=slots.js "$REPO_ROOT/scripts/loadtest.sh" --quiet -e VUS="${SLOT_SMOKE_VUS:-50}" -e RAMP=5s \
       -e DURATION="${SLOT_SMOKE_DURATION:-20s}" -e THINK_MS="${SLOT_SMOKE_THINK_MS:-1000}" \
       -e BUY_PROBABILITY="${SLOT_SMOKE_BUY_PROBABILITY:-0.02}"
+  fi
+  if [[ "${PROVIDER_SMOKE:-1}" != 0 ]]; then
+    # An outside studio: the provider simulator registers itself and plays its own checked rounds, then
+    # k6 plays the same studio's calls for 20 players.
+    log "running the provider simulator, then the provider players"
+    (
+      CLUSTER_ENV_FILE="$CLUSTER_DIR/cluster.env"
+      cluster_load
+      clear_app_env
+      eval "$("$REPO_ROOT/scripts/cluster.sh" env)"
+      export APP__APPLICATION__NODE_ID=provider-sim
+      cd "$REPO_ROOT"
+      "$GAME_BIN" provider-sim --players 8 --duration-s 5 --url "http://$LOOPBACK:$NGINX_PORT"
+    ) >&2
+    SCRIPT=providers.js "$REPO_ROOT/scripts/loadtest.sh" --quiet -e VUS="${PROVIDER_SMOKE_VUS:-20}" -e RAMP=3s \
+      -e DURATION="${PROVIDER_SMOKE_DURATION:-15s}"
   fi
   if [[ "${BROWSER_TESTS:-1}" != 0 ]]; then
     # The same cluster, now with the smoke's history: the dashboard must list all three nodes.

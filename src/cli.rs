@@ -47,6 +47,10 @@ pub enum Command {
     /// Slot games: simulate (PAR sheet, Stake Engine files, baseline check), replay a round, list games.
     #[command(subcommand)]
     Slots(crate::games::slots::sim::command::SlotsCommand),
+    /// Development and load tests only: a fake studio that launches sessions and plays rounds against the
+    /// seamless-wallet API (bets, wins, rollbacks, retries, duplicates, rollbacks before their bet), checks
+    /// every balance against its own record and reports calls/s and latency as JSON; exits 1 on a mismatch.
+    ProviderSim(crate::providers::sim::ProviderSimOptions),
 }
 
 #[derive(Debug, clap::Args)]
@@ -180,6 +184,13 @@ pub async fn run(cli: Cli, settings: Settings) -> ExitCode {
             .await
             .map(|()| ExitCode::SUCCESS),
         Command::Slots(command) => crate::games::slots::sim::command::run(command),
+        Command::ProviderSim(options) => crate::providers::sim::run(&settings, options).await.map(|passed| {
+            if passed {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }),
     };
     result.unwrap_or_else(|error| {
         tracing::error!(error = format!("{error:#}"), "command failed");

@@ -118,4 +118,23 @@ fn describe() {
         "rtp_out_of_band",
         "1 while a game's measured RTP is outside the band its rounds allow, by window"
     );
+    describe_counter!(
+        "provider_calls_total",
+        "Provider wallet calls decided, by provider, operation and status"
+    );
+    describe_counter!(
+        "provider_calls_refused_total",
+        "Provider calls refused before they were decided (signature, provider, body), by reason"
+    );
+    describe_histogram!(
+        "provider_call_seconds",
+        Unit::Seconds,
+        "Time to decide a provider wallet call, queueing included"
+    );
+    describe_histogram!(
+        "provider_call_queue_seconds",
+        Unit::Seconds,
+        "Time a provider call waited in its shard before its batch was answered"
+    );
+    describe_histogram!("provider_batch_size", "Provider calls decided per Postgres transaction");
 }

@@ -136,6 +136,8 @@ impl Application {
         .await;
         let games = start_instant_games(&settings, &database, &wallet);
         let slots = start_slot_games(&settings, &database, &wallet, &push).await?;
+        // Before the node serves: the lobby, launches and RTP tracking find every house game in the catalog.
+        crate::catalog::house::sync(&database.writer, &settings, slots.catalog()).await?;
         let provider_wallet = ProviderWallet::start(database.writer.clone(), wallet.clone(), &settings.providers);
         let rtp_refresh = Duration::from_millis(settings.rtp.refresh_interval_ms);
         rtp::gauges::start(database.reader.clone(), rtp::thresholds(&settings.rtp), rtp_refresh);

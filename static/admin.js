@@ -1,5 +1,5 @@
 // The admin dashboard: after the operator logs in, it polls the admin API (cluster every second, rounds
-// and actions every 5 s, stats and the last audit every 10 s), follows each room live through a
+// and actions every 5 s, stats, the last audit and the catalog every 10 s), follows each room live through a
 // spectator WebSocket, and offers the operator controls (pause and resume betting, broadcast, drain a
 // node, run the audit). Nothing is fetched or shown before log-in, and any 401 returns to the form.
 
@@ -41,6 +41,14 @@ const ui = {
   broadcastForm: byTestId('broadcast-form'),
   broadcastMessage: byTestId('broadcast-message'),
   actions: byTestId('actions-list'),
+  providers: byTestId('providers-table').querySelector('tbody'),
+  providerForm: byTestId('provider-form'),
+  catalogFilter: byTestId('catalog-provider-filter'),
+  catalogGames: byTestId('catalog-games-table').querySelector('tbody'),
+  catalogCount: byTestId('catalog-games-count'),
+  importForm: byTestId('import-form'),
+  importProvider: byTestId('import-provider'),
+  importJson: byTestId('import-json'),
 };
 const message = messageArea(byTestId('admin-message'));
 
@@ -92,6 +100,8 @@ function logout(reason) {
   ui.rooms.replaceChildren();
   session.nodes.clear();
   ui.nodes.replaceChildren();
+  ui.providers.replaceChildren();
+  ui.catalogGames.replaceChildren();
   for (const chart of Object.values(session.charts)) chart.destroy();
   session.charts = {};
   show(ui.dashboard, false);
@@ -131,6 +141,7 @@ function start() {
   poll('rounds', '/rounds?limit=20', 5000, renderRounds);
   poll('actions', '/actions?limit=20', 5000, renderActions);
   poll('audit', '/audit/last', 10000, renderLastAudit);
+  poll('catalog', '/providers', 10000, renderCatalog);
 }
 
 /**
@@ -755,6 +766,140 @@ async function broadcast(event) {
 }
 
 // ---------------------------------------------------------------------------------------------------
+// Catalog: providers, their games (switched on and off here), a provider's game list imported
+// ---------------------------------------------------------------------------------------------------
+
+/** The most games the table shows at once (the admin API pages beyond it). */
+const CATALOG_GAMES_SHOWN_MAX = 500;
+
+/** Providers come with each catalog poll; the games table follows them. */
+function renderCatalog(answer) {
+  const providers = answer.providers || [];
+  ui.providers.replaceChildren(...providers.map((provider) => el('tr', { dataset: { testid: 'provider-row', provider: provider.id, active: String(provider.active) } },
+    el('td', { class: 'mono', text: provider.id }),
+    el('td', { text: provider.name }),
+    el('td', { text: provider.protocol }),
+    el('td', { text: (provider.currencies || []).join(', ') || '–' }),
+    el('td', { class: 'num', text: String(provider.games ?? 0) }),
+    el('td', { text: provider.has_secret ? 'secret set' : provider.has_public_key ? 'public key set' : '–' }),
+    el('td', {}, activeToggle(provider.active, 'provider-active-toggle', () => setProviderActive(provider.id, !provider.active))))));
+  fillProviderSelect(ui.catalogFilter, providers, { value: '', text: 'all' });
+  fillProviderSelect(ui.importProvider, providers.filter((provider) => provider.protocol !== 'house'), null);
+  loadCatalogGames();
+}
+
+/** Replaces a select's providers, keeping the chosen one when it is still there. */
+function fillProviderSelect(select, providers, first) {
+  const chosen = select.value;
+  const options = providers.map((provider) => el('option', { value: provider.id, text: provider.id }));
+  select.replaceChildren(...(first ? [el('option', first)] : []), ...options);
+  if ([...select.options].some((option) => option.value === chosen)) select.value = chosen;
+}
+
+function activeToggle(active, testid, onClick) {
+  return el('span', { class: 'row' },
+    badge(active ? 'active' : 'disabled', active ? 'ok' : 'bad'),
+    el('button', { type: 'button', class: `button-small ${active ? 'button-warn' : 'button-secondary'}`,
+      text: active ? 'Disable' : 'Enable', dataset: { testid }, onclick: onClick }));
+}
+
+async function loadCatalogGames() {
+  const generation = session.generation;
+  const provider = ui.catalogFilter.value;
+  const query = `?limit=${CATALOG_GAMES_SHOWN_MAX}${provider ? `&provider=${encodeURIComponent(provider)}` : ''}`;
+  try {
+    const answer = await adminApi(`/games${query}`);
+    if (generation !== session.generation || provider !== ui.catalogFilter.value) return;
+    renderCatalogGames(answer);
+  } catch (error) {
+    if (!(error instanceof ApiError && error.status === 401)) message.error(error);
+  }
+}
+
+function renderCatalogGames(answer) {
+  const games = answer.games || [];
+  ui.catalogCount.textContent = `${games.length} of ${answer.total ?? games.length} games`;
+  ui.catalogGames.replaceChildren(...games.map((game) => el('tr', { dataset: { testid: 'catalog-game-row', provider: game.provider, code: game.code, active: String(game.active) } },
+    el('td', { class: 'mono', text: game.provider }),
+    el('td', { class: 'mono', text: game.code }),
+    el('td', { text: game.name }),
+    el('td', { text: game.category }),
+    el('td', { class: 'num', text: `${(game.rtp_bps / 100).toFixed(2)} %` }),
+    el('td', { class: 'num', text: formatMicros(game.bet_min_micros) }),
+    el('td', { class: 'num', text: formatMicros(game.bet_max_micros) }),
+    el('td', {}, activeToggle(game.active, 'game-active-toggle', () => setGameActive(game, !game.active))))));
+  if (games.length === 0) ui.catalogGames.append(el('tr', {}, el('td', { colSpan: 8, class: 'muted', text: 'No games.' })));
+}
+
+async function setGameActive(game, active) {
+  try {
+    await adminApi(`/games/${encodeURIComponent(game.id)}`, { method: 'PATCH', body: { active } });
+    message.show(`${game.provider}/${game.code} ${active ? 'enabled' : 'disabled'}`, 'ok');
+  } catch (error) {
+    message.error(error);
+  }
+  loadCatalogGames();
+  refresh('actions');
+}
+
+async function setProviderActive(id, active) {
+  try {
+    await adminApi(`/providers/${encodeURIComponent(id)}`, { method: 'PATCH', body: { active } });
+    message.show(`provider ${id} ${active ? 'enabled' : 'disabled'}`, 'ok');
+  } catch (error) {
+    message.error(error);
+  }
+  refresh('catalog');
+  refresh('actions');
+}
+
+async function addProvider(event) {
+  event.preventDefault();
+  const form = ui.providerForm.elements;
+  const protocol = form.protocol.value;
+  const key = form.key.value.trim();
+  const body = {
+    id: form.id.value.trim(),
+    name: form.name.value.trim(),
+    protocol,
+    currencies: form.currencies.value.split(',').map((code) => code.trim().toUpperCase()).filter(Boolean),
+    launch_url: form.launch_url.value.trim(),
+  };
+  if (protocol === 'hub88') body.public_key = key;
+  else body.secret = key;
+  try {
+    await adminApi('/providers', { method: 'POST', body });
+    ui.providerForm.reset();
+    message.show(`provider ${body.id} added`, 'ok');
+  } catch (error) {
+    message.error(error);
+  }
+  refresh('catalog');
+  refresh('actions');
+}
+
+async function importGames(event) {
+  event.preventDefault();
+  const provider = ui.importProvider.value;
+  let list;
+  try {
+    list = JSON.parse(ui.importJson.value);
+  } catch (error) {
+    message.show(`the game list is not JSON: ${error.message}`);
+    return;
+  }
+  try {
+    const answer = await adminApi(`/providers/${encodeURIComponent(provider)}/games/import`, { method: 'POST', body: list, timeoutMs: 60000 });
+    message.show(`${provider}: ${answer.inserted} added, ${answer.updated} updated, ${answer.unchanged} unchanged`, 'ok');
+    ui.importJson.value = '';
+  } catch (error) {
+    message.error(error);
+  }
+  refresh('catalog');
+  refresh('actions');
+}
+
+// ---------------------------------------------------------------------------------------------------
 // Wiring
 // ---------------------------------------------------------------------------------------------------
 
@@ -762,5 +907,8 @@ ui.loginForm.addEventListener('submit', login);
 ui.logout.addEventListener('click', () => logout());
 ui.runAudit.addEventListener('click', runAudit);
 ui.broadcastForm.addEventListener('submit', broadcast);
+ui.providerForm.addEventListener('submit', addProvider);
+ui.importForm.addEventListener('submit', importGames);
+ui.catalogFilter.addEventListener('change', loadCatalogGames);
 
 if (sessionStorage.getItem(TOKEN_KEY)) start();

@@ -211,32 +211,53 @@ export function el(tag, props = {}, ...children) {
   return element;
 }
 
+/**
+ * Shows a balance in micro-units on the page's balance element: its text formatted, its exact value in
+ * data-micros (empty for no value). Every view of the player page writes the balance through this.
+ */
+export function showBalance(element, value) {
+  const micros = toMicros(value);
+  element.textContent = micros === null ? '–' : formatMicros(micros);
+  element.dataset.micros = micros === null ? '' : micros.toString();
+}
+
+/** Basis points as a percent with two decimals, by integer arithmetic: 9900 → "99.00 %". */
+export function formatBps(bps) {
+  const value = toMicros(bps);
+  if (value === null) return '–';
+  const fraction = (value % 100n).toString().padStart(2, '0');
+  return `${value / 100n}.${fraction} %`;
+}
+
 export function show(element, visible = true) {
   element.classList.toggle('hidden', !visible);
 }
 
+/** The fade timer of each message element, shared by every messageArea of that element. */
+const messageTimers = new WeakMap();
+
 /**
  * A message area: show(text, kind) with kind 'error', 'info' or 'ok'; info and ok messages fade after
- * a while, errors stay until the next message or a click on them.
+ * a while, errors stay until the next message or a click on them. Several scripts of one page may each
+ * make one for the same element: a message from one cancels the fading of another's.
  */
 export function messageArea(element) {
-  let timer = null;
   element.addEventListener('click', () => show(element, false));
   return {
     show(text, kind = 'error') {
-      clearTimeout(timer);
+      clearTimeout(messageTimers.get(element));
       element.textContent = text;
       element.dataset.kind = kind;
       element.className = `message message-${kind}`;
       show(element, true);
-      if (kind !== 'error') timer = setTimeout(() => show(element, false), 6000);
+      if (kind !== 'error') messageTimers.set(element, setTimeout(() => show(element, false), 6000));
     },
     error(error) {
       if (error instanceof ApiError) this.show(`${error.message} (${error.code})`, 'error');
       else this.show(error && error.message ? error.message : String(error), 'error');
     },
     clear() {
-      clearTimeout(timer);
+      clearTimeout(messageTimers.get(element));
       show(element, false);
     },
   };

@@ -1,11 +1,13 @@
-// The player demo page: log in or sign up, watch a crash room live over the WebSocket, bet, cash out,
-// top up (where the server allows it) and see the history. Money is kept in integer micro-units
-// (BigInt) and only formatted for display.
+// The player page's log-in and its crash view: log in or sign up, top up (where the server allows it),
+// and in the crash view (`#/play/{room}`, opened from the lobby, lobby.js) watch a room live over the
+// WebSocket, bet, cash out and see the history. The room's socket stays open while the player is in,
+// whatever the view: it carries the balance pushes and the operators' broadcasts. Money is kept in
+// integer micro-units (BigInt) and only formatted for display.
 
 import {
   api, ApiError, byTestId, createCurve, el, formatMicros, formatMultiplier, formatTime, messageArea,
-  microsToJson, parseMultiplier, parseUnits, randomId, ReconnectingSocket, show, socketUrl, toMicros,
-  CLOSE_UNAUTHENTICATED,
+  microsToJson, parseMultiplier, parseUnits, randomId, ReconnectingSocket, show, showBalance, socketUrl,
+  toMicros, CLOSE_UNAUTHENTICATED,
 } from './common.js';
 
 const TOKEN_KEY = 'gc.player.token';
@@ -32,7 +34,7 @@ const ui = {
   password: byTestId('password'),
   signup: byTestId('signup-button'),
   game: byTestId('game-section'),
-  roomSelect: byTestId('room-select'),
+  roomName: byTestId('room-name'),
   phase: byTestId('phase'),
   paused: byTestId('betting-paused'),
   connection: byTestId('connection-status'),
@@ -151,18 +153,34 @@ async function loadName() {
   }
 }
 
+/** Checks the remembered room against the rooms the nodes run (the game registry). */
 async function loadRooms() {
   let rooms = DEFAULT_ROOMS;
   try {
-    const answer = await api('/api/v1/games');
+    const answer = await api('/api/v1/games/registry');
     const crash = (answer.games || []).find((game) => game.game === 'crash');
     if (crash && crash.rooms && Object.keys(crash.rooms).length > 0) rooms = Object.keys(crash.rooms);
   } catch {
-    // The defaults serve: the list is only a convenience.
+    // The defaults serve: the list is only a check.
   }
   if (!rooms.includes(state.room)) state.room = rooms[0];
-  ui.roomSelect.replaceChildren(...rooms.map((room) => el('option', { value: room, text: room })));
-  ui.roomSelect.value = state.room;
+  ui.roomName.textContent = state.room;
+}
+
+/**
+ * The crash view opened for `room` (a crash game's catalog code is its room's name). Before the first
+ * socket opens (the log-in is still under way) the room is only noted: enterGame connects to it.
+ */
+function enterRoom(room) {
+  // The curve was drawn while its view was hidden; it sizes itself on resize.
+  window.dispatchEvent(new Event('resize'));
+  if (room === state.room) return;
+  state.room = room;
+  sessionStorage.setItem(ROOM_KEY, room);
+  ui.roomName.textContent = room;
+  if (!state.socket) return;
+  connect();
+  refreshLeaderboard();
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -485,9 +503,7 @@ function cashOut() {
 // ---------------------------------------------------------------------------------------------------
 
 function setBalance(value) {
-  const micros = toMicros(value);
-  ui.balance.textContent = micros === null ? '–' : formatMicros(micros);
-  ui.balance.dataset.micros = micros === null ? '' : micros.toString();
+  showBalance(ui.balance, value);
 }
 
 async function refreshBalance() {
@@ -622,11 +638,8 @@ ui.topUp.addEventListener('click', topUp);
 ui.betForm.addEventListener('submit', placeBet);
 ui.cashout.addEventListener('click', cashOut);
 ui.maintenanceClose.addEventListener('click', () => show(ui.maintenance, false));
-ui.roomSelect.addEventListener('change', () => {
-  state.room = ui.roomSelect.value;
-  sessionStorage.setItem(ROOM_KEY, state.room);
-  connect();
-  refreshLeaderboard();
+window.addEventListener('gc:view', (event) => {
+  if (event.detail.view === 'crash') enterRoom(event.detail.code);
 });
 
 if (sessionStorage.getItem(TOKEN_KEY)) enterGame();

@@ -1,14 +1,14 @@
-// The slot view of the player page: choose a game and a bet level, spin, watch each board of a round in
-// turn (the first board, every cascade, every free spin), buy the bonus, recall a past round with all its
-// steps and verify it. It shares the page's log-in (the token play.js keeps in sessionStorage) and the
-// balance in the top bar, and owns everything inside the "Slots" tab. Money stays in integer micro-units
-// and is only formatted for display.
+// The slot view of the player page (`#/play/{slot id}`, opened from the lobby, lobby.js): choose a bet
+// level, spin, watch each board of a round in turn (the first board, every cascade, every free spin), buy
+// the bonus, recall a past round with all its steps and verify it. It shares the page's log-in (the token
+// play.js keeps in sessionStorage) and the balance in the top bar, and owns everything inside the slots
+// view. Money stays in integer micro-units and is only formatted for display.
 
-import { api, ApiError, byTestId, el, formatMicros, formatTime, messageArea, randomId, show, toMicros } from './common.js';
+import {
+  api, ApiError, byTestId, el, formatMicros, formatTime, messageArea, randomId, show, showBalance, toMicros,
+} from './common.js';
 
 const TOKEN_KEY = 'gc.player.token';
-const TAB_KEY = 'gc.player.tab';
-const GAME_KEY = 'gc.player.slot-game';
 const CLIENT_VERSION = '1.0.0';
 const RECENT_LIMIT = 10;
 /** How long each board of a step stays before the next one (a cascade, or the step's end). */
@@ -25,11 +25,8 @@ const SYMBOL_LABELS = { TEN: '10', SCAT: 'SCATTER' };
 
 const ui = {
   gameSection: byTestId('game-section'),
-  brandSub: byTestId('brand-sub'),
   balance: byTestId('balance'),
   logout: byTestId('logout'),
-  tabs: [...document.querySelectorAll('[data-tab]')],
-  panels: [...document.querySelectorAll('[data-tab-panel]')],
   gameSelect: byTestId('slot-game-select'),
   gameInfo: byTestId('slot-game-info'),
   state: byTestId('slot-state'),
@@ -62,6 +59,7 @@ const ui = {
 const message = messageArea(byTestId('message'));
 
 const state = {
+  /** The load of the game list since the log-in (a promise), or false before it. */
   active: false,
   games: [],
   game: null,
@@ -90,9 +88,7 @@ function authed(path, options = {}) {
 
 /** The top bar's balance (the same element and format play.js uses). */
 function setBalance(value) {
-  const micros = toMicros(value);
-  ui.balance.textContent = micros === null ? '–' : formatMicros(micros);
-  ui.balance.dataset.micros = micros === null ? '' : micros.toString();
+  showBalance(ui.balance, value);
 }
 
 function failed(error) {
@@ -133,31 +129,22 @@ async function withSession(request) {
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Tabs and start-up
+// Start-up
 // ---------------------------------------------------------------------------------------------------
 
-function selectTab(tab) {
-  for (const button of ui.tabs) {
-    const selected = button.dataset.tab === tab;
-    button.setAttribute('aria-selected', String(selected));
-    button.classList.toggle('tab-active', selected);
-  }
-  for (const panel of ui.panels) show(panel, panel.dataset.tabPanel === tab);
-  ui.brandSub.textContent = tab;
-  sessionStorage.setItem(TAB_KEY, tab);
-  // The crash curve sizes itself on resize; it was drawn while hidden.
-  if (tab === 'crash') window.dispatchEvent(new Event('resize'));
-  if (tab === 'slots') activate();
-}
-
-/** The player is in (the game section shows): load the games and open a session. */
-async function activate() {
+/** The slots view opened for `gameId`: load the games (once per log-in) and open that game's session. */
+async function activate(gameId) {
   if (!token() || ui.gameSection.classList.contains('hidden')) return;
-  if (state.active) return;
-  state.active = true;
   try {
-    await loadGames();
-    await chooseGame(ui.gameSelect.value);
+    // One load of the games per log-in, however many times the view opens meanwhile.
+    if (!state.active) state.active = loadGames();
+    await state.active;
+    if (!state.games.some((game) => game.game_id === gameId)) {
+      message.show(`the slot game ${gameId} is not open right now`, 'error');
+      return;
+    }
+    // A new log-in (no session yet) starts the game afresh, even the one the last player had open.
+    if (!state.session || !state.game || state.game.game_id !== gameId) await chooseGame(gameId);
   } catch (error) {
     state.active = false;
     failed(error);
@@ -181,14 +168,12 @@ async function loadGames() {
   state.games = (answer.games || []).filter((game) => game.enabled !== false);
   if (state.games.length === 0) throw new Error('no slot game is open right now');
   ui.gameSelect.replaceChildren(...state.games.map((game) => el('option', { value: game.game_id, text: game.name })));
-  const remembered = sessionStorage.getItem(GAME_KEY);
-  ui.gameSelect.value = state.games.some((game) => game.game_id === remembered) ? remembered : state.games[0].game_id;
 }
 
 async function chooseGame(gameId) {
   clearTimeout(state.autoTimer);
   state.game = state.games.find((game) => game.game_id === gameId);
-  sessionStorage.setItem(GAME_KEY, gameId);
+  ui.gameSelect.value = gameId;
   state.round = null;
   show(ui.freeSpins, false);
   show(ui.summary, false);
@@ -769,8 +754,13 @@ function renderVerdict(verdict) {
 // Wiring
 // ---------------------------------------------------------------------------------------------------
 
-for (const button of ui.tabs) button.addEventListener('click', () => selectTab(button.dataset.tab));
-ui.gameSelect.addEventListener('change', () => chooseGame(ui.gameSelect.value).catch(failed));
+window.addEventListener('gc:view', (event) => {
+  if (event.detail.view === 'slots') activate(event.detail.code);
+});
+// Another game is another catalog game: the router launches it (a session of its own) and comes back.
+ui.gameSelect.addEventListener('change', () => {
+  location.hash = `#/play/${encodeURIComponent(ui.gameSelect.value)}`;
+});
 ui.betSelect.addEventListener('change', renderBuyNote);
 ui.spin.addEventListener('click', () => play('spin'));
 ui.buy.addEventListener('click', () => play('buy'));
@@ -786,10 +776,7 @@ ui.recallClose.addEventListener('click', () => {
 });
 ui.verify.addEventListener('click', verifyRecalled);
 
-// play.js shows the game section once the player is in and hides it at log-out.
+// play.js hides the game section at log-out.
 new MutationObserver(() => {
   if (ui.gameSection.classList.contains('hidden')) deactivate();
-  else if (sessionStorage.getItem(TAB_KEY) === 'slots') activate();
 }).observe(ui.gameSection, { attributes: true, attributeFilter: ['class'] });
-
-selectTab(sessionStorage.getItem(TAB_KEY) === 'slots' ? 'slots' : 'crash');

@@ -2,8 +2,10 @@
 //! operator surface of the dashboard (cluster state, statistics, controls).
 
 pub mod actions;
+pub mod catalog;
 pub mod cli;
 pub mod cluster;
+pub mod provider_rounds;
 pub mod rtp;
 pub mod stats;
 
@@ -46,7 +48,9 @@ pub fn configure(config: &mut web::ServiceConfig) {
             .route("/rooms/{room}/pause", web::post().to(cluster::pause))
             .route("/rooms/{room}/resume", web::post().to(cluster::resume))
             .route("/broadcast", web::post().to(cluster::broadcast))
-            .route("/nodes/{node_id}/drain", web::post().to(cluster::drain)),
+            .route("/nodes/{node_id}/drain", web::post().to(cluster::drain))
+            .configure(provider_rounds::configure)
+            .configure(catalog::configure),
     );
 }
 

@@ -1,7 +1,7 @@
-//! The browser pages served by every node: the player demo at `/` and the admin dashboard at `/admin`,
-//! with their scripts, styles and the charting library under `/assets/`. Release builds embed the files
-//! in the binary, so a node needs nothing beside it; debug builds read them from `static/` on every
-//! request, so an edit shows on reload without a rebuild.
+//! The browser pages served by every node: the player page (the lobby and every house game's view) at `/`
+//! and the admin dashboard at `/admin`, with their scripts, styles and the charting library under
+//! `/assets/`. Release builds embed the files in the binary, so a node needs nothing beside it; debug
+//! builds read them from `static/` on every request, so an edit shows on reload without a rebuild.
 //!
 //! Every page is sent with a content security policy that allows only this origin: the pages never load
 //! anything from another host.
@@ -35,9 +35,16 @@ const ASSETS: &[Asset] = &[
     asset!("common.js", "text/javascript; charset=utf-8"),
     asset!("play.js", "text/javascript; charset=utf-8"),
     asset!("slots.js", "text/javascript; charset=utf-8"),
+    asset!("lobby.js", "text/javascript; charset=utf-8"),
+    asset!("originals.js", "text/javascript; charset=utf-8"),
+    asset!("dice.js", "text/javascript; charset=utf-8"),
+    asset!("plinko.js", "text/javascript; charset=utf-8"),
+    asset!("mines.js", "text/javascript; charset=utf-8"),
+    asset!("verify.js", "text/javascript; charset=utf-8"),
     asset!("admin.js", "text/javascript; charset=utf-8"),
     asset!("style.css", "text/css; charset=utf-8"),
     asset!("slots.css", "text/css; charset=utf-8"),
+    asset!("lobby.css", "text/css; charset=utf-8"),
     asset!("vendor/uPlot.iife.min.js", "text/javascript; charset=utf-8"),
     asset!("vendor/uPlot.min.css", "text/css; charset=utf-8"),
 ];
@@ -93,4 +100,46 @@ fn contents(asset: &Asset) -> anyhow::Result<Vec<u8>> {
         .join("static")
         .join(asset.path);
     std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ASSETS;
+
+    fn text_of(path: &str) -> &'static str {
+        let asset = ASSETS
+            .iter()
+            .find(|asset| asset.path == path)
+            .expect("the page is an asset");
+        std::str::from_utf8(asset.embedded).expect("pages and scripts are UTF-8")
+    }
+
+    fn is_served(path: &str) -> bool {
+        ASSETS.iter().any(|asset| asset.path == path)
+    }
+
+    /// Every file a page links (`/assets/...`) and every module a script imports (`from './x.js'`) is in
+    /// ASSETS: a file left out of the list would be refused with a 404 and the page would break.
+    #[test]
+    fn every_file_the_pages_use_is_served() {
+        for page in ["index.html", "admin.html"] {
+            for reference in text_of(page).split("/assets/").skip(1) {
+                let path = reference.split('"').next().unwrap_or_default();
+                assert!(
+                    is_served(path),
+                    "{page} links /assets/{path}, which ASSETS does not list"
+                );
+            }
+        }
+        for script in ASSETS.iter().filter(|asset| asset.path.ends_with(".js")) {
+            for import in text_of(script.path).split("from './").skip(1) {
+                let path = import.split('\'').next().unwrap_or_default();
+                assert!(
+                    is_served(path),
+                    "{} imports ./{path}, which ASSETS does not list",
+                    script.path
+                );
+            }
+        }
+    }
 }

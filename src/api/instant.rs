@@ -1,5 +1,5 @@
 //! The per-player games over HTTP: Dice, Plinko and Mines bets, Mines moves, a player's bets and history,
-//! and the list of games. Every bet goes through the same engine (`games::instant`); these handlers only
+//! and the registry of game types. Every bet goes through the same engine (`games::instant`); these handlers only
 //! read requests and shape answers.
 
 use super::error::ApiError;
@@ -20,7 +20,7 @@ use uuid::Uuid;
 
 pub fn configure(config: &mut web::ServiceConfig) {
     config
-        .route("/games", web::get().to(games))
+        .route("/games/registry", web::get().to(games))
         .route("/dice/roll", place_route("dice"))
         .route("/plinko/drop", place_route("plinko"))
         .route("/mines/bet", place_route("mines"))
@@ -31,7 +31,7 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .route("/history", web::get().to(history));
 }
 
-/// `GET /api/v1/games`: every game with its mode and limits.
+/// `GET /api/v1/games/registry`: every game type with its mode and limits (the lobby is `GET /api/v1/games`).
 async fn games(games: web::Data<InstantGames>) -> HttpResponse {
     HttpResponse::Ok().json(games.registry().describe())
 }

@@ -10,6 +10,7 @@ pub mod instant;
 pub mod internal;
 pub mod json;
 pub mod leaderboard;
+pub mod lobby;
 pub mod middleware;
 pub mod rgs;
 pub mod slots;
@@ -49,6 +50,7 @@ pub fn configure(config: &mut web::ServiceConfig, dev_top_up_enabled: bool) {
                 .route("/game/rounds", web::get().to(game::rounds))
                 .route("/game/verify", web::post().to(game::verify))
                 .route("/leaderboard", web::get().to(leaderboard::leaderboard))
+                .configure(lobby::configure)
                 .configure(instant::configure)
                 .configure(slots::configure)
                 .configure(fair::configure)

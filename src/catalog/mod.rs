@@ -1,6 +1,11 @@
 //! The game catalog: the providers whose games the lobby carries ('house' for our own) and every game
 //! with its declared RTP and limits. Games and providers read it; the admin API edits it.
 
+pub mod games;
+pub mod house;
+pub mod listing;
+pub mod lobby;
+pub mod providers;
 pub mod rtp;
 
 use secrecy::SecretString;

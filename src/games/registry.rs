@@ -126,7 +126,7 @@ impl Registry {
         self.games.get(name).ok_or_else(|| self.unknown(name))
     }
 
-    /// Every game with its mode and limits, for `GET /api/v1/games`.
+    /// Every game with its mode and limits, for `GET /api/v1/games/registry`.
     pub fn describe(&self) -> Value {
         let mut games: Vec<Value> = self
             .games

@@ -12,6 +12,7 @@ use super::rules::{
 };
 use super::service::BalanceChanges;
 use crate::catalog::rtp::{self, RtpDelta};
+use crate::catalog::CatalogGame;
 use crate::catalog::ProviderRecord;
 use crate::money::Balance;
 use crate::wallet::ledger::{AccountId, IdempotencyKey};
@@ -19,8 +20,9 @@ use crate::wallet::observer::BalanceChange;
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 use sqlx::{PgPool, Postgres, Row, Transaction};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 use uuid::Uuid;
 
 /// One call waiting in a batch.
@@ -84,6 +86,7 @@ pub async fn commit_batch(
     pool: &PgPool,
     shard: usize,
     house_accounts: &BTreeMap<String, AccountId>,
+    games: &mut GameCache,
     calls: &[BatchCall],
 ) -> Result<Option<(Vec<Decided>, BalanceChanges)>, sqlx::Error> {
     let now = Utc::now();
@@ -91,7 +94,7 @@ pub async fn commit_batch(
     let mut state = BatchState::default();
     let mut houses = lock_accounts(&mut transaction, &mut state, house_accounts, calls).await?;
     load_sessions(&mut transaction, &mut state, calls).await?;
-    load_games(&mut transaction, &mut state, calls).await?;
+    load_games(&mut transaction, &mut state, games, calls).await?;
     load_journal(&mut transaction, &mut state, calls).await?;
     load_rounds(&mut transaction, &mut state, calls).await?;
     let mut decided = Vec::with_capacity(calls.len());
@@ -153,57 +156,46 @@ async fn lock_accounts(
         .filter_map(|batch_call| Uuid::parse_str(&batch_call.call.player).ok())
         .collect();
     let player_ids: Vec<Uuid> = player_ids.into_iter().collect();
+    let providers: BTreeSet<&str> = calls.iter().map(|batch_call| batch_call.provider.id.as_str()).collect();
+    let house_ids: Vec<i64> = providers.iter().map(|provider| house_accounts[*provider].0).collect();
+    // One statement locks the players' accounts and the house accounts in id order, as the wallet's
+    // batches lock: no lock cycle between them. It reads the players' state with their balances.
     let rows = sqlx::query(
-        "SELECT id, username, created_at, account_id, status, self_excluded_until FROM players WHERE id = ANY($1)",
+        "SELECT a.id AS account_id, a.currency, a.balance, p.id, p.username, p.created_at, p.status,
+                p.self_excluded_until
+         FROM accounts a LEFT JOIN players p ON p.account_id = a.id
+         WHERE a.id IN (SELECT account_id FROM players WHERE id = ANY($1)) OR a.id = ANY($2)
+         ORDER BY a.id FOR UPDATE OF a",
     )
     .bind(&player_ids)
+    .bind(&house_ids)
     .fetch_all(&mut **transaction)
     .await?;
-    let mut players_by_account = BTreeMap::new();
+    let mut balances = BTreeMap::new();
     for row in rows {
         let account = AccountId(row.try_get("account_id")?);
+        let balance: i64 = row.try_get("balance")?;
+        balances.insert(account, balance);
+        let Some(id) = row.try_get::<Option<Uuid>, _>("id")? else {
+            continue;
+        };
         let status: String = row.try_get("status")?;
         let player = PlayerState {
-            id: row.try_get("id")?,
+            id,
             account,
             username: row.try_get("username")?,
             registered_at: row.try_get("created_at")?,
-            currency: String::new(),
-            balance_micros: 0,
+            currency: row.try_get("currency")?,
+            balance_micros: balance,
             disabled: status != "active",
             self_excluded_until: row.try_get("self_excluded_until")?,
         };
-        players_by_account.insert(account, player);
-    }
-    let providers: BTreeSet<&str> = calls.iter().map(|batch_call| batch_call.provider.id.as_str()).collect();
-    let mut account_ids: Vec<i64> = players_by_account.keys().map(|account| account.0).collect();
-    for provider in &providers {
-        account_ids.push(house_accounts[*provider].0);
-    }
-    account_ids.sort_unstable();
-    account_ids.dedup();
-    // One statement, in id order, as the wallet's batches lock: no lock cycle between them.
-    let rows = sqlx::query("SELECT id, currency, balance FROM accounts WHERE id = ANY($1) ORDER BY id FOR UPDATE")
-        .bind(&account_ids)
-        .fetch_all(&mut **transaction)
-        .await?;
-    let mut balances = BTreeMap::new();
-    for row in rows {
-        let id = AccountId(row.try_get("id")?);
-        let currency: String = row.try_get("currency")?;
-        let balance: i64 = row.try_get("balance")?;
-        balances.insert(id, (currency, balance));
-    }
-    for (account, mut player) in players_by_account {
-        let (currency, balance) = balances.get(&account).cloned().unwrap_or_default();
-        player.currency = currency;
-        player.balance_micros = balance;
-        state.players.insert(player.id, player);
+        state.players.insert(id, player);
     }
     let mut houses = Houses::new();
     for provider in providers {
         let account = house_accounts[provider];
-        let balance = balances.get(&account).map(|(_, balance)| *balance).unwrap_or(0);
+        let balance = balances.get(&account).copied().unwrap_or(0);
         houses.insert(provider.to_owned(), (account, balance));
     }
     Ok(houses)
@@ -244,34 +236,68 @@ async fn load_sessions(
     Ok(())
 }
 
+/// The catalog games a shard has read lately, by (provider, code): the games of a studio's calls hardly
+/// ever change, and an operator's change shows within [`GAME_CACHE_TTL`].
+#[derive(Default)]
+pub struct GameCache {
+    games: HashMap<(String, String), (Instant, Option<CatalogGame>)>,
+}
+
+/// How long a shard trusts its copy of a catalog game.
+pub const GAME_CACHE_TTL: Duration = Duration::from_secs(2);
+/// The most games one shard's cache holds; past it the cache starts over.
+const GAME_CACHE_ENTRIES_MAX: usize = 10_000;
+
 async fn load_games(
     transaction: &mut Transaction<'_, Postgres>,
     state: &mut BatchState,
+    cache: &mut GameCache,
     calls: &[BatchCall],
 ) -> Result<(), sqlx::Error> {
-    let (providers, codes): (Vec<&str>, Vec<&str>) = calls
-        .iter()
-        .filter_map(|batch_call| {
-            let code = batch_call.call.game_code.as_deref()?;
-            Some((batch_call.provider.id.as_str(), code))
-        })
-        .unzip();
-    if codes.is_empty() {
-        return Ok(());
+    let mut wanted = BTreeSet::new();
+    for batch_call in calls {
+        if let Some(code) = &batch_call.call.game_code {
+            wanted.insert((batch_call.provider.id.clone(), code.clone()));
+        }
     }
-    let rows = sqlx::query(
-        "SELECT g.id, g.provider_id, g.code, g.name, g.category, g.rtp_bps, g.volatility, g.bet_min_micros,
-                g.bet_max_micros, g.active
-         FROM games g JOIN unnest($1::text[], $2::text[]) AS k(provider_id, code)
-              ON g.provider_id = k.provider_id AND g.code = k.code",
-    )
-    .bind(&providers)
-    .bind(&codes)
-    .fetch_all(&mut **transaction)
-    .await?;
-    for row in rows {
-        let game = crate::catalog::game_from_row(&row)?;
-        state.games.insert((game.provider_id.clone(), game.code.clone()), game);
+    let stale: Vec<&(String, String)> = wanted
+        .iter()
+        .filter(|key| {
+            cache
+                .games
+                .get(*key)
+                .is_none_or(|(at, _)| at.elapsed() >= GAME_CACHE_TTL)
+        })
+        .collect();
+    if !stale.is_empty() {
+        let rows = sqlx::query(
+            "SELECT g.id, g.provider_id, g.code, g.name, g.category, g.rtp_bps, g.volatility, g.bet_min_micros,
+                    g.bet_max_micros, g.active
+             FROM games g JOIN unnest($1::text[], $2::text[]) AS k(provider_id, code)
+                  ON g.provider_id = k.provider_id AND g.code = k.code",
+        )
+        .bind(stale.iter().map(|key| key.0.as_str()).collect::<Vec<_>>())
+        .bind(stale.iter().map(|key| key.1.as_str()).collect::<Vec<_>>())
+        .fetch_all(&mut **transaction)
+        .await?;
+        if cache.games.len() + stale.len() > GAME_CACHE_ENTRIES_MAX {
+            cache.games.clear();
+        }
+        let now = Instant::now();
+        for key in &stale {
+            cache.games.insert((*key).clone(), (now, None));
+        }
+        for row in rows {
+            let game = crate::catalog::game_from_row(&row)?;
+            cache
+                .games
+                .insert((game.provider_id.clone(), game.code.clone()), (now, Some(game)));
+        }
+    }
+    for key in wanted {
+        if let Some((_, Some(game))) = cache.games.get(&key) {
+            state.games.insert(key, game.clone());
+        }
     }
     Ok(())
 }

@@ -10,8 +10,10 @@ pub mod hub88;
 pub mod journal;
 pub mod launch;
 pub mod model;
+pub mod operator;
 pub mod rules;
 pub mod service;
+pub mod sim;
 
 use crate::catalog::Protocol;
 use adapter::ProviderAdapter;

@@ -445,6 +445,9 @@ fn win(state: &BatchState, context: &Context<'_>, call: &WalletCall, player: &Pl
             }
             _ => {}
         }
+    } else if call.reference_id.is_some() && !call.free {
+        // A credit naming a bet we never saw is refused, even where the round holds other bets.
+        return Verdict::refuse(Status::TransactionDoesNotExist, "the referenced bet does not exist", game_id);
     } else if !call.free {
         match round {
             Some(round) if round.live_bets > 0 => {}
@@ -758,5 +761,141 @@ fn unjournaled(answer: Answer) -> Decision {
     Decision {
         answer,
         journaled: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const PROVIDER: &str = "studio";
+
+    fn state(balance: i64) -> (BatchState, Uuid) {
+        let player = Uuid::from_u128(7);
+        let mut state = BatchState::default();
+        state.players.insert(
+            player,
+            PlayerState {
+                id: player,
+                account: AccountId(1),
+                username: "p".into(),
+                registered_at: Utc::now(),
+                currency: "USD".into(),
+                balance_micros: balance,
+                disabled: false,
+                self_excluded_until: None,
+            },
+        );
+        state.sessions.insert(
+            "token".into(),
+            SessionState {
+                player_id: player,
+                provider_id: PROVIDER.into(),
+                game_id: 1,
+                open: true,
+                expires_at: Utc::now() + chrono::Duration::hours(1),
+            },
+        );
+        state.games.insert(
+            (PROVIDER.into(), "game".into()),
+            CatalogGame {
+                id: 1,
+                provider_id: PROVIDER.into(),
+                code: "game".into(),
+                name: "Game".into(),
+                category: "slots".into(),
+                rtp_bps: 9600,
+                volatility: None,
+                bet_min_micros: 1,
+                bet_max_micros: 1_000_000,
+                active: true,
+            },
+        );
+        (state, player)
+    }
+
+    /// One call of a random sequence: operation, transaction number, round number, bet number, amount.
+    fn call(player: Uuid, (operation, transaction, round, bet, amount): (u8, u8, u8, u8, i64)) -> WalletCall {
+        let operation =
+            [Operation::Bet, Operation::Win, Operation::Rollback, Operation::EndRound][operation as usize % 4];
+        WalletCall {
+            operation,
+            player: player.to_string(),
+            token: Some("token".into()),
+            game_code: Some("game".into()),
+            round_id: Some(format!("r{round}")),
+            transaction_id: (operation != Operation::EndRound).then(|| format!("t{transaction}")),
+            reference_id: (operation == Operation::Rollback).then(|| format!("t{bet}")),
+            amount_micros: matches!(operation, Operation::Bet | Operation::Win).then_some(amount),
+            currency: Some("USD".into()),
+            free: false,
+            round_closed: false,
+            request_id: None,
+        }
+    }
+
+    fn context() -> Context<'static> {
+        static CURRENCIES: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+        Context {
+            provider_id: PROVIDER,
+            currencies: CURRENCIES.get_or_init(|| vec!["USD".to_owned()]),
+            now: Utc::now(),
+        }
+    }
+
+    proptest! {
+        /// Whatever a provider sends, in whatever order: the balance never goes below zero, it always
+        /// equals the opening balance plus the movements the decisions made, each transaction id moves
+        /// money at most once, and sending any call again changes nothing and answers as before.
+        #[test]
+        fn any_call_sequence_keeps_the_money_consistent_and_retries_idempotent(
+            calls in proptest::collection::vec((0u8..4, 0u8..12, 0u8..3, 0u8..12, 1i64..400), 1..60),
+            opening in 0i64..2_000,
+        ) {
+            let (mut state, player) = state(opening);
+            let context = context();
+            let mut answers = Vec::new();
+            for raw in &calls {
+                let call = call(player, *raw);
+                let decision = decide(&mut state, &context, &call);
+                let balance = state.players[&player].balance_micros;
+                prop_assert!(balance >= 0);
+                answers.push((call, decision.answer.status, balance));
+            }
+            let moved: i64 = state.movements.iter().map(|movement| movement.player_delta_micros).sum();
+            prop_assert_eq!(state.players[&player].balance_micros, opening + moved);
+            let mut moved_ids = std::collections::BTreeSet::new();
+            for movement in &state.movements {
+                prop_assert!(moved_ids.insert(movement.transaction_id.clone()), "one id moved money twice");
+            }
+            let before = state.players[&player].balance_micros;
+            let movements = state.movements.len();
+            for (call, status, _) in &answers {
+                if call.operation == Operation::EndRound {
+                    continue;
+                }
+                let again = decide(&mut state, &context, call);
+                prop_assert_eq!(again.answer.status, *status, "a retry answers as the first time");
+            }
+            prop_assert_eq!(state.players[&player].balance_micros, before);
+            prop_assert_eq!(state.movements.len(), movements);
+        }
+    }
+
+    #[test]
+    fn a_rollback_before_its_bet_refuses_the_bet_and_a_win_after_a_rollback_is_refused() {
+        let (mut state, player) = state(1_000);
+        let context = context();
+        let early = decide(&mut state, &context, &call(player, (2, 1, 0, 5, 0)));
+        assert_eq!(early.answer.status, Status::Ok);
+        let late = decide(&mut state, &context, &call(player, (0, 5, 0, 0, 100)));
+        assert_eq!(late.answer.status, Status::TransactionRolledBack);
+        assert_eq!(state.players[&player].balance_micros, 1_000);
+        decide(&mut state, &context, &call(player, (0, 6, 1, 0, 100)));
+        decide(&mut state, &context, &call(player, (2, 7, 1, 6, 0)));
+        let win = decide(&mut state, &context, &call(player, (1, 8, 1, 0, 500)));
+        assert_eq!(win.answer.status, Status::TransactionRolledBack);
+        assert_eq!(state.players[&player].balance_micros, 1_000);
     }
 }

@@ -60,6 +60,7 @@ impl ProviderWallet {
                     wallet: wallet.clone(),
                     currency: wallet.currency().as_str().to_owned(),
                     house_accounts: BTreeMap::new(),
+                    games: journal::GameCache::default(),
                     batch_size_max: settings.batch_size_max as usize,
                     batch_delay: Duration::from_millis(settings.batch_delay_ms),
                     commit_attempts_max: settings.commit_attempts_max,
@@ -223,6 +224,7 @@ struct Shard {
     currency: String,
     /// Each provider's house account for this shard, created on first use.
     house_accounts: BTreeMap<String, AccountId>,
+    games: journal::GameCache,
     batch_size_max: usize,
     batch_delay: Duration,
     commit_attempts_max: u32,
@@ -274,7 +276,9 @@ impl Shard {
     async fn commit_with_retries(&mut self, calls: &[BatchCall]) -> Option<Vec<Decided>> {
         for attempt in 1..=self.commit_attempts_max {
             let result = match self.ensure_house_accounts(calls).await {
-                Ok(()) => journal::commit_batch(&self.pool, self.index, &self.house_accounts, calls).await,
+                Ok(()) => {
+                    journal::commit_batch(&self.pool, self.index, &self.house_accounts, &mut self.games, calls).await
+                }
                 Err(error) => Err(error),
             };
             match result {

@@ -2,7 +2,8 @@
 //! consistent snapshot of the primary and reports every breach it finds: the double-entry rules, and
 //! that every crash bet's stake, win and refund, every Dice, Plinko and Mines bet's stake and payout, and
 //! every slot round's stake and win, match what the game recorded, exactly once (and a slot round's win
-//! what its steps add up to, within its cap).
+//! what its steps add up to, within its cap), and that the provider journal and the ledger agree exactly
+//! (every provider call that moved money has its one transfer, and no provider transfer lacks its call).
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
@@ -195,5 +196,62 @@ const CHECKS: &[Check] = &[
         name: "player_balance_not_negative",
         sql: "SELECT format('player account %s (%s) has balance %s', id, code, balance) AS detail
               FROM accounts WHERE kind = 'player' AND balance < 0 LIMIT $1",
+    },
+    Check {
+        // Every provider call that moved money points at exactly the ledger transfer it made: posted, of
+        // its amount, between its player and a house account, of its kind.
+        name: "provider_journal_matches_ledger",
+        sql: "SELECT format('provider %s transaction %s (%s, %s): amount %s, ledger %s %s %s', j.provider_id,
+                            j.transaction_id, j.kind, j.status, j.amount_micros, t.id, t.kind, t.amount) AS detail
+              FROM provider_transactions j
+              JOIN players p ON p.id = j.player_id
+              LEFT JOIN transfers t ON t.id = j.ledger_transfer_id
+              WHERE (j.ledger_transfer_id IS NOT NULL AND (
+                         t.id IS NULL OR t.status <> 'posted' OR t.amount <> j.amount_micros
+                      OR t.player_account_id IS DISTINCT FROM p.account_id
+                      OR t.kind <> CASE j.kind WHEN 'bet' THEN 'bet' WHEN 'win' THEN 'win' ELSE 'refund' END
+                      OR (j.kind = 'bet') <> (t.debit_account_id = p.account_id)))
+                 OR (j.ledger_transfer_id IS NULL AND j.status IN ('ok', 'rolled_back') AND j.amount_micros > 0)
+                 OR (j.ledger_transfer_id IS NOT NULL AND j.status IN ('refused', 'rolled_back_unseen'))
+              LIMIT $1",
+    },
+    Check {
+        // And no provider money moved without its journal row.
+        name: "provider_ledger_has_journal",
+        sql: "SELECT format('transfer %s (%s, %s) has no provider journal row', t.id, t.idempotency_key, t.amount) AS detail
+              FROM transfers t
+              WHERE (t.idempotency_key LIKE 'prov:%' OR t.idempotency_key LIKE 'provh:%')
+                AND NOT EXISTS (SELECT 1 FROM provider_transactions j WHERE j.ledger_transfer_id = t.id)
+              LIMIT $1",
+    },
+    Check {
+        // A rolled-back bet has exactly one rollback that returned its stake, and nothing returns a stake twice.
+        name: "provider_stake_returned_once",
+        sql: "SELECT format('provider %s bet %s (%s): returned %s times', b.provider_id, b.transaction_id, b.status,
+                            count(r.transaction_id)) AS detail
+              FROM provider_transactions b
+              LEFT JOIN provider_transactions r ON r.provider_id = b.provider_id AND r.reference_id = b.transaction_id
+                   AND r.kind = 'rollback' AND r.ledger_transfer_id IS NOT NULL
+              WHERE b.kind = 'bet' AND b.status IN ('ok', 'rolled_back')
+              GROUP BY b.provider_id, b.transaction_id, b.status
+              HAVING count(r.transaction_id) <> CASE b.status WHEN 'rolled_back' THEN 1 ELSE 0 END
+              LIMIT $1",
+    },
+    Check {
+        // Each round's running totals are what its journal rows add up to.
+        name: "provider_round_totals",
+        sql: "SELECT format('provider %s round %s of %s: staked %s, won %s, live bets %s; journal says %s, %s, %s',
+                            r.provider_id, r.round_id, r.player_id, r.staked_micros, r.won_micros, r.live_bets,
+                            coalesce(j.staked, 0), coalesce(j.won, 0), coalesce(j.live, 0)) AS detail
+              FROM provider_rounds r
+              LEFT JOIN (SELECT provider_id, round_id, player_id,
+                                sum(amount_micros) FILTER (WHERE kind = 'bet' AND status = 'ok') AS staked,
+                                sum(amount_micros) FILTER (WHERE kind = 'win' AND status = 'ok') AS won,
+                                count(*) FILTER (WHERE kind = 'bet' AND status = 'ok') AS live
+                         FROM provider_transactions GROUP BY provider_id, round_id, player_id) j
+                   ON j.provider_id = r.provider_id AND j.round_id = r.round_id AND j.player_id = r.player_id
+              WHERE r.staked_micros <> coalesce(j.staked, 0) OR r.won_micros <> coalesce(j.won, 0)
+                 OR r.live_bets <> coalesce(j.live, 0)
+              LIMIT $1",
     },
 ];

@@ -679,7 +679,7 @@ async fn the_recovery_sweep_finishes_a_bet_left_pending_exactly_once() {
 #[actix_web::test]
 async fn the_games_list_shows_every_game_with_its_limits() {
     let app = spawn_app().await;
-    let response = app.get("/api/v1/games", None).await;
+    let response = app.get("/api/v1/games/registry", None).await;
     assert_eq!(response.status(), StatusCode::OK);
     let body: Value = response.json().await.unwrap();
     let names: Vec<&str> = body["games"]

@@ -17,7 +17,7 @@ test.beforeAll(() => {
   if (!ADMIN_USERNAME || !ADMIN_PASSWORD) throw new Error('set ADMIN_USERNAME and ADMIN_PASSWORD (scripts/browser-test.sh reads them from the cluster)');
 });
 
-/** A player page in its own browser context, logged in with `token` and watching `room`. */
+/** A player page in its own browser context, logged in with `token` and in the crash view of `room`. */
 async function openPlayerPage(browser, token, room) {
   const context = await browser.newContext();
   await context.addInitScript(([savedToken, savedRoom]) => {
@@ -25,8 +25,9 @@ async function openPlayerPage(browser, token, room) {
     sessionStorage.setItem('gc.player.room', savedRoom);
   }, [token, room]);
   const page = await context.newPage();
-  await page.goto('/');
-  await expect(page.getByTestId('game-section')).toBeVisible();
+  // A link to the room's view: the page launches the game itself.
+  await page.goto(`/#/play/${room}`);
+  await expect(page.getByTestId('crash-panel')).toBeVisible();
   await expect(page.getByTestId('connection-status')).toHaveAttribute('data-state', 'connected');
   return page;
 }
@@ -183,7 +184,8 @@ test.describe('pausing a room', () => {
 });
 
 test('a broadcast from the dashboard reaches the players and is listed as an operator action', async ({ page, request, browser }) => {
-  const player = await createPlayer(request, { topUpMicros: 0n });
+  // Topped up: a game opens only for a balance of at least its minimum bet.
+  const player = await createPlayer(request);
   const playerPage = await openPlayerPage(browser, player.token, 'aviator');
   const text = `Browser test broadcast ${Date.now()}`;
 
@@ -198,4 +200,40 @@ test('a broadcast from the dashboard reaches the players and is listed as an ope
   await expect(page.locator('[data-testid="action-row"]').filter({ hasText: text }).first()).toBeVisible({ timeout: 15000 });
   await snap(page, 'admin-09-broadcast-listed');
   await playerPage.context().close();
+});
+
+test('an operator disables and re-enables a game from the catalog section', async ({ page, request }) => {
+  // A provider of this test alone with one imported game, so no other spec's games are touched.
+  const headers = { Authorization: `Bearer ${await adminToken(request)}` };
+  const provider = randomKey('pw-');
+  const created = await request.post('/api/v1/admin/providers', {
+    headers,
+    data: { id: provider, name: 'Browser Test Studio', protocol: 'generic', secret: randomKey('secret-'), currencies: ['USD'] },
+  });
+  await expectStatus(created, 201, 'provider created');
+  const game = {
+    code: 'pw-slot', name: 'Browser Test Slot', category: 'slots', rtp_bps: 9600, volatility: 'medium',
+    bet_min_micros: 100000, bet_max_micros: 100000000,
+  };
+  const imported = await request.post(`/api/v1/admin/providers/${provider}/games/import`, { headers, data: { games: [game] } });
+  expect((await expectStatus(imported, 200, 'game list imported')).inserted).toBe(1);
+  const lobbyTotal = async () => (await expectStatus(await request.get(`/api/v1/games?provider=${provider}`), 200, 'lobby')).total;
+
+  await logIn(page);
+  const filter = page.getByTestId('catalog-provider-filter');
+  await expect(filter.locator(`option[value="${provider}"]`)).toHaveCount(1);
+  await filter.selectOption(provider);
+  const row = page.locator(`[data-testid="catalog-game-row"][data-provider="${provider}"][data-code="pw-slot"]`);
+  await expect(row).toHaveAttribute('data-active', 'true');
+  await expect(row).toContainText('96.00 %');
+
+  await row.getByTestId('game-active-toggle').click();
+  await expect(row).toHaveAttribute('data-active', 'false');
+  expect(await lobbyTotal(), 'a disabled game leaves the lobby').toBe(0);
+  await snap(page, 'admin-10-catalog-game-disabled');
+
+  await row.getByTestId('game-active-toggle').click();
+  await expect(row).toHaveAttribute('data-active', 'true');
+  expect(await lobbyTotal(), 'an enabled game is back in the lobby').toBe(1);
+  await expect(page.locator('[data-testid="action-row"][data-action="update_game"]').first()).toBeVisible({ timeout: 15000 });
 });

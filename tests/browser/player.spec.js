@@ -1,5 +1,6 @@
-// The player demo page end to end: a new player signs up in the browser, tops up, bets in a live round
-// and cashes out by hand, and the page shows the exact new balance.
+// The player page end to end: a new player signs up in the browser, tops up in the lobby, opens the
+// crash room from its card, bets in a live round and cashes out by hand, and the page shows the exact new
+// balance.
 const { test, expect } = require('@playwright/test');
 const {
   PASSWORD, MICROS_PER_UNIT, snap, uniqueUsername, waitForBettingPhase, waitForRoom, watchProblems,
@@ -31,15 +32,21 @@ test('a new player signs up, tops up, bets, cashes out and sees the balance chan
   await page.getByTestId('password').fill(PASSWORD);
   await page.getByTestId('signup-button').click();
   await expect(page.getByTestId('game-section')).toBeVisible();
+  await expect(page.getByTestId('lobby-section')).toBeVisible();
   await expect(page.getByTestId('player-name')).toHaveText(username);
   await expect(balance).toHaveAttribute('data-micros', '0');
-  await expect(page.getByTestId('connection-status')).toHaveAttribute('data-state', 'connected');
   await snap(page, 'player-02-signed-up');
 
   await page.getByTestId('top-up').click();
   await expect(balance).toHaveAttribute('data-micros', String(100n * MICROS_PER_UNIT));
   await expect(balance).toHaveText('100.00');
   await snap(page, 'player-03-topped-up');
+
+  // The room is a game of the lobby: its card opens the crash view.
+  await page.locator(`[data-testid="game-card"][data-provider="house"][data-code="${ROOM}"]`).click();
+  await expect(page.getByTestId('crash-panel')).toBeVisible();
+  await expect(page.getByTestId('room-name')).toHaveText(ROOM);
+  await expect(page.getByTestId('connection-status')).toHaveAttribute('data-state', 'connected');
 
   await page.getByTestId('bet-amount').fill('1.00');
   await page.getByTestId('auto-cashout').fill('');

@@ -58,26 +58,23 @@ async function playRoundOverApi(request, token, game, { buy = false } = {}) {
 }
 
 /**
- * The player page logged in with `token`, on the Slots tab with `game` chosen and ready for a spin at
- * BET; with `resuming`, only until the game's session is open (a round left open then plays on).
+ * The player page logged in with `token`, in the slot view of `game` (opened from its card in the lobby)
+ * and ready for a spin at BET; with `resuming`, only until the game's session is open (a round left open
+ * then plays on).
  */
 async function openSlots(page, token, game, { resuming = false } = {}) {
   await page.addInitScript((savedToken) => sessionStorage.setItem('gc.player.token', savedToken), token);
   await page.goto('/');
-  await expect(page.getByTestId('game-section')).toBeVisible();
+  await expect(page.getByTestId('lobby-section')).toBeVisible();
   // The crash room's socket sends the balance when it opens: let that land before any spin.
   await expect(page.getByTestId('connection-status')).toHaveAttribute('data-state', 'connected');
-  await page.getByTestId('tab-slots').click();
+  await page.locator(`[data-testid="game-card"][data-provider="house"][data-code="${game}"]`).click();
   await expect(page.getByTestId('slots-section')).toBeVisible();
   await expect(page.getByTestId('crash-panel')).toBeHidden();
-  const slotState = page.getByTestId('slot-state');
+  await expect(page.getByTestId('lobby-section')).toBeHidden();
   const opened = resuming ? /^(idle|animating|free_spins|done)$/ : /^idle$/;
-  await expect(slotState).toHaveAttribute('data-state', opened);
-  const select = page.getByTestId('slot-game-select');
-  if ((await select.inputValue()) !== game) {
-    await select.selectOption(game);
-    await expect(slotState).toHaveAttribute('data-state', opened);
-  }
+  await expect(page.getByTestId('slot-state')).toHaveAttribute('data-state', opened);
+  await expect(page.getByTestId('slot-game-select')).toHaveValue(game);
   if (!resuming) await page.getByTestId('slot-bet-select').selectOption(String(BET));
 }
 

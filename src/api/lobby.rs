@@ -1,0 +1,109 @@
+//! The lobby over HTTP: `GET /api/v1/games` (the catalog's active games, public) and
+//! `POST /api/v1/games/{id}/launch` (a player opens a game session). The catalog and the launch rules
+//! live in `catalog::lobby` and `providers::launch`; these handlers read requests and shape answers.
+
+use super::error::ApiError;
+use crate::auth::extract::AuthenticatedPlayer;
+use crate::catalog::lobby::{
+    self, LobbyFilter, LOBBY_FILTER_LENGTH_MAX, LOBBY_OFFSET_MAX, LOBBY_PAGE_SIZE_DEFAULT, LOBBY_PAGE_SIZE_MAX,
+    LOBBY_SEARCH_LENGTH_MAX,
+};
+use crate::configuration::Settings;
+use crate::db::Database;
+use crate::providers::launch::{self, LaunchError, LaunchSettings};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+use std::time::Duration;
+
+pub fn configure(config: &mut web::ServiceConfig) {
+    config
+        .route("/games", web::get().to(games))
+        .route("/games/{game_id}/launch", web::post().to(launch_game));
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LobbyQuery {
+    category: Option<String>,
+    provider: Option<String>,
+    q: Option<String>,
+    limit: Option<u32>,
+    offset: Option<u32>,
+}
+
+/// `GET /api/v1/games?category=&provider=&q=&limit=&offset=`: a page of the lobby, from the reader pool.
+async fn games(query: web::Query<LobbyQuery>, database: web::Data<Database>) -> Result<HttpResponse, ApiError> {
+    let filter = lobby_filter(query.into_inner())?;
+    let page = lobby::page(&database.reader, &filter).await?;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+fn lobby_filter(query: LobbyQuery) -> Result<LobbyFilter, ApiError> {
+    let invalid = |message: String| ApiError::bad_request("invalid_query", message);
+    let limit = query.limit.unwrap_or(LOBBY_PAGE_SIZE_DEFAULT);
+    if !(1..=LOBBY_PAGE_SIZE_MAX).contains(&limit) {
+        return Err(invalid(format!("limit must be 1 to {LOBBY_PAGE_SIZE_MAX}")));
+    }
+    let offset = query.offset.unwrap_or(0);
+    if offset > LOBBY_OFFSET_MAX {
+        return Err(invalid(format!("offset must be at most {LOBBY_OFFSET_MAX}")));
+    }
+    let non_empty = |value: Option<String>| value.map(|text| text.trim().to_owned()).filter(|text| !text.is_empty());
+    let (category, provider, search) = (non_empty(query.category), non_empty(query.provider), non_empty(query.q));
+    let too_long = |value: &Option<String>, max: usize| value.as_ref().is_some_and(|text| text.chars().count() > max);
+    if too_long(&category, LOBBY_FILTER_LENGTH_MAX) || too_long(&provider, LOBBY_FILTER_LENGTH_MAX) {
+        return Err(invalid(format!(
+            "category and provider are at most {LOBBY_FILTER_LENGTH_MAX} characters"
+        )));
+    }
+    if too_long(&search, LOBBY_SEARCH_LENGTH_MAX) {
+        return Err(invalid(format!("q is at most {LOBBY_SEARCH_LENGTH_MAX} characters")));
+    }
+    Ok(LobbyFilter {
+        category,
+        provider,
+        search,
+        limit,
+        offset,
+    })
+}
+
+/// `POST /api/v1/games/{id}/launch`: 201 with the session (its token and the URL to open).
+async fn launch_game(
+    player: AuthenticatedPlayer,
+    game_id: web::Path<i64>,
+    database: web::Data<Database>,
+    settings: web::Data<Settings>,
+) -> Result<HttpResponse, ApiError> {
+    let launch_settings = LaunchSettings {
+        session_ttl: Duration::from_secs(settings.providers.session_ttl_s),
+        public_base_url: settings.providers.public_base_url.clone(),
+    };
+    let session = launch::launch(
+        &database.writer,
+        &launch_settings,
+        player.player_id,
+        game_id.into_inner(),
+    )
+    .await?;
+    Ok(HttpResponse::Created().json(session))
+}
+
+impl From<LaunchError> for ApiError {
+    fn from(error: LaunchError) -> ApiError {
+        let message = error.to_string();
+        let (status, code) = match error {
+            LaunchError::UnknownGame => (StatusCode::NOT_FOUND, "unknown_game"),
+            LaunchError::GameDisabled => (StatusCode::FORBIDDEN, "game_disabled"),
+            LaunchError::UnknownPlayer => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            LaunchError::PlayerDisabled => (StatusCode::FORBIDDEN, "player_disabled"),
+            LaunchError::SelfExcluded(_) => (StatusCode::FORBIDDEN, "self_excluded"),
+            LaunchError::CurrencyNotSupported(_) => (StatusCode::UNPROCESSABLE_ENTITY, "currency_not_supported"),
+            LaunchError::InsufficientBalance { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "insufficient_balance"),
+            LaunchError::NoLaunchUrl => (StatusCode::UNPROCESSABLE_ENTITY, "launch_url_missing"),
+            LaunchError::Database(error) => return ApiError::internal(error),
+        };
+        ApiError::new(status, code, message)
+    }
+}
