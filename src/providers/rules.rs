@@ -447,7 +447,11 @@ fn win(state: &BatchState, context: &Context<'_>, call: &WalletCall, player: &Pl
         }
     } else if call.reference_id.is_some() && !call.free {
         // A credit naming a bet we never saw is refused, even where the round holds other bets.
-        return Verdict::refuse(Status::TransactionDoesNotExist, "the referenced bet does not exist", game_id);
+        return Verdict::refuse(
+            Status::TransactionDoesNotExist,
+            "the referenced bet does not exist",
+            game_id,
+        );
     } else if !call.free {
         match round {
             Some(round) if round.live_bets > 0 => {}

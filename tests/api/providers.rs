@@ -271,10 +271,17 @@ async fn a_settled_bet_cannot_be_rolled_back_and_a_win_needs_a_bet_unless_it_is_
         .await;
     assert_status(&orphan, StatusCode::NOT_FOUND, "transaction_does_not_exist");
     let unknown_in_a_live_round = studio
-        .call("win", &json!({"player_id": seat.player.id, "round_id": "r1", "transaction_id": "w8",
-                             "bet_transaction_id": "never-seen", "amount": TEN, "currency": "USD"}))
+        .call(
+            "win",
+            &json!({"player_id": seat.player.id, "round_id": "r1", "transaction_id": "w8",
+                             "bet_transaction_id": "never-seen", "amount": TEN, "currency": "USD"}),
+        )
         .await;
-    assert_status(&unknown_in_a_live_round, StatusCode::NOT_FOUND, "transaction_does_not_exist");
+    assert_status(
+        &unknown_in_a_live_round,
+        StatusCode::NOT_FOUND,
+        "transaction_does_not_exist",
+    );
     let no_bet = studio.win(&seat, "w10", "r10", TEN).await;
     assert_status(&no_bet, StatusCode::NOT_FOUND, "transaction_does_not_exist");
     // A refused key stays refused.
