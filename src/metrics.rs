@@ -110,6 +110,14 @@ fn describe() {
         "relay_frames_delivered_total",
         "Frames queued to sessions by the relays"
     );
+    describe_gauge!(
+        "rtp_measured_bps",
+        "A catalog game's measured RTP in basis points by window (NaN when nothing was staked)"
+    );
+    describe_gauge!(
+        "rtp_out_of_band",
+        "1 while a game's measured RTP is outside the band its rounds allow, by window"
+    );
     describe_counter!(
         "provider_calls_total",
         "Provider wallet calls decided, by provider, operation and status"

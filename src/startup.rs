@@ -10,6 +10,7 @@ use crate::api::json::JsonLimits;
 use crate::api::middleware;
 use crate::api::wallet::TopUpPolicy;
 use crate::auth::{PasswordHasherConfig, TokenKeys};
+use crate::catalog::rtp;
 use crate::cluster::bus::EventBus;
 use crate::cluster::listener::{self, Listener, PubsubHealth};
 use crate::cluster::push::PlayerPush;
@@ -138,6 +139,8 @@ impl Application {
         // Before the node serves: the lobby, launches and RTP tracking find every house game in the catalog.
         crate::catalog::house::sync(&database.writer, &settings, slots.catalog()).await?;
         let provider_wallet = ProviderWallet::start(database.writer.clone(), wallet.clone(), &settings.providers);
+        let rtp_refresh = Duration::from_millis(settings.rtp.refresh_interval_ms);
+        rtp::gauges::start(database.reader.clone(), rtp::thresholds(&settings.rtp), rtp_refresh);
         let readiness = Arc::new(Readiness::default());
         let connections = Arc::new(AtomicU64::new(0));
         let drain = Arc::new(DrainSwitch::default());

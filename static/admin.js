@@ -525,10 +525,6 @@ function unitsForChart(micros) {
   return Number(value / 1000n) / 1000;
 }
 
-function ratioPercent(ratio) {
-  return ratio === null || ratio === undefined ? null : Number(ratio) * 100;
-}
-
 function createCharts() {
   session.charts.activity = createChart(ui.activityChart, {
     xTime: true,
@@ -542,7 +538,7 @@ function createCharts() {
     series: [
       { label: 'RTP hour', color: COLORS.blue, bars: true, format: (value) => `${value.toFixed(2)} %` },
       { label: 'RTP day', color: COLORS.violet, bars: true, format: (value) => `${value.toFixed(2)} %` },
-      { label: 'theoretical', color: COLORS.accent, bars: true, format: (value) => `${value.toFixed(2)} %` },
+      { label: 'declared', color: COLORS.accent, bars: true, format: (value) => `${value.toFixed(2)} %` },
     ],
     xValues: (value) => (session.rtpLabels && session.rtpLabels[value]) || '',
     xSplits: () => Object.keys(session.rtpLabels || {}).map(Number),
@@ -565,58 +561,92 @@ function renderStats(stats) {
   ui.activityChart.dataset.points = String(minutes.length);
 
   const games = stats.games || [];
-  ui.rtp.replaceChildren(...games.map((game) => {
-    const hour = game.hour || {};
-    const day = game.day || {};
-    return el('tr', { dataset: { testid: 'rtp-row', game: game.game } },
-      el('td', { text: game.game }),
-      el('td', { class: 'num', text: formatPercent(game.theoretical_rtp) }),
-      el('td', { class: 'num', text: formatPercent(hour.rtp) }),
-      el('td', { class: 'num', text: formatPercent(day.rtp) }),
-      el('td', { class: 'num', text: hour.bets ?? '–' }),
-      el('td', { class: 'num', text: formatMicros(hour.wagered) }),
-      profitCell(hour.house_profit),
-      profitCell(day.house_profit));
-  }));
-  const slotGames = games.filter((game) => game.game.startsWith('slots:'));
-  ui.slots.replaceChildren(...slotGames.map((game) => {
-    const hour = game.hour || {};
-    const day = game.day || {};
-    return el('tr', { dataset: { testid: 'slot-row', game: game.game } },
-      el('td', { text: game.game.slice('slots:'.length) }),
-      el('td', { class: 'num', text: formatPercent(game.theoretical_rtp) }),
-      el('td', { class: 'num', text: formatPercent(hour.rtp) }),
-      el('td', { class: 'num', text: formatPercent(day.rtp) }),
-      el('td', { class: 'num', text: (game.rounds_per_minute ?? 0).toFixed(1) }),
-      el('td', { class: 'num', dataset: { testid: 'slot-open-bonus' }, text: String(game.open_bonus_rounds ?? 0) }),
-      profitCell(day.house_profit));
-  }));
+  ui.rtp.replaceChildren(...games.map(rtpRow));
+  const slotGames = games.filter((game) => game.provider === 'house' && game.category === 'slots');
+  ui.slots.replaceChildren(...slotGames.map((game) => el('tr', { dataset: { testid: 'slot-row', game: game.code } },
+    el('td', { text: game.code, title: game.name }),
+    el('td', { class: 'num', text: formatBps(game.declared_rtp_bps) }),
+    measuredCell(game.hour),
+    measuredCell(game.day),
+    el('td', { class: 'num', text: (game.rounds_per_minute ?? 0).toFixed(1) }),
+    el('td', { class: 'num', dataset: { testid: 'slot-open-bonus' }, text: String(game.open_bonus_rounds ?? 0) }),
+    profitCell(game.day.house_profit_micros))));
   if (stats.totals) {
-    const hour = stats.totals.hour || {};
-    const day = stats.totals.day || {};
+    const { hour = {}, day = {}, days_30: month = {} } = stats.totals;
     ui.rtp.append(el('tr', { class: 'total', dataset: { testid: 'rtp-total' } },
       el('th', { text: 'all games' }), el('td', { class: 'num', text: '' }),
-      el('td', { class: 'num', text: formatPercent(hour.rtp) }), el('td', { class: 'num', text: formatPercent(day.rtp) }),
-      el('td', { class: 'num', text: hour.bets ?? '–' }), el('td', { class: 'num', text: formatMicros(hour.wagered) }),
-      profitCell(hour.house_profit), profitCell(day.house_profit)));
+      el('td', { class: 'num', text: formatBps(hour.measured_rtp_bps) }),
+      el('td', { class: 'num', text: formatBps(day.measured_rtp_bps) }),
+      el('td', { class: 'num', text: formatBps(month.measured_rtp_bps) }),
+      el('td', { class: 'num', text: '' }),
+      el('td', { class: 'num', text: day.rounds ?? '–' }),
+      profitCell(hour.house_profit_micros), profitCell(day.house_profit_micros), el('td', { text: '' })));
   }
 
-  // Grouped bars: game i occupies x = 4i (hour), 4i+1 (day), 4i+2 (theoretical); 4i+3 is the gap.
+  // Grouped bars of the games played today: game i occupies x = 4i (hour), 4i+1 (day), 4i+2 (declared);
+  // 4i+3 is the gap.
+  const charted = games.filter((game) => game.day.rounds > 0);
   const xs = [];
   const hourSeries = [];
   const daySeries = [];
-  const theorySeries = [];
+  const declaredSeries = [];
   session.rtpLabels = {};
-  games.forEach((game, index) => {
-    session.rtpLabels[index * 4 + 1] = game.game;
+  charted.forEach((game, index) => {
+    session.rtpLabels[index * 4 + 1] = gameLabel(game);
     for (let slot = 0; slot < 4; slot += 1) {
       xs.push(index * 4 + slot);
-      hourSeries.push(slot === 0 ? ratioPercent(game.hour && game.hour.rtp) : null);
-      daySeries.push(slot === 1 ? ratioPercent(game.day && game.day.rtp) : null);
-      theorySeries.push(slot === 2 ? ratioPercent(game.theoretical_rtp) : null);
+      hourSeries.push(slot === 0 ? bpsPercent(game.hour.measured_rtp_bps) : null);
+      daySeries.push(slot === 1 ? bpsPercent(game.day.measured_rtp_bps) : null);
+      declaredSeries.push(slot === 2 ? bpsPercent(game.declared_rtp_bps) : null);
     }
   });
-  session.charts.rtp.update([xs, hourSeries, daySeries, theorySeries]);
+  session.charts.rtp.update([xs, hourSeries, daySeries, declaredSeries]);
+}
+
+/** Our own games by their code, outside games as provider:code. */
+function gameLabel(game) {
+  return game.provider === 'house' ? game.code : `${game.provider}:${game.code}`;
+}
+
+/** Basis points (integers from the API) as a percentage. */
+function formatBps(bps) {
+  return bps === null || bps === undefined ? '–' : formatPercent(Number(bps) / 10000);
+}
+
+function bpsPercent(bps) {
+  return bps === null || bps === undefined ? null : Number(bps) / 100;
+}
+
+/** A window's measured RTP, in red when it is outside the band its rounds allow. */
+function measuredCell(figures) {
+  const band = figures.band ? `band ${formatBps(figures.band.low_bps)} to ${formatBps(figures.band.high_bps)}, ` : '';
+  return el('td', {
+    class: `num${figures.flagged ? ' negative' : ''}`,
+    title: `${band}${figures.rounds} rounds`,
+    text: formatBps(figures.measured_rtp_bps),
+  });
+}
+
+/** One catalog game's returns: measured over the hour, day and 30 days against its declared RTP. */
+function rtpRow(game) {
+  const band = game.day.band ? `${formatBps(game.day.band.low_bps)} – ${formatBps(game.day.band.high_bps)}` : '–';
+  const status = game.flagged
+    ? el('span', { class: 'badge badge-bad', dataset: { testid: 'rtp-flag' }, text: 'out of band' })
+    : el('span', { class: 'badge badge-ok', text: 'ok' });
+  return el('tr', {
+    class: game.flagged ? 'flagged' : '',
+    dataset: { testid: 'rtp-row', game: game.code, provider: game.provider, flagged: String(game.flagged) },
+  },
+  el('td', { text: gameLabel(game), title: game.name }),
+  el('td', { class: 'num', text: formatBps(game.declared_rtp_bps) }),
+  measuredCell(game.hour),
+  measuredCell(game.day),
+  measuredCell(game.days_30),
+  el('td', { class: 'num', text: band }),
+  el('td', { class: 'num', text: String(game.day.rounds) }),
+  profitCell(game.hour.house_profit_micros),
+  profitCell(game.day.house_profit_micros),
+  el('td', {}, status));
 }
 
 function profitCell(micros) {

@@ -6,6 +6,7 @@ pub mod catalog;
 pub mod cli;
 pub mod cluster;
 pub mod provider_rounds;
+pub mod rtp;
 pub mod stats;
 
 use crate::api::error::ApiError;
@@ -41,6 +42,7 @@ pub fn configure(config: &mut web::ServiceConfig) {
             .route("/audit/last", web::get().to(stats::last_audit))
             .route("/cluster", web::get().to(cluster::cluster))
             .route("/stats", web::get().to(stats::stats))
+            .route("/rtp", web::get().to(rtp::rtp_report))
             .route("/rounds", web::get().to(stats::rounds))
             .route("/actions", web::get().to(cluster::latest_actions))
             .route("/rooms/{room}/pause", web::post().to(cluster::pause))

@@ -1,19 +1,20 @@
-//! What the dashboard charts: bets per minute and amounts wagered over the last hour, each game's
-//! measured return to player over the last hour and day next to its theoretical return, house profit,
-//! recent crash rounds, and the ledger audit's last result. Read from the replica (reports, not money
-//! decisions), except the audit's own record.
+//! What the dashboard charts: bets per minute and amounts wagered over the last hour, every catalog
+//! game's measured return to player over the last hour, day and 30 days next to its declared return and
+//! band (from the RTP rollups), house profit, recent crash rounds, and the ledger audit's last result.
+//! Read from the replica (reports, not money decisions), except the audit's own record.
 
 use crate::api::error::ApiError;
 use crate::auth::extract::AdminUser;
+use crate::catalog::rtp::band::{self, Tally};
+use crate::catalog::rtp::{self, GameRtp, Window};
+use crate::catalog::HOUSE_PROVIDER;
 use crate::configuration::Settings;
 use crate::db::Database;
 use crate::fair::crash::format_multiplier;
-use crate::games::instant::InstantGames;
-use crate::games::slots::server::SlotService;
 use crate::wallet::audit;
 use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Duration, DurationRound, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{json, Value};
 use sqlx::PgPool;
 use std::collections::BTreeMap;
@@ -33,166 +34,104 @@ const PER_MINUTE_SQL: &str = "
         SELECT created_at, stake_micros FROM slot_rounds WHERE created_at >= $1 AND status <> 'void'
     ) AS bets GROUP BY 1";
 
-/// Settled bets per game in the window since $1, with the part since $2.
-const PER_GAME_SQL: &str = "
-    SELECT game,
-           count(*) FILTER (WHERE created_at >= $2) AS hour_bets,
-           COALESCE(sum(amount) FILTER (WHERE created_at >= $2), 0)::int8 AS hour_wagered,
-           COALESCE(sum(paid) FILTER (WHERE created_at >= $2), 0)::int8 AS hour_paid,
-           count(*) AS day_bets,
-           COALESCE(sum(amount), 0)::int8 AS day_wagered,
-           COALESCE(sum(paid), 0)::int8 AS day_paid
-    FROM (
-        SELECT 'crash'::text AS game, created_at, amount, COALESCE(payout, 0) AS paid
-          FROM crash_bets WHERE created_at >= $1 AND status IN ('cashed_out', 'lost')
-        UNION ALL
-        SELECT game, created_at, amount, COALESCE(payout, 0) AS paid
-          FROM instant_bets WHERE created_at >= $1 AND status = 'settled'
-        UNION ALL
-        SELECT 'slots:' || game_id, created_at, stake_micros, payout_micros
-          FROM slot_rounds WHERE created_at >= $1 AND status = 'settled'
-    ) AS settled GROUP BY game";
-
-/// Per slot game: rounds over the last `SLOT_RATE_MINUTES` minutes, open bonus rounds, and what was
-/// wagered on each mode over the day (to weigh each mode's PAR-sheet return).
+/// Per slot game: rounds over the last `SLOT_RATE_MINUTES` minutes and open bonus rounds (activity, not
+/// money: their returns come from the RTP rollups like every game's).
 const SLOT_ACTIVITY_SQL: &str = "
-    SELECT game_id, mode,
-           count(*) FILTER (WHERE created_at >= $2 AND status <> 'void') AS recent_rounds,
-           count(*) FILTER (WHERE status = 'open') AS open_rounds,
-           COALESCE(sum(stake_micros) FILTER (WHERE status = 'settled'), 0)::int8 AS wagered
-    FROM slot_rounds WHERE created_at >= $1 OR status = 'open' GROUP BY game_id, mode";
+    SELECT game_id,
+           count(*) FILTER (WHERE created_at >= $1 AND status <> 'void') AS recent_rounds,
+           count(*) FILTER (WHERE status = 'open') AS open_rounds
+    FROM slot_rounds WHERE created_at >= $1 OR status = 'open' GROUP BY game_id";
 /// The window of the slot games' rounds-per-minute rate.
 const SLOT_RATE_MINUTES: i64 = 5;
 
-/// Amounts wagered per room (crash) and per game and options (instant games) over the day, to weigh the
-/// theoretical return by what was actually played.
-const CRASH_MIX_SQL: &str = "
-    SELECT r.room, sum(b.amount)::int8 AS wagered FROM crash_bets b JOIN crash_rounds r ON r.id = b.round_id
-    WHERE b.created_at >= $1 AND b.status IN ('cashed_out', 'lost') GROUP BY r.room";
-const INSTANT_MIX_SQL: &str = "
-    SELECT game, options, sum(amount)::int8 AS wagered FROM instant_bets
-    WHERE created_at >= $1 AND status = 'settled' GROUP BY game, options LIMIT 50000";
-
-#[derive(Debug, Default, Clone, Copy, Serialize)]
-struct Window {
-    bets: i64,
-    wagered: i64,
-    paid: i64,
-    rtp: Option<f64>,
-    house_profit: i64,
-}
-
-impl Window {
-    fn new(bets: i64, wagered: i64, paid: i64) -> Window {
-        Window {
-            bets,
-            wagered,
-            paid,
-            rtp: (wagered > 0).then(|| paid as f64 / wagered as f64),
-            house_profit: wagered - paid,
-        }
-    }
-
-    fn add(self, other: Window) -> Window {
-        Window::new(
-            self.bets + other.bets,
-            self.wagered + other.wagered,
-            self.paid + other.paid,
-        )
-    }
-}
-
-/// `GET /api/v1/admin/stats`
+/// `GET /api/v1/admin/stats`: the activity per minute, and every catalog game's returns from the RTP
+/// rollups (never the bet tables) with the totals over all games.
 pub async fn stats(
     _admin: AdminUser,
     database: web::Data<Database>,
-    games: web::Data<InstantGames>,
-    slots: web::Data<SlotService>,
     settings: web::Data<Settings>,
 ) -> Result<HttpResponse, ApiError> {
     let now = Utc::now();
     let pool = &database.reader;
     let per_minute = per_minute(pool, now).await.map_err(ApiError::internal)?;
-    let per_game = per_game(pool, now).await.map_err(ApiError::internal)?;
-    let theoretical = theoretical_returns(pool, now, &games, &settings)
+    let report = rtp::report(pool, rtp::thresholds(&settings.rtp), now)
         .await
         .map_err(ApiError::internal)?;
-    let slot_activity = slot_activity(pool, now, &slots).await.map_err(ApiError::internal)?;
-    let mut totals = (Window::default(), Window::default());
-    let mut games: Vec<Value> = ["crash", "dice", "plinko", "mines"]
+    let slot_activity = slot_activity(pool, now).await.map_err(ApiError::internal)?;
+    let totals: serde_json::Map<String, Value> = Window::ALL
         .into_iter()
-        .map(|game| {
-            let (hour, day) = per_game.get(game).copied().unwrap_or_default();
-            totals = (totals.0.add(hour), totals.1.add(day));
-            json!({ "game": game, "theoretical_rtp": theoretical.get(game), "hour": hour, "day": day })
-        })
+        .map(|window| (window.name().to_owned(), total(&report.games, window)))
         .collect();
-    for (game_id, activity) in &slot_activity {
-        let game = format!("slots:{game_id}");
-        let (hour, day) = per_game.get(&game).copied().unwrap_or_default();
-        totals = (totals.0.add(hour), totals.1.add(day));
-        games.push(json!({
-            "game": game, "theoretical_rtp": activity.par_rtp, "hour": hour, "day": day,
-            "rounds_per_minute": activity.rounds_per_minute, "open_bonus_rounds": activity.open_rounds,
-        }));
-    }
+    let games: Vec<Value> = report
+        .games
+        .iter()
+        .map(|game| with_slot_activity(game, &slot_activity))
+        .collect::<Result<_, _>>()
+        .map_err(ApiError::internal)?;
     Ok(HttpResponse::Ok().json(json!({
         "generated_at": now,
         "per_minute": per_minute,
         "games": games,
-        "totals": { "hour": totals.0, "day": totals.1 },
+        "totals": totals,
+        "band_sigma_hundredths": report.band_sigma_hundredths,
+        "flag_rounds_min": report.flag_rounds_min,
+        "truncated": report.truncated,
     })))
+}
+
+/// One window over every game: the sums and their measured RTP (no band: the games' σ differ).
+fn total(games: &[GameRtp], window: Window) -> Value {
+    let sum = games
+        .iter()
+        .filter_map(|game| game.windows().into_iter().find(|(each, _)| *each == window))
+        .fold(Tally::default(), |sum, (_, figures)| {
+            let tally = figures.tally();
+            Tally {
+                staked_micros: sum.staked_micros.saturating_add(tally.staked_micros),
+                won_micros: sum.won_micros.saturating_add(tally.won_micros),
+                rounds: sum.rounds.saturating_add(tally.rounds),
+            }
+        });
+    json!({
+        "staked_micros": sum.staked_micros,
+        "won_micros": sum.won_micros,
+        "rounds": sum.rounds,
+        "house_profit_micros": sum.staked_micros.saturating_sub(sum.won_micros),
+        "measured_rtp_bps": band::measured_rtp_bps(sum),
+    })
+}
+
+/// A game's RTP entry, with its rounds per minute and open bonus rounds when it is one of our slots.
+fn with_slot_activity(game: &GameRtp, activity: &BTreeMap<String, SlotActivity>) -> serde_json::Result<Value> {
+    let mut entry = serde_json::to_value(game)?;
+    if game.provider == HOUSE_PROVIDER && game.category == "slots" {
+        let figures = activity.get(&game.code).copied().unwrap_or_default();
+        entry["rounds_per_minute"] = json!(figures.rounds_per_minute);
+        entry["open_bonus_rounds"] = json!(figures.open_rounds);
+    }
+    Ok(entry)
 }
 
 /// What the dashboard shows of one slot game beside its returns.
 #[derive(Debug, Default, Clone, Copy)]
 struct SlotActivity {
-    /// The PAR-sheet return, weighted by what was wagered on each mode over the day (the base mode's when
-    /// nothing was).
-    par_rtp: Option<f64>,
     rounds_per_minute: f64,
     open_rounds: i64,
 }
 
-async fn slot_activity(
-    pool: &PgPool,
-    now: DateTime<Utc>,
-    slots: &SlotService,
-) -> anyhow::Result<BTreeMap<String, SlotActivity>> {
-    let rows: Vec<(String, String, i64, i64, i64)> = sqlx::query_as(SLOT_ACTIVITY_SQL)
-        .bind(now - Duration::days(1))
+async fn slot_activity(pool: &PgPool, now: DateTime<Utc>) -> anyhow::Result<BTreeMap<String, SlotActivity>> {
+    let rows: Vec<(String, i64, i64)> = sqlx::query_as(SLOT_ACTIVITY_SQL)
         .bind(now - Duration::minutes(SLOT_RATE_MINUTES))
         .fetch_all(pool)
         .await?;
-    let mut activity: BTreeMap<String, (SlotActivity, f64, f64)> = slots
-        .catalog()
-        .games()
-        .map(|game| (game.definition.id().to_owned(), Default::default()))
-        .collect();
-    for (game_id, mode, recent, open, wagered) in rows {
-        let Some(game) = slots.catalog().game(&game_id) else {
-            continue;
-        };
-        let entry = activity.entry(game_id).or_default();
-        entry.0.rounds_per_minute += recent as f64 / SLOT_RATE_MINUTES as f64;
-        entry.0.open_rounds += open;
-        if let Some(par) = game.par_rtp.get(&mode) {
-            entry.1 += par * wagered as f64;
-            entry.2 += wagered as f64;
-        }
-    }
-    Ok(activity
+    Ok(rows
         .into_iter()
-        .map(|(game_id, (mut figures, weighted, wagered))| {
-            figures.par_rtp = if wagered > 0.0 {
-                Some(weighted / wagered)
-            } else {
-                slots
-                    .catalog()
-                    .game(&game_id)
-                    .and_then(|game| game.par_rtp.get("base").copied())
+        .map(|(game_id, recent, open)| {
+            let activity = SlotActivity {
+                rounds_per_minute: recent as f64 / SLOT_RATE_MINUTES as f64,
+                open_rounds: open,
             };
-            (game_id, figures)
+            (game_id, activity)
         })
         .collect())
 }
@@ -212,81 +151,6 @@ async fn per_minute(pool: &PgPool, now: DateTime<Utc>) -> anyhow::Result<Vec<Val
             json!({ "minute": minute, "bets": bets, "wagered": wagered })
         })
         .collect())
-}
-
-type GameRow = (String, i64, i64, i64, i64, i64, i64);
-
-async fn per_game(pool: &PgPool, now: DateTime<Utc>) -> anyhow::Result<BTreeMap<String, (Window, Window)>> {
-    let rows: Vec<GameRow> = sqlx::query_as(PER_GAME_SQL)
-        .bind(now - Duration::days(1))
-        .bind(now - Duration::hours(1))
-        .fetch_all(pool)
-        .await?;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(game, hour_bets, hour_wagered, hour_paid, day_bets, day_wagered, day_paid)| {
-                let windows = (
-                    Window::new(hour_bets, hour_wagered, hour_paid),
-                    Window::new(day_bets, day_wagered, day_paid),
-                );
-                (game, windows)
-            },
-        )
-        .collect())
-}
-
-/// Each game's theoretical return to player, weighted by what was wagered on each room or option over the
-/// day (Plinko's tables differ slightly); the configured return when nothing was played.
-async fn theoretical_returns(
-    pool: &PgPool,
-    now: DateTime<Utc>,
-    games: &InstantGames,
-    settings: &Settings,
-) -> anyhow::Result<BTreeMap<String, f64>> {
-    let since = now - Duration::days(1);
-    let mut weighted: BTreeMap<String, (f64, f64)> = BTreeMap::new();
-    let crash: Vec<(String, i64)> = sqlx::query_as(CRASH_MIX_SQL).bind(since).fetch_all(pool).await?;
-    for (room, wagered) in crash {
-        if let Some(room_settings) = settings.crash.rooms.get(&room) {
-            let rtp = f64::from(10_000 - room_settings.house_edge_bps) / 10_000.0;
-            let entry = weighted.entry("crash".into()).or_default();
-            *entry = (entry.0 + rtp * wagered as f64, entry.1 + wagered as f64);
-        }
-    }
-    let instant: Vec<(String, Value, i64)> = sqlx::query_as(INSTANT_MIX_SQL).bind(since).fetch_all(pool).await?;
-    for (game, options, wagered) in instant {
-        let Ok(registered) = games.registry().per_player(&game) else {
-            continue;
-        };
-        let Ok(ppm) = registered.game.expected_return_ppm(&options) else {
-            continue;
-        };
-        let entry = weighted.entry(game).or_default();
-        *entry = (entry.0 + ppm as f64 / 1e6 * wagered as f64, entry.1 + wagered as f64);
-    }
-    let mut returns: BTreeMap<String, f64> = weighted
-        .into_iter()
-        .filter(|(_, (_, wagered))| *wagered > 0.0)
-        .map(|(game, (sum, wagered))| (game, sum / wagered))
-        .collect();
-    // Nothing played: the configured edge (every room, and every instant game, returns 99% by default).
-    let crash_edge = settings
-        .crash
-        .rooms
-        .values()
-        .map(|room| room.house_edge_bps)
-        .max()
-        .unwrap_or(100);
-    returns
-        .entry("crash".into())
-        .or_insert(f64::from(10_000 - crash_edge) / 10_000.0);
-    returns
-        .entry("dice".into())
-        .or_insert(f64::from(10_000 - settings.games.dice.house_edge_bps) / 10_000.0);
-    returns.entry("plinko".into()).or_insert(0.99);
-    returns.entry("mines".into()).or_insert(0.99);
-    Ok(returns)
 }
 
 #[derive(Deserialize)]

@@ -56,7 +56,7 @@ async fn cluster_until(app: &TestApp, token: &str, accept: impl Fn(&Value) -> bo
 async fn every_admin_route_needs_an_admin_token() {
     let app = spawn_app().await;
     let player = app.signup("curious").await;
-    let gets = ["cluster", "stats", "rounds", "actions", "audit", "audit/last"];
+    let gets = ["cluster", "stats", "rtp", "rounds", "actions", "audit", "audit/last"];
     let posts = [
         "rooms/aviator/pause",
         "rooms/aviator/resume",
@@ -218,6 +218,7 @@ async fn a_maintenance_broadcast_reaches_players_and_spectators_who_cannot_bet()
 #[actix_web::test]
 async fn statistics_rounds_and_the_audit_reflect_play() {
     let app = spawn_app().await;
+    crate::rtp::insert_house_games(&app).await;
     let token = app.admin_token().await;
     install_chain(&app, "aviator", 101..200).await;
     let player = funded(&app, "gambler").await;
@@ -249,14 +250,14 @@ async fn statistics_rounds_and_the_audit_reflect_play() {
         .as_array()
         .unwrap()
         .iter()
-        .find(|game| game["game"] == "dice")
+        .find(|game| game["provider"] == "house" && game["code"] == "dice")
         .unwrap();
-    assert_eq!(dice["hour"]["bets"], 3, "{stats:#}");
-    assert_eq!(dice["hour"]["wagered"], 3 * UNIT);
-    let paid = dice["hour"]["paid"].as_i64().unwrap();
-    assert_eq!(dice["hour"]["house_profit"], 3 * UNIT - paid);
-    let theoretical = dice["theoretical_rtp"].as_f64().unwrap();
-    assert!((0.985..0.995).contains(&theoretical), "{theoretical}");
+    assert_eq!(dice["hour"]["rounds"], 3, "{stats:#}");
+    assert_eq!(dice["hour"]["staked_micros"], 3 * UNIT);
+    let paid = dice["hour"]["won_micros"].as_i64().unwrap();
+    assert_eq!(dice["hour"]["house_profit_micros"], 3 * UNIT - paid);
+    let declared = dice["declared_rtp_bps"].as_i64().unwrap();
+    assert!((9_850..9_950).contains(&declared), "{declared}");
 
     // The crash is published at its millisecond and recorded just after.
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);

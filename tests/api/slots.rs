@@ -693,6 +693,7 @@ async fn bad_slot_requests_get_typed_errors_and_move_nothing() {
 #[actix_web::test]
 async fn the_dashboard_and_the_audit_see_every_slot_round() {
     let app = spawn().await;
+    crate::rtp::insert_house_games(&app).await;
     let player = app.signup_funded("slots-stats", FUNDS).await;
     let session = init(&app, &player, GAME).await;
     for spin in 0..20 {
@@ -720,7 +721,7 @@ async fn the_dashboard_and_the_audit_see_every_slot_round() {
         .as_array()
         .unwrap()
         .iter()
-        .find(|game| game["game"] == format!("slots:{GAME}"))
+        .find(|game| game["provider"] == "house" && game["code"] == GAME)
         .unwrap_or_else(|| panic!("the dashboard lists {GAME}: {stats}"))
         .clone();
     assert_eq!(slot["open_bonus_rounds"], 1, "{slot}");
@@ -728,9 +729,9 @@ async fn the_dashboard_and_the_audit_see_every_slot_round() {
         slot["rounds_per_minute"].as_f64().unwrap() >= 4.0,
         "21 rounds in 5 minutes: {slot}"
     );
-    let par = slot["theoretical_rtp"].as_f64().unwrap();
-    assert!((0.9..0.98).contains(&par), "the PAR-sheet RTP: {slot}");
-    assert_eq!(slot["day"]["bets"], 20, "the open bonus is not settled yet: {slot}");
+    let declared = slot["declared_rtp_bps"].as_i64().unwrap();
+    assert!((9_000..9_800).contains(&declared), "the definition's RTP: {slot}");
+    assert_eq!(slot["day"]["rounds"], 20, "the open bonus is not settled yet: {slot}");
     let metrics = app.get("/metrics", None).await.text().await.unwrap();
     assert!(metrics.contains("slot_spins_total"), "spins are counted");
 

@@ -1,11 +1,13 @@
 //! Postgres I/O of the crash game: chains, rounds and bets. Money is not here; see the ledger keys.
 
 use super::{BetStatus, BetView};
+use crate::catalog::rtp;
 use crate::fair::crash::{self, GameHash};
 use crate::wallet::ledger::IdempotencyKey;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::{PgPool, Row};
+use std::sync::LazyLock;
 use uuid::Uuid;
 
 pub fn stake_key(bet: Uuid) -> IdempotencyKey {
@@ -280,10 +282,31 @@ pub async fn mark_aborted(pool: &PgPool, fence: &Fence, round: i64) -> Result<()
     Ok(())
 }
 
-/// Closes a round's books once no stake or win is in flight.
+/// A crash round's settled bets (cashed out or lost) as RTP rounds of the room's catalog game.
+static RECORD_ROUND_SQL: LazyLock<String> = LazyLock::new(|| {
+    rtp::add_house_rounds(
+        "(SELECT $2::text AS rtp_code, 0 AS rtp_shard, amount AS rtp_staked, COALESCE(payout, 0) AS rtp_won,
+                 COALESCE(settled_at, now()) AS rtp_at
+          FROM crash_bets WHERE round_id = $1 AND status IN ('cashed_out', 'lost'))",
+    )
+});
+
+/// Closes a round's books once no stake or win is in flight, and adds its settled bets to the room's RTP
+/// rollups the first time (the round's row lock makes a second closing see it closed).
 pub async fn settle_round(pool: &PgPool, fence: &Fence, round: i64) -> Result<(), StoreError> {
     let mut transaction = pool.begin().await?;
     check_fence(&mut transaction, fence).await?;
+    let already_settled: bool = sqlx::query_scalar("SELECT settled FROM crash_rounds WHERE id = $1 FOR UPDATE")
+        .bind(round)
+        .fetch_one(&mut *transaction)
+        .await?;
+    if !already_settled {
+        sqlx::query(&RECORD_ROUND_SQL)
+            .bind(round)
+            .bind(&fence.room)
+            .execute(&mut *transaction)
+            .await?;
+    }
     sqlx::query(
         "UPDATE crash_rounds r SET settled = true,
              bet_count = s.bets, total_staked = s.staked, total_paid = s.paid

@@ -1,10 +1,12 @@
 //! The `instant_bets` table: what each per-player bet decided, so that a retry or the recovery sweep can
 //! finish it. Reads join the bet's seed pair and carry the server seed only once it is revealed.
 
+use crate::catalog::rtp;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, PgExecutor, Row};
+use std::sync::LazyLock;
 use uuid::Uuid;
 
 /// A bet's lifecycle (see the migration): pending, open, paying, then settled; or void.
@@ -186,6 +188,30 @@ pub async fn lock_for_action(connection: &mut PgConnection, id: Uuid, player: Uu
     row.as_ref().map(bet_from_row).transpose()
 }
 
+/// What a bet settling adds to its game's RTP rollups: the game, the stake and the payout (0 for a loss).
+fn settles_into_rtp() -> String {
+    rtp::house_returning("game", "amount", "COALESCE(payout, 0)", "status = 'settled'")
+}
+
+/// A stepwise game's action; a bet it settles counts in the RTP rollups in the same statement.
+static RECORD_PROGRESS_SQL: LazyLock<String> = LazyLock::new(|| {
+    rtp::settle_and_record(&format!(
+        "UPDATE instant_bets SET state = $2, status = $3, payout = $4,
+             settled_at = CASE WHEN $3 = 'settled' THEN now() END
+         WHERE id = $1 AND status = 'open' {}",
+        settles_into_rtp()
+    ))
+});
+
+/// A guarded status move; a bet it settles counts in the RTP rollups in the same statement.
+static TRANSITION_SQL: LazyLock<String> = LazyLock::new(|| {
+    rtp::settle_and_record(&format!(
+        "UPDATE instant_bets SET status = $3, settled_at = CASE WHEN $3 IN ('settled', 'void') THEN now() END
+         WHERE id = $1 AND status = $2 {}",
+        settles_into_rtp()
+    ))
+});
+
 /// Records an action's result on a locked bet.
 pub async fn record_progress(
     connection: &mut PgConnection,
@@ -194,32 +220,26 @@ pub async fn record_progress(
     status: BetStatus,
     payout: Option<i64>,
 ) -> sqlx::Result<()> {
-    sqlx::query(
-        "UPDATE instant_bets SET state = $2, status = $3, payout = $4,
-             settled_at = CASE WHEN $3 = 'settled' THEN now() END
-         WHERE id = $1 AND status = 'open'",
-    )
-    .bind(id)
-    .bind(state)
-    .bind(status.as_str())
-    .bind(payout)
-    .execute(connection)
-    .await?;
+    let row = sqlx::query(&RECORD_PROGRESS_SQL)
+        .bind(id)
+        .bind(state)
+        .bind(status.as_str())
+        .bind(payout)
+        .fetch_one(connection)
+        .await?;
+    rtp::moved(&row, "instant_bets")?;
     Ok(())
 }
 
 /// Moves a bet from `from` to `to`; false when another request or the recovery sweep moved it first.
 pub async fn transition(executor: impl PgExecutor<'_>, id: Uuid, from: BetStatus, to: BetStatus) -> sqlx::Result<bool> {
-    let result = sqlx::query(
-        "UPDATE instant_bets SET status = $3, settled_at = CASE WHEN $3 IN ('settled', 'void') THEN now() END
-         WHERE id = $1 AND status = $2",
-    )
-    .bind(id)
-    .bind(from.as_str())
-    .bind(to.as_str())
-    .execute(executor)
-    .await?;
-    Ok(result.rows_affected() == 1)
+    let row = sqlx::query(&TRANSITION_SQL)
+        .bind(id)
+        .bind(from.as_str())
+        .bind(to.as_str())
+        .fetch_one(executor)
+        .await?;
+    Ok(rtp::moved(&row, "instant_bets")? == 1)
 }
 
 /// The player's bets among `ids` (in no particular order): the entries of one history page.

@@ -2,10 +2,12 @@
 //! status it expects, so that a request, another node and the sweeps can all try the same move and
 //! exactly one makes it.
 
+use crate::catalog::rtp;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, PgExecutor, Row};
+use std::sync::LazyLock;
 use uuid::Uuid;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -411,6 +413,42 @@ pub async fn revealed_by(connection: &mut PgConnection, round: Uuid, key: &str) 
         .await
 }
 
+/// What a round settling adds to its game's RTP rollups: the game, the stake (bet times the mode's cost)
+/// and the win.
+fn settles_into_rtp() -> String {
+    rtp::house_returning("game_id", "stake_micros", "payout_micros", "status = 'settled'")
+}
+
+/// A step revealed; a round it settles (the last step, no win) counts in the RTP rollups in the same
+/// statement, as in the two below.
+static REVEAL_SQL: LazyLock<String> = LazyLock::new(|| {
+    rtp::settle_and_record(&format!(
+        "UPDATE slot_rounds SET revealed_steps = $2, status = $3, last_activity_at = now(),
+             ended_by = CASE WHEN $4 THEN 'last_step' ELSE ended_by END,
+             settled_at = CASE WHEN $3 = 'settled' THEN now() ELSE settled_at END
+         WHERE id = $1 AND status = 'open' {}",
+        settles_into_rtp()
+    ))
+});
+
+static END_OPEN_ROUND_SQL: LazyLock<String> = LazyLock::new(|| {
+    rtp::settle_and_record(&format!(
+        "UPDATE slot_rounds SET revealed_steps = step_count, status = $2, ended_by = $3, end_client_key = $4,
+             last_activity_at = now(), settled_at = CASE WHEN $2 = 'settled' THEN now() ELSE NULL END
+         WHERE id = $1 AND status = 'open' {}",
+        settles_into_rtp()
+    ))
+});
+
+static TRANSITION_SQL: LazyLock<String> = LazyLock::new(|| {
+    rtp::settle_and_record(&format!(
+        "UPDATE slot_rounds SET status = $3, ended_by = COALESCE($4, ended_by),
+             settled_at = CASE WHEN $3 IN ('settled', 'void') THEN now() ELSE settled_at END
+         WHERE id = $1 AND status = $2 {}",
+        settles_into_rtp()
+    ))
+});
+
 /// Reveals step `step` with `key`; when it is the last, the round ends (paying, or settled with no win).
 pub async fn reveal(
     connection: &mut PgConnection,
@@ -430,18 +468,14 @@ pub async fn reveal(
         (true, true) => RoundStatus::Paying,
         (true, false) => RoundStatus::Settled,
     };
-    sqlx::query(
-        "UPDATE slot_rounds SET revealed_steps = $2, status = $3, last_activity_at = now(),
-             ended_by = CASE WHEN $4 THEN 'last_step' ELSE ended_by END,
-             settled_at = CASE WHEN $3 = 'settled' THEN now() ELSE settled_at END
-         WHERE id = $1 AND status = 'open'",
-    )
-    .bind(round.id)
-    .bind(step + 1)
-    .bind(status.as_str())
-    .bind(last)
-    .execute(connection)
-    .await?;
+    let row = sqlx::query(&REVEAL_SQL)
+        .bind(round.id)
+        .bind(step + 1)
+        .bind(status.as_str())
+        .bind(last)
+        .fetch_one(connection)
+        .await?;
+    rtp::moved(&row, "slot_rounds")?;
     Ok(status)
 }
 
@@ -453,18 +487,14 @@ pub async fn end_open_round(
     end_client_key: Option<&str>,
 ) -> sqlx::Result<bool> {
     let status = if round.payout_micros > 0 { "paying" } else { "settled" };
-    let updated = sqlx::query(
-        "UPDATE slot_rounds SET revealed_steps = step_count, status = $2, ended_by = $3, end_client_key = $4,
-             last_activity_at = now(), settled_at = CASE WHEN $2 = 'settled' THEN now() ELSE NULL END
-         WHERE id = $1 AND status = 'open'",
-    )
-    .bind(round.id)
-    .bind(status)
-    .bind(ended_by)
-    .bind(end_client_key)
-    .execute(executor)
-    .await?;
-    Ok(updated.rows_affected() == 1)
+    let row = sqlx::query(&END_OPEN_ROUND_SQL)
+        .bind(round.id)
+        .bind(status)
+        .bind(ended_by)
+        .bind(end_client_key)
+        .fetch_one(executor)
+        .await?;
+    Ok(rtp::moved(&row, "slot_rounds")? == 1)
 }
 
 /// Moves a round from `from` to `to`; `false` when another request or node moved it first.
@@ -475,18 +505,14 @@ pub async fn transition(
     to: RoundStatus,
     ended_by: Option<&str>,
 ) -> sqlx::Result<bool> {
-    let updated = sqlx::query(
-        "UPDATE slot_rounds SET status = $3, ended_by = COALESCE($4, ended_by),
-             settled_at = CASE WHEN $3 IN ('settled', 'void') THEN now() ELSE settled_at END
-         WHERE id = $1 AND status = $2",
-    )
-    .bind(id)
-    .bind(from.as_str())
-    .bind(to.as_str())
-    .bind(ended_by)
-    .execute(executor)
-    .await?;
-    Ok(updated.rows_affected() == 1)
+    let row = sqlx::query(&TRANSITION_SQL)
+        .bind(id)
+        .bind(from.as_str())
+        .bind(to.as_str())
+        .bind(ended_by)
+        .fetch_one(executor)
+        .await?;
+    Ok(rtp::moved(&row, "slot_rounds")? == 1)
 }
 
 /// A player's rounds, newest first.
