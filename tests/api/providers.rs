@@ -704,3 +704,39 @@ async fn the_provider_simulator_plays_against_a_node_and_every_balance_agrees() 
     assert!(calls > 20, "the simulator played ({calls} journal rows)");
     assert!(app.audit_ok().await);
 }
+
+#[actix_web::test]
+async fn provider_rounds_roll_up_into_rtp_exactly_as_their_journal_adds_up() {
+    let studio = Studio::open().await;
+    let seat = studio.seat("prov_rtp", 500 * 1_000_000).await;
+    studio.bet(&seat, "b1", "r1", TEN).await;
+    studio.win(&seat, "w1", "r1", 3 * TEN).await;
+    studio.bet(&seat, "b2", "r2", TEN).await;
+    studio.bet(&seat, "b3", "r2", 2 * TEN).await;
+    studio.rollback(&seat, "x3", "b3").await;
+    studio.win(&seat, "w2", "r2", 0).await;
+    studio.bet(&seat, "b4", "r3", TEN).await;
+    studio.rollback(&seat, "x4", "b4").await;
+    studio.rollback(&seat, "x5", "b-never").await;
+    studio.bet(&seat, "b5", "r4", TEN).await;
+    let rollup: (i64, i64, i64) = sqlx::query_as(
+        "SELECT coalesce(sum(staked_micros), 0)::int8, coalesce(sum(won_micros), 0)::int8, coalesce(sum(rounds), 0)::int8
+         FROM rtp_tracking WHERE game_id = (SELECT id FROM games WHERE provider_id = $1 AND code = $2)",
+    )
+    .bind(&studio.provider)
+    .bind(GAME)
+    .fetch_one(&studio.app.pool)
+    .await
+    .unwrap();
+    // The same figures from the journal: stakes standing, wins paid, rounds with a standing bet or a win.
+    let recomputed: (i64, i64, i64) = sqlx::query_as(
+        "SELECT (SELECT coalesce(sum(amount_micros), 0) FROM provider_transactions WHERE kind = 'bet' AND status = 'ok')::int8,
+                (SELECT coalesce(sum(amount_micros), 0) FROM provider_transactions WHERE kind = 'win' AND status = 'ok')::int8,
+                (SELECT count(*) FROM provider_rounds WHERE live_bets > 0 OR wins > 0)::int8",
+    )
+    .fetch_one(&studio.app.pool)
+    .await
+    .unwrap();
+    assert_eq!(rollup, recomputed);
+    assert_eq!(rollup, (3 * TEN, 3 * TEN, 3));
+}
