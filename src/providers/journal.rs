@@ -142,7 +142,8 @@ fn balance_changes(state: &BatchState) -> BalanceChanges {
         .collect()
 }
 
-/// The house accounts a batch posts to, by provider id, with their balances as locked.
+/// The house accounts a batch posts to, by provider id, with their balances before the batch's movements
+/// (known once `apply_house_deltas` has locked them).
 type Houses = BTreeMap<String, (AccountId, i64)>;
 
 async fn lock_accounts(
@@ -157,28 +158,24 @@ async fn lock_accounts(
         .collect();
     let player_ids: Vec<Uuid> = player_ids.into_iter().collect();
     let providers: BTreeSet<&str> = calls.iter().map(|batch_call| batch_call.provider.id.as_str()).collect();
-    let house_ids: Vec<i64> = providers.iter().map(|provider| house_accounts[*provider].0).collect();
-    // One statement locks the players' accounts and the house accounts in id order, as the wallet's
-    // batches lock: no lock cycle between them. It reads the players' state with their balances.
+    // One statement locks the players' accounts in id order, as the wallet's batches lock, and reads the
+    // players' state with their balances. The house accounts are locked last, when the batch writes
+    // (`apply_house_deltas`): a transaction waiting for a house row holds only player rows, and the
+    // holder of a house row waits for nothing but its commit, so no lock cycle forms.
     let rows = sqlx::query(
         "SELECT a.id AS account_id, a.currency, a.balance, p.id, p.username, p.created_at, p.status,
                 p.self_excluded_until
-         FROM accounts a LEFT JOIN players p ON p.account_id = a.id
-         WHERE a.id IN (SELECT account_id FROM players WHERE id = ANY($1)) OR a.id = ANY($2)
+         FROM accounts a JOIN players p ON p.account_id = a.id
+         WHERE p.id = ANY($1)
          ORDER BY a.id FOR UPDATE OF a",
     )
     .bind(&player_ids)
-    .bind(&house_ids)
     .fetch_all(&mut **transaction)
     .await?;
-    let mut balances = BTreeMap::new();
     for row in rows {
         let account = AccountId(row.try_get("account_id")?);
         let balance: i64 = row.try_get("balance")?;
-        balances.insert(account, balance);
-        let Some(id) = row.try_get::<Option<Uuid>, _>("id")? else {
-            continue;
-        };
+        let id: Uuid = row.try_get("id")?;
         let status: String = row.try_get("status")?;
         let player = PlayerState {
             id,
@@ -192,12 +189,11 @@ async fn lock_accounts(
         };
         state.players.insert(id, player);
     }
-    let mut houses = Houses::new();
-    for provider in providers {
-        let account = house_accounts[provider];
-        let balance = balances.get(&account).copied().unwrap_or(0);
-        houses.insert(provider.to_owned(), (account, balance));
-    }
+    // Balances are filled in when the house rows are locked, at the end of the batch.
+    let houses = providers
+        .into_iter()
+        .map(|provider| (provider.to_owned(), (house_accounts[provider], 0)))
+        .collect();
     Ok(houses)
 }
 
@@ -588,8 +584,47 @@ async fn upsert_rounds(transaction: &mut Transaction<'_, Postgres>, state: &Batc
     Ok(())
 }
 
+/// Moves the house accounts by the batch's total and sets each one's entry in `houses` to its balance
+/// before the batch, so the transfers can record the balance each of them left. The house rows are locked
+/// here, at the end of the batch (in id order, in one statement), not with the players at its start: every
+/// batch of a shard on every node posts to the same house row, and a lock held for the whole batch made
+/// them queue on it.
+async fn apply_house_deltas(
+    transaction: &mut Transaction<'_, Postgres>,
+    state: &BatchState,
+    houses: &mut Houses,
+) -> Result<(), sqlx::Error> {
+    let mut deltas: BTreeMap<i64, i64> = BTreeMap::new();
+    for movement in &state.movements {
+        let (house, _) = houses[&movement.provider_id];
+        *deltas.entry(house.0).or_default() -= movement.player_delta_micros;
+    }
+    let (ids, amounts): (Vec<i64>, Vec<i64>) = deltas.iter().map(|(id, delta)| (*id, *delta)).unzip();
+    let rows: Vec<(i64, i64)> = sqlx::query_as(
+        "WITH locked AS (
+             SELECT id FROM accounts WHERE id = ANY($1) ORDER BY id FOR UPDATE
+         )
+         UPDATE accounts AS a SET balance = a.balance + d.delta, updated_at = now()
+         FROM unnest($1::int8[], $2::int8[]) AS d(id, delta) JOIN locked AS l ON l.id = d.id
+         WHERE a.id = d.id
+         RETURNING a.id, a.balance",
+    )
+    .bind(&ids)
+    .bind(&amounts)
+    .fetch_all(&mut **transaction)
+    .await?;
+    for (id, balance_after) in rows {
+        for (house, opening) in houses.values_mut() {
+            if house.0 == id {
+                *opening = balance_after - deltas[&id];
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Posts the batch's money movements as ledger transfers (between each player and the provider's house
-/// account) and writes the balances they leave. The accounts are locked, so the balances are absolute.
+/// account) and writes the players' balances they leave (their rows are locked: the balances are absolute).
 async fn post_movements(
     transaction: &mut Transaction<'_, Postgres>,
     state: &BatchState,
@@ -598,6 +633,7 @@ async fn post_movements(
     if state.movements.is_empty() {
         return Ok(0);
     }
+    apply_house_deltas(transaction, state, houses).await?;
     let mut rows = TransferRows::default();
     let mut balances: BTreeMap<i64, i64> = BTreeMap::new();
     for movement in &state.movements {
@@ -650,7 +686,6 @@ async fn post_movements(
         rows.players.push(movement.player.0);
         rows.created_at.push(movement.at);
         balances.insert(movement.player.0, movement.player_balance_after);
-        balances.insert(house.0, *house_balance);
     }
     let (account_ids, new_balances): (Vec<i64>, Vec<i64>) = balances.into_iter().unzip();
     let inserted: (i64, i64) = sqlx::query_as(

@@ -694,6 +694,7 @@ async fn the_provider_simulator_plays_against_a_node_and_every_balance_agrees() 
         call_timeout_ms: 5_000,
         seed: 3,
         player_prefix: "simtest".into(),
+        run_id: "test-run".into(),
     };
     let passed = game_cluster::providers::sim::run(&app.settings, options).await.unwrap();
     assert!(passed, "the simulator found a mismatch (its report is on stdout)");

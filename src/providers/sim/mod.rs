@@ -51,6 +51,10 @@ pub struct ProviderSimOptions {
     /// Usernames of the simulated players start with this.
     #[arg(long, default_value = "provsim")]
     pub player_prefix: String,
+    /// Every round and transaction id of this run starts with it (default: a random one, so that runs
+    /// never reuse each other's ids).
+    #[arg(long, default_value_t = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned())]
+    pub run_id: String,
 }
 
 /// The game the simulator plays.
@@ -65,6 +69,14 @@ pub async fn run(settings: &Settings, options: ProviderSimOptions) -> anyhow::Re
     anyhow::ensure!(
         (1..=SIM_DURATION_MAX_S).contains(&options.duration_s),
         "--duration-s must be 1 to {SIM_DURATION_MAX_S}"
+    );
+    anyhow::ensure!(
+        (1..=40).contains(&options.run_id.len())
+            && options
+                .run_id
+                .bytes()
+                .all(|byte| byte.is_ascii_alphanumeric() || byte == b'-'),
+        "--run-id must be 1 to 40 letters, digits or '-'"
     );
     anyhow::ensure!(
         options.url.starts_with("http://127.") || options.url.starts_with("http://localhost"),

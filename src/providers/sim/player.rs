@@ -18,6 +18,8 @@ const RETRY_JITTER_MAX_MS: u64 = 200;
 const MISMATCH_EXAMPLES_MAX: usize = 5;
 
 pub struct SimPlayer {
+    /// This run's id: every round and transaction id starts with it.
+    run: String,
     index: usize,
     client: reqwest::Client,
     url: String,
@@ -63,6 +65,7 @@ impl SimPlayer {
     ) -> SimPlayer {
         let player_token = launched.player_token.clone();
         SimPlayer {
+            run: options.run_id.clone(),
             index,
             client,
             url: options.url.clone(),
@@ -115,7 +118,8 @@ impl SimPlayer {
     }
 
     async fn play_round(&mut self, round: u64) {
-        let round_id = format!("p{}-r{round}", self.index);
+        // Unique across runs too: a provider never reuses a transaction id, and ours derive from the round.
+        let round_id = format!("{}-p{}-r{round}", self.run, self.index);
         let bets = if self.rng.gen_bool(0.2) { 2 } else { 1 };
         let mut standing = Vec::new();
         for bet in 0..bets {
@@ -331,6 +335,7 @@ impl SimPlayer {
     /// A second sender for a duplicate copy: the same player, its own report.
     fn twin(&self) -> SimPlayer {
         SimPlayer {
+            run: self.run.clone(),
             index: self.index,
             client: self.client.clone(),
             url: self.url.clone(),
