@@ -163,7 +163,10 @@ main() {
     printf '%s\n' "${wallet_rows[@]}"
   } | tee "$report"
   log "report saved to $report"
-  ((audit_rc == 0)) || die "the ledger audit failed after the provider runs (see $WORK_DIR/audit.log)"
+  if ((audit_rc != 0)); then
+    tail -n 40 "$WORK_DIR/audit.log" >&2
+    die "the ledger audit failed after the provider runs"
+  fi
   ((failed == 0)) || die "provider-sim found balance mismatches"
 }
 
