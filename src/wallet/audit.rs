@@ -193,9 +193,9 @@ const CHECKS: &[Check] = &[
               LIMIT $1",
     },
     Check {
-        name: "player_balance_not_negative",
-        sql: "SELECT format('player account %s (%s) has balance %s', id, code, balance) AS detail
-              FROM accounts WHERE kind = 'player' AND balance < 0 LIMIT $1",
+        name: "owned_balance_not_negative",
+        sql: "SELECT format('%s account %s (%s) has balance %s', kind, id, code, balance) AS detail
+              FROM accounts WHERE kind NOT IN ('house', 'treasury') AND balance < 0 LIMIT $1",
     },
     Check {
         // Every provider call that moved money points at exactly the ledger transfer it made: posted, of

@@ -154,7 +154,12 @@ fn decide(
         return Ok(StoredOutcome::Rejected(RejectionCode::BalanceOverflow));
     };
     if debit_after.is_negative() && !debit.kind.may_go_negative() {
-        return Ok(StoredOutcome::Rejected(RejectionCode::InsufficientFunds));
+        let code = if debit.kind == AccountKind::TreasuryPool {
+            RejectionCode::TreasuryExhausted
+        } else {
+            RejectionCode::InsufficientFunds
+        };
+        return Ok(StoredOutcome::Rejected(code));
     }
     Ok(StoredOutcome::Posted {
         debit_balance_after: debit_after,

@@ -17,13 +17,21 @@ impl fmt::Display for AccountId {
     }
 }
 
-/// What an account belongs to. Only player accounts must stay at or above zero.
+/// What an account belongs to. The root treasury (where money from outside comes in) and the house
+/// sub-accounts may go below zero; every other account must stay at or above zero.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AccountKind {
+    /// A player's cash.
     Player,
     House,
+    /// The root treasury: deposits come from it, so it goes negative by what players brought in.
     Treasury,
+    /// One sub-account per wallet shard of the operator's own purse: funded by an admin transfer from
+    /// the root treasury, it pays bonuses and receives purchases, and never goes below zero.
+    TreasuryPool,
+    /// A player's bonus money, kept apart from cash until its wagering requirement is met.
+    Bonus,
 }
 
 impl AccountKind {
@@ -32,20 +40,30 @@ impl AccountKind {
             AccountKind::Player => "player",
             AccountKind::House => "house",
             AccountKind::Treasury => "treasury",
+            AccountKind::TreasuryPool => "treasury_pool",
+            AccountKind::Bonus => "bonus",
         }
     }
 
     pub fn parse(text: &str) -> Option<AccountKind> {
-        match text {
-            "player" => Some(AccountKind::Player),
-            "house" => Some(AccountKind::House),
-            "treasury" => Some(AccountKind::Treasury),
-            _ => None,
-        }
+        [
+            AccountKind::Player,
+            AccountKind::House,
+            AccountKind::Treasury,
+            AccountKind::TreasuryPool,
+            AccountKind::Bonus,
+        ]
+        .into_iter()
+        .find(|kind| kind.as_str() == text)
     }
 
     pub fn may_go_negative(self) -> bool {
-        self != AccountKind::Player
+        matches!(self, AccountKind::House | AccountKind::Treasury)
+    }
+
+    /// Whether the account holds a player's money (cash or bonus): the player side of a transfer.
+    pub fn belongs_to_player(self) -> bool {
+        matches!(self, AccountKind::Player | AccountKind::Bonus)
     }
 }
 
@@ -63,6 +81,14 @@ pub enum TransferKind {
     Win,
     /// A stake goes back to the player, for example after an aborted round.
     Refund,
+    /// A player buys items: from the player to a treasury pool sub-account.
+    Purchase,
+    /// A bonus (sign-up, referral) paid from a treasury pool sub-account to a player's bonus account.
+    Bonus,
+    /// A bonus whose wagering requirement is met becomes cash: from the bonus account to the player.
+    BonusConversion,
+    /// An operator funds the treasury pools from the root treasury.
+    TreasuryFunding,
 }
 
 impl TransferKind {
@@ -73,6 +99,10 @@ impl TransferKind {
             TransferKind::Bet => "bet",
             TransferKind::Win => "win",
             TransferKind::Refund => "refund",
+            TransferKind::Purchase => "purchase",
+            TransferKind::Bonus => "bonus",
+            TransferKind::BonusConversion => "bonus_conversion",
+            TransferKind::TreasuryFunding => "treasury_funding",
         }
     }
 
@@ -83,6 +113,10 @@ impl TransferKind {
             TransferKind::Bet,
             TransferKind::Win,
             TransferKind::Refund,
+            TransferKind::Purchase,
+            TransferKind::Bonus,
+            TransferKind::BonusConversion,
+            TransferKind::TreasuryFunding,
         ]
         .into_iter()
         .find(|kind| kind.as_str() == text)
@@ -158,6 +192,8 @@ pub enum RejectionCode {
     InsufficientFunds,
     CurrencyMismatch,
     BalanceOverflow,
+    /// The treasury pool that should pay (a bonus) holds less than the amount.
+    TreasuryExhausted,
 }
 
 impl RejectionCode {
@@ -166,6 +202,7 @@ impl RejectionCode {
             RejectionCode::InsufficientFunds => "insufficient_funds",
             RejectionCode::CurrencyMismatch => "currency_mismatch",
             RejectionCode::BalanceOverflow => "balance_overflow",
+            RejectionCode::TreasuryExhausted => "treasury_exhausted",
         }
     }
 
@@ -174,6 +211,7 @@ impl RejectionCode {
             RejectionCode::InsufficientFunds,
             RejectionCode::CurrencyMismatch,
             RejectionCode::BalanceOverflow,
+            RejectionCode::TreasuryExhausted,
         ]
         .into_iter()
         .find(|code| code.as_str() == text)

@@ -148,8 +148,19 @@ impl Wallet {
         transfer_request((self.house_for(player), player), amount, kind, key, reference)
     }
 
+    /// The treasury pool sub-account that pays a player's bonuses and receives their purchases.
+    pub fn treasury_pool_for(&self, player: AccountId) -> AccountId {
+        self.inner.system.treasury_pools[self.shard_of(player)]
+    }
+
+    /// Every treasury pool sub-account, by shard index.
+    pub fn treasury_pools(&self) -> &[AccountId] {
+        &self.inner.system.treasury_pools
+    }
+
     fn is_system_account(&self, account: AccountId) -> bool {
-        account == self.inner.system.treasury || self.inner.system.house.contains(&account)
+        let system = &self.inner.system;
+        account == system.treasury || system.house.contains(&account) || system.treasury_pools.contains(&account)
     }
 
     /// Moves money. The transfer is routed by its player side (the side that is not a system account).

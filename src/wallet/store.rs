@@ -23,12 +23,14 @@ const LOCKED_ATTEMPTS_MAX: u32 = 3;
 /// SQLSTATE of a deadlock Postgres broke by aborting one of the transactions.
 const DEADLOCK_DETECTED: &str = "40P01";
 
-/// The ledger's own accounts: one treasury (where deposits come from) and one house sub-account per
-/// wallet shard, so that shards never queue behind each other on a single hot house row.
+/// The ledger's own accounts: one root treasury (where deposits come from), and per wallet shard one
+/// house sub-account and one treasury pool sub-account, so that shards never queue behind each other on
+/// a single hot row.
 #[derive(Debug, Clone)]
 pub struct SystemAccounts {
     pub treasury: AccountId,
     pub house: Vec<AccountId>,
+    pub treasury_pools: Vec<AccountId>,
 }
 
 /// Writes batches to the primary.
@@ -45,21 +47,29 @@ impl LedgerStore {
         LedgerStore { pool }
     }
 
-    /// Creates the treasury and `house_count` house sub-accounts if they do not exist yet.
+    /// Creates the root treasury and `shard_count` house and treasury pool sub-accounts if they do not
+    /// exist yet.
     pub async fn ensure_system_accounts(
         &self,
         currency: &Currency,
-        house_count: u32,
+        shard_count: u32,
     ) -> anyhow::Result<SystemAccounts> {
         let treasury = self
             .ensure_account(&format!("treasury:{currency}"), AccountKind::Treasury, currency)
             .await?;
-        let mut house = Vec::with_capacity(house_count as usize);
-        for index in 0..house_count {
+        let mut house = Vec::with_capacity(shard_count as usize);
+        let mut treasury_pools = Vec::with_capacity(shard_count as usize);
+        for index in 0..shard_count {
             let code = format!("house:{currency}:{index}");
             house.push(self.ensure_account(&code, AccountKind::House, currency).await?);
+            let code = format!("treasury_pool:{currency}:{index}");
+            treasury_pools.push(self.ensure_account(&code, AccountKind::TreasuryPool, currency).await?);
         }
-        Ok(SystemAccounts { treasury, house })
+        Ok(SystemAccounts {
+            treasury,
+            house,
+            treasury_pools,
+        })
     }
 
     async fn ensure_account(&self, code: &str, kind: AccountKind, currency: &Currency) -> anyhow::Result<AccountId> {
@@ -293,7 +303,7 @@ async fn write_plan(
          ), updated AS (
              UPDATE accounts AS a SET balance = d.new, updated_at = now()
              FROM unnest($1::int8[], $2::int8[], $3::int8[]) AS d(id, old, new) JOIN locked AS l ON l.id = d.id
-             WHERE a.id = d.id AND a.balance = d.old AND (a.kind <> 'player' OR d.new >= 0)
+             WHERE a.id = d.id AND a.balance = d.old AND (a.kind IN ('house', 'treasury') OR d.new >= 0)
              RETURNING 1
          ), inserted AS (
              INSERT INTO transfers (id, idempotency_key, debit_account_id, credit_account_id, amount, currency, kind,
@@ -351,7 +361,7 @@ impl TransferColumns {
     fn push(&mut self, row: &StoredTransfer, accounts: &HashMap<AccountId, AccountState>) {
         let request = &row.request;
         let debit = &accounts[&request.debit];
-        let is_player = |id: &AccountId| accounts[id].kind == AccountKind::Player;
+        let is_player = |id: &AccountId| accounts[id].kind.belongs_to_player();
         let player_side = [request.debit, request.credit].into_iter().find(is_player);
         let currency = debit.currency.as_str();
         self.player_accounts.push(player_side.map(|id| id.0));

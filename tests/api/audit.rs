@@ -57,5 +57,5 @@ async fn the_database_refuses_negative_player_balances() {
     let constraint = error
         .as_database_error()
         .and_then(|e| e.constraint().map(str::to_owned));
-    assert_eq!(constraint.as_deref(), Some("player_balance_not_negative"));
+    assert_eq!(constraint.as_deref(), Some("owned_balance_not_negative"));
 }
