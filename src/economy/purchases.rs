@@ -374,15 +374,17 @@ async fn insert_posted(
     receipt: &TransferReceipt,
 ) -> Result<PurchaseReceipt, sqlx::Error> {
     let id = Uuid::now_v7();
-    sqlx::query(
-        "WITH purchase AS (
-             INSERT INTO purchases (id, player_id, item_id, quantity, unit_price_micros, total_micros,
-                                    idempotency_key, status, transfer_id, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 'posted', $8, $9)
+    // The time is read back as stored (microseconds), so the first answer and every replay agree.
+    let created_at: DateTime<Utc> = sqlx::query_scalar(
+        "WITH held AS (
+             INSERT INTO inventory (player_id, item_id, quantity) VALUES ($2, $3, $4)
+             ON CONFLICT (player_id, item_id)
+             DO UPDATE SET quantity = inventory.quantity + EXCLUDED.quantity, updated_at = now()
          )
-         INSERT INTO inventory (player_id, item_id, quantity) VALUES ($2, $3, $4)
-         ON CONFLICT (player_id, item_id)
-         DO UPDATE SET quantity = inventory.quantity + EXCLUDED.quantity, updated_at = now()",
+         INSERT INTO purchases (id, player_id, item_id, quantity, unit_price_micros, total_micros,
+                                idempotency_key, status, transfer_id, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'posted', $8, $9)
+         RETURNING created_at",
     )
     .bind(id)
     .bind(request.player_id)
@@ -393,7 +395,7 @@ async fn insert_posted(
     .bind(request.key.as_str())
     .bind(receipt.transfer_id)
     .bind(receipt.created_at)
-    .execute(&mut **transaction)
+    .fetch_one(&mut **transaction)
     .await?;
     Ok(PurchaseReceipt {
         purchase: PurchaseView {
@@ -402,7 +404,7 @@ async fn insert_posted(
             quantity: request.quantity,
             unit_price_micros: item.price_micros,
             total_micros: total.micros(),
-            created_at: receipt.created_at,
+            created_at,
         },
         balance_micros: receipt.debit_balance_after.micros(),
         replayed: false,
