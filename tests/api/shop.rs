@@ -574,3 +574,53 @@ async fn funding_spreads_over_the_pools_once_per_key() {
     assert_eq!(recorded, 2);
     assert_audit_clean(&app).await;
 }
+
+#[actix_web::test]
+async fn a_purchase_pushes_the_new_balance_to_the_players_sockets() {
+    // Proves: the balance a purchase leaves reaches the player's socket on another node.
+    let app = spawn_app().await;
+    let second = spawn_app_with(app.settings.clone()).await;
+    let admin = app.admin_token().await;
+    add_item(&app, &admin, "gem", 3, None).await;
+    let player = app.signup_funded("watcher", MICROS_PER_UNIT).await;
+    let mut socket = crate::ws::WsClient::connect_player(&app, &player.token).await;
+    socket.wait_for("initial_state", |_| true).await;
+    json_of(
+        buy(&second, &player, "gem", json!(2), "watched").await,
+        StatusCode::CREATED,
+    )
+    .await;
+    socket
+        .wait_for("balance_updated", |message| message["balance"] == MICROS_PER_UNIT - 6)
+        .await;
+}
+
+#[actix_web::test]
+async fn the_audit_catches_inventory_and_purchase_tampering() {
+    // Proves: items no purchase explains, and purchase money without its purchase, are audit breaches.
+    let app = spawn_app().await;
+    let admin = app.admin_token().await;
+    add_item(&app, &admin, "gem", 1, None).await;
+    let player = app.signup_funded("audited", MICROS_PER_UNIT).await;
+    json_of(buy(&app, &player, "gem", json!(2), "a").await, StatusCode::CREATED).await;
+    let breached = |sql: &'static str| {
+        let pool = app.pool.clone();
+        async move {
+            sqlx::query(sql).execute(&pool).await.unwrap();
+            let report = game_cluster::wallet::audit::run(&pool).await.unwrap();
+            let mut checks: Vec<&str> = report.breaches.iter().map(|breach| breach.check).collect();
+            checks.dedup();
+            checks
+        }
+    };
+    let extra = breached("UPDATE inventory SET quantity = quantity + 1").await;
+    assert_eq!(extra, ["inventory_matches_purchases"]);
+    assert!(breached("UPDATE inventory SET quantity = quantity - 1")
+        .await
+        .is_empty());
+    let unexplained = breached("DELETE FROM purchases").await;
+    assert_eq!(
+        unexplained,
+        ["inventory_matches_purchases", "purchase_transfer_has_purchase"]
+    );
+}
