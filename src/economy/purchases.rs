@@ -103,8 +103,8 @@ pub enum PurchaseError {
     UnknownPlayer,
     #[error("the player is blocked")]
     PlayerBlocked,
-    #[error("the player is self-excluded until {0}")]
-    SelfExcluded(DateTime<Utc>),
+    #[error("the player is self-excluded{}", .0.map(|until| format!(" until {until}")).unwrap_or_default())]
+    SelfExcluded(Option<DateTime<Utc>>),
     #[error("the ledger failed the purchase: {0}")]
     Ledger(TransferError),
     #[error(transparent)]
@@ -239,8 +239,9 @@ async fn lock_accounts(transaction: &mut Transaction<'_, Postgres>, ids: &[Accou
     Ok(())
 }
 
-/// Whether the player may buy: not blocked, not self-excluded. A `self_excluded` status whose time has
-/// passed is no exclusion any more; any status but `active` or `self_excluded` is a block.
+/// Whether the player may buy: not blocked, not self-excluded. Any status but `active` or
+/// `self_excluded` is a block (the base schema's `disabled` as well as `blocked`); an exclusion lasts
+/// while `self_excluded_until` is ahead, or for good when the status says excluded without an end.
 async fn check_player(
     transaction: &mut Transaction<'_, Postgres>,
     player_id: Uuid,
@@ -253,13 +254,21 @@ async fn check_player(
     let Some((status, self_excluded_until)) = row else {
         return Ok(Err(PurchaseError::UnknownPlayer));
     };
-    if let Some(until) = self_excluded_until.filter(|until| *until > Utc::now()) {
-        return Ok(Err(PurchaseError::SelfExcluded(until)));
+    Ok(player_standing(&status, self_excluded_until, Utc::now()))
+}
+
+/// The pure rule behind [`check_player`]: an operator's block comes first, then an exclusion.
+pub fn player_standing(
+    status: &str,
+    self_excluded_until: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<(), PurchaseError> {
+    match (status, self_excluded_until) {
+        ("active" | "self_excluded", Some(until)) if until > now => Err(PurchaseError::SelfExcluded(Some(until))),
+        ("self_excluded", None) => Err(PurchaseError::SelfExcluded(None)),
+        ("active" | "self_excluded", _) => Ok(()),
+        _ => Err(PurchaseError::PlayerBlocked),
     }
-    if !matches!(status.as_str(), "active" | "self_excluded") {
-        return Ok(Err(PurchaseError::PlayerBlocked));
-    }
-    Ok(Ok(()))
 }
 
 async fn held_quantity(
@@ -501,6 +510,22 @@ mod tests {
             assert_eq!(Refusal::parse(refusal.as_str()), Some(refusal));
         }
         assert_eq!(Refusal::parse("nonsense"), None);
+    }
+
+    #[test]
+    fn a_block_comes_before_an_exclusion_and_an_exclusion_ends() {
+        let now = Utc::now();
+        let later = Some(now + chrono::Duration::days(1));
+        let earlier = Some(now - chrono::Duration::days(1));
+        let standing = |status, until| player_standing(status, until, now).map_err(|error| error.to_string());
+        assert_eq!(standing("active", None), Ok(()));
+        assert_eq!(standing("active", earlier), Ok(()));
+        assert_eq!(standing("self_excluded", earlier), Ok(()));
+        assert!(standing("active", later).unwrap_err().contains("self-excluded until"));
+        assert!(standing("self_excluded", None).unwrap_err().contains("self-excluded"));
+        for blocked in ["blocked", "disabled"] {
+            assert_eq!(standing(blocked, later), Err("the player is blocked".into()));
+        }
     }
 
     proptest! {
