@@ -8,7 +8,9 @@ use sqlx::postgres::{PgConnectOptions, PgSslMode};
 use std::path::Path;
 use std::time::Duration;
 
+mod economy;
 mod providers;
+pub use economy::ShopSettings;
 pub use providers::{ProvidersSettings, RtpSettings};
 
 #[derive(Debug, Clone, Deserialize)]
@@ -27,6 +29,7 @@ pub struct Settings {
     pub logging: LoggingSettings,
     pub providers: ProvidersSettings,
     pub rtp: RtpSettings,
+    pub shop: ShopSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -569,6 +572,7 @@ impl Settings {
         self.validate_cluster()?;
         self.providers.validate()?;
         self.rtp.validate()?;
+        self.shop.validate()?;
         self.validate_game()
     }
 

@@ -5,6 +5,7 @@ pub mod actions;
 pub mod catalog;
 pub mod cli;
 pub mod cluster;
+pub mod economy;
 pub mod provider_rounds;
 pub mod rtp;
 pub mod stats;
@@ -50,7 +51,8 @@ pub fn configure(config: &mut web::ServiceConfig) {
             .route("/broadcast", web::post().to(cluster::broadcast))
             .route("/nodes/{node_id}/drain", web::post().to(cluster::drain))
             .configure(provider_rounds::configure)
-            .configure(catalog::configure),
+            .configure(catalog::configure)
+            .configure(economy::configure),
     );
 }
 

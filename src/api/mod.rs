@@ -13,6 +13,7 @@ pub mod leaderboard;
 pub mod lobby;
 pub mod middleware;
 pub mod rgs;
+pub mod shop;
 pub mod slots;
 pub mod stake;
 pub mod wallet;
@@ -54,6 +55,7 @@ pub fn configure(config: &mut web::ServiceConfig, dev_top_up_enabled: bool) {
                 .configure(instant::configure)
                 .configure(slots::configure)
                 .configure(fair::configure)
+                .configure(shop::configure)
                 .configure(|scope| {
                     // The route only exists where free money is allowed: never in production.
                     if dev_top_up_enabled {

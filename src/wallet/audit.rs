@@ -258,4 +258,45 @@ const CHECKS: &[Check] = &[
                  OR r.live_bets <> coalesce(j.live, 0)
               LIMIT $1",
     },
+    Check {
+        // What each player holds of each item is what their posted purchases add up to.
+        name: "inventory_matches_purchases",
+        sql: "WITH bought AS (
+                  SELECT player_id, item_id, sum(quantity) AS quantity FROM purchases WHERE status = 'posted'
+                  GROUP BY player_id, item_id
+              )
+              SELECT format('player %s item %s: inventory %s, posted purchases %s', coalesce(v.player_id, b.player_id),
+                            coalesce(v.item_id, b.item_id), coalesce(v.quantity, 0), coalesce(b.quantity, 0)) AS detail
+              FROM inventory v FULL JOIN bought b ON b.player_id = v.player_id AND b.item_id = v.item_id
+              WHERE coalesce(v.quantity, 0) <> coalesce(b.quantity, 0)
+              LIMIT $1",
+    },
+    Check {
+        // Every posted purchase has exactly its transfer: posted under its key, of its total (price x
+        // quantity), from its player to a treasury pool, of kind purchase.
+        name: "purchase_matches_transfer",
+        sql: "SELECT format('purchase %s (%s x %s = %s): transfer %s %s %s of %s from %s to a %s account', p.id, p.quantity,
+                            p.unit_price_micros, p.total_micros, t.id, t.status, t.kind, t.amount, t.debit_account_id,
+                            c.kind) AS detail
+              FROM purchases p
+              JOIN players pl ON pl.id = p.player_id
+              LEFT JOIN transfers t ON t.id = p.transfer_id
+              LEFT JOIN accounts c ON c.id = t.credit_account_id
+              WHERE p.status = 'posted' AND (
+                        t.id IS NULL OR t.status <> 'posted' OR t.kind <> 'purchase'
+                     OR t.idempotency_key <> p.idempotency_key
+                     OR t.amount IS DISTINCT FROM p.total_micros
+                     OR p.total_micros::numeric <> p.unit_price_micros::numeric * p.quantity
+                     OR t.debit_account_id <> pl.account_id OR c.kind <> 'treasury_pool')
+              LIMIT $1",
+    },
+    Check {
+        // And no purchase money moved without its posted purchase.
+        name: "purchase_transfer_has_purchase",
+        sql: "SELECT format('transfer %s (%s, %s) has no posted purchase', t.id, t.idempotency_key, t.amount) AS detail
+              FROM transfers t
+              WHERE t.kind = 'purchase' AND t.status = 'posted'
+                AND NOT EXISTS (SELECT 1 FROM purchases p WHERE p.transfer_id = t.id AND p.status = 'posted')
+              LIMIT $1",
+    },
 ];

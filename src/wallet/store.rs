@@ -393,3 +393,23 @@ impl TransferColumns {
         }
     }
 }
+
+/// Posts `requests` inside a transaction its caller owns, so money moves together with the caller's own
+/// rows (a purchase and its inventory): the locked path without begin or commit. It reads the stored
+/// rows of the keys, locks the accounts in id order (the order every batch takes, so no deadlock),
+/// plans and writes. `None` means a row did not land as planned (a key stored meanwhile by another
+/// transaction); the caller must roll back and may retry.
+pub(crate) async fn post_in_transaction(
+    transaction: &mut Transaction<'_, Postgres>,
+    requests: &[TransferRequest],
+) -> Result<Option<BatchOutcomes>, sqlx::Error> {
+    let existing = load_existing(transaction, requests).await?;
+    let account_ids = involved_accounts(requests, existing.values());
+    let accounts = read_accounts(transaction, &account_ids, Lock::ForUpdate).await?;
+    let plan = plan_batch(requests, &inputs(&existing, &accounts), Uuid::now_v7);
+    let written = write_plan(transaction, &plan, &accounts).await?;
+    if written != expected_writes(&plan) {
+        return Ok(None);
+    }
+    Ok(Some(plan.outcomes))
+}

@@ -19,6 +19,7 @@ mod providers;
 mod push;
 mod recovery;
 mod rtp;
+mod shop;
 mod slots;
 mod stake;
 mod wallet;

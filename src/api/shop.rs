@@ -1,0 +1,109 @@
+//! The shop as players see it: the active items, buying them with the balance, and the inventory.
+
+use super::error::ApiError;
+use super::idempotency_key;
+use super::json::BoundedJson;
+use crate::auth::extract::AuthenticatedPlayer;
+use crate::configuration::Settings;
+use crate::db::Database;
+use crate::economy::items;
+use crate::economy::purchases::{self, PurchaseError, PurchaseRequest, Refusal};
+use crate::wallet::Wallet;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use serde_json::json;
+
+pub fn configure(config: &mut web::ServiceConfig) {
+    config
+        .route("/items", web::get().to(list_items))
+        .route("/purchase", web::post().to(purchase))
+        .route("/inventory", web::get().to(inventory));
+}
+
+/// `GET /api/v1/items`: the items on sale.
+async fn list_items(
+    _player: AuthenticatedPlayer,
+    database: web::Data<Database>,
+    settings: web::Data<Settings>,
+) -> Result<HttpResponse, ApiError> {
+    let items = items::list(&database.reader, true, settings.shop.items_max).await?;
+    let items: Vec<_> = items
+        .iter()
+        .map(|item| {
+            json!({
+                "code": item.code, "name": item.name, "price_micros": item.price_micros,
+                "currency": item.currency, "per_player_limit": item.per_player_limit,
+            })
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({ "items": items })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PurchaseBody {
+    item: String,
+    /// Any JSON value, so that a quantity of the wrong type is an `invalid_quantity` like a bad number.
+    quantity: serde_json::Value,
+}
+
+/// `POST /api/v1/purchase {item, quantity}` with `Idempotency-Key`.
+async fn purchase(
+    request: HttpRequest,
+    player: AuthenticatedPlayer,
+    body: BoundedJson<PurchaseBody>,
+    database: web::Data<Database>,
+    wallet: web::Data<Wallet>,
+    settings: web::Data<Settings>,
+) -> Result<HttpResponse, ApiError> {
+    let key = idempotency_key(&request, &format!("purchase:{}", player.player_id))?;
+    let body = body.0;
+    let quantity = purchases::parse_quantity(&body.quantity, settings.shop.purchase_quantity_max)
+        .map_err(|message| ApiError::bad_request("invalid_quantity", message))?;
+    // No item can have a code outside the schema's pattern; this also keeps long strings out of queries.
+    if !items::is_item_code(&body.item) {
+        return Err(PurchaseError::UnknownItem.into());
+    }
+    let request = PurchaseRequest {
+        player_id: player.player_id,
+        account: player.account,
+        item_code: body.item,
+        quantity,
+        key,
+    };
+    let receipt = purchases::purchase(&database.writer, &wallet, &request).await?;
+    Ok(HttpResponse::Created().json(receipt))
+}
+
+/// `GET /api/v1/inventory`
+async fn inventory(
+    player: AuthenticatedPlayer,
+    database: web::Data<Database>,
+    settings: web::Data<Settings>,
+) -> Result<HttpResponse, ApiError> {
+    // The primary, not the replica: the inventory is usually read right after a purchase.
+    let lines = purchases::inventory(&database.writer, player.player_id, settings.shop.items_max).await?;
+    Ok(HttpResponse::Ok().json(json!({ "items": lines })))
+}
+
+impl From<PurchaseError> for ApiError {
+    fn from(error: PurchaseError) -> ApiError {
+        let message = error.to_string();
+        let status_code = |status, code| ApiError::new(status, code, message.clone());
+        match error {
+            PurchaseError::Refused(Refusal::ItemInactive) => status_code(StatusCode::CONFLICT, "item_inactive"),
+            PurchaseError::Refused(Refusal::ItemLimitReached) => {
+                status_code(StatusCode::CONFLICT, "item_limit_reached")
+            }
+            PurchaseError::Refused(refusal) => status_code(StatusCode::UNPROCESSABLE_ENTITY, refusal.as_str()),
+            PurchaseError::IdempotencyConflict => status_code(StatusCode::CONFLICT, "idempotency_conflict"),
+            PurchaseError::UnknownItem => status_code(StatusCode::NOT_FOUND, "unknown_item"),
+            PurchaseError::UnknownPlayer => ApiError::unauthorized(message),
+            PurchaseError::PlayerBlocked => status_code(StatusCode::FORBIDDEN, "player_blocked"),
+            PurchaseError::SelfExcluded(_) => status_code(StatusCode::FORBIDDEN, "self_excluded"),
+            PurchaseError::Ledger(error) => error.into(),
+            PurchaseError::Database(error) => ApiError::internal(error),
+        }
+    }
+}
