@@ -9,7 +9,9 @@ use std::path::Path;
 use std::time::Duration;
 
 mod providers;
+mod reality_check;
 pub use providers::{ProvidersSettings, RtpSettings};
+pub use reality_check::RealityCheckSettings;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -27,6 +29,7 @@ pub struct Settings {
     pub logging: LoggingSettings,
     pub providers: ProvidersSettings,
     pub rtp: RtpSettings,
+    pub reality_check: RealityCheckSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -569,6 +572,7 @@ impl Settings {
         self.validate_cluster()?;
         self.providers.validate()?;
         self.rtp.validate()?;
+        self.reality_check.validate()?;
         self.validate_game()
     }
 
