@@ -24,7 +24,7 @@ const SHOP_ROWS_MAX = 200;
 const PROGRESS_STEPS = 1000n;
 
 const KIND_NAMES = { deposit: 'Deposit', loss: 'Loss', wager: 'Wager', session: 'Session time' };
-const PERIOD_NAMES = { day: 'per day', week: 'per week', month: 'per month' };
+const PERIOD_NAMES = { day: 'per day', week: 'per week', month: 'per month', session: 'per session' };
 
 const ui = {
   refresh: byTestId('account-refresh'),

@@ -3,7 +3,8 @@
 // (`POST /api/v1/games/{id}/launch`). House games then open their view in this page under the hash route
 // `#/play/{code}?session={id}` (so back and forward work); outside games open the URL their provider
 // gave in a new tab. The router shows one view at a time and tells the view modules (play.js, slots.js,
-// dice.js, plinko.js, mines.js, verify.js) with a `gc:view` event on window: {view, code, session, game}.
+// dice.js, plinko.js, mines.js, verify.js, account.js) with a `gc:view` event on window: {view, code, session,
+// game}. `#/account` is the player's account view (account.js).
 
 import {
   api, ApiError, byTestId, el, formatBps, formatMicros, messageArea, show,
