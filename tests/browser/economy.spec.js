@@ -7,7 +7,8 @@
 //
 // The end-to-end reality check needs a cluster whose reminder comes quickly: start it with
 // APP__RESPONSIBLE_GAMING__REALITY_CHECK_INTERVAL_S=5 and run the tests with REALITY_CHECK_INTERVAL_S=5
-// (scripts/browser-test.sh passes it on); without it that one test is skipped.
+// (scripts/browser-test.sh passes it on); without it that one test is skipped. Run only this spec against
+// such a cluster: in the others the reminder's dialog would cover the buttons they click.
 const { test, expect } = require('@playwright/test');
 const {
   MICROS_PER_UNIT, PASSWORD, adminToken, createPlayer, expectStatus, randomKey, snap, watchProblems,
