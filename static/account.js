@@ -7,7 +7,7 @@
 // works against any node version. Money stays in integer micro-units and is only formatted for display.
 
 import {
-  ApiError, byTestId, el, formatDuration, formatMicros, microsToJson, parseUnits, randomId, show, showBalance,
+  ApiError, byTestId, clearRefusals, el, formatDuration, formatMicros, microsToJson, parseUnits, randomId, show, showBalance,
   toMicros,
 } from './common.js';
 import { authed, failed, message, onLogout, setBalance } from './originals.js';
@@ -402,9 +402,12 @@ ui.realityLogout.addEventListener('click', () => {
 });
 window.addEventListener('gc:reality-check', (event) => showRealityCheck(event.detail));
 window.addEventListener('gc:view', (event) => {
+  // A refusal belongs to the bet it answered: another view, or the same one opened again, starts clean.
+  clearRefusals();
   if (event.detail.view === 'account') loadAll();
 });
 onLogout(() => {
+  clearRefusals();
   closeRealityCheck();
   cancelExclusion();
   ui.referralStatus.textContent = '';

@@ -257,7 +257,8 @@ const REFUSAL_TITLES = {
  */
 export function showRefusal(code, text) {
   if (!REFUSAL_CODES.has(code)) return false;
-  const view = document.querySelector('[data-view]:not(.hidden)');
+  // The view on screen: the player's, inside the game section (hidden before log-in).
+  const view = document.querySelector('.game:not(.hidden) [data-view]:not(.hidden)');
   const box = view && view.querySelector('[data-refusal]');
   if (box) {
     box.replaceChildren(el('strong', { text: `${REFUSAL_TITLES[code]}: ` }), text);
