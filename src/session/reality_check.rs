@@ -73,6 +73,23 @@ mod tests {
     }
 
     #[test]
+    fn the_message_carries_the_contract_fields() {
+        let totals = PlayTotals {
+            staked_micros: 12_500_000,
+            net_micros: -2_250_000,
+        };
+        let frame = crate::session::protocol::reality_check(3_605, totals, 3_600);
+        let message: serde_json::Value = serde_json::from_str(&frame).unwrap();
+        assert_eq!(
+            message,
+            serde_json::json!({
+                "type": "reality_check", "played_seconds": 3_605, "staked_micros": 12_500_000,
+                "net_micros": -2_250_000, "interval_seconds": 3_600,
+            })
+        );
+    }
+
+    #[test]
     fn a_moment_before_the_epoch_floors_at_zero() {
         assert_eq!(uuid_v7_floor(at_millis(-5)), Uuid::nil());
     }
