@@ -31,6 +31,7 @@ const LAUNCH_ERRORS = {
   self_excluded: () => 'You have excluded yourself from play: games open again when the exclusion ends.',
   player_disabled: () => 'Your account is disabled: please contact support.',
   player_blocked: () => 'Your account is blocked: please contact support.',
+  session_time_limit_reached: () => 'You have reached the session time limit you set: take a break and come back later.',
   game_disabled: (game) => `${game.name} is not available right now.`,
   unknown_game: (game) => `${game.name} is no longer in the catalog.`,
   currency_not_supported: (game) => `${game.name} does not accept your account's currency.`,
