@@ -19,6 +19,14 @@
 #   EXPECTED_NODES  node ids the dashboard must list as healthy, comma-
 #                   separated (default: the nodes the admin API reports)
 #   ARTIFACTS_DIR   screenshots and failure reports (tests/browser/artifacts)
+#   REALITY_CHECK_INTERVAL_S
+#                   the reality-check interval the cluster was started with,
+#                   when short (1 to 30 s: for example
+#                   APP__RESPONSIBLE_GAMING__REALITY_CHECK_INTERVAL_S=5 make up);
+#                   economy.spec.js then waits for a real reminder, and skips
+#                   that test without it. Run only economy.spec.js against
+#                   such a cluster: in the other specs the reminder's dialog
+#                   would cover the buttons they click
 set -euo pipefail
 # shellcheck source=scripts/lib.sh disable=SC1091
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"

@@ -11,7 +11,9 @@ use std::time::Duration;
 mod economy;
 mod providers;
 pub use economy::ShopSettings;
+mod reality_check;
 pub use providers::{ProvidersSettings, RtpSettings};
+pub use reality_check::RealityCheckSettings;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -30,6 +32,7 @@ pub struct Settings {
     pub providers: ProvidersSettings,
     pub rtp: RtpSettings,
     pub shop: ShopSettings,
+    pub reality_check: RealityCheckSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -573,6 +576,7 @@ impl Settings {
         self.providers.validate()?;
         self.rtp.validate()?;
         self.shop.validate()?;
+        self.reality_check.validate()?;
         self.validate_game()
     }
 

@@ -498,6 +498,8 @@ fn build_server(listener: TcpListener, settings: &Settings, parts: ServerParts) 
         rooms,
         keys: TokenKeys::new(&settings.auth),
         pool: database.writer.clone(),
+        reader: database.reader.clone(),
+        reality_check_interval: settings.reality_check.interval(),
         settings: settings.session.clone(),
         auto_cashout_max,
         connections,

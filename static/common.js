@@ -233,6 +233,49 @@ export function show(element, visible = true) {
   element.classList.toggle('hidden', !visible);
 }
 
+/**
+ * Codes with which the server refuses a stake or a deposit to protect the player (their own limits, a
+ * self-exclusion, a block). Their messages name the limit, so they are shown as they come.
+ */
+export const REFUSAL_CODES = new Set([
+  'player_blocked', 'self_excluded', 'deposit_limit_reached', 'loss_limit_reached', 'wager_limit_reached',
+  'session_time_limit_reached',
+]);
+
+const REFUSAL_TITLES = {
+  player_blocked: 'Your account is blocked',
+  self_excluded: 'You are excluded from play',
+  deposit_limit_reached: 'Deposit limit reached',
+  loss_limit_reached: 'Loss limit reached',
+  wager_limit_reached: 'Wager limit reached',
+  session_time_limit_reached: 'Session time limit reached',
+};
+
+/**
+ * Shows a refusal where the bet was placed: in the `[data-refusal]` box of the view on screen, which
+ * stays until the next bet of that view clears it (clearRefusals). False when `code` is no refusal.
+ */
+export function showRefusal(code, text) {
+  if (!REFUSAL_CODES.has(code)) return false;
+  // The view on screen: the player's, inside the game section (hidden before log-in).
+  const view = document.querySelector('.game:not(.hidden) [data-view]:not(.hidden)');
+  const box = view && view.querySelector('[data-refusal]');
+  if (box) {
+    box.replaceChildren(el('strong', { text: `${REFUSAL_TITLES[code]}: ` }), text);
+    box.dataset.code = code;
+    show(box, true);
+  }
+  return true;
+}
+
+/** Hides the refusal boxes (a new bet is on its way). */
+export function clearRefusals() {
+  for (const box of document.querySelectorAll('[data-refusal]')) {
+    box.dataset.code = '';
+    show(box, false);
+  }
+}
+
 /** The fade timer of each message element, shared by every messageArea of that element. */
 const messageTimers = new WeakMap();
 
@@ -253,8 +296,10 @@ export function messageArea(element) {
       if (kind !== 'error') messageTimers.set(element, setTimeout(() => show(element, false), 6000));
     },
     error(error) {
-      if (error instanceof ApiError) this.show(`${error.message} (${error.code})`, 'error');
-      else this.show(error && error.message ? error.message : String(error), 'error');
+      if (error instanceof ApiError) {
+        showRefusal(error.code, error.message);
+        this.show(`${error.message} (${error.code})`, 'error');
+      } else this.show(error && error.message ? error.message : String(error), 'error');
     },
     clear() {
       clearTimeout(messageTimers.get(element));

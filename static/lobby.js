@@ -3,7 +3,8 @@
 // (`POST /api/v1/games/{id}/launch`). House games then open their view in this page under the hash route
 // `#/play/{code}?session={id}` (so back and forward work); outside games open the URL their provider
 // gave in a new tab. The router shows one view at a time and tells the view modules (play.js, slots.js,
-// dice.js, plinko.js, mines.js, verify.js) with a `gc:view` event on window: {view, code, session, game}.
+// dice.js, plinko.js, mines.js, verify.js, account.js) with a `gc:view` event on window: {view, code, session,
+// game}. `#/account` is the player's account view (account.js).
 
 import {
   api, ApiError, byTestId, el, formatBps, formatMicros, messageArea, show,
@@ -22,11 +23,15 @@ const HOUSE_PROVIDER = 'house';
 /** House games with a view of their own; the others are found by their category. */
 const OWN_VIEWS = ['dice', 'plinko', 'mines'];
 const CATEGORY_VIEWS = { crash: 'crash', slots: 'slots' };
+/** Views that are no game: their title in the header. */
+const VIEW_TITLES = { verify: 'Verify a bet', account: 'Your account' };
 
 const LAUNCH_ERRORS = {
   insufficient_balance: (game) => `Your balance is below the minimum bet of ${game.name} (${formatMicros(game.bet_min_micros)}): top up to play.`,
   self_excluded: () => 'You have excluded yourself from play: games open again when the exclusion ends.',
   player_disabled: () => 'Your account is disabled: please contact support.',
+  player_blocked: () => 'Your account is blocked: please contact support.',
+  session_time_limit_reached: () => 'You have reached the session time limit you set: take a break and come back later.',
   game_disabled: (game) => `${game.name} is not available right now.`,
   unknown_game: (game) => `${game.name} is no longer in the catalog.`,
   currency_not_supported: (game) => `${game.name} does not accept your account's currency.`,
@@ -256,7 +261,7 @@ function openExternal(game, url) {
 // The router
 // ---------------------------------------------------------------------------------------------------
 
-/** `#/`, `#/play/{code}?session=…` or `#/verify/{bet_id}`; anything else is the lobby. */
+/** `#/`, `#/play/{code}?session=…`, `#/verify/{bet_id}` or `#/account`; anything else is the lobby. */
 function parseRoute(hash) {
   const [path, query = ''] = String(hash || '').replace(/^#/, '').split('?');
   let parts;
@@ -268,6 +273,7 @@ function parseRoute(hash) {
   const params = new URLSearchParams(query);
   if (parts[0] === 'play' && parts[1]) return { name: 'play', code: parts[1], session: params.get('session') };
   if (parts[0] === 'verify' && parts[1]) return { name: 'verify', betId: parts[1] };
+  if (parts[0] === 'account') return { name: 'account' };
   return { name: 'lobby' };
 }
 
@@ -291,7 +297,7 @@ async function houseGame(code) {
 function showView(view, detail = {}) {
   for (const panel of ui.views) show(panel, panel.dataset.view === view);
   show(ui.nav, view !== 'lobby');
-  const title = detail.game ? detail.game.name : (view === 'verify' ? 'Verify a bet' : 'lobby');
+  const title = detail.game ? detail.game.name : (VIEW_TITLES[view] || 'lobby');
   ui.brandSub.textContent = title;
   ui.viewTitle.textContent = view === 'lobby' ? '' : title;
   ui.gameSection.dataset.currentView = view;
@@ -311,6 +317,10 @@ async function route() {
   const target = parseRoute(location.hash);
   if (target.name === 'verify') {
     showView('verify', { betId: target.betId });
+    return;
+  }
+  if (target.name === 'account') {
+    showView('account');
     return;
   }
   if (target.name === 'lobby') {

@@ -3,7 +3,8 @@
 // and the fairness facts of a bet with the link that verifies it. Money stays in integer micro-units.
 
 import {
-  api, ApiError, byTestId, el, formatBps, formatMicros, messageArea, microsToJson, parseUnits, randomId, showBalance,
+  api, ApiError, byTestId, clearRefusals, el, formatBps, formatMicros, messageArea, microsToJson, parseUnits, randomId,
+  showBalance,
 } from './common.js';
 
 const TOKEN_KEY = 'gc.player.token';
@@ -50,6 +51,7 @@ export function failed(error) {
  */
 export async function placeBet(path, body) {
   const headers = { 'Idempotency-Key': randomId('web-') };
+  clearRefusals();
   let answer;
   try {
     answer = await authed(path, { method: 'POST', body, headers });

@@ -5,8 +5,8 @@
 // integer micro-units (BigInt) and only formatted for display.
 
 import {
-  api, ApiError, byTestId, createCurve, el, formatMicros, formatMultiplier, formatTime, messageArea,
-  microsToJson, parseMultiplier, parseUnits, randomId, ReconnectingSocket, show, showBalance, socketUrl,
+  api, ApiError, byTestId, clearRefusals, createCurve, el, formatMicros, formatMultiplier, formatTime, messageArea,
+  microsToJson, parseMultiplier, parseUnits, randomId, ReconnectingSocket, show, showBalance, showRefusal, socketUrl,
   toMicros, CLOSE_UNAUTHENTICATED,
 } from './common.js';
 
@@ -292,7 +292,12 @@ function handle(event) {
       show(ui.maintenance, true);
       break;
     case 'error':
+      showRefusal(event.code, event.message);
       message.show(`${event.message} (${event.code})`, 'error');
+      break;
+    case 'reality_check':
+      // account.js shows it: the reminder belongs to the player's account, whatever the view.
+      window.dispatchEvent(new CustomEvent('gc:reality-check', { detail: event }));
       break;
     default:
       break;
@@ -482,6 +487,7 @@ function placeBet(submitEvent) {
     return;
   }
   const clientBetId = randomId('web-');
+  clearRefusals();
   const request = { type: 'place_bet', room: state.room, amount, client_bet_id: clientBetId, request_id: clientBetId };
   if (autoCashout !== null) request.auto_cashout = autoCashout;
   if (!state.socket || !state.socket.send(request)) message.show('not connected to the game; reconnecting…');

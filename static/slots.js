@@ -5,7 +5,8 @@
 // view. Money stays in integer micro-units and is only formatted for display.
 
 import {
-  api, ApiError, byTestId, el, formatMicros, formatTime, messageArea, randomId, show, showBalance, toMicros,
+  api, ApiError, byTestId, clearRefusals, el, formatMicros, formatTime, messageArea, randomId, show, showBalance,
+  toMicros,
 } from './common.js';
 
 const TOKEN_KEY = 'gc.player.token';
@@ -452,6 +453,7 @@ async function play(kind) {
   if (state.busy || !state.game) return;
   clearTimeout(state.autoTimer);
   state.busy = true;
+  clearRefusals();
   show(ui.summary, false);
   show(ui.freeSpins, false);
   setState('busy', kind === 'buy' ? 'buying…' : 'spinning…');

@@ -41,10 +41,13 @@ const ASSETS: &[Asset] = &[
     asset!("plinko.js", "text/javascript; charset=utf-8"),
     asset!("mines.js", "text/javascript; charset=utf-8"),
     asset!("verify.js", "text/javascript; charset=utf-8"),
+    asset!("account.js", "text/javascript; charset=utf-8"),
+    asset!("admin-economy.js", "text/javascript; charset=utf-8"),
     asset!("admin.js", "text/javascript; charset=utf-8"),
     asset!("style.css", "text/css; charset=utf-8"),
     asset!("slots.css", "text/css; charset=utf-8"),
     asset!("lobby.css", "text/css; charset=utf-8"),
+    asset!("account.css", "text/css; charset=utf-8"),
     asset!("vendor/uPlot.iife.min.js", "text/javascript; charset=utf-8"),
     asset!("vendor/uPlot.min.css", "text/css; charset=utf-8"),
 ];

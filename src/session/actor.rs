@@ -4,6 +4,7 @@
 
 use super::players::{PlayerSockets, Register, Unregister};
 use super::protocol::{self, ClientMessage};
+use super::reality_check;
 use super::transport::{SendFailure, Transport};
 use crate::api::error::ApiError;
 use crate::auth::extract::{player_from_claims, verify_token, AuthenticatedPlayer};
@@ -49,6 +50,10 @@ pub struct SessionContext {
     pub rooms: CrashRooms,
     pub keys: TokenKeys,
     pub pool: PgPool,
+    /// For reads that may lag the primary a little (the reality check's totals).
+    pub reader: PgPool,
+    /// How often a socket of a player who is staking gets a `reality_check`.
+    pub reality_check_interval: Duration,
     pub settings: SessionSettings,
     pub auto_cashout_max: u32,
     /// Sessions open on this node, for the cluster registry.
@@ -84,6 +89,11 @@ pub struct PlayerSession {
     context: SessionContext,
     last_heard: Instant,
     requests_in_flight: u32,
+    /// When the socket connected: the reality check counts play from here.
+    connected_at: chrono::DateTime<chrono::Utc>,
+    connected_instant: Instant,
+    /// A reality check's read is under way (a slow database never piles them up).
+    reality_check_in_flight: bool,
     /// Why the session ended, for the metrics: the client's own close unless the server closed it.
     close_reason: Cell<&'static str>,
 }
@@ -117,6 +127,9 @@ impl PlayerSession {
             context,
             last_heard: Instant::now(),
             requests_in_flight: 0,
+            connected_at: chrono::Utc::now(),
+            connected_instant: Instant::now(),
+            reality_check_in_flight: false,
             close_reason: Cell::new("client_closed"),
         }
     }
@@ -165,6 +178,32 @@ impl PlayerSession {
         if let Err(SendFailure::Full) = self.transport.try_send_ping() {
             self.close(close_code::SLOW_CONSUMER, "too slow to keep up with the game", ctx);
         }
+    }
+
+    /// Sends a `reality_check` when the player staked since the socket connected; a spectator, a socket
+    /// not yet authenticated or a player who has not staked gets nothing.
+    fn reality_check(&mut self, ctx: &mut Context<Self>) {
+        let Some(Viewer::Player(player)) = &self.viewer else {
+            return;
+        };
+        if self.reality_check_in_flight {
+            return;
+        }
+        self.reality_check_in_flight = true;
+        let (reader, account, since) = (self.context.reader.clone(), player.account, self.connected_at);
+        let totals = async move { reality_check::play_totals(&reader, account, since).await };
+        ctx.spawn(totals.into_actor(self).map(|totals, session, ctx| {
+            session.reality_check_in_flight = false;
+            match totals {
+                Ok(totals) if totals.staked_micros > 0 => {
+                    let played_seconds = session.connected_instant.elapsed().as_secs();
+                    let interval_seconds = session.context.reality_check_interval.as_secs();
+                    session.send(protocol::reality_check(played_seconds, totals, interval_seconds), ctx);
+                }
+                Ok(_) => {}
+                Err(error) => tracing::warn!(session = session.id, %error, "failed to read the reality check's totals"),
+            }
+        }));
     }
 
     /// Joins the room and sends `initial_state` with the player's bets and balance (a spectator gets
@@ -395,6 +434,9 @@ impl Actor for PlayerSession {
         ctx.set_mailbox_capacity(self.context.settings.mailbox_capacity);
         let interval = Duration::from_millis(self.context.settings.heartbeat_interval_ms);
         ctx.run_interval(interval, |session, ctx| session.heartbeat(ctx));
+        ctx.run_interval(self.context.reality_check_interval, |session, ctx| {
+            session.reality_check(ctx)
+        });
         if self.viewer.is_some() {
             self.join_room(ctx);
         } else {

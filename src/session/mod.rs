@@ -5,4 +5,5 @@ pub mod actor;
 pub mod balance;
 pub mod players;
 pub mod protocol;
+pub mod reality_check;
 pub mod transport;

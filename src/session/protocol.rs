@@ -1,6 +1,7 @@
 //! The WebSocket protocol: JSON messages with a `type` field. Client messages are parsed strictly;
 //! server messages are serialized once and shared as bytes.
 
+use super::reality_check::PlayTotals;
 use crate::games::crash::BetView;
 use bytestring::ByteString;
 use serde::{Deserialize, Serialize};
@@ -71,6 +72,18 @@ pub fn balance(balance: i64) -> ByteString {
 /// pushed to every socket of the player; `ts` is when the movement was recorded (ms since the epoch).
 pub fn balance_updated(balance: i64, recorded_at_ms: i64) -> ByteString {
     encode(&serde_json::json!({ "type": "balance_updated", "balance": balance, "ts": recorded_at_ms }))
+}
+
+/// `{"type":"reality_check",..}`: time played on this socket and the player's stakes and net result
+/// (wins and refunds minus stakes, negative is a loss) since it connected.
+pub fn reality_check(played_seconds: u64, totals: PlayTotals, interval_seconds: u64) -> ByteString {
+    encode(&serde_json::json!({
+        "type": "reality_check",
+        "played_seconds": played_seconds,
+        "staked_micros": totals.staked_micros,
+        "net_micros": totals.net_micros,
+        "interval_seconds": interval_seconds,
+    }))
 }
 
 pub fn pong(request_id: Option<&str>, server_time_ms: i64) -> ByteString {

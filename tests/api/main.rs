@@ -17,6 +17,7 @@ mod operations;
 mod process;
 mod providers;
 mod push;
+mod reality_check;
 mod recovery;
 mod rtp;
 mod shop;
