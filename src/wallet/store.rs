@@ -6,6 +6,7 @@
 //! deadlock), plans and writes.
 
 use super::batch::{plan_batch, BatchInputs, BatchPlan};
+use super::guard::{self, PlayerGuard};
 use super::ledger::{
     AccountId, AccountKind, AccountState, IdempotencyKey, RejectionCode, StoredOutcome, StoredTransfer, TransferError,
     TransferKind, TransferReceipt, TransferRequest,
@@ -121,8 +122,9 @@ impl LedgerStore {
         let account_ids = involved_accounts(requests, no_existing.values());
         let mut transaction = self.pool.begin().await?;
         let accounts = read_accounts(&mut transaction, &account_ids, Lock::None).await?;
-        let plan = plan_batch(requests, &inputs(&no_existing, &accounts), Uuid::now_v7);
-        write_and_commit(transaction, plan, &accounts).await
+        let guards = guard::store::load_guards(&mut transaction, &player_accounts(&accounts)).await?;
+        let plan = plan_batch(requests, &inputs(&no_existing, &accounts, &guards), Uuid::now_v7);
+        write_and_commit(transaction, plan, &accounts, &guards, Lock::None).await
     }
 
     async fn commit_locked(&self, requests: &[TransferRequest]) -> Result<Option<BatchOutcomes>, sqlx::Error> {
@@ -130,10 +132,13 @@ impl LedgerStore {
         let existing = load_existing(&mut transaction, requests).await?;
         let account_ids = involved_accounts(requests, existing.values());
         let accounts = read_accounts(&mut transaction, &account_ids, Lock::ForUpdate).await?;
+        // Every writer of a guard holds its player's account row, locked above, so the guards read now
+        // stay as they are until this transaction ends.
+        let guards = guard::store::load_guards(&mut transaction, &player_accounts(&accounts)).await?;
         // The rows are locked and the keys were read in this transaction, so only another node storing one
         // of our keys at the same moment makes this write miss.
-        let plan = plan_batch(requests, &inputs(&existing, &accounts), Uuid::now_v7);
-        write_and_commit(transaction, plan, &accounts).await
+        let plan = plan_batch(requests, &inputs(&existing, &accounts, &guards), Uuid::now_v7);
+        write_and_commit(transaction, plan, &accounts, &guards, Lock::ForUpdate).await
     }
 }
 
@@ -143,9 +148,18 @@ async fn write_and_commit(
     mut transaction: Transaction<'_, Postgres>,
     plan: BatchPlan,
     accounts: &HashMap<AccountId, AccountState>,
+    guards: &HashMap<AccountId, PlayerGuard>,
+    lock: Lock,
 ) -> Result<Option<BatchOutcomes>, sqlx::Error> {
     let written = write_plan(&mut transaction, &plan, accounts).await?;
-    if written != expected_writes(&plan) {
+    // Counted like the balances: a guard that changed since it was read sends the batch down the next path.
+    let unlocked_players = match lock {
+        Lock::None => player_accounts(accounts),
+        Lock::ForUpdate => Vec::new(),
+    };
+    let guards_matched =
+        guard::store::write_guard_usage(&mut transaction, &unlocked_players, guards, &plan.guard_usage).await?;
+    if written != expected_writes(&plan) || !guards_matched {
         transaction.rollback().await?;
         return Ok(None);
     }
@@ -156,12 +170,25 @@ async fn write_and_commit(
 fn inputs<'a>(
     existing: &'a HashMap<IdempotencyKey, StoredTransfer>,
     accounts: &'a HashMap<AccountId, AccountState>,
+    guards: &'a HashMap<AccountId, PlayerGuard>,
 ) -> BatchInputs<'a> {
     BatchInputs {
         existing,
         accounts,
+        guards,
         now: Utc::now(),
     }
+}
+
+/// The players' cash accounts among `accounts`: the ones a guard may cover.
+fn player_accounts(accounts: &HashMap<AccountId, AccountState>) -> Vec<i64> {
+    let mut ids: Vec<i64> = accounts
+        .values()
+        .filter(|state| state.kind == AccountKind::Player)
+        .map(|state| state.id.0)
+        .collect();
+    ids.sort_unstable();
+    ids
 }
 
 /// (accounts updated, transfers inserted)
