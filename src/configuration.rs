@@ -10,6 +10,8 @@ use std::time::Duration;
 
 mod providers;
 pub use providers::{ProvidersSettings, RtpSettings};
+mod responsible_gaming;
+pub use responsible_gaming::ResponsibleGamingSettings;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -27,6 +29,7 @@ pub struct Settings {
     pub logging: LoggingSettings,
     pub providers: ProvidersSettings,
     pub rtp: RtpSettings,
+    pub responsible_gaming: ResponsibleGamingSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -569,6 +572,7 @@ impl Settings {
         self.validate_cluster()?;
         self.providers.validate()?;
         self.rtp.validate()?;
+        self.responsible_gaming.validate()?;
         self.validate_game()
     }
 
