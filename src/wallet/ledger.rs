@@ -281,6 +281,19 @@ impl RejectionCode {
         }
     }
 
+    /// Whether the player's own protections refused (status, self-exclusion, a limit), not the ledger.
+    pub fn is_responsible_gaming(self) -> bool {
+        matches!(
+            self,
+            RejectionCode::PlayerBlocked
+                | RejectionCode::SelfExcluded
+                | RejectionCode::DepositLimitReached(_)
+                | RejectionCode::LossLimitReached(_)
+                | RejectionCode::WagerLimitReached(_)
+                | RejectionCode::SessionTimeLimitReached
+        )
+    }
+
     /// Whether the refusal is about who the player is (403) rather than what they asked (422).
     pub fn is_forbidden(self) -> bool {
         matches!(self, RejectionCode::PlayerBlocked | RejectionCode::SelfExcluded)
