@@ -18,6 +18,7 @@ mod process;
 mod providers;
 mod push;
 mod recovery;
+mod responsible_gaming;
 mod rtp;
 mod slots;
 mod stake;
