@@ -268,6 +268,8 @@ pub enum Movement {
     Deposit,
     /// A win or refund: never refused, reduces the net loss.
     Payout,
+    /// The player buys items: refused to a blocked or self-excluded player, counts against no limit.
+    Purchase,
 }
 
 /// The guarded player a request touches, and how; `None` when the request is none of the guard's
@@ -284,6 +286,7 @@ pub fn movement_of(
         TransferKind::Bet => (request.debit, Movement::Stake),
         TransferKind::Deposit | TransferKind::TopUp => (request.credit, Movement::Deposit),
         TransferKind::Win | TransferKind::Refund => (request.credit, Movement::Payout),
+        TransferKind::Purchase => (request.debit, Movement::Purchase),
         _ => return None,
     };
     is_guarded_player(account).then_some((account, movement))
@@ -305,7 +308,8 @@ pub fn check(guard: &PlayerGuard, movement: Movement, amount: i64, now: DateTime
     }
     let kinds: &[LimitKind] = match movement {
         Movement::Deposit => &[LimitKind::Deposit],
-        _ => &[LimitKind::Loss, LimitKind::Wager],
+        Movement::Stake => &[LimitKind::Loss, LimitKind::Wager],
+        Movement::Payout | Movement::Purchase => &[],
     };
     for period in Period::ALL {
         let usage = guard.usage.of(period, now);
@@ -342,6 +346,9 @@ fn session_expired(guard: &PlayerGuard, now: DateTime<Utc>) -> bool {
 
 /// Counts a posted movement into the player's usage.
 pub fn apply(guard: &mut PlayerGuard, movement: Movement, amount: i64, now: DateTime<Utc>) {
+    if movement == Movement::Purchase {
+        return;
+    }
     let usage = &mut guard.usage;
     for period in Period::ALL {
         let mut counters = usage.of(period, now);
@@ -352,6 +359,7 @@ pub fn apply(guard: &mut PlayerGuard, movement: Movement, amount: i64, now: Date
             }
             Movement::Payout => counters.net_loss = counters.net_loss.saturating_sub(amount),
             Movement::Deposit => counters.deposited = counters.deposited.saturating_add(amount),
+            Movement::Purchase => {}
         }
         usage.periods[period.index()] = counters;
     }

@@ -121,6 +121,18 @@ fn blocked_and_self_excluded_players_neither_stake_nor_deposit_but_are_paid() {
         Err(RejectionCode::PlayerBlocked)
     );
     assert_eq!(check(&blocked, Movement::Payout, 1, now), Ok(()));
+    assert_eq!(
+        check(&blocked, Movement::Purchase, 1, now),
+        Err(RejectionCode::PlayerBlocked)
+    );
+    let mut limited = with_limit(LimitKind::Wager, Period::Day, 1, now);
+    assert_eq!(check(&limited, Movement::Purchase, 1_000, now), Ok(()));
+    apply(&mut limited, Movement::Purchase, 1_000, now);
+    assert_eq!(
+        limited.usage,
+        GuardUsage::empty(now),
+        "a purchase counts against no limit"
+    );
     let mut excluded = guard(now);
     excluded.self_excluded_until = Some(at(11, 0, 0));
     assert_eq!(
