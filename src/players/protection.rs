@@ -1,7 +1,8 @@
 //! A player's protections as the API changes them: status (blocked by the operator), self-exclusion and
-//! limits. Every change locks the player's `accounts` row FOR UPDATE and writes `players` and
-//! `player_guards` in the same transaction, so the wallet's batches (which hold that lock while they read
-//! and write a guard) never see a half-made change and never lose usage to it.
+//! limits. Every change first updates the player's `accounts` row (which locks it and gives it a new row
+//! version) and writes `players` and `player_guards` in the same transaction. A wallet batch that read
+//! the account before then fails its compare-and-set on the row version and runs again under the lock,
+//! so no batch decides on a stale guard, and usage seeded from the ledger misses no stake.
 
 use crate::configuration::ResponsibleGamingSettings;
 use crate::wallet::guard::store::{load_guard, save_guard, usage_from_ledger};
@@ -107,7 +108,8 @@ pub async fn change_guard<E>(
 ) -> Result<PlayerGuard, ChangeError<E>> {
     let mut transaction = pool.begin().await?;
     let account: Option<(i64,)> = sqlx::query_as(
-        "SELECT a.id FROM accounts a JOIN players p ON p.account_id = a.id WHERE p.id = $1 FOR UPDATE OF a",
+        "UPDATE accounts a SET updated_at = now() FROM players p
+         WHERE p.account_id = a.id AND p.id = $1 RETURNING a.id",
     )
     .bind(player_id)
     .fetch_optional(&mut *transaction)

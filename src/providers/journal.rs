@@ -476,8 +476,7 @@ async fn write_guards(transaction: &mut Transaction<'_, Postgres>, state: &Batch
         return Ok(());
     }
     // The revisions were read under the account locks this transaction still holds: they cannot differ.
-    let loaded = changed.iter().map(|(id, guard)| (*id, guard.clone())).collect();
-    if guard::store::write_guard_usage(transaction, &[], &loaded, &changed).await? {
+    if guard::store::write_guard_usage(transaction, &changed).await? {
         Ok(())
     } else {
         Err(sqlx::Error::Protocol(

@@ -121,6 +121,36 @@ async fn the_first_limit_counts_what_the_ledger_already_holds() {
     assert!(app.audit_ok().await);
 }
 
+/// A first limit set while stakes are in flight counts every one of them: those posted before it through
+/// the ledger sums, those after through the guard, none twice and none lost.
+#[actix_web::test]
+async fn a_first_limit_set_amid_concurrent_stakes_counts_each_stake_once() {
+    let app = spawn_app().await;
+    let player = funded(&app, "rg_race").await;
+    let stakes = (0..24).map(|index| {
+        let (app, player) = (&app, &player);
+        async move { dice(app, player, &format!("race-{index}"), UNIT).await.status() }
+    });
+    let wager_limit = json!({"kind": "wager", "period": "day", "amount_micros": 1_000 * UNIT});
+    let (statuses, _) = futures_util::future::join(
+        futures_util::future::join_all(stakes),
+        set_limit(&app, &player, wager_limit),
+    )
+    .await;
+    assert!(statuses.iter().all(|status| *status == StatusCode::OK), "{statuses:?}");
+    let staked: i64 = sqlx::query_scalar(
+        "SELECT coalesce(sum(amount), 0)::int8 FROM transfers
+         WHERE debit_account_id = $1 AND kind = 'bet' AND status = 'posted'",
+    )
+    .bind(player.account)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(staked, 24 * UNIT);
+    let view = limits(&app, &player).await;
+    assert_eq!(limit(&view, "wager", "day")["used_micros"], staked);
+}
+
 /// A stake that brings the wager to the limit exactly is taken, one micro-unit more is refused, and a
 /// refused key stays refused on retry.
 #[actix_web::test]

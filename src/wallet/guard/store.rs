@@ -1,6 +1,8 @@
-//! Postgres I/O of player guards. The wallet's batches read them with one query (`load_guards`) and
-//! write the usage they changed with one statement (`write_guard_usage`); the limits and status routes
-//! read and replace whole rows (`load_guard`, `save_guard`) while holding the player's account row lock.
+//! Postgres I/O of player guards. The wallet's batches read them joined to their accounts
+//! (`JOINED_COLUMNS`, `joined_guard`), the provider journal with one query (`load_guards`), and both write
+//! the usage they changed with one statement (`write_guard_usage`). The limits and status routes read and
+//! replace whole rows (`load_guard`, `save_guard`) after touching the player's account row (see
+//! `players::protection`).
 
 use super::{GuardUsage, Limit, LimitKind, Limits, Period, PeriodUsage, PlayerGuard};
 use crate::wallet::ledger::AccountId;
@@ -13,6 +15,23 @@ const COLUMNS: &str = "account_id, status, self_excluded_until, limits, day_star
     day_wagered_micros, day_net_loss_micros, week_started_at, week_deposited_micros, week_wagered_micros,
     week_net_loss_micros, month_started_at, month_deposited_micros, month_wagered_micros, month_net_loss_micros,
     session_started_at, last_stake_at, session_break_minutes, revision";
+
+/// The same columns from a `player_guards g` joined to the wallet's read of its accounts; all null for a
+/// player without a guard.
+pub const JOINED_COLUMNS: &str = "g.account_id, g.status, g.self_excluded_until, g.limits, g.day_started_at,
+    g.day_deposited_micros, g.day_wagered_micros, g.day_net_loss_micros, g.week_started_at,
+    g.week_deposited_micros, g.week_wagered_micros, g.week_net_loss_micros, g.month_started_at,
+    g.month_deposited_micros, g.month_wagered_micros, g.month_net_loss_micros, g.session_started_at,
+    g.last_stake_at, g.session_break_minutes, g.revision";
+
+/// The guard in a row read with `JOINED_COLUMNS`, if the account has one.
+pub fn joined_guard(row: &sqlx::postgres::PgRow) -> Result<Option<PlayerGuard>, sqlx::Error> {
+    let account: Option<i64> = row.try_get("account_id")?;
+    match account {
+        Some(_) => guard_from_row(row).map(Some),
+        None => Ok(None),
+    }
+}
 
 /// The guards of those of `accounts` that have a row: one index probe when none has.
 pub async fn load_guards(
@@ -41,28 +60,20 @@ pub async fn load_guard(
     Ok(load_guards(transaction, &[account.0]).await?.remove(&account))
 }
 
-/// Writes the usage a batch changed, each row by compare-and-set on the revision the batch read, and
-/// checks that no guard of `unlocked_players` (the players of a batch that read without locking) changed
-/// or appeared since `loaded` was read. True when everything matched; false means the batch must not
-/// commit.
+/// Writes the usage a batch changed, each row by compare-and-set on the revision the batch read. True
+/// when every row matched; false means the batch must not commit.
 pub async fn write_guard_usage(
     transaction: &mut Transaction<'_, Postgres>,
-    unlocked_players: &[i64],
-    loaded: &HashMap<AccountId, PlayerGuard>,
     changed: &BTreeMap<AccountId, PlayerGuard>,
 ) -> Result<bool, sqlx::Error> {
-    if unlocked_players.is_empty() && changed.is_empty() {
+    if changed.is_empty() {
         return Ok(true);
     }
     let mut columns = UsageColumns::default();
     for guard in changed.values() {
         columns.push(guard);
     }
-    let loaded_ids: Vec<i64> = loaded.keys().map(|id| id.0).collect();
-    let loaded_revisions: Vec<i64> = loaded.values().map(|guard| guard.revision).collect();
-    // Both parts see the rows as they were when the statement began, after the batch's balance write
-    // locked the players' account rows: a guard writer holds that lock while it writes.
-    let (updated, unexpected): (i64, i64) = sqlx::query_as(
+    let updated: i64 = sqlx::query_scalar(
         "WITH updated AS (
              UPDATE player_guards AS g SET
                  day_started_at = d.day_at, day_deposited_micros = d.day_dep, day_wagered_micros = d.day_wag,
@@ -80,11 +91,7 @@ pub async fn write_guard_usage(
              WHERE g.account_id = d.id AND g.revision = d.rev
              RETURNING 1
          )
-         SELECT (SELECT count(*) FROM updated),
-                (SELECT count(*) FROM player_guards AS g
-                 WHERE g.account_id = ANY($17)
-                   AND NOT EXISTS (SELECT 1 FROM unnest($18::int8[], $19::int8[]) AS l(id, rev)
-                                   WHERE l.id = g.account_id AND l.rev = g.revision))",
+         SELECT count(*) FROM updated",
     )
     .bind(&columns.ids)
     .bind(&columns.revisions)
@@ -102,12 +109,9 @@ pub async fn write_guard_usage(
     .bind(&columns.net_loss[2])
     .bind(&columns.session_started_at)
     .bind(&columns.last_stake_at)
-    .bind(unlocked_players)
-    .bind(&loaded_ids)
-    .bind(&loaded_revisions)
     .fetch_one(&mut **transaction)
     .await?;
-    Ok(updated == changed.len() as i64 && unexpected == 0)
+    Ok(updated == changed.len() as i64)
 }
 
 /// Inserts or replaces a player's whole guard row and bumps its revision. The caller holds the player's
