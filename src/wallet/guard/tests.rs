@@ -279,3 +279,117 @@ proptest! {
         }
     }
 }
+
+mod planned {
+    //! The guard inside `plan_batch`: each request of a guarded player sees the ones before it in the
+    //! same batch, and a refusal is a stored row, so its key stays refused.
+
+    use super::*;
+    use crate::money::{Amount, Balance};
+    use crate::wallet::batch::{plan_batch, BatchInputs};
+    use crate::wallet::ledger::{IdempotencyKey, StoredOutcome, TransferError};
+    use uuid::Uuid;
+
+    const PLAYER: AccountId = AccountId(1);
+    const HOUSE: AccountId = AccountId(2);
+
+    fn account(id: AccountId, kind: AccountKind, balance: i64) -> (AccountId, AccountState) {
+        let state = AccountState {
+            id,
+            kind,
+            currency: "USD".into(),
+            balance: Balance::from_micros(balance),
+        };
+        (id, state)
+    }
+
+    fn request(key: &str, kind: TransferKind, amount: i64) -> TransferRequest {
+        let (debit, credit) = match kind {
+            TransferKind::Bet => (PLAYER, HOUSE),
+            _ => (HOUSE, PLAYER),
+        };
+        TransferRequest {
+            key: IdempotencyKey::parse(key).unwrap(),
+            debit,
+            credit,
+            amount: Amount::parse(amount).unwrap(),
+            kind,
+            reference: String::new(),
+        }
+    }
+
+    #[test]
+    fn stakes_in_one_batch_add_up_and_a_refused_key_stays_refused() {
+        let now = at(10, 12, 0);
+        let accounts: HashMap<_, _> = [
+            account(PLAYER, AccountKind::Player, 1_000),
+            account(HOUSE, AccountKind::House, 0),
+        ]
+        .into_iter()
+        .collect();
+        let guards: HashMap<_, _> = [(PLAYER, with_limit(LimitKind::Wager, Period::Day, 10, now))].into();
+        let existing = HashMap::new();
+        let inputs = BatchInputs {
+            existing: &existing,
+            accounts: &accounts,
+            guards: &guards,
+            now,
+        };
+        let batch = [
+            request("a", TransferKind::Bet, 6),
+            request("b", TransferKind::Bet, 5),
+            request("c", TransferKind::Bet, 4),
+            request("b", TransferKind::Bet, 5),
+            request("d", TransferKind::Win, 7),
+        ];
+        let plan = plan_batch(&batch, &inputs, Uuid::new_v4);
+        let refused = Err(TransferError::Rejected(RejectionCode::WagerLimitReached(Period::Day)));
+        assert!(plan.outcomes[0].is_ok() && plan.outcomes[2].is_ok() && plan.outcomes[4].is_ok());
+        assert_eq!(plan.outcomes[1], refused);
+        assert_eq!(plan.outcomes[3], refused);
+        assert_eq!(plan.new_rows.len(), 4, "the retry of b replays its stored refusal");
+        assert_eq!(
+            plan.new_rows[1].outcome,
+            StoredOutcome::Rejected(RejectionCode::WagerLimitReached(Period::Day))
+        );
+        let usage = plan.guard_usage[&PLAYER].usage.of(Period::Day, now);
+        assert_eq!((usage.wagered, usage.net_loss), (10, 3));
+        assert_eq!(plan.balance_deltas[&PLAYER], -10 + 7);
+    }
+
+    #[test]
+    fn a_blocked_player_is_paid_but_neither_stakes_nor_is_credited_a_deposit() {
+        let now = at(10, 12, 0);
+        let accounts: HashMap<_, _> = [
+            account(PLAYER, AccountKind::Player, 1_000),
+            account(HOUSE, AccountKind::House, 0),
+        ]
+        .into_iter()
+        .collect();
+        let mut blocked = guard(now);
+        blocked.blocked = true;
+        let guards: HashMap<_, _> = [(PLAYER, blocked)].into();
+        let existing = HashMap::new();
+        let inputs = BatchInputs {
+            existing: &existing,
+            accounts: &accounts,
+            guards: &guards,
+            now,
+        };
+        let batch = [
+            request("bet", TransferKind::Bet, 1),
+            request("win", TransferKind::Win, 1),
+            request("deposit", TransferKind::Deposit, 1),
+        ];
+        let plan = plan_batch(&batch, &inputs, Uuid::new_v4);
+        assert_eq!(
+            plan.outcomes[0],
+            Err(TransferError::Rejected(RejectionCode::PlayerBlocked))
+        );
+        assert!(plan.outcomes[1].is_ok());
+        assert_eq!(
+            plan.outcomes[2],
+            Err(TransferError::Rejected(RejectionCode::PlayerBlocked))
+        );
+    }
+}
