@@ -5,7 +5,7 @@
 //! so no batch decides on a stale guard, and usage seeded from the ledger misses no stake.
 
 use crate::configuration::ResponsibleGamingSettings;
-use crate::wallet::guard::store::{load_guard, save_guard, usage_from_ledger};
+use crate::wallet::guard::store::{delete_guard, load_guard, save_guard, usage_from_ledger};
 use crate::wallet::guard::{Limits, PlayerGuard};
 use crate::wallet::ledger::AccountId;
 use chrono::{DateTime, Utc};
@@ -125,7 +125,12 @@ pub async fn change_guard<E>(
     settle_limits(&mut guard.limits, now);
     change(&mut guard).map_err(ChangeError::Refused)?;
     guard.session_break_minutes = settings.session_break_minutes;
-    save_guard(&mut transaction, &guard).await?;
+    if guard.enforces_nothing(now) {
+        // Only players with something to enforce keep a row: the others cost the wallet nothing.
+        delete_guard(&mut transaction, account).await?;
+    } else {
+        save_guard(&mut transaction, &guard).await?;
+    }
     sqlx::query("UPDATE players SET status = $2, self_excluded_until = $3 WHERE id = $1")
         .bind(player_id)
         .bind(if guard.blocked { "blocked" } else { "active" })

@@ -259,6 +259,18 @@ pub struct PlayerGuard {
     pub revision: i64,
 }
 
+impl PlayerGuard {
+    /// True when the guard would refuse nothing now or later: no block, no exclusion still to come, no
+    /// limit and no pending change.
+    pub fn enforces_nothing(&self, now: DateTime<Utc>) -> bool {
+        let money_free = self.limits.money.iter().flatten().all(Limit::is_empty);
+        !self.blocked
+            && self.self_excluded_until.is_none_or(|until| until <= now)
+            && money_free
+            && self.limits.session.is_empty()
+    }
+}
+
 /// How a transfer touches a guarded player.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Movement {

@@ -394,6 +394,11 @@ async fn a_blocked_player_is_refused_until_unblocked() {
     assert_eq!(me(&app, &player).await["status"], "active");
     assert_eq!(login(&app, "rg_blocked").await.status(), StatusCode::OK);
     dice_ok(&app, &player, "b3", UNIT).await;
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM player_guards")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(rows, 0, "an unblocked player without limits has nothing left to guard");
     assert!(app.audit_ok().await);
 }
 

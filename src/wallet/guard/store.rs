@@ -165,6 +165,16 @@ pub async fn save_guard(transaction: &mut Transaction<'_, Postgres>, guard: &Pla
     Ok(())
 }
 
+/// Removes a player's guard row (they have nothing left to enforce). The caller holds the player's
+/// account row, as for `save_guard`.
+pub async fn delete_guard(transaction: &mut Transaction<'_, Postgres>, account: AccountId) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM player_guards WHERE account_id = $1")
+        .bind(account.0)
+        .execute(&mut **transaction)
+        .await?;
+    Ok(())
+}
+
 /// The usage of a player with no guard row yet, from the ledger: the sums of their posted transfers
 /// since each current period began, by kind. The caller holds the player's account row lock, so no
 /// batch of theirs posts meanwhile.
