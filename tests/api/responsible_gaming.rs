@@ -185,6 +185,28 @@ async fn a_wager_limit_takes_a_stake_reaching_it_and_refuses_one_micro_more() {
     assert!(app.audit_ok().await);
 }
 
+/// The same boundary over the WebSocket: a crash bet one micro-unit over the limit is an `error` with
+/// the limit's code, the bet that reaches it exactly is placed.
+#[actix_web::test]
+async fn a_crash_bet_over_the_websocket_meets_the_same_limit() {
+    let app = spawn_app().await;
+    let player = funded(&app, "rg_ws_limit").await;
+    let wager = json!({"kind": "wager", "period": "day", "amount_micros": UNIT});
+    set_limit(&app, &player, wager).await;
+    let mut socket = WsClient::connect_player(&app, &player.token).await;
+    install_chain(&app, "aviator", 160..220).await;
+    socket.wait_for("round_start", |_| true).await;
+    let bet =
+        |amount: i64, id: &str| json!({"type": "place_bet", "room": "aviator", "amount": amount, "client_bet_id": id});
+    socket.send(bet(UNIT + 1, "over")).await;
+    let refused = socket.next_json_of(&["error", "bet_placed"]).await;
+    assert_eq!(refused["code"], "wager_limit_reached", "{refused}");
+    socket.send(bet(UNIT, "exact")).await;
+    let placed = socket.next_json_of(&["error", "bet_placed"]).await;
+    assert_eq!(placed["type"], "bet_placed", "{placed}");
+    assert_eq!(app.balance(&player).await, 99 * UNIT);
+}
+
 /// The loss limit counts stakes minus wins: a stake that could take the net loss past it is refused.
 #[actix_web::test]
 async fn a_loss_limit_refuses_a_stake_that_could_cross_it() {
