@@ -1,9 +1,10 @@
 //! Postgres I/O of the wallet: one transaction per batch. A batch first tries the fast path: read its
-//! accounts unlocked, let the pure planner decide, and write balances by compare-and-set together with
-//! the new transfer rows in one statement. If another node changed one of those balances, or one of the
-//! keys was already stored, the fast path rolls back and the locked path runs: it reads the stored rows
-//! of the batch's keys, locks the accounts in id order (so concurrent batches on any node never
-//! deadlock), plans and writes.
+//! accounts (with their players' guards) unlocked, let the pure planner decide, and write balances by
+//! compare-and-set on each row's version together with the new transfer rows in one statement. If
+//! another node changed one of those rows (a balance, or a player's guard, whose writers touch the row),
+//! or one of the keys was already stored, the fast path rolls back and the locked path runs: it reads
+//! the stored rows of the batch's keys, locks the accounts in id order (so concurrent batches on any node
+//! never deadlock), plans and writes.
 
 use super::batch::{plan_batch, BatchInputs, BatchPlan};
 use super::guard::{self, PlayerGuard};
