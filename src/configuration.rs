@@ -11,9 +11,9 @@ use std::time::Duration;
 mod economy;
 mod providers;
 pub use economy::ShopSettings;
-mod reality_check;
 pub use providers::{ProvidersSettings, RtpSettings};
-pub use reality_check::RealityCheckSettings;
+mod responsible_gaming;
+pub use responsible_gaming::ResponsibleGamingSettings;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -32,7 +32,7 @@ pub struct Settings {
     pub providers: ProvidersSettings,
     pub rtp: RtpSettings,
     pub shop: ShopSettings,
-    pub reality_check: RealityCheckSettings,
+    pub responsible_gaming: ResponsibleGamingSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -576,7 +576,7 @@ impl Settings {
         self.providers.validate()?;
         self.rtp.validate()?;
         self.shop.validate()?;
-        self.reality_check.validate()?;
+        self.responsible_gaming.validate()?;
         self.validate_game()
     }
 

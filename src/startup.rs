@@ -499,7 +499,7 @@ fn build_server(listener: TcpListener, settings: &Settings, parts: ServerParts) 
         keys: TokenKeys::new(&settings.auth),
         pool: database.writer.clone(),
         reader: database.reader.clone(),
-        reality_check_interval: settings.reality_check.interval(),
+        reality_check_interval: std::time::Duration::from_secs(settings.responsible_gaming.reality_check_interval_s),
         settings: settings.session.clone(),
         auto_cashout_max,
         connections,

@@ -29,7 +29,6 @@ const VIEW_TITLES = { verify: 'Verify a bet', account: 'Your account' };
 const LAUNCH_ERRORS = {
   insufficient_balance: (game) => `Your balance is below the minimum bet of ${game.name} (${formatMicros(game.bet_min_micros)}): top up to play.`,
   self_excluded: () => 'You have excluded yourself from play: games open again when the exclusion ends.',
-  player_disabled: () => 'Your account is disabled: please contact support.',
   player_blocked: () => 'Your account is blocked: please contact support.',
   session_time_limit_reached: () => 'You have reached the session time limit you set: take a break and come back later.',
   game_disabled: (game) => `${game.name} is not available right now.`,

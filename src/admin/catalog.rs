@@ -1,5 +1,5 @@
 //! The catalog's admin API: providers (list, add, change), games (list, add, change, import a provider's
-//! game list) and a player's status (disabled, self-excluded). Every change is audited (see `actions`);
+//! game list) and a player's status (active or blocked). Every change is audited (see `actions`);
 //! no answer and no audit record ever holds a provider's secret or key.
 
 use super::actions::{self, Action};
@@ -14,10 +14,11 @@ use crate::catalog::{self, GameListing, Protocol, ProviderRecord, HOUSE_PROVIDER
 use crate::cluster::NodeInfo;
 use crate::configuration::Settings;
 use crate::db::Database;
+use crate::players::protection::{self, ChangeError, Standing};
 use actix_web::dev::Payload;
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use futures_util::StreamExt;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -351,45 +352,59 @@ async fn import_body(request: &HttpRequest, mut payload: web::Payload) -> Result
 #[serde(deny_unknown_fields)]
 struct PlayerStatusBody {
     status: String,
-    /// Absent: unchanged; `null`: no exclusion; a time: excluded until then.
-    #[serde(default, deserialize_with = "games::present")]
-    self_excluded_until: Option<Option<DateTime<Utc>>>,
 }
 
-/// `POST /api/v1/admin/players/{id}/status {status: "active"|"disabled", self_excluded_until?: null|time}`:
-/// a disabled or self-excluded player launches no game and places no provider bet.
+/// `POST /api/v1/admin/players/{id}/status {status: "active"|"blocked"}`: a blocked player logs in to
+/// nothing, stakes and deposits nothing anywhere; open bets still settle. A self-exclusion is the
+/// player's own and outlasts an unblock: the operator cannot lift it.
 async fn set_player_status(
     auditor: Auditor,
     path: web::Path<Uuid>,
     body: BoundedJson<PlayerStatusBody>,
+    settings: web::Data<Settings>,
 ) -> Result<HttpResponse, ApiError> {
     let database = &auditor.database;
     let player_id = path.into_inner();
-    let body = body.0;
-    if !matches!(body.status.as_str(), "active" | "disabled") {
-        return Err(ApiError::bad_request(
-            "invalid_status",
-            "status is 'active' or 'disabled'",
-        ));
-    }
-    let row: Option<(String, Option<DateTime<Utc>>)> = sqlx::query_as(
-        "UPDATE players SET status = $2,
-                self_excluded_until = CASE WHEN $3 THEN $4 ELSE self_excluded_until END
-         WHERE id = $1 RETURNING status, self_excluded_until",
-    )
-    .bind(player_id)
-    .bind(&body.status)
-    .bind(body.self_excluded_until.is_some())
-    .bind(body.self_excluded_until.flatten())
-    .fetch_optional(&database.writer)
-    .await?;
-    let Some((status, self_excluded_until)) = row else {
-        return Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "player_not_found",
-            "no player has this id",
-        ));
+    let blocked = match body.0.status.as_str() {
+        "active" => false,
+        "blocked" => true,
+        _ => {
+            return Err(ApiError::bad_request(
+                "invalid_status",
+                "status is 'active' or 'blocked'",
+            ))
+        }
     };
+    let now = Utc::now();
+    let changed = protection::change_guard(
+        &database.writer,
+        player_id,
+        &settings.responsible_gaming,
+        now,
+        |guard| -> Result<(), ApiError> {
+            guard.blocked = blocked;
+            Ok(())
+        },
+    )
+    .await;
+    let guard = match changed {
+        Ok(guard) => guard,
+        Err(ChangeError::UnknownPlayer) => {
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                "player_not_found",
+                "no player has this id",
+            ))
+        }
+        Err(ChangeError::Refused(error)) => return Err(error),
+        Err(ChangeError::Database(error)) => return Err(ApiError::internal(error)),
+    };
+    let standing = Standing {
+        blocked: guard.blocked,
+        self_excluded_until: guard.self_excluded_until,
+    };
+    let status = standing.status(now);
+    let self_excluded_until = standing.excluded_until(now);
     let details = json!({ "status": status, "self_excluded_until": self_excluded_until });
     auditor
         .record("set_player_status", &player_id.to_string(), details)

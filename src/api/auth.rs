@@ -5,10 +5,12 @@ use super::json::BoundedJson;
 use crate::auth::extract::AuthenticatedPlayer;
 use crate::auth::{PasswordHasherConfig, TokenKeys};
 use crate::db::Database;
+use crate::players::protection::{self, Status};
 use crate::players::{self, SignupError, Username};
 use crate::wallet::{history, Wallet};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
+use chrono::Utc;
 use secrecy::SecretString;
 use serde::Deserialize;
 use serde_json::json;
@@ -73,6 +75,7 @@ pub async fn login(
         .await
         .map_err(hashing_failed)?;
     let player = player.filter(|_| verified).ok_or_else(invalid)?;
+    refuse_unless_active(&database, &player).await?;
     let token = keys
         .issue_player(player.id, player.account, &player.username)
         .map_err(ApiError::internal)?;
@@ -90,13 +93,41 @@ pub async fn me(
     let balance = history::balance(&database.writer, found.account)
         .await?
         .unwrap_or_default();
+    let standing = protection::standing(&database.writer, found.id)
+        .await?
+        .ok_or_else(|| ApiError::unauthorized("the player of this token no longer exists"))?;
+    let now = Utc::now();
     Ok(HttpResponse::Ok().json(json!({
         "id": found.id,
         "username": found.username,
         "created_at": found.created_at,
         "balance": balance,
         "currency": wallet.currency(),
+        "status": standing.status(now),
+        "self_excluded_until": standing.excluded_until(now),
     })))
+}
+
+/// A blocked or self-excluded player gets no token to play with (403, the same codes a stake gets).
+async fn refuse_unless_active(database: &Database, player: &players::Player) -> Result<(), ApiError> {
+    let now = Utc::now();
+    let standing = protection::standing(&database.writer, player.id).await?;
+    match standing.map(|standing| (standing.status(now), standing)) {
+        Some((Status::Blocked, _)) => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "player_blocked",
+            "the player is blocked by the operator",
+        )),
+        Some((Status::SelfExcluded, standing)) => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "self_excluded",
+            format!(
+                "the player is self-excluded until {}",
+                standing.self_excluded_until.unwrap_or(now).to_rfc3339()
+            ),
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// A full hashing queue is the client's cue to come back (503 `auth_busy`); anything else is ours.

@@ -98,7 +98,14 @@ impl From<TransferError> for ApiError {
     fn from(error: TransferError) -> ApiError {
         let message = error.to_string();
         match error {
-            TransferError::Rejected(code) => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code.as_str(), message),
+            // A refusal about who the player is (blocked, self-excluded) is 403; one about what they asked
+            // (funds, limits) is 422. Limit codes reach clients without their period, which the message names.
+            TransferError::Rejected(code) if code.is_forbidden() => {
+                ApiError::new(StatusCode::FORBIDDEN, code.client_code(), message)
+            }
+            TransferError::Rejected(code) => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code.client_code(), message)
+            }
             TransferError::IdempotencyConflict => {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "idempotency_conflict", message)
             }

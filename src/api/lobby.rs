@@ -97,7 +97,7 @@ impl From<LaunchError> for ApiError {
             LaunchError::UnknownGame => (StatusCode::NOT_FOUND, "unknown_game"),
             LaunchError::GameDisabled => (StatusCode::FORBIDDEN, "game_disabled"),
             LaunchError::UnknownPlayer => (StatusCode::UNAUTHORIZED, "unauthorized"),
-            LaunchError::PlayerDisabled => (StatusCode::FORBIDDEN, "player_disabled"),
+            LaunchError::PlayerBlocked => (StatusCode::FORBIDDEN, "player_blocked"),
             LaunchError::SelfExcluded(_) => (StatusCode::FORBIDDEN, "self_excluded"),
             LaunchError::CurrencyNotSupported(_) => (StatusCode::UNPROCESSABLE_ENTITY, "currency_not_supported"),
             LaunchError::InsufficientBalance { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "insufficient_balance"),

@@ -10,6 +10,7 @@ pub mod instant;
 pub mod internal;
 pub mod json;
 pub mod leaderboard;
+pub mod limits;
 pub mod lobby;
 pub mod middleware;
 pub mod rgs;
@@ -56,6 +57,7 @@ pub fn configure(config: &mut web::ServiceConfig, dev_top_up_enabled: bool) {
                 .configure(slots::configure)
                 .configure(fair::configure)
                 .configure(shop::configure)
+                .configure(limits::configure)
                 .configure(|scope| {
                     // The route only exists where free money is allowed: never in production.
                     if dev_top_up_enabled {

@@ -139,6 +139,10 @@ impl From<SlotError> for StakeError {
             SlotError::Wallet(TransferError::Rejected(RejectionCode::InsufficientFunds)) => {
                 StakeError::new(StatusCode::BAD_REQUEST, "ERR_IPB", "insufficient player balance")
             }
+            // Stake Engine's "gambling limits exceeded": the player's own limits, a self-exclusion or a block.
+            SlotError::Wallet(TransferError::Rejected(code)) if code.is_responsible_gaming() => {
+                StakeError::new(StatusCode::BAD_REQUEST, "ERR_GLE", code.describe())
+            }
             SlotError::GameDisabled(_) => {
                 StakeError::new(StatusCode::INTERNAL_SERVER_ERROR, "ERR_MAINTENANCE", message)
             }

@@ -1,5 +1,7 @@
 //! Player accounts: a username, an Argon2id password hash and one ledger account.
 
+pub mod protection;
+
 use crate::money::Currency;
 use crate::wallet::ledger::AccountId;
 use chrono::{DateTime, Utc};

@@ -151,6 +151,7 @@ pub fn http_status(status: Status) -> u16 {
         Status::WrongSyntax | Status::WrongTypes => 400,
         Status::InvalidSignature | Status::InvalidToken | Status::TokenExpired => 401,
         Status::InvalidPartner | Status::UserDisabled => 403,
+        Status::PlayerLimitReached => 422,
         Status::UnknownPlayer | Status::InvalidGame | Status::TransactionDoesNotExist => 404,
         Status::DuplicateTransaction
         | Status::TransactionRolledBack

@@ -120,7 +120,7 @@ pub fn rs_code(status: Status) -> &'static str {
         Status::InvalidGame => "RS_ERROR_INVALID_GAME",
         Status::WrongCurrency => "RS_ERROR_WRONG_CURRENCY",
         Status::NotEnoughMoney => "RS_ERROR_NOT_ENOUGH_MONEY",
-        Status::UserDisabled => "RS_ERROR_USER_DISABLED",
+        Status::UserDisabled | Status::PlayerLimitReached => "RS_ERROR_USER_DISABLED",
         Status::InvalidSignature => "RS_ERROR_INVALID_SIGNATURE",
         Status::TokenExpired => "RS_ERROR_TOKEN_EXPIRED",
         Status::WrongSyntax => "RS_ERROR_WRONG_SYNTAX",

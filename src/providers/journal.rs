@@ -15,6 +15,7 @@ use crate::catalog::rtp::{self, RtpDelta};
 use crate::catalog::CatalogGame;
 use crate::catalog::ProviderRecord;
 use crate::money::Balance;
+use crate::wallet::guard::{self, PlayerGuard};
 use crate::wallet::ledger::{AccountId, IdempotencyKey};
 use crate::wallet::observer::BalanceChange;
 use chrono::{DateTime, Utc};
@@ -186,8 +187,15 @@ async fn lock_accounts(
             balance_micros: balance,
             disabled: status != "active",
             self_excluded_until: row.try_get("self_excluded_until")?,
+            guard: None,
         };
         state.players.insert(id, player);
+    }
+    // The accounts are locked: every writer of a guard holds that lock, so these stay as read.
+    let accounts: Vec<i64> = state.players.values().map(|player| player.account.0).collect();
+    let mut guards = guard::store::load_guards(transaction, &accounts).await?;
+    for player in state.players.values_mut() {
+        player.guard = guards.remove(&player.account);
     }
     // Balances are filled in when the house rows are locked, at the end of the batch.
     let houses = providers
@@ -450,9 +458,31 @@ async fn write(
     update_journal(transaction, state).await?;
     upsert_rounds(transaction, state).await?;
     let transfers = post_movements(transaction, state, houses).await?;
+    write_guards(transaction, state).await?;
     let deltas = rtp_deltas(state, now);
     rtp::record(transaction, shard as i32, &deltas).await?;
     Ok(journal_rows + transfers)
+}
+
+/// Writes the usage the batch counted into its players' guards, in the same transaction as the bets.
+async fn write_guards(transaction: &mut Transaction<'_, Postgres>, state: &BatchState) -> Result<(), sqlx::Error> {
+    let changed: BTreeMap<AccountId, PlayerGuard> = state
+        .guards_changed
+        .iter()
+        .filter_map(|id| state.players.get(id)?.guard.clone())
+        .map(|guard| (guard.account, guard))
+        .collect();
+    if changed.is_empty() {
+        return Ok(());
+    }
+    // The revisions were read under the account locks this transaction still holds: they cannot differ.
+    if guard::store::write_guard_usage(transaction, &changed).await? {
+        Ok(())
+    } else {
+        Err(sqlx::Error::Protocol(
+            "a locked player guard changed under its lock".into(),
+        ))
+    }
 }
 
 async fn insert_journal(transaction: &mut Transaction<'_, Postgres>, state: &BatchState) -> Result<u64, sqlx::Error> {

@@ -46,8 +46,8 @@ pub enum LaunchError {
     GameDisabled,
     #[error("the player of this token no longer exists")]
     UnknownPlayer,
-    #[error("this account is disabled")]
-    PlayerDisabled,
+    #[error("the player is blocked by the operator")]
+    PlayerBlocked,
     #[error("this account is self-excluded until {0}")]
     SelfExcluded(DateTime<Utc>),
     #[error("the game's provider does not take {0}")]
@@ -62,7 +62,7 @@ pub enum LaunchError {
 
 /// The player as a launch checks them, read from the primary.
 struct PlayerStanding {
-    disabled: bool,
+    blocked: bool,
     /// `Some` while the exclusion lasts (compared with Postgres' clock).
     excluded_until: Option<DateTime<Utc>>,
     currency: String,
@@ -136,7 +136,7 @@ async fn standing(pool: &PgPool, player_id: Uuid) -> Result<Option<PlayerStandin
     let Some(row) = row else { return Ok(None) };
     let status: String = row.try_get("status")?;
     Ok(Some(PlayerStanding {
-        disabled: status != "active",
+        blocked: status == "blocked",
         excluded_until: row.try_get("excluded_until")?,
         currency: row.try_get("currency")?,
         balance_micros: row.try_get("balance")?,
@@ -145,8 +145,8 @@ async fn standing(pool: &PgPool, player_id: Uuid) -> Result<Option<PlayerStandin
 
 /// The player's checks, in order: status, self-exclusion, currency (outside games), balance.
 fn check_player(player: &PlayerStanding, provider: &ProviderRecord, game: &CatalogGame) -> Result<(), LaunchError> {
-    if player.disabled {
-        return Err(LaunchError::PlayerDisabled);
+    if player.blocked {
+        return Err(LaunchError::PlayerBlocked);
     }
     if let Some(until) = player.excluded_until {
         return Err(LaunchError::SelfExcluded(until));
@@ -226,7 +226,7 @@ mod tests {
 
     fn player() -> PlayerStanding {
         PlayerStanding {
-            disabled: false,
+            blocked: false,
             excluded_until: None,
             currency: "USD".into(),
             balance_micros: 100_000,
@@ -236,14 +236,14 @@ mod tests {
     #[test]
     fn the_checks_run_in_order() {
         let generic = provider(Protocol::Generic, &["EUR"]);
-        let disabled_and_poor = PlayerStanding {
-            disabled: true,
+        let blocked_and_poor = PlayerStanding {
+            blocked: true,
             balance_micros: 0,
             ..player()
         };
         assert!(matches!(
-            check_player(&disabled_and_poor, &generic, &game()),
-            Err(LaunchError::PlayerDisabled)
+            check_player(&blocked_and_poor, &generic, &game()),
+            Err(LaunchError::PlayerBlocked)
         ));
         let excluded = PlayerStanding {
             excluded_until: Some(Utc::now()),

@@ -92,6 +92,9 @@ pub enum Status {
     NotEnoughMoney,
     /// Disabled or self-excluded: no bets (`RS_ERROR_USER_DISABLED`).
     UserDisabled,
+    /// The bet would cross one of the player's own limits (loss, wager, session time); Hub88 knows no
+    /// closer code than `RS_ERROR_USER_DISABLED`.
+    PlayerLimitReached,
     /// (`RS_ERROR_INVALID_SIGNATURE`)
     InvalidSignature,
     /// A bet on an expired session (`RS_ERROR_TOKEN_EXPIRED`).
@@ -131,6 +134,7 @@ impl Status {
             Status::WrongCurrency => "wrong_currency",
             Status::NotEnoughMoney => "not_enough_money",
             Status::UserDisabled => "user_disabled",
+            Status::PlayerLimitReached => "player_limit_reached",
             Status::InvalidSignature => "invalid_signature",
             Status::TokenExpired => "token_expired",
             Status::WrongSyntax => "wrong_syntax",
@@ -146,7 +150,7 @@ impl Status {
         }
     }
 
-    pub const ALL: [Status; 20] = [
+    pub const ALL: [Status; 21] = [
         Status::Ok,
         Status::Unknown,
         Status::InvalidPartner,
@@ -155,6 +159,7 @@ impl Status {
         Status::WrongCurrency,
         Status::NotEnoughMoney,
         Status::UserDisabled,
+        Status::PlayerLimitReached,
         Status::InvalidSignature,
         Status::TokenExpired,
         Status::WrongSyntax,

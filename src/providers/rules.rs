@@ -6,7 +6,8 @@
 
 use super::model::{Answer, Operation, Status, WalletCall};
 use crate::catalog::CatalogGame;
-use crate::wallet::ledger::AccountId;
+use crate::wallet::guard::{self, PlayerGuard};
+use crate::wallet::ledger::{AccountId, RejectionCode};
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
@@ -23,6 +24,9 @@ pub struct PlayerState {
     pub balance_micros: i64,
     pub disabled: bool,
     pub self_excluded_until: Option<DateTime<Utc>>,
+    /// The player's responsible-gaming guard, when they have one: their bets are checked against it and
+    /// their bets, wins and rollbacks counted into it.
+    pub guard: Option<PlayerGuard>,
 }
 
 impl PlayerState {
@@ -178,6 +182,8 @@ pub struct BatchState {
     pub rounds_changed: BTreeSet<RoundKey>,
     pub movements: Vec<Movement>,
     pub rtp: Vec<RtpChange>,
+    /// Players whose guard usage this batch changed: the journal writes them back.
+    pub guards_changed: BTreeSet<Uuid>,
 }
 
 /// The call plus who made it.
@@ -388,6 +394,9 @@ fn bet(state: &BatchState, context: &Context<'_>, call: &WalletCall, player: &Pl
     if !player.may_bet(context.now) {
         return Verdict::refuse(Status::UserDisabled, "the player is disabled or self-excluded", game_id);
     }
+    if let Some(refusal) = guard_refusal(player, amount, context.now) {
+        return Verdict::refuse(refusal, "a limit the player set would be exceeded", game_id);
+    }
     if amount < game.bet_min_micros || amount > game.bet_max_micros {
         return Verdict::refuse(
             Status::BetLimitExceeded,
@@ -572,11 +581,19 @@ fn record(
             player_balance_after: balance_after,
             at: now,
         });
-        state
+        let stored = state
             .players
             .get_mut(&player.id)
-            .expect("the player was found in this state")
-            .balance_micros = balance_after;
+            .expect("the player was found in this state");
+        stored.balance_micros = balance_after;
+        if let Some(guard) = stored.guard.as_mut() {
+            let movement = match call.operation {
+                Operation::Bet => guard::Movement::Stake,
+                _ => guard::Movement::Payout,
+            };
+            guard::apply(guard, movement, verdict.delta_micros.abs(), now);
+            state.guards_changed.insert(player.id);
+        }
     }
     // A rollback belongs to its bet's round; a win that names only its bet, too.
     let bet_round = reference_of(state, context, call).and_then(|bet| bet.round_id.clone());
@@ -654,6 +671,17 @@ fn record(
     Decision {
         answer,
         journaled: Some(key),
+    }
+}
+
+/// The status a bet gets when the player's guard refuses it (blocked and self-excluded players were
+/// refused before, from their `players` row).
+fn guard_refusal(player: &PlayerState, amount: i64, now: DateTime<Utc>) -> Option<Status> {
+    let guard = player.guard.as_ref()?;
+    match guard::check(guard, guard::Movement::Stake, amount, now) {
+        Ok(()) => None,
+        Err(RejectionCode::PlayerBlocked | RejectionCode::SelfExcluded) => Some(Status::UserDisabled),
+        Err(_) => Some(Status::PlayerLimitReached),
     }
 }
 
@@ -789,6 +817,7 @@ mod tests {
                 balance_micros: balance,
                 disabled: false,
                 self_excluded_until: None,
+                guard: None,
             },
         );
         state.sessions.insert(

@@ -3,6 +3,7 @@
 //! the rows to insert and the net balance change per account. No I/O happens here, so the same
 //! function is checked against a simple model by property tests and run against Postgres by the store.
 
+use super::guard::{self, PlayerGuard};
 use super::ledger::{
     AccountId, AccountKind, AccountState, IdempotencyKey, RejectionCode, StoredOutcome, StoredTransfer, TransferError,
     TransferReceipt, TransferRequest,
@@ -22,12 +23,17 @@ pub struct BatchPlan {
     /// Net balance change of every account a posted row touches, zero included: the write compares and
     /// sets each of them, so a balance that another node changed meanwhile is always noticed.
     pub balance_deltas: BTreeMap<AccountId, i64>,
+    /// Guarded players whose usage the batch changed, as it now stands: the store writes each by
+    /// compare-and-set on the revision it read.
+    pub guard_usage: BTreeMap<AccountId, PlayerGuard>,
 }
 
 /// The inputs a plan reads, gathered by the caller under the batch's transaction.
 pub struct BatchInputs<'a> {
     pub existing: &'a HashMap<IdempotencyKey, StoredTransfer>,
     pub accounts: &'a HashMap<AccountId, AccountState>,
+    /// The players that have a `player_guards` row (limits, a status, a self-exclusion); others have none.
+    pub guards: &'a HashMap<AccountId, PlayerGuard>,
     pub now: DateTime<Utc>,
 }
 
@@ -53,7 +59,20 @@ pub fn plan_batch(
             plan.outcomes.push(outcome);
             continue;
         }
-        match decide(request, inputs.accounts, &balances) {
+        let guarded = guard::movement_of(request, inputs.accounts, inputs.guards);
+        // A guard's refusal outranks the ledger's own (a blocked player hears that they are blocked), but
+        // not a request that never reaches the ledger.
+        let decided = decide(request, inputs.accounts, &balances).map(|outcome| match guarded {
+            Some((player, movement)) => {
+                let running = plan.guard_usage.get(&player).unwrap_or(&inputs.guards[&player]);
+                match guard::check(running, movement, request.amount.micros(), inputs.now) {
+                    Ok(()) => outcome,
+                    Err(code) => StoredOutcome::Rejected(code),
+                }
+            }
+            None => outcome,
+        });
+        match decided {
             Err(error) => plan.outcomes.push(Err(error)),
             Ok(decision) => {
                 let row = StoredTransfer {
@@ -70,6 +89,13 @@ pub fn plan_batch(
                     balances.insert(request.debit, debit_balance_after);
                     balances.insert(request.credit, credit_balance_after);
                     touched.extend([request.debit, request.credit]);
+                    if let Some((player, movement)) = guarded {
+                        let running = plan
+                            .guard_usage
+                            .entry(player)
+                            .or_insert_with(|| inputs.guards[&player].clone());
+                        guard::apply(running, movement, request.amount.micros(), inputs.now);
+                    }
                 }
                 plan.outcomes.push(answer(&row, false));
                 planned.insert(&request.key, plan.new_rows.len());

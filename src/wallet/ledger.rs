@@ -1,5 +1,6 @@
 //! Ledger vocabulary: accounts, transfer requests, their stored form, receipts and errors.
 
+use super::guard::Period;
 use crate::money::{Amount, Balance};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -194,27 +195,108 @@ pub enum RejectionCode {
     BalanceOverflow,
     /// The treasury pool that should pay (a bonus) holds less than the amount.
     TreasuryExhausted,
+    /// The operator blocked the player: no stake, no deposit.
+    PlayerBlocked,
+    /// The player excluded themself until a date: no stake, no deposit.
+    SelfExcluded,
+    /// A deposit would cross the player's deposit limit of this period.
+    DepositLimitReached(Period),
+    /// A stake could make the player's net loss of this period cross their loss limit.
+    LossLimitReached(Period),
+    /// A stake would cross the player's wager limit of this period.
+    WagerLimitReached(Period),
+    /// The player's session has lasted their session limit; stakes resume after a break.
+    SessionTimeLimitReached,
 }
 
 impl RejectionCode {
+    pub const ALL: [RejectionCode; 16] = [
+        RejectionCode::InsufficientFunds,
+        RejectionCode::CurrencyMismatch,
+        RejectionCode::BalanceOverflow,
+        RejectionCode::TreasuryExhausted,
+        RejectionCode::PlayerBlocked,
+        RejectionCode::SelfExcluded,
+        RejectionCode::DepositLimitReached(Period::Day),
+        RejectionCode::DepositLimitReached(Period::Week),
+        RejectionCode::DepositLimitReached(Period::Month),
+        RejectionCode::LossLimitReached(Period::Day),
+        RejectionCode::LossLimitReached(Period::Week),
+        RejectionCode::LossLimitReached(Period::Month),
+        RejectionCode::WagerLimitReached(Period::Day),
+        RejectionCode::WagerLimitReached(Period::Week),
+        RejectionCode::WagerLimitReached(Period::Month),
+        RejectionCode::SessionTimeLimitReached,
+    ];
+
+    /// The stored form: limit codes name their period (`wager_limit_reached_day`).
     pub fn as_str(self) -> &'static str {
         match self {
             RejectionCode::InsufficientFunds => "insufficient_funds",
             RejectionCode::CurrencyMismatch => "currency_mismatch",
             RejectionCode::BalanceOverflow => "balance_overflow",
             RejectionCode::TreasuryExhausted => "treasury_exhausted",
+            RejectionCode::PlayerBlocked => "player_blocked",
+            RejectionCode::SelfExcluded => "self_excluded",
+            RejectionCode::DepositLimitReached(Period::Day) => "deposit_limit_reached_day",
+            RejectionCode::DepositLimitReached(Period::Week) => "deposit_limit_reached_week",
+            RejectionCode::DepositLimitReached(Period::Month) => "deposit_limit_reached_month",
+            RejectionCode::LossLimitReached(Period::Day) => "loss_limit_reached_day",
+            RejectionCode::LossLimitReached(Period::Week) => "loss_limit_reached_week",
+            RejectionCode::LossLimitReached(Period::Month) => "loss_limit_reached_month",
+            RejectionCode::WagerLimitReached(Period::Day) => "wager_limit_reached_day",
+            RejectionCode::WagerLimitReached(Period::Week) => "wager_limit_reached_week",
+            RejectionCode::WagerLimitReached(Period::Month) => "wager_limit_reached_month",
+            RejectionCode::SessionTimeLimitReached => "session_time_limit_reached",
         }
     }
 
     pub fn parse(text: &str) -> Option<RejectionCode> {
-        [
-            RejectionCode::InsufficientFunds,
-            RejectionCode::CurrencyMismatch,
-            RejectionCode::BalanceOverflow,
-            RejectionCode::TreasuryExhausted,
-        ]
-        .into_iter()
-        .find(|code| code.as_str() == text)
+        RejectionCode::ALL.into_iter().find(|code| code.as_str() == text)
+    }
+
+    /// The code clients see: limit codes without their period (`wager_limit_reached`).
+    pub fn client_code(self) -> &'static str {
+        match self {
+            RejectionCode::DepositLimitReached(_) => "deposit_limit_reached",
+            RejectionCode::LossLimitReached(_) => "loss_limit_reached",
+            RejectionCode::WagerLimitReached(_) => "wager_limit_reached",
+            other => other.as_str(),
+        }
+    }
+
+    /// A sentence for the player; limit refusals name the period.
+    pub fn describe(self) -> String {
+        let limit = |period: Period, what: &str| format!("the {} {what} limit would be exceeded", period.adjective());
+        match self {
+            RejectionCode::PlayerBlocked => "the player is blocked by the operator".to_owned(),
+            RejectionCode::SelfExcluded => "the player is self-excluded".to_owned(),
+            RejectionCode::DepositLimitReached(period) => limit(period, "deposit"),
+            RejectionCode::LossLimitReached(period) => limit(period, "loss"),
+            RejectionCode::WagerLimitReached(period) => limit(period, "wager"),
+            RejectionCode::SessionTimeLimitReached => {
+                "the session time limit is reached; stakes resume after a break".to_owned()
+            }
+            other => format!("the transfer was rejected: {}", other.as_str()),
+        }
+    }
+
+    /// Whether the player's own protections refused (status, self-exclusion, a limit), not the ledger.
+    pub fn is_responsible_gaming(self) -> bool {
+        matches!(
+            self,
+            RejectionCode::PlayerBlocked
+                | RejectionCode::SelfExcluded
+                | RejectionCode::DepositLimitReached(_)
+                | RejectionCode::LossLimitReached(_)
+                | RejectionCode::WagerLimitReached(_)
+                | RejectionCode::SessionTimeLimitReached
+        )
+    }
+
+    /// Whether the refusal is about who the player is (403) rather than what they asked (422).
+    pub fn is_forbidden(self) -> bool {
+        matches!(self, RejectionCode::PlayerBlocked | RejectionCode::SelfExcluded)
     }
 }
 
@@ -232,7 +314,7 @@ pub struct TransferReceipt {
 /// Every way a transfer can fail, as its caller sees it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TransferError {
-    #[error("the transfer was rejected: {}", .0.as_str())]
+    #[error("{}", .0.describe())]
     Rejected(RejectionCode),
     #[error("the idempotency key was already used for a different transfer")]
     IdempotencyConflict,

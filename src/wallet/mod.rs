@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod batch;
 pub mod bench;
+pub mod guard;
 pub mod history;
 pub mod ledger;
 pub mod observer;

@@ -1,11 +1,13 @@
 //! Postgres I/O of the wallet: one transaction per batch. A batch first tries the fast path: read its
-//! accounts unlocked, let the pure planner decide, and write balances by compare-and-set together with
-//! the new transfer rows in one statement. If another node changed one of those balances, or one of the
-//! keys was already stored, the fast path rolls back and the locked path runs: it reads the stored rows
-//! of the batch's keys, locks the accounts in id order (so concurrent batches on any node never
-//! deadlock), plans and writes.
+//! accounts (with their players' guards) unlocked, let the pure planner decide, and write balances by
+//! compare-and-set on each row's version together with the new transfer rows in one statement. If
+//! another node changed one of those rows (a balance, or a player's guard, whose writers touch the row),
+//! or one of the keys was already stored, the fast path rolls back and the locked path runs: it reads
+//! the stored rows of the batch's keys, locks the accounts in id order (so concurrent batches on any node
+//! never deadlock), plans and writes.
 
 use super::batch::{plan_batch, BatchInputs, BatchPlan};
+use super::guard::{self, PlayerGuard};
 use super::ledger::{
     AccountId, AccountKind, AccountState, IdempotencyKey, RejectionCode, StoredOutcome, StoredTransfer, TransferError,
     TransferKind, TransferReceipt, TransferRequest,
@@ -120,20 +122,25 @@ impl LedgerStore {
         let no_existing = HashMap::new();
         let account_ids = involved_accounts(requests, no_existing.values());
         let mut transaction = self.pool.begin().await?;
-        let accounts = read_accounts(&mut transaction, &account_ids, Lock::None).await?;
-        let plan = plan_batch(requests, &inputs(&no_existing, &accounts), Uuid::now_v7);
-        write_and_commit(transaction, plan, &accounts).await
+        let read = read_accounts(&mut transaction, &account_ids, Lock::None).await?;
+        let plan = plan_batch(
+            requests,
+            &inputs(&no_existing, &read.accounts, &read.guards),
+            Uuid::now_v7,
+        );
+        write_and_commit(transaction, plan, &read).await
     }
 
     async fn commit_locked(&self, requests: &[TransferRequest]) -> Result<Option<BatchOutcomes>, sqlx::Error> {
         let mut transaction = self.pool.begin().await?;
         let existing = load_existing(&mut transaction, requests).await?;
         let account_ids = involved_accounts(requests, existing.values());
-        let accounts = read_accounts(&mut transaction, &account_ids, Lock::ForUpdate).await?;
+        let read = read_accounts(&mut transaction, &account_ids, Lock::ForUpdate).await?;
         // The rows are locked and the keys were read in this transaction, so only another node storing one
-        // of our keys at the same moment makes this write miss.
-        let plan = plan_batch(requests, &inputs(&existing, &accounts), Uuid::now_v7);
-        write_and_commit(transaction, plan, &accounts).await
+        // of our keys at the same moment makes this write miss. Every writer of a guard holds its player's
+        // account row, so the guards read with the rows stay as they are, too.
+        let plan = plan_batch(requests, &inputs(&existing, &read.accounts, &read.guards), Uuid::now_v7);
+        write_and_commit(transaction, plan, &read).await
     }
 }
 
@@ -142,10 +149,13 @@ impl LedgerStore {
 async fn write_and_commit(
     mut transaction: Transaction<'_, Postgres>,
     plan: BatchPlan,
-    accounts: &HashMap<AccountId, AccountState>,
+    read: &ReadAccounts,
 ) -> Result<Option<BatchOutcomes>, sqlx::Error> {
-    let written = write_plan(&mut transaction, &plan, accounts).await?;
-    if written != expected_writes(&plan) {
+    let written = write_plan(&mut transaction, &plan, read).await?;
+    // Compared and set like the balances: a guard that changed since it was read sends the batch down the
+    // next path.
+    let guards_matched = guard::store::write_guard_usage(&mut transaction, &plan.guard_usage).await?;
+    if written != expected_writes(&plan) || !guards_matched {
         transaction.rollback().await?;
         return Ok(None);
     }
@@ -156,10 +166,12 @@ async fn write_and_commit(
 fn inputs<'a>(
     existing: &'a HashMap<IdempotencyKey, StoredTransfer>,
     accounts: &'a HashMap<AccountId, AccountState>,
+    guards: &'a HashMap<AccountId, PlayerGuard>,
 ) -> BatchInputs<'a> {
     BatchInputs {
         existing,
         accounts,
+        guards,
         now: Utc::now(),
     }
 }
@@ -243,18 +255,38 @@ enum Lock {
     ForUpdate,
 }
 
+/// What a batch read of its accounts: their state, the guards of its guarded players (read in the same
+/// statement, so players without one cost an index probe and no round trip) and each row's version.
+struct ReadAccounts {
+    accounts: HashMap<AccountId, AccountState>,
+    guards: HashMap<AccountId, PlayerGuard>,
+    /// The row version (`xmin`) each account was read at. The write compares it, so that any change of
+    /// the row meanwhile is noticed: a balance, or a guard writer, which touches its player's row.
+    versions: HashMap<AccountId, i64>,
+}
+
 async fn read_accounts(
     transaction: &mut Transaction<'_, Postgres>,
     ids: &[i64],
     lock: Lock,
-) -> Result<HashMap<AccountId, AccountState>, sqlx::Error> {
+) -> Result<ReadAccounts, sqlx::Error> {
     // Locks are taken in id order, so two batches locking overlapping accounts never deadlock.
-    let sql = match lock {
-        Lock::None => "SELECT id, kind, currency, balance FROM accounts WHERE id = ANY($1)",
-        Lock::ForUpdate => "SELECT id, kind, currency, balance FROM accounts WHERE id = ANY($1) ORDER BY id FOR UPDATE",
+    let sql = format!(
+        "SELECT a.id, a.kind, a.currency, a.balance, a.xmin::text::int8 AS version, {guard}
+         FROM accounts a LEFT JOIN player_guards g ON g.account_id = a.id AND a.kind = 'player'
+         WHERE a.id = ANY($1) {lock}",
+        guard = guard::store::JOINED_COLUMNS,
+        lock = match lock {
+            Lock::None => "",
+            Lock::ForUpdate => "ORDER BY a.id FOR UPDATE OF a",
+        },
+    );
+    let rows = sqlx::query(&sql).bind(ids).fetch_all(&mut **transaction).await?;
+    let mut read = ReadAccounts {
+        accounts: HashMap::with_capacity(rows.len()),
+        guards: HashMap::new(),
+        versions: HashMap::with_capacity(rows.len()),
     };
-    let rows = sqlx::query(sql).bind(ids).fetch_all(&mut **transaction).await?;
-    let mut accounts = HashMap::with_capacity(rows.len());
     for row in rows {
         let kind: String = row.try_get("kind")?;
         let state = AccountState {
@@ -266,32 +298,39 @@ async fn read_accounts(
             currency: row.try_get("currency")?,
             balance: Balance::from_micros(row.try_get("balance")?),
         };
-        accounts.insert(state.id, state);
+        if let Some(guard) = guard::store::joined_guard(&row)? {
+            read.guards.insert(state.id, guard);
+        }
+        read.versions.insert(state.id, row.try_get("version")?);
+        read.accounts.insert(state.id, state);
     }
-    Ok(accounts)
+    Ok(read)
 }
 
-/// Writes a plan in one statement. Balances change by compare-and-set: a balance that is no longer what
-/// the plan read is skipped (the caller sees it in the counts), and the player condition repeats the
+/// Writes a plan in one statement. Balances change by compare-and-set: a row that is no longer at the
+/// version the plan read is skipped (the caller sees it in the counts), and the player condition repeats the
 /// CHECK constraint. The rows are locked in id order first (`locked`, which the update joins, so no row is
 /// updated before it is locked): the shards of several nodes write the same house accounts, and an
 /// update that took its row locks in join order deadlocked against them. New rows go in with `ON CONFLICT DO NOTHING`: a key stored meanwhile is skipped.
 async fn write_plan(
     transaction: &mut Transaction<'_, Postgres>,
     plan: &BatchPlan,
-    accounts: &HashMap<AccountId, AccountState>,
+    read: &ReadAccounts,
 ) -> Result<WriteCounts, sqlx::Error> {
+    let accounts = &read.accounts;
     if plan.new_rows.is_empty() && plan.balance_deltas.is_empty() {
         return Ok((0, 0));
     }
     let mut ids = Vec::with_capacity(plan.balance_deltas.len());
     let mut olds = Vec::with_capacity(plan.balance_deltas.len());
     let mut news = Vec::with_capacity(plan.balance_deltas.len());
+    let mut versions = Vec::with_capacity(plan.balance_deltas.len());
     for (id, delta) in &plan.balance_deltas {
         let old = accounts[id].balance.micros();
         ids.push(id.0);
         olds.push(old);
         news.push(old + delta);
+        versions.push(read.versions[id]);
     }
     let mut columns = TransferColumns::default();
     for row in &plan.new_rows {
@@ -302,8 +341,10 @@ async fn write_plan(
              SELECT id FROM accounts WHERE id = ANY($1) ORDER BY id FOR UPDATE
          ), updated AS (
              UPDATE accounts AS a SET balance = d.new, updated_at = now()
-             FROM unnest($1::int8[], $2::int8[], $3::int8[]) AS d(id, old, new) JOIN locked AS l ON l.id = d.id
-             WHERE a.id = d.id AND a.balance = d.old AND (a.kind IN ('house', 'treasury') OR d.new >= 0)
+             FROM unnest($1::int8[], $2::int8[], $3::int8[], $18::int8[]) AS d(id, old, new, version)
+                  JOIN locked AS l ON l.id = d.id
+             WHERE a.id = d.id AND a.balance = d.old AND a.xmin::text::int8 = d.version
+               AND (a.kind IN ('house', 'treasury') OR d.new >= 0)
              RETURNING 1
          ), inserted AS (
              INSERT INTO transfers (id, idempotency_key, debit_account_id, credit_account_id, amount, currency, kind,
@@ -334,6 +375,7 @@ async fn write_plan(
     .bind(&columns.credit_balances_after)
     .bind(&columns.player_accounts)
     .bind(&columns.created_at)
+    .bind(&versions)
     .fetch_one(&mut **transaction)
     .await
 }
@@ -405,10 +447,12 @@ pub(crate) async fn post_in_transaction(
 ) -> Result<Option<BatchOutcomes>, sqlx::Error> {
     let existing = load_existing(transaction, requests).await?;
     let account_ids = involved_accounts(requests, existing.values());
-    let accounts = read_accounts(transaction, &account_ids, Lock::ForUpdate).await?;
-    let plan = plan_batch(requests, &inputs(&existing, &accounts), Uuid::now_v7);
-    let written = write_plan(transaction, &plan, &accounts).await?;
-    if written != expected_writes(&plan) {
+    let read = read_accounts(transaction, &account_ids, Lock::ForUpdate).await?;
+    // The player's guard applies here too: a blocked or self-excluded player buys nothing.
+    let plan = plan_batch(requests, &inputs(&existing, &read.accounts, &read.guards), Uuid::now_v7);
+    let written = write_plan(transaction, &plan, &read).await?;
+    let guards_matched = guard::store::write_guard_usage(transaction, &plan.guard_usage).await?;
+    if written != expected_writes(&plan) || !guards_matched {
         return Ok(None);
     }
     Ok(Some(plan.outcomes))

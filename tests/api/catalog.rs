@@ -434,37 +434,48 @@ async fn a_launch_is_refused_for_each_reason_and_opens_nothing() {
     .await;
 
     let status = format!("/api/v1/admin/players/{}/status", player.id);
-    let disabled = app
-        .post_json(&status, Some(&admin), None, &json!({"status": "disabled"}))
+    let blocked = app
+        .post_json(&status, Some(&admin), None, &json!({"status": "blocked"}))
         .await;
-    json_of(disabled, StatusCode::OK).await;
+    assert_eq!(json_of(blocked, StatusCode::OK).await["status"], "blocked");
     assert_error(
         launch(&app, Some(&player), gates).await,
         StatusCode::FORBIDDEN,
-        "player_disabled",
+        "player_blocked",
     )
     .await;
-    let until = (chrono::Utc::now() + chrono::Duration::days(30)).to_rfc3339();
-    let excluded = json!({"status": "active", "self_excluded_until": until});
-    let answer = json_of(
-        app.post_json(&status, Some(&admin), None, &excluded).await,
-        StatusCode::OK,
-    )
-    .await;
-    assert_eq!(answer["status"], "active");
+    let unblocked = app
+        .post_json(&status, Some(&admin), None, &json!({"status": "active"}))
+        .await;
+    assert_eq!(json_of(unblocked, StatusCode::OK).await["status"], "active");
+    let excluded = app
+        .post_json(
+            "/api/v1/self-exclusion",
+            Some(&player.token),
+            None,
+            &json!({"days": 30}),
+        )
+        .await;
+    json_of(excluded, StatusCode::OK).await;
     assert_error(
         launch(&app, Some(&player), gates).await,
         StatusCode::FORBIDDEN,
         "self_excluded",
     )
     .await;
-    // A disabled status keeps the exclusion when the body does not mention it.
+    // The operator cannot lift a self-exclusion: the route takes a status and nothing else.
+    let lift = json!({"status": "active", "self_excluded_until": null});
+    assert_eq!(
+        app.post_json(&status, Some(&admin), None, &lift).await.status(),
+        StatusCode::BAD_REQUEST
+    );
     let answer = json_of(
-        app.post_json(&status, Some(&admin), None, &json!({"status": "disabled"}))
+        app.post_json(&status, Some(&admin), None, &json!({"status": "active"}))
             .await,
         StatusCode::OK,
     )
     .await;
+    assert_eq!(answer["status"], "self_excluded");
     assert!(answer["self_excluded_until"].is_string(), "{answer}");
 
     let sessions: i64 = sqlx::query_scalar("SELECT count(*) FROM game_sessions")
@@ -473,8 +484,12 @@ async fn a_launch_is_refused_for_each_reason_and_opens_nothing() {
         .unwrap();
     assert_eq!(sessions, 0);
 
-    let past = json!({"status": "active", "self_excluded_until": null});
-    json_of(app.post_json(&status, Some(&admin), None, &past).await, StatusCode::OK).await;
+    // The exclusion ends (moved into the past here): the player launches again.
+    sqlx::query("UPDATE players SET self_excluded_until = now() - interval '1 second' WHERE id = $1")
+        .bind(player.id)
+        .execute(&app.pool)
+        .await
+        .unwrap();
     json_of(launch(&app, Some(&player), gates).await, StatusCode::CREATED).await;
 }
 

@@ -285,7 +285,7 @@ async fn expired_sessions_and_disabled_players_take_no_bets_but_are_still_paid()
         )
         .await;
     studio
-        .execute("UPDATE players SET status = 'disabled' WHERE id = $1", &disabled)
+        .execute("UPDATE players SET status = 'blocked' WHERE id = $1", &disabled)
         .await;
     for (gamer, refusal) in [
         (&expired, "RS_ERROR_TOKEN_EXPIRED"),

@@ -19,6 +19,7 @@ mod providers;
 mod push;
 mod reality_check;
 mod recovery;
+mod responsible_gaming;
 mod rtp;
 mod shop;
 mod slots;

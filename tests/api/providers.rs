@@ -527,7 +527,7 @@ async fn expired_tokens_disabled_players_and_wrong_currencies_stop_bets_but_not_
     assert_status(&studio.win(&seat, "w5", "r5", 2 * TEN).await, StatusCode::OK, "ok");
     // Disabled, then self-excluded: bets refused, wins and rollbacks accepted.
     studio.bet(&seat, "b7", "r7", TEN).await;
-    sqlx::query("UPDATE players SET status = 'disabled' WHERE id = $1")
+    sqlx::query("UPDATE players SET status = 'blocked' WHERE id = $1")
         .bind(seat.player.id)
         .execute(&studio.app.pool)
         .await

@@ -14,7 +14,7 @@ const INTERVAL_S: u64 = 1;
 
 async fn spawn_app_checking_every_second() -> TestApp {
     let mut settings = test_settings();
-    settings.reality_check.interval_s = INTERVAL_S;
+    settings.responsible_gaming.reality_check_interval_s = INTERVAL_S;
     create_database(&mut settings).await;
     spawn_app_with(settings).await
 }

@@ -466,14 +466,7 @@ async fn blocked_and_self_excluded_players_cannot_buy() {
     let admin = app.admin_token().await;
     add_item(&app, &admin, "gem", 1, None).await;
     let player = app.signup_funded("restricted", MICROS_PER_UNIT).await;
-    // The status the base schema knows for a block ('disabled'; issue 17 renames it 'blocked').
-    let blocked_status: String = sqlx::query_scalar(
-        "SELECT CASE WHEN pg_get_constraintdef(oid) LIKE '%blocked%' THEN 'blocked' ELSE 'disabled' END
-         FROM pg_constraint WHERE conrelid = 'players'::regclass AND pg_get_constraintdef(oid) LIKE '%status%'",
-    )
-    .fetch_one(&app.pool)
-    .await
-    .unwrap();
+    let blocked_status = "blocked".to_owned();
     let set = |status: String, until: Option<chrono::DateTime<chrono::Utc>>| {
         sqlx::query("UPDATE players SET status = $2, self_excluded_until = $3 WHERE id = $1")
             .bind(player.id)

@@ -140,6 +140,7 @@ impl MemoryLedger {
         let inputs = BatchInputs {
             existing: &self.rows,
             accounts: &self.accounts,
+            guards: &HashMap::new(),
             now: Utc::now(),
         };
         let mut next_id = self.next_id;
@@ -344,6 +345,7 @@ fn accounts_with_zero_net_change_are_still_written() {
     let inputs = BatchInputs {
         existing: &ledger.rows,
         accounts: &ledger.accounts,
+        guards: &HashMap::new(),
         now: Utc::now(),
     };
     let batch = [
