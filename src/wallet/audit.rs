@@ -110,7 +110,7 @@ const CHECKS: &[Check] = &[
         name: "crash_stake_matches_bet",
         sql: "SELECT format('bet %s (%s) has no posted stake of %s', b.id, b.status, b.amount) AS detail
               FROM crash_bets b
-              LEFT JOIN transfers t ON t.idempotency_key = 'crash:stake:' || b.id AND t.status = 'posted'
+              LEFT JOIN transfer_totals t ON t.idempotency_key = 'crash:stake:' || b.id AND t.status = 'posted'
               WHERE (b.status IN ('open', 'cashing_out', 'cashed_out', 'lost', 'refunded') AND (t.id IS NULL OR t.amount <> b.amount))
                  OR (b.status = 'void' AND t.id IS NOT NULL)
               LIMIT $1",
@@ -119,8 +119,8 @@ const CHECKS: &[Check] = &[
         name: "crash_settlement_paid_once",
         sql: "SELECT format('bet %s (%s): win %s, refund %s, recorded payout %s', b.id, b.status, w.amount, f.amount, b.payout) AS detail
               FROM crash_bets b
-              LEFT JOIN transfers w ON w.idempotency_key = 'crash:win:' || b.id AND w.status = 'posted'
-              LEFT JOIN transfers f ON f.idempotency_key = 'crash:refund:' || b.id AND f.status = 'posted'
+              LEFT JOIN transfer_totals w ON w.idempotency_key = 'crash:win:' || b.id AND w.status = 'posted'
+              LEFT JOIN transfer_totals f ON f.idempotency_key = 'crash:refund:' || b.id AND f.status = 'posted'
               WHERE (b.status = 'cashed_out' AND (w.amount IS DISTINCT FROM b.payout OR f.id IS NOT NULL))
                  OR (b.status = 'refunded' AND (f.amount IS DISTINCT FROM b.amount OR w.id IS NOT NULL))
                  OR (b.status IN ('lost', 'void') AND (w.id IS NOT NULL OR f.id IS NOT NULL))
@@ -131,7 +131,7 @@ const CHECKS: &[Check] = &[
         name: "instant_stake_matches_bet",
         sql: "SELECT format('%s bet %s (%s) has no posted stake of %s', b.game, b.id, b.status, b.amount) AS detail
               FROM instant_bets b
-              LEFT JOIN transfers t ON t.idempotency_key = 'instant:stake:' || b.id AND t.status = 'posted'
+              LEFT JOIN transfer_totals t ON t.idempotency_key = 'instant:stake:' || b.id AND t.status = 'posted'
               WHERE (b.status IN ('open', 'paying', 'settled') AND (t.id IS NULL OR t.amount <> b.amount))
                  OR (b.status = 'void' AND t.id IS NOT NULL)
               LIMIT $1",
@@ -140,7 +140,7 @@ const CHECKS: &[Check] = &[
         name: "instant_payout_paid_once",
         sql: "SELECT format('%s bet %s (%s): win %s, recorded payout %s', b.game, b.id, b.status, w.amount, b.payout) AS detail
               FROM instant_bets b
-              LEFT JOIN transfers w ON w.idempotency_key = 'instant:win:' || b.id AND w.status = 'posted'
+              LEFT JOIN transfer_totals w ON w.idempotency_key = 'instant:win:' || b.id AND w.status = 'posted'
               WHERE (b.status = 'settled' AND coalesce(w.amount, 0) IS DISTINCT FROM b.payout)
                  OR (b.status IN ('pending', 'open', 'void') AND w.id IS NOT NULL)
               LIMIT $1",
@@ -149,7 +149,7 @@ const CHECKS: &[Check] = &[
         name: "slot_stake_taken_once",
         sql: "SELECT format('slot round %s (%s) of %s has no posted stake of %s', r.id, r.status, r.game_id, r.stake_micros) AS detail
               FROM slot_rounds r
-              LEFT JOIN transfers t ON t.idempotency_key = 'slots:stake:' || r.id AND t.status = 'posted'
+              LEFT JOIN transfer_totals t ON t.idempotency_key = 'slots:stake:' || r.id AND t.status = 'posted'
               WHERE (r.status IN ('open', 'paying', 'settled') AND (t.id IS NULL OR t.amount <> r.stake_micros))
                  OR (r.status = 'void' AND t.id IS NOT NULL)
               LIMIT $1",
@@ -160,7 +160,7 @@ const CHECKS: &[Check] = &[
         name: "slot_win_paid_once",
         sql: "SELECT format('slot round %s (%s) of %s: win %s, recorded payout %s', r.id, r.status, r.game_id, w.amount, r.payout_micros) AS detail
               FROM slot_rounds r
-              LEFT JOIN transfers w ON w.idempotency_key = 'slots:win:' || r.id AND w.status = 'posted'
+              LEFT JOIN transfer_totals w ON w.idempotency_key = 'slots:win:' || r.id AND w.status = 'posted'
               WHERE (r.status = 'settled' AND coalesce(w.amount, 0) IS DISTINCT FROM r.payout_micros)
                  OR (r.status IN ('open', 'void') AND w.id IS NOT NULL)
                  OR (r.status = 'pending' AND w.id IS NOT NULL AND (r.step_count > 1 OR w.amount <> r.payout_micros))

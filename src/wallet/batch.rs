@@ -3,6 +3,7 @@
 //! the rows to insert and the net balance change per account. No I/O happens here, so the same
 //! function is checked against a simple model by property tests and run against Postgres by the store.
 
+use super::bonus::{self, BonusBook, BonusState};
 use super::ledger::{
     AccountId, AccountKind, AccountState, IdempotencyKey, RejectionCode, StoredOutcome, StoredTransfer, TransferError,
     TransferReceipt, TransferRequest,
@@ -22,6 +23,8 @@ pub struct BatchPlan {
     /// Net balance change of every account a posted row touches, zero included: the write compares and
     /// sets each of them, so a balance that another node changed meanwhile is always noticed.
     pub balance_deltas: BTreeMap<AccountId, i64>,
+    /// The wagering progress of every bonus player the batch changed, by player account.
+    pub bonus_progress: BTreeMap<AccountId, BonusState>,
 }
 
 /// The inputs a plan reads, gathered by the caller under the batch's transaction.
@@ -29,6 +32,42 @@ pub struct BatchInputs<'a> {
     pub existing: &'a HashMap<IdempotencyKey, StoredTransfer>,
     pub accounts: &'a HashMap<AccountId, AccountState>,
     pub now: DateTime<Utc>,
+    /// Players with a bonus row (and the stored rows their split needs); empty for everyone else.
+    pub bonuses: &'a BonusBook,
+}
+
+/// A plan in the making: the running balances and the rows decided so far.
+pub(super) struct Working<'a> {
+    pub(super) inputs: &'a BatchInputs<'a>,
+    pub(super) plan: BatchPlan,
+    pub(super) balances: HashMap<AccountId, Balance>,
+    planned: HashMap<IdempotencyKey, usize>,
+    touched: BTreeSet<AccountId>,
+}
+
+impl Working<'_> {
+    /// A row stored before this batch or planned earlier in it, by key.
+    pub(super) fn row(&self, key: &IdempotencyKey) -> Option<&StoredTransfer> {
+        self.inputs
+            .existing
+            .get(key)
+            .or_else(|| self.planned.get(key).map(|index| &self.plan.new_rows[*index]))
+    }
+
+    /// Adds a decided row to the plan and, when it posted, moves the running balances.
+    pub(super) fn push_row(&mut self, row: StoredTransfer) {
+        if let StoredOutcome::Posted {
+            debit_balance_after,
+            credit_balance_after,
+        } = row.outcome
+        {
+            self.balances.insert(row.request.debit, debit_balance_after);
+            self.balances.insert(row.request.credit, credit_balance_after);
+            self.touched.extend([row.request.debit, row.request.credit]);
+        }
+        self.planned.insert(row.request.key.clone(), self.plan.new_rows.len());
+        self.plan.new_rows.push(row);
+    }
 }
 
 /// Decides a batch. Requests are applied in order, each seeing the balances left by the previous ones.
@@ -37,60 +76,58 @@ pub fn plan_batch(
     inputs: &BatchInputs<'_>,
     mut new_transfer_id: impl FnMut() -> Uuid,
 ) -> BatchPlan {
-    let mut plan = BatchPlan::default();
-    let mut balances: HashMap<AccountId, Balance> =
-        inputs.accounts.iter().map(|(id, state)| (*id, state.balance)).collect();
-    let mut planned: HashMap<&IdempotencyKey, usize> = HashMap::new();
-    let mut touched: BTreeSet<AccountId> = BTreeSet::new();
-
+    let mut work = Working {
+        inputs,
+        plan: BatchPlan::default(),
+        balances: inputs.accounts.iter().map(|(id, state)| (*id, state.balance)).collect(),
+        planned: HashMap::new(),
+        touched: BTreeSet::new(),
+    };
+    let mut bonus = bonus::BonusRun::new(inputs.bonuses);
     for request in requests {
-        let earlier = inputs
-            .existing
-            .get(&request.key)
-            .or_else(|| planned.get(&request.key).map(|index| &plan.new_rows[*index]));
-        if let Some(stored) = earlier {
-            let outcome = replay(stored, request, inputs.accounts);
-            plan.outcomes.push(outcome);
+        if let Some(stored) = work.row(&request.key) {
+            let outcome =
+                if same_fields(&stored.request, request, inputs.accounts) || bonus.same_split(&work, stored, request) {
+                    answer(stored, true)
+                } else {
+                    Err(TransferError::IdempotencyConflict)
+                };
+            work.plan.outcomes.push(outcome);
             continue;
         }
-        match decide(request, inputs.accounts, &balances) {
-            Err(error) => plan.outcomes.push(Err(error)),
-            Ok(decision) => {
-                let row = StoredTransfer {
-                    id: new_transfer_id(),
-                    request: request.clone(),
-                    outcome: decision,
-                    created_at: inputs.now,
-                };
-                if let StoredOutcome::Posted {
-                    debit_balance_after,
-                    credit_balance_after,
-                } = row.outcome
-                {
-                    balances.insert(request.debit, debit_balance_after);
-                    balances.insert(request.credit, credit_balance_after);
-                    touched.extend([request.debit, request.credit]);
+        let outcome = match bonus.split_of(&work, request) {
+            Some(split) => bonus.post_split(&mut work, request, split, &mut new_transfer_id),
+            None => match decide(request, inputs.accounts, &work.balances) {
+                Err(error) => Err(error),
+                Ok(decision) => {
+                    let row = new_row(request.clone(), decision, inputs.now, &mut new_transfer_id);
+                    let outcome = answer(&row, false);
+                    work.push_row(row);
+                    outcome
                 }
-                plan.outcomes.push(answer(&row, false));
-                planned.insert(&request.key, plan.new_rows.len());
-                plan.new_rows.push(row);
-            }
+            },
+        };
+        if outcome.is_ok() {
+            bonus.after_posted(&mut work, request, &mut new_transfer_id);
         }
+        work.plan.outcomes.push(outcome);
     }
-    plan.balance_deltas = net_deltas(inputs.accounts, &balances, &touched);
-    plan
+    work.plan.bonus_progress = bonus.into_progress();
+    work.plan.balance_deltas = net_deltas(inputs.accounts, &work.balances, &work.touched);
+    work.plan
 }
 
-/// The answer a stored row gives to a request with the same key.
-fn replay(
-    stored: &StoredTransfer,
-    request: &TransferRequest,
-    accounts: &HashMap<AccountId, AccountState>,
-) -> Result<TransferReceipt, TransferError> {
-    if same_fields(&stored.request, request, accounts) {
-        answer(stored, true)
-    } else {
-        Err(TransferError::IdempotencyConflict)
+pub(super) fn new_row(
+    request: TransferRequest,
+    outcome: StoredOutcome,
+    now: DateTime<Utc>,
+    new_transfer_id: &mut impl FnMut() -> Uuid,
+) -> StoredTransfer {
+    StoredTransfer {
+        id: new_transfer_id(),
+        request,
+        outcome,
+        created_at: now,
     }
 }
 
@@ -110,7 +147,7 @@ fn same_fields(
         && stored.reference == request.reference
 }
 
-fn answer(row: &StoredTransfer, replayed: bool) -> Result<TransferReceipt, TransferError> {
+pub(super) fn answer(row: &StoredTransfer, replayed: bool) -> Result<TransferReceipt, TransferError> {
     match row.outcome {
         StoredOutcome::Posted {
             debit_balance_after,
@@ -128,7 +165,7 @@ fn answer(row: &StoredTransfer, replayed: bool) -> Result<TransferReceipt, Trans
 
 /// Decides a new request against the running balances. `Err` means the request never reaches the
 /// ledger (it names accounts that do not exist); `Ok` is a row to store, posted or rejected.
-fn decide(
+pub(super) fn decide(
     request: &TransferRequest,
     accounts: &HashMap<AccountId, AccountState>,
     balances: &HashMap<AccountId, Balance>,

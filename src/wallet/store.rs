@@ -6,6 +6,7 @@
 //! deadlock), plans and writes.
 
 use super::batch::{plan_batch, BatchInputs, BatchPlan};
+use super::bonus::{self, BonusBook, StakeOrder};
 use super::ledger::{
     AccountId, AccountKind, AccountState, IdempotencyKey, RejectionCode, StoredOutcome, StoredTransfer, TransferError,
     TransferKind, TransferReceipt, TransferRequest,
@@ -37,14 +38,16 @@ pub struct SystemAccounts {
 #[derive(Clone, Debug)]
 pub struct LedgerStore {
     pool: PgPool,
+    /// Which part of a bonus player's money their stakes take first (`[bonus] stake_order`).
+    stake_order: StakeOrder,
 }
 
 /// A batch's answers, one per request in order.
 pub type BatchOutcomes = Vec<Result<TransferReceipt, TransferError>>;
 
 impl LedgerStore {
-    pub fn new(pool: PgPool) -> LedgerStore {
-        LedgerStore { pool }
+    pub fn new(pool: PgPool, stake_order: StakeOrder) -> LedgerStore {
+        LedgerStore { pool, stake_order }
     }
 
     /// Creates the root treasury and `shard_count` house and treasury pool sub-accounts if they do not
@@ -121,7 +124,8 @@ impl LedgerStore {
         let account_ids = involved_accounts(requests, no_existing.values());
         let mut transaction = self.pool.begin().await?;
         let accounts = read_accounts(&mut transaction, &account_ids, Lock::None).await?;
-        let plan = plan_batch(requests, &inputs(&no_existing, &accounts), Uuid::now_v7);
+        let book = bonus::store::load_book(&mut transaction, requests, &accounts, self.stake_order, false).await?;
+        let plan = plan_batch(requests, &inputs(&no_existing, &accounts, &book), Uuid::now_v7);
         write_and_commit(transaction, plan, &accounts).await
     }
 
@@ -130,9 +134,12 @@ impl LedgerStore {
         let existing = load_existing(&mut transaction, requests).await?;
         let account_ids = involved_accounts(requests, existing.values());
         let accounts = read_accounts(&mut transaction, &account_ids, Lock::ForUpdate).await?;
+        // The bonus rows are read after their players' accounts are locked, and every writer of them
+        // holds that lock too.
+        let book = bonus::store::load_book(&mut transaction, requests, &accounts, self.stake_order, true).await?;
         // The rows are locked and the keys were read in this transaction, so only another node storing one
         // of our keys at the same moment makes this write miss.
-        let plan = plan_batch(requests, &inputs(&existing, &accounts), Uuid::now_v7);
+        let plan = plan_batch(requests, &inputs(&existing, &accounts, &book), Uuid::now_v7);
         write_and_commit(transaction, plan, &accounts).await
     }
 }
@@ -145,7 +152,8 @@ async fn write_and_commit(
     accounts: &HashMap<AccountId, AccountState>,
 ) -> Result<Option<BatchOutcomes>, sqlx::Error> {
     let written = write_plan(&mut transaction, &plan, accounts).await?;
-    if written != expected_writes(&plan) {
+    let progress_written = bonus::store::write_bonus_progress(&mut transaction, &plan.bonus_progress).await?;
+    if written != expected_writes(&plan) || progress_written != plan.bonus_progress.len() as i64 {
         transaction.rollback().await?;
         return Ok(None);
     }
@@ -156,11 +164,13 @@ async fn write_and_commit(
 fn inputs<'a>(
     existing: &'a HashMap<IdempotencyKey, StoredTransfer>,
     accounts: &'a HashMap<AccountId, AccountState>,
+    bonuses: &'a BonusBook,
 ) -> BatchInputs<'a> {
     BatchInputs {
         existing,
         accounts,
         now: Utc::now(),
+        bonuses,
     }
 }
 
@@ -230,6 +240,7 @@ pub(crate) fn stored_transfer_from_row(row: &sqlx::postgres::PgRow) -> Result<St
             amount: Amount::parse(amount).map_err(|error| decode("amount", error.to_string()))?,
             kind: TransferKind::parse(&kind).ok_or_else(|| decode("kind", kind.clone()))?,
             reference: row.try_get("reference")?,
+            settles: None,
         },
         outcome,
         created_at: row.try_get::<DateTime<Utc>, _>("created_at")?,
@@ -248,10 +259,23 @@ async fn read_accounts(
     ids: &[i64],
     lock: Lock,
 ) -> Result<HashMap<AccountId, AccountState>, sqlx::Error> {
-    // Locks are taken in id order, so two batches locking overlapping accounts never deadlock.
+    // Locks are taken in id order, so two batches locking overlapping accounts never deadlock. A bonus
+    // player's bonus account (and a bonus account's player) come along: a stake may split onto it and a
+    // grant may convert into cash.
     let sql = match lock {
-        Lock::None => "SELECT id, kind, currency, balance FROM accounts WHERE id = ANY($1)",
-        Lock::ForUpdate => "SELECT id, kind, currency, balance FROM accounts WHERE id = ANY($1) ORDER BY id FOR UPDATE",
+        Lock::None => {
+            "SELECT id, kind, currency, balance FROM accounts WHERE id IN (
+                           SELECT unnest($1::int8[])
+                           UNION SELECT bonus_account_id FROM player_bonus WHERE player_account_id = ANY($1)
+                           UNION SELECT player_account_id FROM player_bonus WHERE bonus_account_id = ANY($1))"
+        }
+        Lock::ForUpdate => {
+            "SELECT id, kind, currency, balance FROM accounts WHERE id IN (
+                           SELECT unnest($1::int8[])
+                           UNION SELECT bonus_account_id FROM player_bonus WHERE player_account_id = ANY($1)
+                           UNION SELECT player_account_id FROM player_bonus WHERE bonus_account_id = ANY($1))
+                           ORDER BY id FOR UPDATE"
+        }
     };
     let rows = sqlx::query(sql).bind(ids).fetch_all(&mut **transaction).await?;
     let mut accounts = HashMap::with_capacity(rows.len());

@@ -141,6 +141,7 @@ impl MemoryLedger {
             existing: &self.rows,
             accounts: &self.accounts,
             now: Utc::now(),
+            bonuses: &BonusBook::default(),
         };
         let mut next_id = self.next_id;
         let plan = plan_batch(batch, &inputs, || {
@@ -238,6 +239,7 @@ fn request_strategy() -> impl Strategy<Value = TransferRequest> {
                 TransferKind::Win
             },
             reference: format!("ref-{reference}"),
+            settles: None,
         },
     )
 }
@@ -282,6 +284,7 @@ fn request(key: &str, debit: AccountId, credit: AccountId, micros: i64) -> Trans
         amount: Amount::parse(micros).unwrap(),
         kind: TransferKind::Bet,
         reference: "r".into(),
+        settles: None,
     }
 }
 
@@ -345,6 +348,7 @@ fn accounts_with_zero_net_change_are_still_written() {
         existing: &ledger.rows,
         accounts: &ledger.accounts,
         now: Utc::now(),
+        bonuses: &BonusBook::default(),
     };
     let batch = [
         request("in", TREASURY, AccountId(3), 5),
