@@ -8,7 +8,9 @@ use sqlx::postgres::{PgConnectOptions, PgSslMode};
 use std::path::Path;
 use std::time::Duration;
 
+mod bonus;
 mod providers;
+pub use bonus::{BonusSettings, ReferralPayOn, ReferralSettings, WAGERING_MULTIPLIER_MAX};
 pub use providers::{ProvidersSettings, RtpSettings};
 
 #[derive(Debug, Clone, Deserialize)]
@@ -27,6 +29,8 @@ pub struct Settings {
     pub logging: LoggingSettings,
     pub providers: ProvidersSettings,
     pub rtp: RtpSettings,
+    pub bonus: BonusSettings,
+    pub referral: ReferralSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -569,6 +573,8 @@ impl Settings {
         self.validate_cluster()?;
         self.providers.validate()?;
         self.rtp.validate()?;
+        self.bonus.validate()?;
+        self.referral.validate()?;
         self.validate_game()
     }
 

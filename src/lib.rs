@@ -8,6 +8,7 @@ pub mod cli;
 pub mod cluster;
 pub mod configuration;
 pub mod db;
+pub mod economy;
 pub mod fair;
 pub mod games;
 pub mod loadtest;

@@ -99,7 +99,7 @@ impl Application {
         }
         let redis = cluster::redis::connect(&settings.redis).await?;
         let subscriber = cluster::redis::connect_subscriber(&settings.redis).await?;
-        let wallet = Wallet::start(&database, &settings.wallet, settings.currency())
+        let wallet = Wallet::start_with(&database, &settings.wallet, settings.currency(), settings.bonus.stake_order)
             .await
             .context("failed to start the wallet")?;
         let address = format!("{}:{}", settings.application.host, settings.application.port);
