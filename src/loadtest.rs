@@ -118,7 +118,14 @@ impl Fixture {
     }
 
     async fn create_or_find(&self, username: &Username) -> anyhow::Result<Player> {
-        let created = players::create(&self.database.writer, username, &self.password_hash, &self.currency, None).await;
+        let created = players::create(
+            &self.database.writer,
+            username,
+            &self.password_hash,
+            &self.currency,
+            None,
+        )
+        .await;
         match created {
             Ok((player, _)) => Ok(player),
             Err(SignupError::UsernameTaken) => {

@@ -12,6 +12,7 @@ pub mod json;
 pub mod leaderboard;
 pub mod lobby;
 pub mod middleware;
+pub mod referrals;
 pub mod rgs;
 pub mod slots;
 pub mod stake;
@@ -54,6 +55,7 @@ pub fn configure(config: &mut web::ServiceConfig, dev_top_up_enabled: bool) {
                 .configure(instant::configure)
                 .configure(slots::configure)
                 .configure(fair::configure)
+                .configure(referrals::configure)
                 .configure(|scope| {
                     // The route only exists where free money is allowed: never in production.
                     if dev_top_up_enabled {

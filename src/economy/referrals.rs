@@ -237,10 +237,12 @@ pub async fn pay(
             Err(GrantError::Database(error)) => return Err(error),
         }
     }
-    sqlx::query("UPDATE referrals SET status = 'paid', paid_at = now() WHERE referee_player_id = $1 AND status = 'pending'")
-        .bind(referee)
-        .execute(pool)
-        .await?;
+    sqlx::query(
+        "UPDATE referrals SET status = 'paid', paid_at = now() WHERE referee_player_id = $1 AND status = 'pending'",
+    )
+    .bind(referee)
+    .execute(pool)
+    .await?;
     Ok(Some(ReferralStatus::Paid))
 }
 

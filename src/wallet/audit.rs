@@ -258,4 +258,59 @@ const CHECKS: &[Check] = &[
                  OR r.live_bets <> coalesce(j.live, 0)
               LIMIT $1",
     },
+    // Bonus money (a bonus account's balance against its transfers is `balance_equals_transfers`).
+    Check {
+        // Every recorded grant has its posted Bonus transfer of its amount into its player's bonus account.
+        name: "bonus_grant_posted",
+        sql: "SELECT format('bonus grant %s of account %s (%s): transfer %s %s %s', g.idempotency_key, g.player_account_id,
+                            g.amount_micros, t.id, t.status, t.amount) AS detail
+              FROM bonus_grants g
+              LEFT JOIN transfers t ON t.idempotency_key = g.idempotency_key
+              LEFT JOIN player_bonus p ON p.player_account_id = g.player_account_id
+              WHERE t.id IS NULL OR t.id <> g.transfer_id OR t.status <> 'posted' OR t.kind <> 'bonus'
+                 OR t.amount <> g.amount_micros OR p.bonus_account_id IS DISTINCT FROM t.credit_account_id
+              LIMIT $1",
+    },
+    Check {
+        // A conversion moves the whole bonus balance to cash: the bonus account is empty right after it.
+        name: "bonus_conversion_empties_bonus",
+        sql: "SELECT format('conversion %s moved %s but left %s in bonus account %s', t.id, t.amount,
+                            t.debit_balance_after, t.debit_account_id) AS detail
+              FROM transfers t
+              JOIN player_bonus p ON p.bonus_account_id = t.debit_account_id
+              WHERE t.kind = 'bonus_conversion' AND t.status = 'posted'
+                AND (t.debit_balance_after <> 0 OR t.credit_account_id <> p.player_account_id)
+              LIMIT $1",
+    },
+    Check {
+        // A paid referral has exactly its two grants (referee and referrer), and nothing else pays it.
+        name: "referral_paid_twice_exactly",
+        sql: "SELECT format('referral of %s (%s): %s referee and %s referrer grants', r.referee_player_id, r.status,
+                            count(g.idempotency_key) FILTER (WHERE g.reason = 'referral_referee'),
+                            count(g.idempotency_key) FILTER (WHERE g.reason = 'referral_referrer')) AS detail
+              FROM referrals r
+              LEFT JOIN bonus_grants g ON g.idempotency_key IN ('referral:' || r.referee_player_id || ':referral_referee',
+                                                                'referral:' || r.referee_player_id || ':referral_referrer')
+              GROUP BY r.referee_player_id, r.status
+              HAVING (r.status = 'paid' AND (count(g.idempotency_key) FILTER (WHERE g.reason = 'referral_referee') <> 1
+                                          OR count(g.idempotency_key) FILTER (WHERE g.reason = 'referral_referrer') <> 1))
+                  OR (r.status = 'capped' AND count(g.idempotency_key) > 0)
+              LIMIT $1",
+    },
+    Check {
+        // A second leg exists only next to its request's own row (legs exist only for bonus players).
+        name: "bonus_leg_has_main_row",
+        sql: "WITH owned AS (
+                  SELECT player_account_id AS id FROM player_bonus UNION SELECT bonus_account_id FROM player_bonus
+              ), mains AS (
+                  SELECT bonus_leg_key(idempotency_key) AS leg_key FROM transfers
+                  WHERE player_account_id IN (SELECT id FROM owned) AND kind IN ('bet', 'win', 'refund')
+                    AND idempotency_key NOT LIKE 'bonus-leg:%'
+              )
+              SELECT format('leg %s (%s) has no main row', l.idempotency_key, l.id) AS detail
+              FROM transfers l
+              WHERE l.idempotency_key LIKE 'bonus-leg:%'
+                AND NOT EXISTS (SELECT 1 FROM mains m WHERE m.leg_key = l.idempotency_key)
+              LIMIT $1",
+    },
 ];
