@@ -262,19 +262,19 @@ async fn read_accounts(
     // Locks are taken in id order, so two batches locking overlapping accounts never deadlock. A bonus
     // player's bonus account (and a bonus account's player) come along: a stake may split onto it and a
     // grant may convert into cash.
+    // The bonus ids come from two init-plans (one index probe each), so the accounts are still read by
+    // one index scan over `id = ANY(...)`, as before bonus money existed.
     let sql = match lock {
         Lock::None => {
-            "SELECT id, kind, currency, balance FROM accounts WHERE id IN (
-                           SELECT unnest($1::int8[])
-                           UNION SELECT bonus_account_id FROM player_bonus WHERE player_account_id = ANY($1)
-                           UNION SELECT player_account_id FROM player_bonus WHERE bonus_account_id = ANY($1))"
+            "SELECT id, kind, currency, balance FROM accounts WHERE id = ANY($1::int8[]
+                 || ARRAY(SELECT bonus_account_id FROM player_bonus WHERE player_account_id = ANY($1))
+                 || ARRAY(SELECT player_account_id FROM player_bonus WHERE bonus_account_id = ANY($1)))"
         }
         Lock::ForUpdate => {
-            "SELECT id, kind, currency, balance FROM accounts WHERE id IN (
-                           SELECT unnest($1::int8[])
-                           UNION SELECT bonus_account_id FROM player_bonus WHERE player_account_id = ANY($1)
-                           UNION SELECT player_account_id FROM player_bonus WHERE bonus_account_id = ANY($1))
-                           ORDER BY id FOR UPDATE"
+            "SELECT id, kind, currency, balance FROM accounts WHERE id = ANY($1::int8[]
+                 || ARRAY(SELECT bonus_account_id FROM player_bonus WHERE player_account_id = ANY($1))
+                 || ARRAY(SELECT player_account_id FROM player_bonus WHERE bonus_account_id = ANY($1)))
+             ORDER BY id FOR UPDATE"
         }
     };
     let rows = sqlx::query(sql).bind(ids).fetch_all(&mut **transaction).await?;
