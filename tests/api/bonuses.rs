@@ -363,3 +363,70 @@ async fn bonus_money_is_staked_paid_back_in_proportion_and_converted() {
     let report = game_cluster::wallet::audit::run(&app.pool).await.unwrap();
     assert!(report.ok, "{:?}", report.breaches);
 }
+
+/// Paying on the first deposit: the referral stays pending through the sign-up and is paid once the
+/// referee's deposit posts; a referral left pending by a crash is paid by the sweep, once.
+#[actix_web::test]
+async fn a_first_deposit_referral_is_paid_at_the_deposit_and_the_sweep_pays_leftovers_once() {
+    let mut settings = test_settings();
+    crate::helpers::create_database(&mut settings).await;
+    settings.referral.pay_on = game_cluster::configuration::ReferralPayOn::FirstDeposit;
+    settings.referral.sweep_age_ms = 0;
+    let app = spawn_app_with(settings).await;
+    fund_pools(&app, 1_000_000_000).await;
+    let referrer = app.signup("patient").await;
+    let code = referral_code(&app, &referrer).await;
+    let response = signup_with_code(&app, "saver", &code).await;
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["referral"]["status"], "pending");
+    let referee: Uuid = body["player"]["id"].as_str().unwrap().parse().unwrap();
+    let policy = game_cluster::economy::referrals::ReferralPolicy::new(&app.settings.referral, &app.settings.bonus);
+    game_cluster::economy::referrals::sweep(&app.pool, &app.wallet, &policy)
+        .await
+        .unwrap();
+    assert_eq!(
+        bonus_balance_of(&app, referee).await,
+        0,
+        "no deposit yet: nothing is due"
+    );
+    let admin = app.admin_token().await;
+    assert_eq!(
+        app.deposit(&admin, referee, 2_000_000, "first").await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(bonus_balance_of(&app, referee).await, REFERRAL_BONUS);
+    assert_eq!(bonus_balance_of(&app, referrer.id).await, REFERRAL_BONUS);
+
+    // A crash between the commit and the payment: the referral is pending although its deposit posted.
+    let response = signup_with_code(&app, "crashed", &code).await;
+    let body: Value = response.json().await.unwrap();
+    let crashed: Uuid = body["player"]["id"].as_str().unwrap().parse().unwrap();
+    let account: i64 = sqlx::query_scalar("SELECT account_id FROM players WHERE id = $1")
+        .bind(crashed)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    app.wallet
+        .credit_from_treasury(
+            game_cluster::wallet::ledger::AccountId(account),
+            Amount::parse(1_000_000).unwrap(),
+            TransferKind::Deposit,
+            IdempotencyKey::parse("deposit-without-hook").unwrap(),
+            "test".into(),
+        )
+        .await
+        .unwrap();
+    for _ in 0..2 {
+        game_cluster::economy::referrals::sweep(&app.pool, &app.wallet, &policy)
+            .await
+            .unwrap();
+    }
+    assert_eq!(bonus_balance_of(&app, crashed).await, REFERRAL_BONUS);
+    assert_eq!(bonus_balance_of(&app, referrer.id).await, 2 * REFERRAL_BONUS);
+    assert_eq!(
+        count(&app, "SELECT count(*) FROM referrals WHERE status = 'paid'").await,
+        2
+    );
+    assert_eq!(count(&app, "SELECT count(*) FROM bonus_grants").await, 4);
+    assert!(app.audit_ok().await);
+}
