@@ -385,8 +385,12 @@ impl TransferColumns {
     fn push(&mut self, row: &StoredTransfer, accounts: &HashMap<AccountId, AccountState>) {
         let request = &row.request;
         let debit = &accounts[&request.debit];
-        let is_player = |id: &AccountId| accounts[id].kind.belongs_to_player();
-        let player_side = [request.debit, request.credit].into_iter().find(is_player);
+        // A player's cash account first: a bonus conversion (bonus -> cash) belongs to the cash history.
+        let sides = [request.debit, request.credit];
+        let player_side = sides
+            .into_iter()
+            .find(|id| accounts[id].kind == AccountKind::Player)
+            .or_else(|| sides.into_iter().find(|id| accounts[id].kind.belongs_to_player()));
         let currency = debit.currency.as_str();
         self.player_accounts.push(player_side.map(|id| id.0));
         self.ids.push(row.id);

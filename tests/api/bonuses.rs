@@ -360,6 +360,19 @@ async fn bonus_money_is_staked_paid_back_in_proportion_and_converted() {
         .await
         .unwrap();
     assert_eq!(done["cash_micros"].as_i64(), Some(ledger_total));
+    // The conversion is a cash movement: it shows in the player's history as a credit.
+    let history: Value = app
+        .get("/api/v1/wallet/transactions", Some(&player.token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let entries = history["entries"].as_array().unwrap();
+    let conversion = entries.iter().find(|entry| entry["kind"] == "bonus_conversion");
+    assert!(
+        conversion.is_some_and(|entry| entry["amount"].as_i64() > Some(0)),
+        "{history}"
+    );
     let report = game_cluster::wallet::audit::run(&app.pool).await.unwrap();
     assert!(report.ok, "{:?}", report.breaches);
 }
