@@ -11,6 +11,8 @@ use std::time::Duration;
 mod economy;
 mod providers;
 pub use economy::ShopSettings;
+mod bonus;
+pub use bonus::{BonusSettings, ReferralPayOn, ReferralSettings, WAGERING_MULTIPLIER_MAX};
 pub use providers::{ProvidersSettings, RtpSettings};
 mod responsible_gaming;
 pub use responsible_gaming::ResponsibleGamingSettings;
@@ -33,6 +35,8 @@ pub struct Settings {
     pub rtp: RtpSettings,
     pub shop: ShopSettings,
     pub responsible_gaming: ResponsibleGamingSettings,
+    pub bonus: BonusSettings,
+    pub referral: ReferralSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -577,6 +581,8 @@ impl Settings {
         self.rtp.validate()?;
         self.shop.validate()?;
         self.responsible_gaming.validate()?;
+        self.bonus.validate()?;
+        self.referral.validate()?;
         self.validate_game()
     }
 

@@ -118,9 +118,16 @@ impl Fixture {
     }
 
     async fn create_or_find(&self, username: &Username) -> anyhow::Result<Player> {
-        let created = players::create(&self.database.writer, username, &self.password_hash, &self.currency).await;
+        let created = players::create(
+            &self.database.writer,
+            username,
+            &self.password_hash,
+            &self.currency,
+            None,
+        )
+        .await;
         match created {
-            Ok(player) => Ok(player),
+            Ok((player, _)) => Ok(player),
             Err(SignupError::UsernameTaken) => {
                 self.reused.fetch_add(1, Ordering::Relaxed);
                 let found = players::find_credentials(&self.database.writer, username.as_str())

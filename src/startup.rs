@@ -18,6 +18,7 @@ use crate::cluster::registry::{self, Registration};
 use crate::cluster::{self, Namespace, NodeInfo};
 use crate::configuration::Settings;
 use crate::db::Database;
+use crate::economy::referrals::{self, ReferralPolicy};
 use crate::games::crash::forward::{Forwarder, ForwarderSettings};
 use crate::games::crash::leadership::{Drain, LeaderHandle, LeadershipDependencies, RoomLeadership};
 use crate::games::crash::relay::{CloseAll, RelayDependencies, RoomRelay};
@@ -99,9 +100,14 @@ impl Application {
         }
         let redis = cluster::redis::connect(&settings.redis).await?;
         let subscriber = cluster::redis::connect_subscriber(&settings.redis).await?;
-        let wallet = Wallet::start(&database, &settings.wallet, settings.currency())
-            .await
-            .context("failed to start the wallet")?;
+        let wallet = Wallet::start_with(
+            &database,
+            &settings.wallet,
+            settings.currency(),
+            settings.bonus.stake_order,
+        )
+        .await
+        .context("failed to start the wallet")?;
         let address = format!("{}:{}", settings.application.host, settings.application.port);
         let listener = TcpListener::bind(&address).with_context(|| format!("failed to bind {address}"))?;
         let port = listener.local_addr()?.port();
@@ -139,6 +145,8 @@ impl Application {
         // Before the node serves: the lobby, launches and RTP tracking find every house game in the catalog.
         crate::catalog::house::sync(&database.writer, &settings, slots.catalog()).await?;
         let provider_wallet = ProviderWallet::start(database.writer.clone(), wallet.clone(), &settings.providers);
+        let referral_policy = ReferralPolicy::new(&settings.referral, &settings.bonus);
+        referrals::start_sweeper(database.writer.clone(), wallet.clone(), referral_policy);
         let rtp_refresh = Duration::from_millis(settings.rtp.refresh_interval_ms);
         rtp::gauges::start(database.reader.clone(), rtp::thresholds(&settings.rtp), rtp_refresh);
         let readiness = Arc::new(Readiness::default());

@@ -2,6 +2,7 @@
 //! operator surface of the dashboard (cluster state, statistics, controls).
 
 pub mod actions;
+pub mod bonuses;
 pub mod catalog;
 pub mod cli;
 pub mod cluster;
@@ -16,6 +17,7 @@ use crate::api::{idempotency_key, parse_amount};
 use crate::auth::extract::AdminUser;
 use crate::auth::TokenKeys;
 use crate::db::Database;
+use crate::economy::referrals::{self, ReferralPolicy};
 use crate::players;
 use crate::wallet::ledger::{TransferKind, REFERENCE_LENGTH_MAX};
 use crate::wallet::Wallet;
@@ -52,7 +54,8 @@ pub fn configure(config: &mut web::ServiceConfig) {
             .route("/nodes/{node_id}/drain", web::post().to(cluster::drain))
             .configure(provider_rounds::configure)
             .configure(catalog::configure)
-            .configure(economy::configure),
+            .configure(economy::configure)
+            .configure(bonuses::configure),
     );
 }
 
@@ -108,6 +111,7 @@ pub async fn deposit(
     body: BoundedJson<DepositBody>,
     database: web::Data<Database>,
     wallet: web::Data<Wallet>,
+    settings: web::Data<crate::configuration::Settings>,
 ) -> Result<HttpResponse, ApiError> {
     let player_id = path.into_inner();
     let key = idempotency_key(&request, &format!("deposit:{player_id}"))?;
@@ -126,6 +130,8 @@ pub async fn deposit(
         .credit_from_treasury(player.account, amount, TransferKind::Deposit, key, reference)
         .await?;
     tracing::info!(admin = %admin.subject, %player_id, amount = amount.micros(), replayed = receipt.replayed, "admin deposit");
+    let policy = ReferralPolicy::new(&settings.referral, &settings.bonus);
+    referrals::on_deposit(&database.writer, &wallet, &policy, player_id).await;
     Ok(HttpResponse::Ok().json(json!({
         "transfer_id": receipt.transfer_id,
         "amount": amount,

@@ -4,7 +4,9 @@ use super::error::ApiError;
 use super::json::BoundedJson;
 use crate::auth::extract::AuthenticatedPlayer;
 use crate::auth::{PasswordHasherConfig, TokenKeys};
+use crate::configuration::Settings;
 use crate::db::Database;
+use crate::economy::referrals::{self, ReferralCode, ReferralPolicy, ReferralView, Referrer};
 use crate::players::protection::{self, Status};
 use crate::players::{self, SignupError, Username};
 use crate::wallet::{history, Wallet};
@@ -22,19 +24,42 @@ pub struct Credentials {
     password: String,
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignupBody {
+    username: String,
+    password: String,
+    /// Another player's code: both get a referral bonus (docs/ECONOMY.md).
+    referral_code: Option<String>,
+}
+
 pub async fn signup(
-    body: BoundedJson<Credentials>,
+    body: BoundedJson<SignupBody>,
     database: web::Data<Database>,
     hasher: web::Data<PasswordHasherConfig>,
     keys: web::Data<TokenKeys>,
     wallet: web::Data<Wallet>,
+    settings: web::Data<Settings>,
 ) -> Result<HttpResponse, ApiError> {
-    let username =
-        Username::parse(&body.0.username).map_err(|message| ApiError::bad_request("invalid_username", message))?;
-    let password = players::parse_new_password(&body.0.password)
-        .map_err(|message| ApiError::bad_request("invalid_password", message))?;
+    let SignupBody {
+        username,
+        password,
+        referral_code,
+    } = body.0;
+    let username = Username::parse(&username).map_err(|message| ApiError::bad_request("invalid_username", message))?;
+    let password =
+        players::parse_new_password(&password).map_err(|message| ApiError::bad_request("invalid_password", message))?;
+    // The code is checked before anything is created: an unknown code creates nothing.
+    let referrer = match referral_code {
+        Some(text) => Some(find_referrer(&database, &text).await?),
+        None => None,
+    };
     let hash = hasher.hash(password).await.map_err(hashing_failed)?;
-    let player = players::create(&database.writer, &username, &hash, wallet.currency())
+    let new_referral = referrer.as_ref().map(|referrer| players::NewReferral {
+        referrer: referrer.player_id,
+        per_day_max: settings.referral.referrals_per_day_max,
+    });
+    let (player, status) = players::create(&database.writer, &username, &hash, wallet.currency(), new_referral)
         .await
         .map_err(|error| match error {
             SignupError::UsernameTaken => {
@@ -42,10 +67,42 @@ pub async fn signup(
             }
             SignupError::Database(error) => ApiError::internal(error),
         })?;
+    let referral = match (referrer, status) {
+        (Some(referrer), Some(status)) => {
+            let policy = ReferralPolicy::new(&settings.referral, &settings.bonus);
+            let status =
+                referrals::pay_if_due_at_sign_up(&database.writer, &wallet, &policy, player.id, status).await?;
+            Some(ReferralView {
+                status,
+                code: referrer.code,
+            })
+        }
+        _ => None,
+    };
     let token = keys
         .issue_player(player.id, player.account, &player.username)
         .map_err(ApiError::internal)?;
-    Ok(HttpResponse::Created().json(json!({ "player": player, "token": token, "token_type": "Bearer" })))
+    Ok(HttpResponse::Created().json(json!({
+        "player": player,
+        "token": token,
+        "token_type": "Bearer",
+        "referral": referral,
+    })))
+}
+
+/// The player a sign-up's code names; 422 `unknown_referral_code` for a code nobody has.
+async fn find_referrer(database: &Database, text: &str) -> Result<Referrer, ApiError> {
+    let unknown = || {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unknown_referral_code",
+            "no player has this referral code",
+        )
+    };
+    let code = ReferralCode::parse(text).ok_or_else(unknown)?;
+    referrals::find_referrer(&database.writer, &code)
+        .await?
+        .ok_or_else(unknown)
 }
 
 pub async fn login(
@@ -105,6 +162,7 @@ pub async fn me(
         "currency": wallet.currency(),
         "status": standing.status(now),
         "self_excluded_until": standing.excluded_until(now),
+        "referral_code": found.referral_code,
     })))
 }
 

@@ -13,6 +13,7 @@ pub mod leaderboard;
 pub mod limits;
 pub mod lobby;
 pub mod middleware;
+pub mod referrals;
 pub mod rgs;
 pub mod shop;
 pub mod slots;
@@ -58,6 +59,7 @@ pub fn configure(config: &mut web::ServiceConfig, dev_top_up_enabled: bool) {
                 .configure(fair::configure)
                 .configure(shop::configure)
                 .configure(limits::configure)
+                .configure(referrals::configure)
                 .configure(|scope| {
                     // The route only exists where free money is allowed: never in production.
                     if dev_top_up_enabled {

@@ -4,7 +4,11 @@ use super::error::ApiError;
 use super::json::BoundedJson;
 use super::{idempotency_key, parse_amount};
 use crate::auth::extract::AuthenticatedPlayer;
+use crate::configuration::Settings;
 use crate::db::Database;
+use crate::economy::bonuses;
+use crate::economy::referrals::{self, ReferralPolicy};
+use crate::money::Balance;
 use crate::wallet::history::{self, HISTORY_PAGE_SIZE_MAX};
 use crate::wallet::ledger::TransferKind;
 use crate::wallet::Wallet;
@@ -26,10 +30,17 @@ pub async fn balance(
     wallet: web::Data<Wallet>,
 ) -> Result<HttpResponse, ApiError> {
     // The primary, not the replica: a balance is usually read right before a bet.
-    let balance = history::balance(&database.writer, player.account)
+    let money = bonuses::money_view(&database.writer, player.account)
         .await?
         .ok_or_else(|| ApiError::unauthorized("the account of this token no longer exists"))?;
-    Ok(HttpResponse::Ok().json(json!({ "balance": balance, "currency": wallet.currency() })))
+    // `balance` stays the cash balance (as before bonus money existed); stakes may also use bonus money.
+    Ok(HttpResponse::Ok().json(json!({
+        "balance": Balance::from_micros(money.cash_micros),
+        "currency": wallet.currency(),
+        "cash_micros": money.cash_micros,
+        "bonus_micros": money.bonus_micros,
+        "wagering": money.wagering,
+    })))
 }
 
 #[derive(Deserialize)]
@@ -67,6 +78,8 @@ pub async fn top_up(
     body: BoundedJson<TopUpBody>,
     wallet: web::Data<Wallet>,
     policy: web::Data<TopUpPolicy>,
+    database: web::Data<Database>,
+    settings: web::Data<Settings>,
 ) -> Result<HttpResponse, ApiError> {
     let key = idempotency_key(&request, &format!("top_up:{}", player.player_id))?;
     let amount = parse_amount(&body.0.amount)?;
@@ -86,6 +99,8 @@ pub async fn top_up(
             "self-service top-up".into(),
         )
         .await?;
+    let referral_policy = ReferralPolicy::new(&settings.referral, &settings.bonus);
+    referrals::on_deposit(&database.writer, &wallet, &referral_policy, player.player_id).await;
     Ok(HttpResponse::Ok().json(json!({
         "transfer_id": receipt.transfer_id,
         "amount": amount,

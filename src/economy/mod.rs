@@ -1,5 +1,8 @@
-//! The player economy: the item catalog, purchases and inventories, and the treasury that funds them.
+//! The player economy: the item catalog, purchases and inventories, the treasury that funds them, bonus
+//! money and referrals.
 
+pub mod bonuses;
 pub mod items;
 pub mod purchases;
+pub mod referrals;
 pub mod treasury;

@@ -207,6 +207,7 @@ async fn purchase_in(
         amount: total,
         kind: TransferKind::Purchase,
         reference: format!("purchase of {} x {}", request.quantity, item.code),
+        settles: None,
     };
     let Some(outcomes) = store::post_in_transaction(transaction, std::slice::from_ref(&transfer)).await? else {
         return Ok(None);

@@ -61,6 +61,7 @@ pub async fn fund(
                 amount: share,
                 kind: TransferKind::TreasuryFunding,
                 reference: format!("treasury funding of {} micro-units", amount.micros()),
+                settles: None,
             })
             .await?;
         shares.push(FundedShare {

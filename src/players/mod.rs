@@ -2,6 +2,7 @@
 
 pub mod protection;
 
+use crate::economy::referrals::{self, ReferralCode, ReferralStatus};
 use crate::money::Currency;
 use crate::wallet::ledger::AccountId;
 use chrono::{DateTime, Utc};
@@ -57,6 +58,8 @@ pub struct Player {
     #[serde(skip)]
     pub account: AccountId,
     pub created_at: DateTime<Utc>,
+    /// The code other players sign up with to be referred by this one.
+    pub referral_code: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -67,15 +70,46 @@ pub enum SignupError {
     Database(#[from] sqlx::Error),
 }
 
-/// Creates a player and their ledger account in one transaction.
+/// A referral to record with a sign-up: who referred the new player, and the referrer's daily cap.
+#[derive(Debug, Clone, Copy)]
+pub struct NewReferral {
+    pub referrer: Uuid,
+    pub per_day_max: u32,
+}
+
+/// Attempts to draw a referral code that no player has yet (8 characters of base32: a collision is
+/// rare until there are hundreds of millions of players).
+const REFERRAL_CODE_ATTEMPTS_MAX: u32 = 5;
+
+/// Creates a player, their ledger account and (when referred) their referral row in one transaction;
+/// answers the referral's status too.
 #[tracing::instrument(skip(pool, password_hash), fields(username = username.as_str()))]
 pub async fn create(
     pool: &PgPool,
     username: &Username,
     password_hash: &str,
     currency: &Currency,
-) -> Result<Player, SignupError> {
+    referral: Option<NewReferral>,
+) -> Result<(Player, Option<ReferralStatus>), SignupError> {
+    for _ in 1..REFERRAL_CODE_ATTEMPTS_MAX {
+        match create_once(pool, username, password_hash, currency, referral).await {
+            Err(SignupError::Database(sqlx::Error::Database(error)))
+                if error.constraint() == Some("players_referral_code_idx") => {}
+            other => return other,
+        }
+    }
+    create_once(pool, username, password_hash, currency, referral).await
+}
+
+async fn create_once(
+    pool: &PgPool,
+    username: &Username,
+    password_hash: &str,
+    currency: &Currency,
+    referral: Option<NewReferral>,
+) -> Result<(Player, Option<ReferralStatus>), SignupError> {
     let id = Uuid::now_v7();
+    let referral_code = ReferralCode::generate();
     let mut transaction = pool.begin().await?;
     let account: i64 =
         sqlx::query_scalar("INSERT INTO accounts (code, kind, currency) VALUES ($1, 'player', $2) RETURNING id")
@@ -84,26 +118,38 @@ pub async fn create(
             .fetch_one(&mut *transaction)
             .await?;
     let inserted = sqlx::query(
-        "INSERT INTO players (id, username, password_hash, account_id) VALUES ($1, $2, $3, $4) RETURNING created_at",
+        "INSERT INTO players (id, username, password_hash, account_id, referral_code) VALUES ($1, $2, $3, $4, $5)
+         RETURNING created_at",
     )
     .bind(id)
     .bind(username.as_str())
     .bind(password_hash)
     .bind(account)
+    .bind(referral_code.as_str())
     .fetch_one(&mut *transaction)
     .await;
     let row = match inserted {
         Ok(row) => row,
-        Err(sqlx::Error::Database(error)) if error.is_unique_violation() => return Err(SignupError::UsernameTaken),
+        Err(sqlx::Error::Database(error))
+            if error.is_unique_violation() && error.constraint() != Some("players_referral_code_idx") =>
+        {
+            return Err(SignupError::UsernameTaken)
+        }
         Err(error) => return Err(error.into()),
     };
+    let status = match referral {
+        Some(referral) => Some(referrals::record(&mut transaction, id, referral.referrer, referral.per_day_max).await?),
+        None => None,
+    };
     transaction.commit().await?;
-    Ok(Player {
+    let player = Player {
         id,
         username: username.as_str().to_owned(),
         account: AccountId(account),
         created_at: row.try_get("created_at")?,
-    })
+        referral_code: referral_code.as_str().to_owned(),
+    };
+    Ok((player, status))
 }
 
 fn player_from_row(row: &sqlx::postgres::PgRow) -> Result<Player, sqlx::Error> {
@@ -112,13 +158,14 @@ fn player_from_row(row: &sqlx::postgres::PgRow) -> Result<Player, sqlx::Error> {
         username: row.try_get("username")?,
         account: AccountId(row.try_get("account_id")?),
         created_at: row.try_get("created_at")?,
+        referral_code: row.try_get("referral_code")?,
     })
 }
 
 /// The player with this username (in any case) and their password hash.
 pub async fn find_credentials(pool: &PgPool, username: &str) -> Result<Option<(Player, String)>, sqlx::Error> {
     let row = sqlx::query(
-        "SELECT id, username, account_id, created_at, password_hash FROM players WHERE lower(username) = lower($1)",
+        "SELECT id, username, account_id, created_at, referral_code, password_hash FROM players WHERE lower(username) = lower($1)",
     )
     .bind(username)
     .fetch_optional(pool)
@@ -128,7 +175,7 @@ pub async fn find_credentials(pool: &PgPool, username: &str) -> Result<Option<(P
 }
 
 pub async fn find(pool: &PgPool, id: Uuid) -> Result<Option<Player>, sqlx::Error> {
-    let row = sqlx::query("SELECT id, username, account_id, created_at FROM players WHERE id = $1")
+    let row = sqlx::query("SELECT id, username, account_id, created_at, referral_code FROM players WHERE id = $1")
         .bind(id)
         .fetch_optional(pool)
         .await?;

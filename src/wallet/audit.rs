@@ -110,7 +110,7 @@ const CHECKS: &[Check] = &[
         name: "crash_stake_matches_bet",
         sql: "SELECT format('bet %s (%s) has no posted stake of %s', b.id, b.status, b.amount) AS detail
               FROM crash_bets b
-              LEFT JOIN transfers t ON t.idempotency_key = 'crash:stake:' || b.id AND t.status = 'posted'
+              LEFT JOIN transfer_totals t ON t.idempotency_key = 'crash:stake:' || b.id AND t.status = 'posted'
               WHERE (b.status IN ('open', 'cashing_out', 'cashed_out', 'lost', 'refunded') AND (t.id IS NULL OR t.amount <> b.amount))
                  OR (b.status = 'void' AND t.id IS NOT NULL)
               LIMIT $1",
@@ -119,8 +119,8 @@ const CHECKS: &[Check] = &[
         name: "crash_settlement_paid_once",
         sql: "SELECT format('bet %s (%s): win %s, refund %s, recorded payout %s', b.id, b.status, w.amount, f.amount, b.payout) AS detail
               FROM crash_bets b
-              LEFT JOIN transfers w ON w.idempotency_key = 'crash:win:' || b.id AND w.status = 'posted'
-              LEFT JOIN transfers f ON f.idempotency_key = 'crash:refund:' || b.id AND f.status = 'posted'
+              LEFT JOIN transfer_totals w ON w.idempotency_key = 'crash:win:' || b.id AND w.status = 'posted'
+              LEFT JOIN transfer_totals f ON f.idempotency_key = 'crash:refund:' || b.id AND f.status = 'posted'
               WHERE (b.status = 'cashed_out' AND (w.amount IS DISTINCT FROM b.payout OR f.id IS NOT NULL))
                  OR (b.status = 'refunded' AND (f.amount IS DISTINCT FROM b.amount OR w.id IS NOT NULL))
                  OR (b.status IN ('lost', 'void') AND (w.id IS NOT NULL OR f.id IS NOT NULL))
@@ -131,7 +131,7 @@ const CHECKS: &[Check] = &[
         name: "instant_stake_matches_bet",
         sql: "SELECT format('%s bet %s (%s) has no posted stake of %s', b.game, b.id, b.status, b.amount) AS detail
               FROM instant_bets b
-              LEFT JOIN transfers t ON t.idempotency_key = 'instant:stake:' || b.id AND t.status = 'posted'
+              LEFT JOIN transfer_totals t ON t.idempotency_key = 'instant:stake:' || b.id AND t.status = 'posted'
               WHERE (b.status IN ('open', 'paying', 'settled') AND (t.id IS NULL OR t.amount <> b.amount))
                  OR (b.status = 'void' AND t.id IS NOT NULL)
               LIMIT $1",
@@ -140,7 +140,7 @@ const CHECKS: &[Check] = &[
         name: "instant_payout_paid_once",
         sql: "SELECT format('%s bet %s (%s): win %s, recorded payout %s', b.game, b.id, b.status, w.amount, b.payout) AS detail
               FROM instant_bets b
-              LEFT JOIN transfers w ON w.idempotency_key = 'instant:win:' || b.id AND w.status = 'posted'
+              LEFT JOIN transfer_totals w ON w.idempotency_key = 'instant:win:' || b.id AND w.status = 'posted'
               WHERE (b.status = 'settled' AND coalesce(w.amount, 0) IS DISTINCT FROM b.payout)
                  OR (b.status IN ('pending', 'open', 'void') AND w.id IS NOT NULL)
               LIMIT $1",
@@ -149,7 +149,7 @@ const CHECKS: &[Check] = &[
         name: "slot_stake_taken_once",
         sql: "SELECT format('slot round %s (%s) of %s has no posted stake of %s', r.id, r.status, r.game_id, r.stake_micros) AS detail
               FROM slot_rounds r
-              LEFT JOIN transfers t ON t.idempotency_key = 'slots:stake:' || r.id AND t.status = 'posted'
+              LEFT JOIN transfer_totals t ON t.idempotency_key = 'slots:stake:' || r.id AND t.status = 'posted'
               WHERE (r.status IN ('open', 'paying', 'settled') AND (t.id IS NULL OR t.amount <> r.stake_micros))
                  OR (r.status = 'void' AND t.id IS NOT NULL)
               LIMIT $1",
@@ -160,7 +160,7 @@ const CHECKS: &[Check] = &[
         name: "slot_win_paid_once",
         sql: "SELECT format('slot round %s (%s) of %s: win %s, recorded payout %s', r.id, r.status, r.game_id, w.amount, r.payout_micros) AS detail
               FROM slot_rounds r
-              LEFT JOIN transfers w ON w.idempotency_key = 'slots:win:' || r.id AND w.status = 'posted'
+              LEFT JOIN transfer_totals w ON w.idempotency_key = 'slots:win:' || r.id AND w.status = 'posted'
               WHERE (r.status = 'settled' AND coalesce(w.amount, 0) IS DISTINCT FROM r.payout_micros)
                  OR (r.status IN ('open', 'void') AND w.id IS NOT NULL)
                  OR (r.status = 'pending' AND w.id IS NOT NULL AND (r.step_count > 1 OR w.amount <> r.payout_micros))
@@ -297,6 +297,61 @@ const CHECKS: &[Check] = &[
               FROM transfers t
               WHERE t.kind = 'purchase' AND t.status = 'posted'
                 AND NOT EXISTS (SELECT 1 FROM purchases p WHERE p.transfer_id = t.id AND p.status = 'posted')
+              LIMIT $1",
+    },
+    // Bonus money (a bonus account's balance against its transfers is `balance_equals_transfers`).
+    Check {
+        // Every recorded grant has its posted Bonus transfer of its amount into its player's bonus account.
+        name: "bonus_grant_posted",
+        sql: "SELECT format('bonus grant %s of account %s (%s): transfer %s %s %s', g.idempotency_key, g.player_account_id,
+                            g.amount_micros, t.id, t.status, t.amount) AS detail
+              FROM bonus_grants g
+              LEFT JOIN transfers t ON t.idempotency_key = g.idempotency_key
+              LEFT JOIN player_bonus p ON p.player_account_id = g.player_account_id
+              WHERE t.id IS NULL OR t.id <> g.transfer_id OR t.status <> 'posted' OR t.kind <> 'bonus'
+                 OR t.amount <> g.amount_micros OR p.bonus_account_id IS DISTINCT FROM t.credit_account_id
+              LIMIT $1",
+    },
+    Check {
+        // A conversion moves the whole bonus balance to cash: the bonus account is empty right after it.
+        name: "bonus_conversion_empties_bonus",
+        sql: "SELECT format('conversion %s moved %s but left %s in bonus account %s', t.id, t.amount,
+                            t.debit_balance_after, t.debit_account_id) AS detail
+              FROM transfers t
+              JOIN player_bonus p ON p.bonus_account_id = t.debit_account_id
+              WHERE t.kind = 'bonus_conversion' AND t.status = 'posted'
+                AND (t.debit_balance_after <> 0 OR t.credit_account_id <> p.player_account_id)
+              LIMIT $1",
+    },
+    Check {
+        // A paid referral has exactly its two grants (referee and referrer), and nothing else pays it.
+        name: "referral_paid_twice_exactly",
+        sql: "SELECT format('referral of %s (%s): %s referee and %s referrer grants', r.referee_player_id, r.status,
+                            count(g.idempotency_key) FILTER (WHERE g.reason = 'referral_referee'),
+                            count(g.idempotency_key) FILTER (WHERE g.reason = 'referral_referrer')) AS detail
+              FROM referrals r
+              LEFT JOIN bonus_grants g ON g.idempotency_key IN ('referral:' || r.referee_player_id || ':referral_referee',
+                                                                'referral:' || r.referee_player_id || ':referral_referrer')
+              GROUP BY r.referee_player_id, r.status
+              HAVING (r.status = 'paid' AND (count(g.idempotency_key) FILTER (WHERE g.reason = 'referral_referee') <> 1
+                                          OR count(g.idempotency_key) FILTER (WHERE g.reason = 'referral_referrer') <> 1))
+                  OR (r.status = 'capped' AND count(g.idempotency_key) > 0)
+              LIMIT $1",
+    },
+    Check {
+        // A second leg exists only next to its request's own row (legs exist only for bonus players).
+        name: "bonus_leg_has_main_row",
+        sql: "WITH owned AS (
+                  SELECT player_account_id AS id FROM player_bonus UNION SELECT bonus_account_id FROM player_bonus
+              ), mains AS (
+                  SELECT bonus_leg_key(idempotency_key) AS leg_key FROM transfers
+                  WHERE player_account_id IN (SELECT id FROM owned) AND kind IN ('bet', 'win', 'refund')
+                    AND idempotency_key NOT LIKE 'bonus-leg:%'
+              )
+              SELECT format('leg %s (%s) has no main row', l.idempotency_key, l.id) AS detail
+              FROM transfers l
+              WHERE l.idempotency_key LIKE 'bonus-leg:%'
+                AND NOT EXISTS (SELECT 1 FROM mains m WHERE m.leg_key = l.idempotency_key)
               LIMIT $1",
     },
 ];

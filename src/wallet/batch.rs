@@ -3,6 +3,7 @@
 //! the rows to insert and the net balance change per account. No I/O happens here, so the same
 //! function is checked against a simple model by property tests and run against Postgres by the store.
 
+use super::bonus::{self, BonusBook, BonusState};
 use super::guard::{self, PlayerGuard};
 use super::ledger::{
     AccountId, AccountKind, AccountState, IdempotencyKey, RejectionCode, StoredOutcome, StoredTransfer, TransferError,
@@ -26,6 +27,8 @@ pub struct BatchPlan {
     /// Guarded players whose usage the batch changed, as it now stands: the store writes each by
     /// compare-and-set on the revision it read.
     pub guard_usage: BTreeMap<AccountId, PlayerGuard>,
+    /// The wagering progress of every bonus player the batch changed, by player account.
+    pub bonus_progress: BTreeMap<AccountId, BonusState>,
 }
 
 /// The inputs a plan reads, gathered by the caller under the batch's transaction.
@@ -35,6 +38,42 @@ pub struct BatchInputs<'a> {
     /// The players that have a `player_guards` row (limits, a status, a self-exclusion); others have none.
     pub guards: &'a HashMap<AccountId, PlayerGuard>,
     pub now: DateTime<Utc>,
+    /// Players with a bonus row (and the stored rows their split needs); empty for everyone else.
+    pub bonuses: &'a BonusBook,
+}
+
+/// A plan in the making: the running balances and the rows decided so far.
+pub(super) struct Working<'a> {
+    pub(super) inputs: &'a BatchInputs<'a>,
+    pub(super) plan: BatchPlan,
+    pub(super) balances: HashMap<AccountId, Balance>,
+    planned: HashMap<IdempotencyKey, usize>,
+    touched: BTreeSet<AccountId>,
+}
+
+impl Working<'_> {
+    /// A row stored before this batch or planned earlier in it, by key.
+    pub(super) fn row(&self, key: &IdempotencyKey) -> Option<&StoredTransfer> {
+        self.inputs
+            .existing
+            .get(key)
+            .or_else(|| self.planned.get(key).map(|index| &self.plan.new_rows[*index]))
+    }
+
+    /// Adds a decided row to the plan and, when it posted, moves the running balances.
+    pub(super) fn push_row(&mut self, row: StoredTransfer) {
+        if let StoredOutcome::Posted {
+            debit_balance_after,
+            credit_balance_after,
+        } = row.outcome
+        {
+            self.balances.insert(row.request.debit, debit_balance_after);
+            self.balances.insert(row.request.credit, credit_balance_after);
+            self.touched.extend([row.request.debit, row.request.credit]);
+        }
+        self.planned.insert(row.request.key.clone(), self.plan.new_rows.len());
+        self.plan.new_rows.push(row);
+    }
 }
 
 /// Decides a batch. Requests are applied in order, each seeing the balances left by the previous ones.
@@ -43,80 +82,87 @@ pub fn plan_batch(
     inputs: &BatchInputs<'_>,
     mut new_transfer_id: impl FnMut() -> Uuid,
 ) -> BatchPlan {
-    let mut plan = BatchPlan::default();
-    let mut balances: HashMap<AccountId, Balance> =
-        inputs.accounts.iter().map(|(id, state)| (*id, state.balance)).collect();
-    let mut planned: HashMap<&IdempotencyKey, usize> = HashMap::new();
-    let mut touched: BTreeSet<AccountId> = BTreeSet::new();
-
+    let mut work = Working {
+        inputs,
+        plan: BatchPlan::default(),
+        balances: inputs.accounts.iter().map(|(id, state)| (*id, state.balance)).collect(),
+        planned: HashMap::new(),
+        touched: BTreeSet::new(),
+    };
+    let mut bonus = bonus::BonusRun::new(inputs.bonuses);
     for request in requests {
-        let earlier = inputs
-            .existing
-            .get(&request.key)
-            .or_else(|| planned.get(&request.key).map(|index| &plan.new_rows[*index]));
-        if let Some(stored) = earlier {
-            let outcome = replay(stored, request, inputs.accounts);
-            plan.outcomes.push(outcome);
+        if let Some(stored) = work.row(&request.key) {
+            let outcome =
+                if same_fields(&stored.request, request, inputs.accounts) || bonus.same_split(&work, stored, request) {
+                    answer(stored, true)
+                } else {
+                    Err(TransferError::IdempotencyConflict)
+                };
+            work.plan.outcomes.push(outcome);
             continue;
         }
         let guarded = guard::movement_of(request, inputs.accounts, inputs.guards);
-        // A guard's refusal outranks the ledger's own (a blocked player hears that they are blocked), but
-        // not a request that never reaches the ledger.
-        let decided = decide(request, inputs.accounts, &balances).map(|outcome| match guarded {
-            Some((player, movement)) => {
-                let running = plan.guard_usage.get(&player).unwrap_or(&inputs.guards[&player]);
-                match guard::check(running, movement, request.amount.micros(), inputs.now) {
-                    Ok(()) => outcome,
-                    Err(code) => StoredOutcome::Rejected(code),
-                }
-            }
-            None => outcome,
+        let refusal = guarded.and_then(|(player, movement)| {
+            let running = work.plan.guard_usage.get(&player).unwrap_or(&inputs.guards[&player]);
+            guard::check(running, movement, request.amount.micros(), inputs.now).err()
         });
-        match decided {
-            Err(error) => plan.outcomes.push(Err(error)),
-            Ok(decision) => {
-                let row = StoredTransfer {
-                    id: new_transfer_id(),
-                    request: request.clone(),
-                    outcome: decision,
-                    created_at: inputs.now,
-                };
-                if let StoredOutcome::Posted {
-                    debit_balance_after,
-                    credit_balance_after,
-                } = row.outcome
-                {
-                    balances.insert(request.debit, debit_balance_after);
-                    balances.insert(request.credit, credit_balance_after);
-                    touched.extend([request.debit, request.credit]);
-                    if let Some((player, movement)) = guarded {
-                        let running = plan
-                            .guard_usage
-                            .entry(player)
-                            .or_insert_with(|| inputs.guards[&player].clone());
-                        guard::apply(running, movement, request.amount.micros(), inputs.now);
-                    }
-                }
-                plan.outcomes.push(answer(&row, false));
-                planned.insert(&request.key, plan.new_rows.len());
-                plan.new_rows.push(row);
+        let outcome = match refusal {
+            // A guard's refusal outranks the ledger's own (a blocked player hears that they are blocked),
+            // but not a request that never reaches the ledger; nothing is split.
+            Some(code) => match decide(request, inputs.accounts, &work.balances) {
+                Err(error) => Err(error),
+                Ok(_) => post_row(&mut work, request, StoredOutcome::Rejected(code), &mut new_transfer_id),
+            },
+            None => match bonus.split_of(&work, request) {
+                Some(split) => bonus.post_split(&mut work, request, split, &mut new_transfer_id),
+                None => match decide(request, inputs.accounts, &work.balances) {
+                    Err(error) => Err(error),
+                    Ok(decision) => post_row(&mut work, request, decision, &mut new_transfer_id),
+                },
+            },
+        };
+        if outcome.is_ok() {
+            if let Some((player, movement)) = guarded {
+                let running = work
+                    .plan
+                    .guard_usage
+                    .entry(player)
+                    .or_insert_with(|| inputs.guards[&player].clone());
+                guard::apply(running, movement, request.amount.micros(), inputs.now);
             }
+            bonus.after_posted(&mut work, request, &mut new_transfer_id);
         }
+        work.plan.outcomes.push(outcome);
     }
-    plan.balance_deltas = net_deltas(inputs.accounts, &balances, &touched);
-    plan
+    work.plan.bonus_progress = bonus.into_progress();
+    work.plan.balance_deltas = net_deltas(inputs.accounts, &work.balances, &work.touched);
+    work.plan
 }
 
-/// The answer a stored row gives to a request with the same key.
-fn replay(
-    stored: &StoredTransfer,
+/// Stores a decided row under the request's own key and answers the request from it.
+fn post_row(
+    work: &mut Working<'_>,
     request: &TransferRequest,
-    accounts: &HashMap<AccountId, AccountState>,
+    outcome: StoredOutcome,
+    new_transfer_id: &mut impl FnMut() -> Uuid,
 ) -> Result<TransferReceipt, TransferError> {
-    if same_fields(&stored.request, request, accounts) {
-        answer(stored, true)
-    } else {
-        Err(TransferError::IdempotencyConflict)
+    let row = new_row(request.clone(), outcome, work.inputs.now, new_transfer_id);
+    let answer = answer(&row, false);
+    work.push_row(row);
+    answer
+}
+
+pub(super) fn new_row(
+    request: TransferRequest,
+    outcome: StoredOutcome,
+    now: DateTime<Utc>,
+    new_transfer_id: &mut impl FnMut() -> Uuid,
+) -> StoredTransfer {
+    StoredTransfer {
+        id: new_transfer_id(),
+        request,
+        outcome,
+        created_at: now,
     }
 }
 
@@ -136,7 +182,7 @@ fn same_fields(
         && stored.reference == request.reference
 }
 
-fn answer(row: &StoredTransfer, replayed: bool) -> Result<TransferReceipt, TransferError> {
+pub(super) fn answer(row: &StoredTransfer, replayed: bool) -> Result<TransferReceipt, TransferError> {
     match row.outcome {
         StoredOutcome::Posted {
             debit_balance_after,
@@ -154,7 +200,7 @@ fn answer(row: &StoredTransfer, replayed: bool) -> Result<TransferReceipt, Trans
 
 /// Decides a new request against the running balances. `Err` means the request never reaches the
 /// ledger (it names accounts that do not exist); `Ok` is a row to store, posted or rejected.
-fn decide(
+pub(super) fn decide(
     request: &TransferRequest,
     accounts: &HashMap<AccountId, AccountState>,
     balances: &HashMap<AccountId, Balance>,

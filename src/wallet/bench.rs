@@ -152,7 +152,7 @@ async fn drive(context: WorkerContext) {
         } else {
             context
                 .wallet
-                .payout_request(player, stake, TransferKind::Win, key, "benchmark".into())
+                .payout_request(player, stake, TransferKind::Win, key, "benchmark".into(), None)
         };
         let started = Instant::now();
         let outcome = context.wallet.transfer(request).await;

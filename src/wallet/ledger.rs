@@ -166,6 +166,10 @@ pub struct TransferRequest {
     pub kind: TransferKind,
     /// Free text tying the transfer to its cause (a bet id, an admin action); at most 200 bytes.
     pub reference: String,
+    /// For a win or refund: the idempotency key of the stake it settles, so that a stake paid partly
+    /// from bonus money pays back in the same proportion (see `wallet::bonus`). Not stored; a replay
+    /// ignores it. Providers' payouts pass None: their stakes are cash only.
+    pub settles: Option<IdempotencyKey>,
 }
 
 /// The result of a transfer that reached the ledger, as stored.

@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod batch;
 pub mod bench;
+pub mod bonus;
 pub mod guard;
 pub mod history;
 pub mod ledger;
@@ -15,6 +16,7 @@ use crate::configuration::WalletSettings;
 use crate::db::Database;
 use crate::money::{Amount, Currency};
 use actix::{Actor, Addr};
+use bonus::StakeOrder;
 use ledger::{AccountId, IdempotencyKey, TransferError, TransferKind, TransferReceipt, TransferRequest};
 use observer::BalanceFeed;
 use shard::{Drain, ShardLimits, SubmitTransfer, WalletShard};
@@ -46,9 +48,20 @@ struct ShardHandle {
 }
 
 impl Wallet {
-    /// Creates the system accounts if needed and starts the shard actors on the current arbiter.
+    /// Creates the system accounts if needed and starts the shard actors on the current arbiter; bonus
+    /// players' stakes take cash first.
     pub async fn start(database: &Database, settings: &WalletSettings, currency: Currency) -> anyhow::Result<Wallet> {
-        let store = LedgerStore::new(database.writer.clone());
+        Wallet::start_with(database, settings, currency, StakeOrder::default()).await
+    }
+
+    /// [`Wallet::start`] with the order in which bonus players' stakes take cash and bonus money.
+    pub async fn start_with(
+        database: &Database,
+        settings: &WalletSettings,
+        currency: Currency,
+        stake_order: StakeOrder,
+    ) -> anyhow::Result<Wallet> {
+        let store = LedgerStore::new(database.writer.clone(), stake_order);
         let system = store.ensure_system_accounts(&currency, settings.shard_count).await?;
         let limits = ShardLimits {
             batch_size_max: settings.batch_size_max as usize,
@@ -137,7 +150,9 @@ impl Wallet {
         )
     }
 
-    /// A win or a refund: from the house sub-account that serves the player to the player.
+    /// A win or a refund: from the house sub-account that serves the player to the player. `settles` is
+    /// the key of the stake it pays for: a stake paid partly with bonus money pays back in the same
+    /// proportion (None: all cash, as for providers, whose stakes are cash only).
     pub fn payout_request(
         &self,
         player: AccountId,
@@ -145,8 +160,11 @@ impl Wallet {
         kind: TransferKind,
         key: IdempotencyKey,
         reference: String,
+        settles: Option<IdempotencyKey>,
     ) -> TransferRequest {
-        transfer_request((self.house_for(player), player), amount, kind, key, reference)
+        let mut request = transfer_request((self.house_for(player), player), amount, kind, key, reference);
+        request.settles = settles;
+        request
     }
 
     /// The treasury pool sub-account that pays a player's bonuses and receives their purchases.
@@ -171,8 +189,27 @@ impl Wallet {
         } else {
             request.debit
         };
-        let shard = &self.inner.shards[self.shard_of(player)];
-        let player = (!self.is_system_account(player)).then_some(player);
+        let reported = (!self.is_system_account(player)).then_some(player);
+        self.submit(self.shard_of(player), reported, request).await
+    }
+
+    /// Moves money on `player`'s shard: for a transfer whose non-system side is not the player's cash
+    /// account (a bonus grant credits their bonus account), so it is serialized with their stakes.
+    pub async fn transfer_for(
+        &self,
+        player: AccountId,
+        request: TransferRequest,
+    ) -> Result<TransferReceipt, TransferError> {
+        self.submit(self.shard_of(player), None, request).await
+    }
+
+    async fn submit(
+        &self,
+        shard: usize,
+        player: Option<AccountId>,
+        request: TransferRequest,
+    ) -> Result<TransferReceipt, TransferError> {
+        let shard = &self.inner.shards[shard];
         let permit = tokio::time::timeout(self.inner.admission_timeout, shard.admission.clone().acquire_owned())
             .await
             .map_err(|_| TransferError::Overloaded)?
@@ -237,6 +274,7 @@ fn transfer_request(
         amount,
         kind,
         reference,
+        settles: None,
     }
 }
 

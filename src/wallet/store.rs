@@ -7,6 +7,7 @@
 //! never deadlock), plans and writes.
 
 use super::batch::{plan_batch, BatchInputs, BatchPlan};
+use super::bonus::{self, BonusBook, StakeOrder};
 use super::guard::{self, PlayerGuard};
 use super::ledger::{
     AccountId, AccountKind, AccountState, IdempotencyKey, RejectionCode, StoredOutcome, StoredTransfer, TransferError,
@@ -39,14 +40,16 @@ pub struct SystemAccounts {
 #[derive(Clone, Debug)]
 pub struct LedgerStore {
     pool: PgPool,
+    /// Which part of a bonus player's money their stakes take first (`[bonus] stake_order`).
+    stake_order: StakeOrder,
 }
 
 /// A batch's answers, one per request in order.
 pub type BatchOutcomes = Vec<Result<TransferReceipt, TransferError>>;
 
 impl LedgerStore {
-    pub fn new(pool: PgPool) -> LedgerStore {
-        LedgerStore { pool }
+    pub fn new(pool: PgPool, stake_order: StakeOrder) -> LedgerStore {
+        LedgerStore { pool, stake_order }
     }
 
     /// Creates the root treasury and `shard_count` house and treasury pool sub-accounts if they do not
@@ -123,9 +126,10 @@ impl LedgerStore {
         let account_ids = involved_accounts(requests, no_existing.values());
         let mut transaction = self.pool.begin().await?;
         let read = read_accounts(&mut transaction, &account_ids, Lock::None).await?;
+        let book = bonus::store::load_book(&mut transaction, requests, &read.accounts, self.stake_order, false).await?;
         let plan = plan_batch(
             requests,
-            &inputs(&no_existing, &read.accounts, &read.guards),
+            &inputs(&no_existing, &read.accounts, &read.guards, &book),
             Uuid::now_v7,
         );
         write_and_commit(transaction, plan, &read).await
@@ -136,10 +140,17 @@ impl LedgerStore {
         let existing = load_existing(&mut transaction, requests).await?;
         let account_ids = involved_accounts(requests, existing.values());
         let read = read_accounts(&mut transaction, &account_ids, Lock::ForUpdate).await?;
+        // The bonus rows are read after their players' accounts are locked, and every writer of them
+        // holds that lock too.
+        let book = bonus::store::load_book(&mut transaction, requests, &read.accounts, self.stake_order, true).await?;
         // The rows are locked and the keys were read in this transaction, so only another node storing one
         // of our keys at the same moment makes this write miss. Every writer of a guard holds its player's
         // account row, so the guards read with the rows stay as they are, too.
-        let plan = plan_batch(requests, &inputs(&existing, &read.accounts, &read.guards), Uuid::now_v7);
+        let plan = plan_batch(
+            requests,
+            &inputs(&existing, &read.accounts, &read.guards, &book),
+            Uuid::now_v7,
+        );
         write_and_commit(transaction, plan, &read).await
     }
 }
@@ -152,10 +163,12 @@ async fn write_and_commit(
     read: &ReadAccounts,
 ) -> Result<Option<BatchOutcomes>, sqlx::Error> {
     let written = write_plan(&mut transaction, &plan, read).await?;
-    // Compared and set like the balances: a guard that changed since it was read sends the batch down the
-    // next path.
+    // Compared and set like the balances: a guard or a wagering progress that changed since it was read
+    // sends the batch down the next path.
     let guards_matched = guard::store::write_guard_usage(&mut transaction, &plan.guard_usage).await?;
-    if written != expected_writes(&plan) || !guards_matched {
+    let progress_written = bonus::store::write_bonus_progress(&mut transaction, &plan.bonus_progress).await?;
+    let progress_matched = progress_written == plan.bonus_progress.len() as i64;
+    if written != expected_writes(&plan) || !guards_matched || !progress_matched {
         transaction.rollback().await?;
         return Ok(None);
     }
@@ -167,12 +180,14 @@ fn inputs<'a>(
     existing: &'a HashMap<IdempotencyKey, StoredTransfer>,
     accounts: &'a HashMap<AccountId, AccountState>,
     guards: &'a HashMap<AccountId, PlayerGuard>,
+    bonuses: &'a BonusBook,
 ) -> BatchInputs<'a> {
     BatchInputs {
         existing,
         accounts,
         guards,
         now: Utc::now(),
+        bonuses,
     }
 }
 
@@ -242,6 +257,7 @@ pub(crate) fn stored_transfer_from_row(row: &sqlx::postgres::PgRow) -> Result<St
             amount: Amount::parse(amount).map_err(|error| decode("amount", error.to_string()))?,
             kind: TransferKind::parse(&kind).ok_or_else(|| decode("kind", kind.clone()))?,
             reference: row.try_get("reference")?,
+            settles: None,
         },
         outcome,
         created_at: row.try_get::<DateTime<Utc>, _>("created_at")?,
@@ -270,11 +286,16 @@ async fn read_accounts(
     ids: &[i64],
     lock: Lock,
 ) -> Result<ReadAccounts, sqlx::Error> {
-    // Locks are taken in id order, so two batches locking overlapping accounts never deadlock.
+    // Locks are taken in id order, so two batches locking overlapping accounts never deadlock. A bonus
+    // player's bonus account (and a bonus account's player) come along: a stake may split onto it and a
+    // grant may convert into cash. The bonus ids come from two init-plans (one index probe each), so the
+    // accounts are still read by one index scan over `id = ANY(...)`.
     let sql = format!(
         "SELECT a.id, a.kind, a.currency, a.balance, a.xmin::text::int8 AS version, {guard}
          FROM accounts a LEFT JOIN player_guards g ON g.account_id = a.id AND a.kind = 'player'
-         WHERE a.id = ANY($1) {lock}",
+         WHERE a.id = ANY($1::int8[]
+                 || ARRAY(SELECT bonus_account_id FROM player_bonus WHERE player_account_id = ANY($1))
+                 || ARRAY(SELECT player_account_id FROM player_bonus WHERE bonus_account_id = ANY($1))) {lock}",
         guard = guard::store::JOINED_COLUMNS,
         lock = match lock {
             Lock::None => "",
@@ -403,8 +424,12 @@ impl TransferColumns {
     fn push(&mut self, row: &StoredTransfer, accounts: &HashMap<AccountId, AccountState>) {
         let request = &row.request;
         let debit = &accounts[&request.debit];
-        let is_player = |id: &AccountId| accounts[id].kind.belongs_to_player();
-        let player_side = [request.debit, request.credit].into_iter().find(is_player);
+        // A player's cash account first: a bonus conversion (bonus -> cash) belongs to the cash history.
+        let sides = [request.debit, request.credit];
+        let player_side = sides
+            .into_iter()
+            .find(|id| accounts[id].kind == AccountKind::Player)
+            .or_else(|| sides.into_iter().find(|id| accounts[id].kind.belongs_to_player()));
         let currency = debit.currency.as_str();
         self.player_accounts.push(player_side.map(|id| id.0));
         self.ids.push(row.id);
@@ -449,7 +474,13 @@ pub(crate) async fn post_in_transaction(
     let account_ids = involved_accounts(requests, existing.values());
     let read = read_accounts(transaction, &account_ids, Lock::ForUpdate).await?;
     // The player's guard applies here too: a blocked or self-excluded player buys nothing.
-    let plan = plan_batch(requests, &inputs(&existing, &read.accounts, &read.guards), Uuid::now_v7);
+    // Purchases spend cash only: no bonus book.
+    let no_bonuses = BonusBook::default();
+    let plan = plan_batch(
+        requests,
+        &inputs(&existing, &read.accounts, &read.guards, &no_bonuses),
+        Uuid::now_v7,
+    );
     let written = write_plan(transaction, &plan, &read).await?;
     let guards_matched = guard::store::write_guard_usage(transaction, &plan.guard_usage).await?;
     if written != expected_writes(&plan) || !guards_matched {

@@ -19,6 +19,7 @@ fn bet(wallet: &Wallet, player: AccountId, micros: i64, key_text: &str) -> Trans
         amount: Amount::parse(micros).unwrap(),
         kind: TransferKind::Bet,
         reference: "test".into(),
+        settles: None,
     }
 }
 

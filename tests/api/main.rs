@@ -4,6 +4,7 @@
 mod audit;
 mod auth;
 mod bad_input;
+mod bonuses;
 mod catalog;
 mod crash;
 mod helpers;

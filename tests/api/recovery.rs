@@ -63,6 +63,7 @@ async fn recovery_pays_decisions_refunds_open_stakes_and_voids_the_rest() {
                 amount: Amount::parse(1_000_000).unwrap(),
                 kind: TransferKind::Bet,
                 reference: format!("crash:{round}"),
+                settles: None,
             };
             app.wallet.transfer(stake).await.unwrap();
         }

@@ -106,7 +106,8 @@ async fn recover_round(
             report.cashed_out += 1;
         } else if let Some((multiplier, payout)) = decided {
             let reference = format!("crash:{round}:{multiplier}");
-            credit(wallet, account, payout, TransferKind::Win, win_key(bet_id), reference).await?;
+            let keys = (win_key(bet_id), stake_key(bet_id));
+            credit(wallet, account, payout, TransferKind::Win, keys, reference).await?;
             store::set_bet_status(pool, fence, bet_id, BetStatus::CashedOut, Some((multiplier, payout))).await?;
             report.cashed_out += 1;
         } else {
@@ -116,7 +117,7 @@ async fn recover_round(
                 account,
                 amount,
                 TransferKind::Refund,
-                refund_key(bet_id),
+                (refund_key(bet_id), stake_key(bet_id)),
                 reference,
             )
             .await?;
@@ -152,24 +153,34 @@ async fn posted_amount(pool: &PgPool, key: &str) -> sqlx::Result<Option<i64>> {
 }
 
 async fn posted_win(pool: &PgPool, bet: Uuid) -> sqlx::Result<Option<(i64, String)>> {
-    let row = sqlx::query("SELECT amount, reference FROM transfers WHERE idempotency_key = $1 AND status = 'posted'")
-        .bind(win_key(bet).as_str())
-        .fetch_optional(pool)
-        .await?;
+    // A win split between cash and bonus money is its row plus its second leg.
+    let row =
+        sqlx::query("SELECT amount, reference FROM transfer_totals WHERE idempotency_key = $1 AND status = 'posted'")
+            .bind(win_key(bet).as_str())
+            .fetch_optional(pool)
+            .await?;
     row.map(|row| Ok((row.try_get("amount")?, row.try_get("reference")?)))
         .transpose()
 }
 
-/// Credits a player from the house with `key`: the decided win, or the refund, of a recovered bet.
+/// Credits a player from the house with `key`: the decided win, or the refund, of a recovered bet
+/// (`settles` is its stake's key, so a stake paid partly with bonus money pays back in proportion).
 async fn credit(
     wallet: &Wallet,
     account: AccountId,
     micros: i64,
     kind: TransferKind,
-    key: IdempotencyKey,
+    (key, settles): (IdempotencyKey, IdempotencyKey),
     reference: String,
 ) -> anyhow::Result<()> {
-    let request = wallet.payout_request(account, Amount::parse(micros)?, kind, key.clone(), reference);
+    let request = wallet.payout_request(
+        account,
+        Amount::parse(micros)?,
+        kind,
+        key.clone(),
+        reference,
+        Some(settles),
+    );
     wallet
         .transfer(request)
         .await

@@ -743,7 +743,14 @@ impl CrashRoom {
             // The same reference as recovery's refund: both may send this key, and a key's fields must match.
             let reference = format!("crash:{}:refund", bet.round_id);
             let key = store::refund_key(bet.bet_id);
-            let request = wallet.payout_request(entry.player.account, amount, TransferKind::Refund, key, reference);
+            let request = wallet.payout_request(
+                entry.player.account,
+                amount,
+                TransferKind::Refund,
+                key,
+                reference,
+                Some(store::stake_key(bet.bet_id)),
+            );
             wallet.transfer(request).await.map_err(|error| error.to_string())?;
             store::set_bet_status(&pool, &fence, bet.bet_id, BetStatus::Refunded, None)
                 .await
@@ -833,7 +840,14 @@ impl CrashRoom {
                 })?;
             let amount = Amount::parse(payout).map_err(|error| GameError::InvalidAmount(error.to_string()))?;
             let reference = format!("crash:{round_id}:{multiplier}");
-            let request = wallet.payout_request(account, amount, TransferKind::Win, store::win_key(bet_id), reference);
+            let request = wallet.payout_request(
+                account,
+                amount,
+                TransferKind::Win,
+                store::win_key(bet_id),
+                reference,
+                Some(store::stake_key(bet_id)),
+            );
             let receipt = credit_win(&wallet, request).await?;
             let bookkeeping_failed =
                 match store::set_bet_status(&pool, &fence, bet_id, BetStatus::CashedOut, Some((multiplier, payout)))

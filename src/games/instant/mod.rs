@@ -359,7 +359,14 @@ pub async fn advance(pool: &PgPool, wallet: &Wallet, mut bet: BetRow) -> Result<
             BetStatus::Paying => {
                 let payout = bet.payout.unwrap_or(0);
                 let amount = Amount::parse(payout).map_err(|error| TransferError::Unavailable(error.to_string()))?;
-                let win = wallet.payout_request(player, amount, TransferKind::Win, win_key(bet.id), reference.clone());
+                let win = wallet.payout_request(
+                    player,
+                    amount,
+                    TransferKind::Win,
+                    win_key(bet.id),
+                    reference.clone(),
+                    Some(stake_key(bet.id)),
+                );
                 wallet.transfer(win).await?;
                 if !store::transition(pool, bet.id, BetStatus::Paying, BetStatus::Settled).await? {
                     bet = reload(pool, &bet).await?;

@@ -142,6 +142,7 @@ impl MemoryLedger {
             accounts: &self.accounts,
             guards: &HashMap::new(),
             now: Utc::now(),
+            bonuses: &BonusBook::default(),
         };
         let mut next_id = self.next_id;
         let plan = plan_batch(batch, &inputs, || {
@@ -239,6 +240,7 @@ fn request_strategy() -> impl Strategy<Value = TransferRequest> {
                 TransferKind::Win
             },
             reference: format!("ref-{reference}"),
+            settles: None,
         },
     )
 }
@@ -283,6 +285,7 @@ fn request(key: &str, debit: AccountId, credit: AccountId, micros: i64) -> Trans
         amount: Amount::parse(micros).unwrap(),
         kind: TransferKind::Bet,
         reference: "r".into(),
+        settles: None,
     }
 }
 
@@ -347,6 +350,7 @@ fn accounts_with_zero_net_change_are_still_written() {
         accounts: &ledger.accounts,
         guards: &HashMap::new(),
         now: Utc::now(),
+        bonuses: &BonusBook::default(),
     };
     let batch = [
         request("in", TREASURY, AccountId(3), 5),

@@ -287,6 +287,7 @@ mod planned {
     use super::*;
     use crate::money::{Amount, Balance};
     use crate::wallet::batch::{plan_batch, BatchInputs};
+    use crate::wallet::bonus::BonusBook;
     use crate::wallet::ledger::{IdempotencyKey, StoredOutcome, TransferError};
     use uuid::Uuid;
 
@@ -315,6 +316,7 @@ mod planned {
             amount: Amount::parse(amount).unwrap(),
             kind,
             reference: String::new(),
+            settles: None,
         }
     }
 
@@ -334,6 +336,7 @@ mod planned {
             accounts: &accounts,
             guards: &guards,
             now,
+            bonuses: &BonusBook::default(),
         };
         let batch = [
             request("a", TransferKind::Bet, 6),
@@ -375,6 +378,7 @@ mod planned {
             accounts: &accounts,
             guards: &guards,
             now,
+            bonuses: &BonusBook::default(),
         };
         let batch = [
             request("bet", TransferKind::Bet, 1),

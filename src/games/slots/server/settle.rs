@@ -100,6 +100,7 @@ async fn credit_win(wallet: &Wallet, round: &RoundRow, reference: &str) -> Resul
         TransferKind::Win,
         win_key(round.id),
         reference.to_owned(),
+        Some(stake_key(round.id)),
     );
     let receipt = wallet.transfer(win).await?;
     Ok((!receipt.replayed).then(|| receipt.credit_balance_after.micros()))
