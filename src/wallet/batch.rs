@@ -122,6 +122,10 @@ pub fn plan_batch(
             },
         };
         if outcome.is_ok() {
+            // The request's own accounts are compared and set even when a split wrote another account
+            // instead (a stake paid by bonus money alone): a guard that changed meanwhile touched the
+            // player's account row, and the write must notice it.
+            work.touched.extend([request.debit, request.credit]);
             if let Some((player, movement)) = guarded {
                 let running = work
                     .plan

@@ -332,7 +332,12 @@ impl<'a> BonusRun<'a> {
             let added = amount.saturating_mul(wagering_multiplier_of(&request.reference));
             state.wagering_required_micros = state.wagering_required_micros.saturating_add(added);
         }
-        if request.kind == TransferKind::Bet && state.wagering_required_micros > 0 {
+        // Only play while the player holds bonus money counts: cash play after the bonus is gone must not
+        // pre-pay the requirement of a later grant.
+        if request.kind == TransferKind::Bet
+            && state.wagering_required_micros > 0
+            && bonus_held_before(work, request, state.bonus_account) > 0
+        {
             state.wagered_micros = state.wagered_micros.saturating_add(amount);
         }
         self.convert_if_met(work, &mut state, new_transfer_id);
@@ -341,7 +346,7 @@ impl<'a> BonusRun<'a> {
         }
     }
 
-    /// Appends the conversion of the whole bonus balance when the requirement is met.
+    /// Appends the conversion of the whole bonus balance when the requirement is met (or none is left).
     fn convert_if_met(
         &self,
         work: &mut Working<'_>,
@@ -353,7 +358,9 @@ impl<'a> BonusRun<'a> {
             .balances
             .get(&state.bonus_account)
             .map_or(0, |balance| balance.micros());
-        if required == 0 || state.wagered_micros < required || bonus_balance <= 0 {
+        // With no requirement left (a win of a bonus stake that lands after its conversion), bonus money
+        // is cash at once rather than stuck where no wagering can free it.
+        if state.wagered_micros < required || bonus_balance <= 0 {
             return;
         }
         let Ok(amount) = Amount::parse(bonus_balance) else {
@@ -405,6 +412,19 @@ fn split_requests(request: &TransferRequest, split: Split) -> (TransferRequest, 
     let mut second = on_bonus(split.bonus_micros);
     second.key = leg_key(&request.key);
     (main, Some(second))
+}
+
+/// The player's bonus balance just before a newly posted stake: after it, plus what the stake took from
+/// bonus money (its main row or its second leg, whichever debits the bonus account).
+fn bonus_held_before(work: &Working<'_>, request: &TransferRequest, bonus_account: AccountId) -> i64 {
+    let after = work.balances.get(&bonus_account).map_or(0, |balance| balance.micros());
+    let taken: i64 = [request.key.clone(), leg_key(&request.key)]
+        .iter()
+        .filter_map(|key| work.row(key))
+        .filter(|row| row.request.debit == bonus_account)
+        .map(|row| row.request.amount.micros())
+        .sum();
+    after.saturating_add(taken)
 }
 
 #[cfg(test)]

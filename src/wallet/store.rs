@@ -139,13 +139,16 @@ impl LedgerStore {
         let mut transaction = self.pool.begin().await?;
         let existing = load_existing(&mut transaction, requests).await?;
         let account_ids = involved_accounts(requests, existing.values());
-        let read = read_accounts(&mut transaction, &account_ids, Lock::ForUpdate).await?;
+        let read = read_accounts(&mut transaction, &account_ids, Lock::ForUpdate)
+            .await?
+            .with_guards_reloaded(&mut transaction)
+            .await?;
         // The bonus rows are read after their players' accounts are locked, and every writer of them
         // holds that lock too.
         let book = bonus::store::load_book(&mut transaction, requests, &read.accounts, self.stake_order, true).await?;
         // The rows are locked and the keys were read in this transaction, so only another node storing one
         // of our keys at the same moment makes this write miss. Every writer of a guard holds its player's
-        // account row, so the guards read with the rows stay as they are, too.
+        // account row, so the guards reloaded under the lock stay as they are, too.
         let plan = plan_batch(
             requests,
             &inputs(&existing, &read.accounts, &read.guards, &book),
@@ -279,6 +282,22 @@ struct ReadAccounts {
     /// The row version (`xmin`) each account was read at. The write compares it, so that any change of
     /// the row meanwhile is noticed: a balance, or a guard writer, which touches its player's row.
     versions: HashMap<AccountId, i64>,
+}
+
+impl ReadAccounts {
+    /// Reads the players' guards again, now that their account rows are locked. A `FOR UPDATE` read that
+    /// waited for a row lock re-reads only the locked row: the guard joined to it is as it was when the
+    /// statement started, so a guard created by the transaction it waited for would be missed.
+    async fn with_guards_reloaded(mut self, transaction: &mut Transaction<'_, Postgres>) -> Result<Self, sqlx::Error> {
+        let players: Vec<i64> = self
+            .accounts
+            .values()
+            .filter(|account| account.kind == AccountKind::Player)
+            .map(|account| account.id.0)
+            .collect();
+        self.guards = guard::store::load_guards(transaction, &players).await?;
+        Ok(self)
+    }
 }
 
 async fn read_accounts(
@@ -472,7 +491,10 @@ pub(crate) async fn post_in_transaction(
 ) -> Result<Option<BatchOutcomes>, sqlx::Error> {
     let existing = load_existing(transaction, requests).await?;
     let account_ids = involved_accounts(requests, existing.values());
-    let read = read_accounts(transaction, &account_ids, Lock::ForUpdate).await?;
+    let read = read_accounts(transaction, &account_ids, Lock::ForUpdate)
+        .await?
+        .with_guards_reloaded(transaction)
+        .await?;
     // The player's guard applies here too: a blocked or self-excluded player buys nothing.
     // Purchases spend cash only: no bonus book.
     let no_bonuses = BonusBook::default();

@@ -208,6 +208,33 @@ fn meeting_the_requirement_converts_the_bonus_balance() {
     );
 }
 
+/// Cash play after the bonus money is gone does not pre-pay the requirement of a later grant.
+#[test]
+fn only_play_while_bonus_money_is_held_counts() {
+    let mut ledger = Ledger::new(StakeOrder::BonusFirst);
+    ledger.commit(&[deposit("d", 1_000), grant("g1", 10, 10)]);
+    ledger.commit(&[stake("s1", 10)]);
+    assert_eq!((ledger.balance(BONUS), ledger.state.wagered_micros), (0, 10));
+    ledger.commit(&[stake("s2", 500)]);
+    assert_eq!(ledger.state.wagered_micros, 10);
+    ledger.commit(&[grant("g2", 10, 10)]);
+    assert_eq!(ledger.state.wagering_required_micros, 200);
+    assert_eq!((ledger.balance(BONUS), ledger.state.conversions), (10, 0));
+}
+
+/// The bonus share of a win that lands after its stake met the requirement (and the bonus converted)
+/// has no requirement left: it becomes cash at once instead of staying bonus money for good.
+#[test]
+fn a_bonus_win_after_the_conversion_is_cash_at_once() {
+    let mut ledger = Ledger::new(StakeOrder::CashFirst);
+    ledger.commit(&[deposit("d", 100), grant("g", 30, 1)]);
+    ledger.commit(&[stake("s", 110)]);
+    assert_eq!((ledger.balance(BONUS), ledger.state.conversions), (0, 1));
+    ledger.commit(&[win("w", 220, "s")]);
+    assert!(ledger.row(conversion_key(BONUS, 1).as_str()).is_some());
+    assert_eq!((ledger.balance(PLAYER), ledger.balance(BONUS)), (240, 0));
+}
+
 /// A grant from an empty treasury pool is refused and adds no requirement.
 #[test]
 fn an_empty_pool_refuses_a_grant() {

@@ -186,11 +186,17 @@ pub async fn usage_from_ledger(
     let mut usage = GuardUsage::empty(now);
     for period in Period::ALL {
         let (deposited, wagered, paid): (i64, i64, i64) = sqlx::query_as(
-            "SELECT coalesce(sum(amount) FILTER (WHERE kind IN ('deposit', 'top_up') AND credit_account_id = $1), 0)::int8,
-                    coalesce(sum(amount) FILTER (WHERE kind = 'bet' AND debit_account_id = $1), 0)::int8,
-                    coalesce(sum(amount) FILTER (WHERE kind IN ('win', 'refund') AND credit_account_id = $1), 0)::int8
+            // A stake or payout split onto the player's bonus account counts whole: its bonus leg is a
+            // row of the bonus account.
+            "WITH owned AS (
+                 SELECT $1::int8 AS id UNION ALL SELECT bonus_account_id FROM player_bonus WHERE player_account_id = $1
+             )
+             SELECT coalesce(sum(amount) FILTER (WHERE kind IN ('deposit', 'top_up') AND credit_account_id = $1), 0)::int8,
+                    coalesce(sum(amount) FILTER (WHERE kind = 'bet' AND debit_account_id IN (SELECT id FROM owned)), 0)::int8,
+                    coalesce(sum(amount) FILTER (WHERE kind IN ('win', 'refund')
+                                                   AND credit_account_id IN (SELECT id FROM owned)), 0)::int8
              FROM transfers
-             WHERE player_account_id = $1 AND status = 'posted' AND created_at >= $2",
+             WHERE player_account_id IN (SELECT id FROM owned) AND status = 'posted' AND created_at >= $2",
         )
         .bind(account.0)
         .bind(period.start(now))
