@@ -26,6 +26,8 @@ test:
 audit:
 	scripts/audit.sh
 
+# Wallet transfers/s against pgbench; GAME_BIN_BASELINE=<binary or git revision> runs a second build
+# alternately in the same invocation and prints the ratio (see scripts/bench-wallet.sh).
 bench:
 	scripts/bench-wallet.sh
 

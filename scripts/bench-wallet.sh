@@ -12,6 +12,18 @@
 #   BENCH_BATCH_SIZES   values for APP__WALLET__BATCH_SIZE_MAX (default "1 16 64 256 1024")
 #   BENCH_PLAYERS       players to spread transfers over (default 2000)
 #   BENCH_APP_ENV       APP_ENV for the binary (default local)
+#   GAME_BIN_BASELINE   a second build to run alternately with GAME_BIN, so that a regression shows as a
+#                       ratio measured in one invocation: a release binary, or a git revision, which is
+#                       then built from a temporary worktree of it (its own config/ goes with it)
+#   GAME_BIN_DIR        the checkout GAME_BIN runs from (its config/; default this repository), so that
+#                       two old builds can be compared
+#   GAME_BASELINE_DIR   the checkout a baseline *binary* runs from (its config/ must match it; default
+#                       this repository)
+#   BENCH_ROUNDS        how many times each build runs per batch size, alternating (default 1, or 2
+#                       with a baseline)
+#
+# Every wallet run gets a fresh database on the same Postgres, so no run inherits another's tables.
+# pgbench runs before the first and after the last wallet run; the ratios use the mean of the two.
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -23,12 +35,17 @@ BENCH_PLAYERS=${BENCH_PLAYERS:-2000}
 PGBENCH_DB=pgbench
 WALLET_DB=wallet_bench
 WORK_DIR=""
+BASELINE_WORKTREE=""
+RUN_NUMBER=0
 
 cleanup() {
   local rc=$?
   set +e
   trap - EXIT INT TERM
   stop_throwaway_services "$WORK_DIR"
+  if [[ -n "$BASELINE_WORKTREE" ]]; then
+    git -C "$REPO_ROOT" worktree remove --force "$BASELINE_WORKTREE" >/dev/null 2>&1
+  fi
   exit "$rc"
 }
 
@@ -41,12 +58,14 @@ run_pgbench() {
   PGPASSWORD=$PG_PASSWORD "$bin/pgbench" -i -s 8 -q \
     -h "$LOOPBACK" -p "$PG_PORT" -U postgres "$PGBENCH_DB" >"$WORK_DIR/pgbench-init.log" 2>&1 ||
     { cat "$WORK_DIR/pgbench-init.log" >&2; die "pgbench -i failed"; }
+  # A checkpoint first, so the run does not pay for the initialisation's dirty pages.
+  pg_psql "$PG_PORT" "$PGBENCH_DB" -c "CHECKPOINT" >/dev/null
   log "pgbench: TPC-B, 8 clients, ${BENCH_SECONDS}s"
   out=$(PGPASSWORD=$PG_PASSWORD "$bin/pgbench" -c 8 -j 2 -T "$BENCH_SECONDS" -M prepared \
     -h "$LOOPBACK" -p "$PG_PORT" -U postgres "$PGBENCH_DB" 2>&1) ||
     { printf '%s\n' "$out" >&2; die "pgbench failed"; }
   # pgbench prints "tps = 1234.5 (without initial connection time)".
-  printf '%s\n' "$out" | sed -n 's/^tps = \([0-9.]*\).*/\1/p' | tail -n 1
+  printf '%s\n' "$out" | sed -n 's/^tps = \([0-9]*\)\(\.[0-9]\)\{0,1\}.*/\1\2/p' | tail -n 1
 }
 
 # bench_env exports the configuration the binary needs; the JWT secret and
@@ -77,18 +96,59 @@ json_field() {
   printf '%s\n' "$1" | sed -n "s/.*\"$2\"[[:space:]]*:[[:space:]]*\"\{0,1\}\([^,\"}]*\).*/\1/p"
 }
 
-# run_wallet BATCH prints the JSON result line of one bench-wallet run. Its
-# logs go to a file so that only the result reaches the table.
+# run_wallet BIN DIR BATCH prints the JSON result line of one bench-wallet run of binary BIN, run from
+# checkout DIR (its config/), on a database of its own. Its logs go to a file so that only the result
+# reaches the table.
 run_wallet() {
-  local batch=$1 log_file="$WORK_DIR/bench-wallet-$1.log" out
-  log "bench-wallet: batch_size_max=$batch, concurrency=$BENCH_CONCURRENCY, ${BENCH_SECONDS}s"
-  if ! out=$(APP__WALLET__BATCH_SIZE_MAX=$batch "$GAME_BIN" bench-wallet \
-    --players "$BENCH_PLAYERS" --duration-s "$BENCH_SECONDS" \
-    --concurrency "$BENCH_CONCURRENCY" 2>"$log_file"); then
+  local bin=$1 dir=$2 batch=$3 log_file out database
+  RUN_NUMBER=$((RUN_NUMBER + 1))
+  database="${WALLET_DB}_$RUN_NUMBER"
+  log_file="$WORK_DIR/bench-wallet-$RUN_NUMBER.log"
+  pg_ensure_db "$PG_PORT" "$database"
+  log "bench-wallet run $RUN_NUMBER: $bin, batch_size_max=$batch, concurrency=$BENCH_CONCURRENCY, ${BENCH_SECONDS}s"
+  if ! out=$(cd "$dir" && APP__DATABASE__DATABASE_NAME=$database "$bin" migrate >"$log_file" 2>&1 &&
+    APP__DATABASE__DATABASE_NAME=$database APP__WALLET__BATCH_SIZE_MAX=$batch "$bin" bench-wallet \
+      --players "$BENCH_PLAYERS" --duration-s "$BENCH_SECONDS" \
+      --concurrency "$BENCH_CONCURRENCY" 2>>"$log_file"); then
     tail -n 30 "$log_file" >&2 || true
-    die "bench-wallet failed for batch size $batch"
+    die "bench-wallet failed for $bin, batch size $batch"
   fi
+  # The database is dropped at once: a later run should not share the disk's cache with it.
+  pg_psql "$PG_PORT" postgres -c "DROP DATABASE \"$database\"" >/dev/null
   printf '%s\n' "$out" | tail -n 1
+}
+
+# prepare_baseline sets BASELINE_BIN and BASELINE_DIR from GAME_BIN_BASELINE: a binary as it is, or a git
+# revision built in a temporary worktree. It has a target directory of its own (target/baseline, kept
+# between invocations): cargo names a path package's artifacts without its absolute path and judges
+# them fresh by the sources' times, so two checkouts sharing one target directory can link one's
+# library into the other's binary.
+prepare_baseline() {
+  BASELINE_BIN="" BASELINE_DIR=""
+  [[ -n "${GAME_BIN_BASELINE:-}" ]] || return 0
+  if [[ -f "$GAME_BIN_BASELINE" ]]; then
+    BASELINE_BIN=$GAME_BIN_BASELINE
+    BASELINE_DIR=${GAME_BASELINE_DIR:-$REPO_ROOT}
+    return 0
+  fi
+  local revision
+  revision=$(git -C "$REPO_ROOT" rev-parse --verify --short "$GAME_BIN_BASELINE^{commit}" 2>/dev/null) ||
+    die "GAME_BIN_BASELINE is neither a file nor a git revision: $GAME_BIN_BASELINE"
+  BASELINE_WORKTREE="$WORK_DIR/baseline-$revision"
+  git -C "$REPO_ROOT" worktree add --detach "$BASELINE_WORKTREE" "$revision" >/dev/null 2>&1 ||
+    die "could not check out $revision"
+  log "building the baseline $revision"
+  (cd "$BASELINE_WORKTREE" && CARGO_TARGET_DIR="$REPO_ROOT/target/baseline" cargo build --release --bin game-cluster) >&2
+  BASELINE_BIN="$WORK_DIR/game-cluster-$revision"
+  cp "$REPO_ROOT/target/baseline/release/game-cluster" "$BASELINE_BIN"
+  BASELINE_DIR=$BASELINE_WORKTREE
+}
+
+# table_row LABEL BATCH JSON PGBENCH_TPS prints one Markdown row.
+table_row() {
+  awk -v label="$1" -v b="$2" -v t="$(json_field "$3" transfers_per_s)" \
+    -v p50="$(json_field "$3" p50_ms)" -v p99="$(json_field "$3" p99_ms)" -v base="$4" \
+    'BEGIN { printf "| %s | %s | %.1f | %.2f | %.2f | %.2f |\n", label, b, t, p50, p99, (base > 0 ? t / base : 0) }'
 }
 
 machine_info() {
@@ -113,35 +173,57 @@ main() {
   PG_PASSWORD=$(random_hex 16)
   start_throwaway_services "$WORK_DIR"
 
-  local tps
-  tps=$(run_pgbench)
-  [[ -n "$tps" ]] || die "could not read pgbench's TPS"
-  tps=$(awk -v t="$tps" 'BEGIN { printf "%.1f", t }')
-  log "pgbench TPS: $tps"
+  # A copy, so that a rebuild while the benchmark runs cannot change the candidate between its runs.
+  CANDIDATE_BIN="$WORK_DIR/game-cluster-candidate"
+  cp "$GAME_BIN" "$CANDIDATE_BIN"
+  prepare_baseline
+  local rounds=${BENCH_ROUNDS:-$([[ -n "$BASELINE_BIN" ]] && echo 2 || echo 1)}
+  local tps_before tps_after tps
+  tps_before=$(run_pgbench)
+  [[ -n "$tps_before" ]] || die "could not read pgbench's TPS"
+  log "pgbench TPS: $tps_before"
 
-  pg_ensure_db "$PG_PORT" "$WALLET_DB"
   bench_env
-  cd "$REPO_ROOT"
-  "$GAME_BIN" migrate >"$WORK_DIR/migrate.log" 2>&1 ||
-    { cat "$WORK_DIR/migrate.log" >&2; die "game-cluster migrate failed"; }
-
-  local rows=() batch json
+  local results=() batch round json
   for batch in $BENCH_BATCH_SIZES; do
-    json=$(run_wallet "$batch")
-    rows+=("$(awk -v b="$batch" -v t="$(json_field "$json" transfers_per_s)" \
-      -v p50="$(json_field "$json" p50_ms)" -v p99="$(json_field "$json" p99_ms)" \
-      -v base="$tps" 'BEGIN { printf "| %s | %.1f | %.2f | %.2f | %.2f |", b, t, p50, p99, (base > 0 ? t / base : 0) }')")
+    for ((round = 1; round <= rounds; round++)); do
+      if [[ -n "$BASELINE_BIN" ]]; then
+        json=$(run_wallet "$BASELINE_BIN" "$BASELINE_DIR" "$batch")
+        results+=("baseline	$batch	$json")
+      fi
+      json=$(run_wallet "$CANDIDATE_BIN" "${GAME_BIN_DIR:-$REPO_ROOT}" "$batch")
+      results+=("candidate	$batch	$json")
+    done
   done
 
-  local report="$LOCAL_DIR/bench-wallet-last.md"
+  tps_after=$(run_pgbench)
+  [[ -n "$tps_after" ]] || die "could not read pgbench's TPS"
+  tps=$(awk -v a="$tps_before" -v b="$tps_after" 'BEGIN { printf "%.1f", (a + b) / 2 }')
+  log "pgbench TPS: $tps_after (mean $tps)"
+
+  local report="$LOCAL_DIR/bench-wallet-last.md" line label
   {
     echo
     machine_info
-    echo "pgbench TPC-B (8 clients, -M prepared): $tps TPS"
+    echo "pgbench TPC-B (8 clients, -M prepared): $tps_before TPS before, $tps_after after, mean $tps"
+    echo "candidate: $GAME_BIN (run from ${GAME_BIN_DIR:-$REPO_ROOT})"
+    [[ -n "$BASELINE_BIN" ]] && echo "baseline: $BASELINE_BIN (run from $BASELINE_DIR)"
     echo
-    echo "| batch_size_max | transfers/s | p50 ms | p99 ms | ratio to pgbench TPS |"
-    echo "|---:|---:|---:|---:|---:|"
-    printf '%s\n' "${rows[@]}"
+    echo "| build | batch_size_max | transfers/s | p50 ms | p99 ms | ratio to pgbench TPS |"
+    echo "|---|---:|---:|---:|---:|---:|"
+    for line in "${results[@]}"; do
+      IFS=$'\t' read -r label batch json <<<"$line"
+      table_row "$label" "$batch" "$json" "$tps"
+    done
+    if [[ -n "$BASELINE_BIN" ]]; then
+      echo
+      echo "Candidate / baseline, mean transfers/s per batch size:"
+      printf '%s\n' "${results[@]}" | awk -F'\t' '{
+          match($3, /"transfers_per_s"[ ]*:[ ]*[0-9.]+/); v = substr($3, RSTART, RLENGTH); sub(/.*:[ ]*/, "", v)
+          sum[$1 FS $2] += v; n[$1 FS $2]++; batches[$2] = 1
+        } END { for (b in batches) printf "  batch %s: %.3f\n", b,
+          (sum["candidate" FS b] / n["candidate" FS b]) / (sum["baseline" FS b] / n["baseline" FS b]) }'
+    fi
   } | tee "$report"
   log "report saved to $report"
 }
