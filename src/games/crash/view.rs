@@ -198,8 +198,12 @@ impl RoomView {
             }
         }
         if let Some(started_at) = self.started_at {
-            state["elapsed_ms"] = json!(self.elapsed_ms);
             state["started_at"] = json!(started_at);
+        }
+        // The last tick's (or the crash's) elapsed time, next to its multiplier: the pages draw the curve
+        // on from it (static/curve.js), so a round whose start this node missed still gets it.
+        if self.started_at.is_some() || self.phase == "running" || self.phase == "crashed" {
+            state["elapsed_ms"] = json!(self.elapsed_ms);
         }
         if self.phase == "crashed" {
             state["crash_point"] = json!(self.crash_point);
@@ -256,6 +260,8 @@ mod tests {
             &json!({"type": "tick", "epoch": 1, "seq": 3, "round_id": 9, "multiplier": 1.5, "elapsed_ms": 6000}),
         );
         assert_eq!(view.snapshot(at)["multiplier"], 1.5);
+        assert_eq!(view.snapshot(at)["elapsed_ms"], 6000);
+        assert_eq!(view.snapshot(at)["tick_interval_ms"], 100);
 
         view.apply(
             &json!({"type": "crash", "epoch": 1, "seq": 5, "round_id": 9, "crash_point": 2.08,
@@ -284,6 +290,12 @@ mod tests {
             &json!({"type": "tick", "epoch": 2, "seq": 12, "round_id": 10, "multiplier": 1.2, "elapsed_ms": 3000}),
         );
         assert_eq!((relay.round_id, relay.phase.as_str()), (Some(10), "running"));
+        let at = "2026-11-21T10:00:08Z".parse().unwrap();
+        assert_eq!(
+            relay.snapshot(at)["elapsed_ms"],
+            3000,
+            "the curve can go on from the tick before the stored view fills in the start"
+        );
         relay.merge_stored(stored.clone());
         assert_eq!(
             relay.started_at, stored.started_at,
