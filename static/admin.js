@@ -456,11 +456,15 @@ function applyRoomState(entry, state) {
   entry.roundId = state.round_id ?? null;
   entry.round.textContent = state.round_id ?? '–';
   entry.curve.setTickInterval(state.tick_interval_ms);
-  entry.curve.reset(state.round_id);
-  // A running round's elapsed time is the last tick's: the curve goes on from there until the next tick.
-  if (state.phase === 'running' && state.elapsed_ms !== undefined) entry.curve.follow(state.round_id, state.elapsed_ms);
-  if (state.phase === 'crashed') entry.curve.crashed(state.round_id, state.elapsed_ms, state.crash_point ?? state.multiplier);
-  setRoomPhase(entry, state.phase, state.phase === 'crashed' ? (state.crash_point ?? state.multiplier) : state.multiplier);
+  const running = state.phase === 'running';
+  // A running round's elapsed time is the last tick's: a reading like a tick's (the curve goes on, never
+  // back), and the room's number is left to the curve's next frame.
+  if (running && state.elapsed_ms !== undefined) entry.curve.follow(state.round_id, state.elapsed_ms);
+  else if (state.phase === 'crashed') entry.curve.crashed(state.round_id, state.elapsed_ms, state.crash_point ?? state.multiplier);
+  else entry.curve.reset(state.round_id);
+  if (!running || entry.phase.dataset.phase !== 'running') {
+    setRoomPhase(entry, state.phase, state.phase === 'crashed' ? (state.crash_point ?? state.multiplier) : state.multiplier);
+  }
   if (state.betting_paused !== undefined) setRoomPaused(entry, Boolean(state.betting_paused), null);
 }
 

@@ -323,10 +323,13 @@ function applyRoomState(room) {
     }
     case 'running':
       setPhase('running');
-      ui.multiplier.textContent = formatMultiplier(room.multiplier || 1);
-      // The elapsed time is the last tick's: the curve goes on from there until the next tick.
-      if (room.elapsed_ms !== undefined) state.curve.follow(room.round_id, room.elapsed_ms);
-      else state.curve.reset(room.round_id);
+      // The elapsed time is the last tick's: a reading like a tick's (the curve goes on, never back).
+      if (room.elapsed_ms !== undefined) {
+        state.curve.follow(room.round_id, room.elapsed_ms);
+      } else {
+        state.curve.reset(room.round_id);
+        ui.multiplier.textContent = formatMultiplier(room.multiplier || 1);
+      }
       break;
     case 'crashed':
       state.curve.crashed(room.round_id, room.elapsed_ms, room.crash_point ?? room.multiplier);
