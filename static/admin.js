@@ -425,6 +425,7 @@ function onRoomEvent(entry, event) {
       break;
     case 'round_running':
       entry.roundId = event.round_id;
+      entry.curve.setTickInterval(event.tick_interval_ms);
       entry.curve.reset(event.round_id);
       entry.curve.follow(event.round_id, 0);
       setRoomPhase(entry, 'running', 1);

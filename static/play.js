@@ -245,6 +245,7 @@ function handle(event) {
       state.roundId = event.round_id;
       setPhase('running');
       // The round starts now, as far as this page can tell: elapsed 0 on arrival.
+      state.curve.setTickInterval(event.tick_interval_ms);
       state.curve.reset(event.round_id);
       state.curve.follow(event.round_id, 0);
       break;

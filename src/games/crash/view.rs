@@ -113,6 +113,8 @@ impl RoomView {
                 self.started_at = time("started_at");
                 self.elapsed_ms = 0;
                 self.multiplier = json!(1.0);
+                // The leader's interval wins over whatever this view started with or loaded.
+                self.tick_interval_ms = number("tick_interval_ms").unwrap_or(self.tick_interval_ms);
             }
             "tick" => {
                 if self.round_id != round_id {
@@ -255,13 +257,17 @@ mod tests {
         let at = "2026-11-21T10:00:03Z".parse().unwrap();
         assert_eq!(view.snapshot(at)["betting_ends_in_ms"], 2000);
         view.apply(&json!({"type": "round_running", "epoch": 1, "seq": 2, "round_id": 9,
-            "started_at": "2026-11-21T10:00:05Z"}));
+            "started_at": "2026-11-21T10:00:05Z", "tick_interval_ms": 150}));
         view.apply(
             &json!({"type": "tick", "epoch": 1, "seq": 3, "round_id": 9, "multiplier": 1.5, "elapsed_ms": 6000}),
         );
         assert_eq!(view.snapshot(at)["multiplier"], 1.5);
         assert_eq!(view.snapshot(at)["elapsed_ms"], 6000);
-        assert_eq!(view.snapshot(at)["tick_interval_ms"], 100);
+        assert_eq!(
+            view.snapshot(at)["tick_interval_ms"],
+            150,
+            "the leader's interval, from the round"
+        );
 
         view.apply(
             &json!({"type": "crash", "epoch": 1, "seq": 5, "round_id": 9, "crash_point": 2.08,
