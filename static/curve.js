@@ -163,19 +163,22 @@ export function createCurve(container, { height = 260, onFrame = () => {} } = {}
   };
   const plot = new uPlot(opts, [xs, ys], container);
 
-  /** The curve from the start to `elapsedMs`, ending exactly at `hundredths` (the crash point at a crash). */
-  function sample(elapsedMs, hundredths) {
+  /**
+   * The curve from the start to `elapsedMs`. The line is the smooth e^(0.00006 t) (the floored values
+   * would draw as stairs); the number shown is the floored one, and a crashed curve ends at the crash
+   * point, below the line by less than 0.01.
+   */
+  function sample(elapsedMs, crashHundredths) {
     xs.length = 0;
     ys.length = 0;
     if (elapsedMs <= 0) return;
     const steps = CURVE_POINTS_MAX - 1;
-    for (let step = 0; step < steps; step += 1) {
-      const t = Math.floor((elapsedMs * step) / steps);
+    for (let step = 0; step <= steps; step += 1) {
+      const t = (elapsedMs * step) / steps;
       xs.push(t / 1000);
-      ys.push(multiplierAt(t) / 100);
+      ys.push(Math.exp(GROWTH_PER_MS * t));
     }
-    xs.push(elapsedMs / 1000);
-    ys.push(hundredths / 100);
+    if (crashHundredths !== null) ys[steps] = crashHundredths / 100;
   }
 
   function drawFrame() {
@@ -183,7 +186,7 @@ export function createCurve(container, { height = 260, onFrame = () => {} } = {}
     const shown = clock.read(performance.now());
     // Before a round's first reading (betting, or no round) the chart is empty.
     const started = clock.originMs !== null || shown.crashed;
-    sample(started ? shown.elapsedMs : 0, shown.hundredths);
+    sample(started ? shown.elapsedMs : 0, shown.crashed ? shown.hundredths : null);
     plot.setData([xs, ys]);
     frames += 1;
     Object.assign(container.dataset, {
