@@ -1,6 +1,7 @@
 // The crash curve the pages draw themselves (static/curve.js): the same numbers as the server to the
-// millisecond, a curve that moves at display rate between ticks and agrees with each tick, and a curve
-// that freezes and says so when ticks stop, then takes the truth from the next one.
+// millisecond, a curve that moves at display rate between ticks and agrees with each tick (on the player
+// page and on the dashboard), and a curve that freezes and says so when ticks stop, then takes the
+// truth from the next one.
 const fs = require('node:fs');
 const path = require('node:path');
 const { test, expect } = require('@playwright/test');
@@ -11,6 +12,8 @@ const ROUNDS_MAX = 6;
 /** Tick intervals the test watches in one round (fewer when the round crashes first). */
 const INTERVALS_WANTED = 6;
 const STALL_FLOOR_MS = 300;
+/** A tick interval this long or longer must show the number itself change between ticks. */
+const LONG_INTERVAL_MS = 500;
 /** The server's curve, written by src/fair/crash.rs's test crash_curve_fixture_matches_the_server. */
 const FIXTURE = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'fixtures', 'crash_curve.json'), 'utf8'));
 
@@ -36,9 +39,14 @@ async function tickIntervalMs(request) {
   return Number((await response.json()).tick_interval_ms);
 }
 
-/** Waits for a running round whose curve has had a tick on this page; returns that round's id. */
-async function waitForRunningCurve(page, request) {
-  const curve = page.getByTestId('curve');
+const PLAYER_PAGE = { curve: '[data-testid="curve"]', number: '[data-testid="multiplier"]' };
+const DASHBOARD = {
+  curve: `[data-testid="room-curve"][data-room="${ROOM}"]`, number: `[data-testid="room-multiplier"][data-room="${ROOM}"]`,
+};
+
+/** Waits for a running round whose curve (`selector`) has had a tick on this page; returns its id. */
+async function waitForRunningCurve(page, request, selector = PLAYER_PAGE.curve) {
+  const curve = page.locator(selector);
   return waitForRoom(request, ROOM, async (state) => {
     if (state.phase !== 'running') return undefined;
     const ticked = Number(await curve.getAttribute('data-ticks')) > 0;
@@ -49,10 +57,10 @@ async function waitForRunningCurve(page, request) {
 }
 
 /** Records every change of the curve's data attributes (one entry per frame or tick) into window.__curveLog. */
-async function recordCurve(page) {
-  await page.evaluate(() => {
-    const curve = document.querySelector('[data-testid="curve"]');
-    const shown = document.querySelector('[data-testid="multiplier"]');
+async function recordCurve(page, selectors) {
+  await page.evaluate(({ curveSelector, numberSelector }) => {
+    const curve = document.querySelector(curveSelector);
+    const shown = document.querySelector(numberSelector);
     window.__curveLog = [];
     window.__curveObserver?.disconnect();
     window.__curveObserver = new MutationObserver(() => {
@@ -64,7 +72,53 @@ async function recordCurve(page) {
       });
     });
     window.__curveObserver.observe(curve, { attributes: true });
-  });
+  }, { curveSelector: selectors.curve, numberSelector: selectors.number });
+}
+
+/**
+ * Watches running rounds until INTERVALS_WANTED whole tick intervals are recorded: each is the tick's
+ * own entry and the frames drawn until the next tick. Checks on the way that nothing shown goes back.
+ */
+async function recordIntervals(page, request, selectors, intervalMs) {
+  let intervals = [];
+  for (let round = 1; round <= ROUNDS_MAX && intervals.length < INTERVALS_WANTED; round += 1) {
+    const roundId = await waitForRunningCurve(page, request, selectors.curve);
+    await recordCurve(page, selectors);
+    await page.waitForTimeout(intervalMs * (INTERVALS_WANTED + 2));
+    const log = (await page.evaluate(() => window.__curveLog)).filter((entry) => entry.round === roundId && entry.crashed === 'false');
+    for (let index = 1; index < log.length; index += 1) {
+      expect(log[index].elapsedMs, 'the elapsed time shown never goes back').toBeGreaterThanOrEqual(log[index - 1].elapsedMs);
+      expect(hundredths(log[index].multiplier)).toBeGreaterThanOrEqual(hundredths(log[index - 1].multiplier));
+    }
+    intervals = [];
+    for (let index = 1; index < log.length; index += 1) {
+      const tick = log[index];
+      if (tick.ticks === log[index - 1].ticks) continue;
+      let next = index + 1;
+      while (next < log.length && log[next].ticks === tick.ticks) next += 1;
+      const frames = log.slice(index + 1, next);
+      if (frames.length > 0 && next < log.length) intervals.push({ tick, frames });
+    }
+  }
+  expect(intervals.length, `whole tick intervals seen in ${ROUNDS_MAX} rounds`).toBeGreaterThanOrEqual(INTERVALS_WANTED);
+  return intervals;
+}
+
+/** Per interval: how many elapsed times were drawn, and whether the tick and every frame are the formula. */
+function checkIntervals(page, intervals) {
+  return page.evaluate(async (seen) => {
+    const { multiplierAt } = await import('/assets/curve.js');
+    const hundredthsOf = (text) => Math.round(Number(text) * 100);
+    return seen.map(({ tick, frames }) => ({
+      distinct: new Set(frames.map((frame) => frame.elapsedMs)).size,
+      distinctNumbers: new Set(frames.map((frame) => frame.multiplier)).size,
+      tickIsFormula: multiplierAt(tick.tickElapsedMs) === hundredthsOf(tick.tickMultiplier),
+      framesAreFormula: frames.every((frame) => multiplierAt(frame.elapsedMs) === hundredthsOf(frame.multiplier)
+        && frame.text === `${frame.multiplier}x`),
+      atTickAhead: frames[0].elapsedMs - tick.tickElapsedMs,
+      atTickEqual: hundredthsOf(frames[0].multiplier) === hundredthsOf(tick.tickMultiplier),
+    }));
+  }, intervals);
 }
 
 test('the page computes the server\'s curve, to the millisecond', async ({ page, request }) => {
@@ -99,47 +153,8 @@ test('between ticks the curve moves at display rate, and at each tick it shows t
   await openRoom(page, request);
   const intervalMs = await tickIntervalMs(request);
   const stallMs = Math.max(STALL_FLOOR_MS, 2 * intervalMs);
-  let intervals = [];
-  for (let round = 1; round <= ROUNDS_MAX && intervals.length < INTERVALS_WANTED; round += 1) {
-    const roundId = await waitForRunningCurve(page, request);
-    await recordCurve(page);
-    await page.waitForTimeout(intervalMs * (INTERVALS_WANTED + 2));
-    const log = (await page.evaluate(() => window.__curveLog)).filter((entry) => entry.round === roundId && entry.crashed === 'false');
-    // Shown values never go back.
-    for (let index = 1; index < log.length; index += 1) {
-      expect(log[index].elapsedMs, 'the elapsed time shown never goes back').toBeGreaterThanOrEqual(log[index - 1].elapsedMs);
-      expect(hundredths(log[index].multiplier)).toBeGreaterThanOrEqual(hundredths(log[index - 1].multiplier));
-    }
-    // A tick's own entry, then the frames drawn until the next tick: one whole interval when the next
-    // tick was recorded too.
-    intervals = [];
-    for (let index = 1; index < log.length; index += 1) {
-      const tick = log[index];
-      if (tick.ticks === log[index - 1].ticks) continue;
-      let next = index + 1;
-      while (next < log.length && log[next].ticks === tick.ticks) next += 1;
-      const frames = log.slice(index + 1, next);
-      if (frames.length > 0 && next < log.length) intervals.push({ tick, frames });
-    }
-  }
-  expect(intervals.length, `whole tick intervals seen in ${ROUNDS_MAX} rounds`).toBeGreaterThanOrEqual(INTERVALS_WANTED);
-
-  const checks = await page.evaluate(async ({ intervals: seen, stall }) => {
-    const { multiplierAt } = await import('/assets/curve.js');
-    return seen.map(({ tick, frames }) => {
-      const distinct = new Set(frames.map((frame) => frame.elapsedMs)).size;
-      const first = frames[0];
-      return {
-        distinct,
-        tickIsFormula: multiplierAt(tick.tickElapsedMs) === Math.round(Number(tick.tickMultiplier) * 100),
-        framesAreFormula: frames.every((frame) => multiplierAt(frame.elapsedMs) === Math.round(Number(frame.multiplier) * 100)
-          && frame.text === `${frame.multiplier}x`),
-        atTickAhead: first.elapsedMs - tick.tickElapsedMs,
-        atTickEqual: Math.round(Number(first.multiplier) * 100) === Math.round(Number(tick.tickMultiplier) * 100),
-        stall,
-      };
-    });
-  }, { intervals, stall: stallMs });
+  const intervals = await recordIntervals(page, request, PLAYER_PAGE, intervalMs);
+  const checks = await checkIntervals(page, intervals);
   test.info().annotations.push({ type: 'curve', description: JSON.stringify({ intervalMs, checks }) });
   for (const check of checks) {
     expect(check.tickIsFormula, 'the tick\'s multiplier is the formula at its elapsed time').toBe(true);
@@ -149,9 +164,35 @@ test('between ticks the curve moves at display rate, and at each tick it shows t
   }
   const moving = checks.filter((check) => check.distinct >= 3).length;
   expect(moving, 'intervals in which the curve showed at least 3 different elapsed times').toBeGreaterThanOrEqual(Math.ceil(checks.length / 2));
+  if (intervalMs >= LONG_INTERVAL_MS) {
+    // With long intervals the number itself moves between ticks (a hundredth takes at most 166 ms).
+    const counting = checks.filter((check) => check.distinctNumbers >= 3).length;
+    expect(counting, 'intervals in which the number took at least 3 values').toBeGreaterThanOrEqual(Math.ceil(checks.length / 2));
+  }
   const equal = checks.filter((check) => check.atTickEqual).length;
   expect(equal, 'ticks at which the page showed the tick\'s own multiplier').toBeGreaterThanOrEqual(Math.ceil(checks.length / 2));
   await snap(page, 'curve-01-running');
+  expect(problems).toEqual([]);
+});
+
+test('the dashboard draws a room\'s curve the same way', async ({ page, request }) => {
+  const username = process.env.ADMIN_USERNAME;
+  const password = process.env.ADMIN_PASSWORD;
+  if (!username || !password) throw new Error('set ADMIN_USERNAME and ADMIN_PASSWORD (scripts/browser-test.sh reads them from the cluster)');
+  const problems = watchProblems(page);
+  await page.goto('/admin');
+  await page.getByTestId('admin-username').fill(username);
+  await page.getByTestId('admin-password').fill(password);
+  await page.getByTestId('admin-login-button').click();
+  await expect(page.getByTestId('dashboard')).toBeVisible();
+  const intervalMs = await tickIntervalMs(request);
+  const checks = await checkIntervals(page, await recordIntervals(page, request, DASHBOARD, intervalMs));
+  for (const check of checks) {
+    expect(check.tickIsFormula && check.framesAreFormula, 'ticks and frames are the formula').toBe(true);
+    expect(check.atTickAhead).toBeGreaterThanOrEqual(0);
+  }
+  const moving = checks.filter((check) => check.distinct >= 3).length;
+  expect(moving, 'intervals in which the curve showed at least 3 different elapsed times').toBeGreaterThanOrEqual(Math.ceil(checks.length / 2));
   expect(problems).toEqual([]);
 });
 
