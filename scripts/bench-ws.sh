@@ -65,7 +65,9 @@ main() {
   local token
   token=$(signup_token)
   printf '\nMachine: %s CPUs, %s, %s RAM\n' "$(nproc)" "$(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n 1)" "$(free -h | awk '/^Mem:/ {print $2}')"
-  printf 'One node, tick_interval_ms=100, %ss per run, swarm and node on the same machine\n\n' "$BENCH_SECONDS"
+  # The room's own setting: an APP__ override, else config/default.toml's.
+  local tick_ms=${APP__CRASH__ROOMS__AVIATOR__TICK_INTERVAL_MS:-$(sed -n '/^\[crash.rooms.aviator\]/,/^\[/s/^tick_interval_ms = //p' "$REPO_ROOT/config/default.toml")}
+  printf 'One node, tick_interval_ms=%s, %ss per run, swarm and node on the same machine\n\n' "$tick_ms" "$BENCH_SECONDS"
   printf '| clients | connected | ticks received | p50 ms | p99 ms | max ms | node KiB/conn |\n|---:|---:|---:|---:|---:|---:|---:|\n'
   local clients out
   for clients in $BENCH_CLIENTS; do

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The load smoke of the test command: starts a cluster of its own on free loopback ports (3 release
-# nodes, nginx, Postgres primary + replica, Redis + Sentinels; the local configuration: 100 ms ticks, 5 s
-# betting),
+# nodes, nginx, Postgres primary + replica, Redis + Sentinels; the local configuration: config/default.toml's
+# tick interval (150 ms) and betting time (5 s)),
 # runs the k6 smoke (loadtest/smoke.js: a few hundred virtual players for under a minute, thresholds on)
 # through scripts/loadtest.sh, which also runs the ledger audit and checks that every bet settled, then
 # the slot players (loadtest/slots.js: 50 players spinning at a human pace for 25 s (5 s ramp + 20 s), bonuses revealed

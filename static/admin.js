@@ -4,10 +4,11 @@
 // node, run the audit). Nothing is fetched or shown before log-in, and any 401 returns to the form.
 
 import {
-  api, ApiError, byTestId, COLORS, createChart, createCurve, el, formatBytes, formatDuration, formatMicros,
+  api, ApiError, byTestId, COLORS, createChart, el, formatBytes, formatDuration, formatMicros,
   formatMultiplier, formatPercent, formatTime, messageArea, ReconnectingSocket, show, socketUrl, toMicros,
   CLOSE_UNAUTHENTICATED,
 } from './common.js';
+import { createCurve, formatHundredths } from './curve.js';
 
 const TOKEN_KEY = 'gc.admin.token';
 const ADMIN = '/api/v1/admin';
@@ -381,7 +382,7 @@ function createRoomCard(name) {
     entry.curveBox,
     el('div', { class: 'room-controls' }, entry.reason, entry.pause, entry.resume));
   ui.rooms.append(entry.card);
-  entry.curve = createCurve(entry.curveBox, { height: 200 });
+  entry.curve = createCurve(entry.curveBox, { height: 200, onFrame: (frame) => showCurveFrame(entry, frame) });
   entry.pause.addEventListener('click', () => pauseRoom(entry));
   entry.resume.addEventListener('click', () => resumeRoom(entry));
   setRoomPaused(entry, false, null);
@@ -424,12 +425,14 @@ function onRoomEvent(entry, event) {
       break;
     case 'round_running':
       entry.roundId = event.round_id;
+      entry.curve.setTickInterval(event.tick_interval_ms);
       entry.curve.reset(event.round_id);
+      entry.curve.follow(event.round_id, 0);
       setRoomPhase(entry, 'running', 1);
       break;
     case 'tick':
-      entry.curve.push(event.round_id, event.elapsed_ms, event.multiplier);
-      setRoomPhase(entry, 'running', event.multiplier);
+      if (entry.phase.dataset.phase !== 'running') setRoomPhase(entry, 'running', event.multiplier);
+      entry.curve.tick(event);
       break;
     case 'crash':
       entry.curve.crashed(event.round_id, event.elapsed_ms, event.crash_point);
@@ -453,12 +456,25 @@ function onRoomEvent(entry, event) {
 function applyRoomState(entry, state) {
   entry.roundId = state.round_id ?? null;
   entry.round.textContent = state.round_id ?? '–';
-  if (state.phase === 'running' || state.phase === 'crashed') entry.curve.backfill(state.round_id, state.elapsed_ms || 0);
+  entry.curve.setTickInterval(state.tick_interval_ms);
+  const running = state.phase === 'running';
+  // A running round's elapsed time is the last tick's: a reading like a tick's (the curve goes on, never
+  // back), and the room's number is left to the curve's next frame.
+  if (running && state.elapsed_ms !== undefined) entry.curve.follow(state.round_id, state.elapsed_ms);
+  else if (state.phase === 'crashed') entry.curve.crashed(state.round_id, state.elapsed_ms, state.crash_point ?? state.multiplier);
   else entry.curve.reset(state.round_id);
-  if (state.phase === 'running') entry.curve.push(state.round_id, state.elapsed_ms || 0, state.multiplier || 1);
-  if (state.phase === 'crashed') entry.curve.crashed(state.round_id, state.elapsed_ms, state.crash_point ?? state.multiplier);
-  setRoomPhase(entry, state.phase, state.phase === 'crashed' ? (state.crash_point ?? state.multiplier) : state.multiplier);
+  if (!running || entry.phase.dataset.phase !== 'running') {
+    setRoomPhase(entry, state.phase, state.phase === 'crashed' ? (state.crash_point ?? state.multiplier) : state.multiplier);
+  }
   if (state.betting_paused !== undefined) setRoomPaused(entry, Boolean(state.betting_paused), null);
+}
+
+/** Each frame of a running round's curve: the room's number follows it and says when ticks stopped. */
+function showCurveFrame(entry, { hundredths, stalled, crashed }) {
+  if (entry.phase.dataset.phase !== 'running' || crashed) return;
+  entry.multiplier.textContent = formatHundredths(hundredths);
+  entry.multiplier.dataset.stalled = String(stalled);
+  entry.multiplier.classList.toggle('multiplier-stalled', stalled);
 }
 
 function setRoomPhase(entry, phase, multiplier) {

@@ -1,7 +1,7 @@
 // Helpers shared by the player page (play.js) and the admin dashboard (admin.js): the API client with its
-// error envelope, money in integer micro-units, a WebSocket that reconnects, the live multiplier curve
-// and a few DOM helpers. Plain ES module, no build step; the pages' content security policy allows only
-// scripts and connections of this origin, so nothing here touches inline styles or other hosts.
+// error envelope, money in integer micro-units, a WebSocket that reconnects, charts (the crash curve is
+// in curve.js) and a few DOM helpers. Plain ES module, no build step; the pages' content security policy
+// allows only scripts and connections of this origin, so nothing here touches inline styles or other hosts.
 
 /** 1 unit = 1,000,000 micro-units. */
 export const MICROS_PER_UNIT = 1000000n;
@@ -428,12 +428,12 @@ export const COLORS = {
   violet: '#b48cff',
 };
 
-function axis(extra = {}) {
+export function axis(extra = {}) {
   return { stroke: COLORS.text, grid: { stroke: COLORS.grid, width: 1 }, ticks: { stroke: COLORS.grid }, ...extra };
 }
 
 /** Width for a chart in `container`, with a floor so hidden containers still get a usable size. */
-function chartWidth(container) {
+export function chartWidth(container) {
   return Math.max(240, Math.floor(container.clientWidth || container.getBoundingClientRect().width || 0));
 }
 
@@ -448,121 +448,13 @@ window.addEventListener('resize', () => {
   });
 });
 
-const BACKFILL_STEP_MS = 100;
-
-/** The crash curve as the server computes it (README: m(t) = floor(100 · e^(0.00006 t)) / 100). */
-export function curveMultiplierAt(elapsedMs) {
-  return Math.floor(100 * Math.exp(0.00006 * elapsedMs)) / 100;
+/** Resizes `chart` (anything with resize()) with the window, until unwatchResize(chart). */
+export function watchResize(chart) {
+  resizables.add(chart);
 }
 
-/**
- * The live multiplier curve of one round: x = seconds since the round started, y = multiplier. push()
- * adds a tick (redrawn once per animation frame), reset() starts a new round, crashed(point) ends it in
- * red. The container gets data-ticks (ticks drawn since the page opened), data-round and data-multiplier,
- * so tests and people can see it move.
- */
-export function createCurve(container, { height = 260 } = {}) {
-  const xs = [];
-  const ys = [];
-  let ticks = 0;
-  let drawQueued = false;
-  let crashedAt = null;
-  const opts = {
-    width: chartWidth(container),
-    height,
-    legend: { show: false },
-    cursor: { show: false },
-    scales: {
-      x: { time: false, range: (u, min, max) => [0, Math.max(10, Math.ceil((max || 0) * 1.1))] },
-      y: { range: (u, min, max) => [1, Math.max(2, Math.ceil((max || 1) * 1.15 * 10) / 10)] },
-    },
-    axes: [
-      axis({ values: (u, splits) => splits.map((value) => `${value}s`) }),
-      axis({ values: (u, splits) => splits.map((value) => `${value.toFixed(2)}x`), size: 60 }),
-    ],
-    series: [
-      {},
-      { stroke: () => (crashedAt === null ? COLORS.accent : COLORS.crashed), width: 3,
-        fill: () => (crashedAt === null ? 'rgba(53, 208, 127, 0.12)' : 'rgba(255, 84, 104, 0.12)') },
-    ],
-  };
-  const plot = new uPlot(opts, [xs, ys], container);
-
-  function draw() {
-    if (drawQueued) return;
-    drawQueued = true;
-    requestAnimationFrame(() => {
-      drawQueued = false;
-      plot.setData([xs, ys]);
-    });
-  }
-
-  const curve = {
-    plot,
-    reset(roundId) {
-      xs.length = 0;
-      ys.length = 0;
-      crashedAt = null;
-      container.dataset.round = roundId === undefined || roundId === null ? '' : String(roundId);
-      container.dataset.crashed = 'false';
-      container.dataset.multiplier = '1.00';
-      draw();
-    },
-    /**
-     * Draws the round's curve from its start up to `elapsedMs` with the game's published formula
-     * (m(t) = floor(100 · e^(0.00006 t)) / 100), for a page that joins a round under way. These points
-     * are not ticks and are not counted as such.
-     */
-    backfill(roundId, elapsedMs) {
-      curve.reset(roundId);
-      const end = Number(elapsedMs) || 0;
-      for (let t = 0; t < end; t += BACKFILL_STEP_MS) {
-        xs.push(t / 1000);
-        ys.push(curveMultiplierAt(t));
-      }
-      draw();
-    },
-    /** Adds a point; a tick of another round starts the curve afresh. */
-    push(roundId, elapsedMs, multiplier) {
-      if (String(roundId) !== container.dataset.round) curve.reset(roundId);
-      const seconds = Number(elapsedMs) / 1000;
-      if (xs.length === 0 && seconds > 0) {
-        xs.push(0);
-        ys.push(1);
-      }
-      if (xs.length > 0 && seconds <= xs[xs.length - 1]) return;
-      xs.push(seconds);
-      ys.push(Number(multiplier));
-      ticks += 1;
-      container.dataset.ticks = String(ticks);
-      container.dataset.multiplier = Number(multiplier).toFixed(2);
-      draw();
-    },
-    crashed(roundId, elapsedMs, crashPoint) {
-      if (String(roundId) === container.dataset.round && elapsedMs !== undefined && elapsedMs !== null) {
-        const seconds = Number(elapsedMs) / 1000;
-        if (xs.length === 0 || seconds > xs[xs.length - 1]) {
-          xs.push(seconds);
-          ys.push(Number(crashPoint));
-        }
-      }
-      crashedAt = Number(crashPoint);
-      container.dataset.crashed = 'true';
-      container.dataset.multiplier = Number(crashPoint).toFixed(2);
-      draw();
-    },
-    resize() {
-      plot.setSize({ width: chartWidth(container), height });
-    },
-    destroy() {
-      resizables.delete(curve);
-      plot.destroy();
-    },
-  };
-  container.dataset.ticks = '0';
-  curve.reset(null);
-  resizables.add(curve);
-  return curve;
+export function unwatchResize(chart) {
+  resizables.delete(chart);
 }
 
 /**
@@ -622,10 +514,10 @@ export function createChart(container, {
       plot.setSize({ width: chartWidth(container), height });
     },
     destroy() {
-      resizables.delete(chart);
+      unwatchResize(chart);
       plot.destroy();
     },
   };
-  resizables.add(chart);
+  watchResize(chart);
   return chart;
 }

@@ -5,10 +5,11 @@
 // integer micro-units (BigInt) and only formatted for display.
 
 import {
-  api, ApiError, byTestId, clearRefusals, createCurve, el, formatMicros, formatMultiplier, formatTime, messageArea,
+  api, ApiError, byTestId, clearRefusals, el, formatMicros, formatMultiplier, formatTime, messageArea,
   microsToJson, parseMultiplier, parseUnits, randomId, ReconnectingSocket, show, showBalance, showRefusal, socketUrl,
   toMicros, CLOSE_UNAUTHENTICATED,
 } from './common.js';
+import { createCurve, formatHundredths } from './curve.js';
 
 const TOKEN_KEY = 'gc.player.token';
 const NAME_KEY = 'gc.player.username';
@@ -132,7 +133,7 @@ async function enterGame() {
   show(ui.authSection, false);
   show(ui.playerBar, true);
   show(ui.game, true);
-  if (!state.curve) state.curve = createCurve(ui.curve);
+  if (!state.curve) state.curve = createCurve(ui.curve, { onFrame: showCurveFrame });
   else state.curve.resize();
   if (!state.username) loadName();
   await loadRooms();
@@ -243,7 +244,10 @@ function handle(event) {
     case 'round_running':
       state.roundId = event.round_id;
       setPhase('running');
+      // The round starts now, as far as this page can tell: elapsed 0 on arrival.
+      state.curve.setTickInterval(event.tick_interval_ms);
       state.curve.reset(event.round_id);
+      state.curve.follow(event.round_id, 0);
       break;
     case 'tick':
       onTick(event);
@@ -307,6 +311,7 @@ function handle(event) {
 /** Takes a whole room state (initial_state or resync), replacing what the page knew. */
 function applyRoomState(room) {
   state.roundId = room.round_id ?? null;
+  state.curve.setTickInterval(room.tick_interval_ms);
   if (room.betting_paused !== undefined) setPaused(Boolean(room.betting_paused));
   if (room.previous_round) rememberCrash(room.previous_round);
   switch (room.phase) {
@@ -319,12 +324,15 @@ function applyRoomState(room) {
     }
     case 'running':
       setPhase('running');
-      state.curve.backfill(room.round_id, room.elapsed_ms || 0);
-      state.curve.push(room.round_id, room.elapsed_ms || 0, room.multiplier || 1);
-      ui.multiplier.textContent = formatMultiplier(room.multiplier || 1);
+      // The elapsed time is the last tick's: a reading like a tick's (the curve goes on, never back).
+      if (room.elapsed_ms !== undefined) {
+        state.curve.follow(room.round_id, room.elapsed_ms);
+      } else {
+        state.curve.reset(room.round_id);
+        ui.multiplier.textContent = formatMultiplier(room.multiplier || 1);
+      }
       break;
     case 'crashed':
-      state.curve.backfill(room.round_id, room.elapsed_ms || 0);
       state.curve.crashed(room.round_id, room.elapsed_ms, room.crash_point ?? room.multiplier);
       setPhase('crashed', room.crash_point ?? room.multiplier);
       break;
@@ -352,14 +360,22 @@ function onTick(event) {
     state.roundId = event.round_id;
     setPhase('running');
   }
-  state.curve.push(event.round_id, event.elapsed_ms, event.multiplier);
-  ui.multiplier.textContent = formatMultiplier(event.multiplier);
+  state.curve.tick(event);
   for (const cashout of event.cashouts || []) {
     ui.cashoutFeed.prepend(el('li', {},
       el('span', { class: 'feed-name', text: cashout.username }),
       el('span', { class: 'num', text: ` ${formatMultiplier(cashout.multiplier)} · ${formatMicros(cashout.payout)}` })));
   }
   while (ui.cashoutFeed.children.length > 30) ui.cashoutFeed.lastChild.remove();
+}
+
+/** Each frame of a running round's curve: the big number follows it, and says when ticks stopped. */
+function showCurveFrame({ hundredths, stalled, crashed }) {
+  if (state.phase !== 'running' || crashed) return;
+  ui.multiplier.textContent = formatHundredths(hundredths);
+  ui.multiplier.dataset.stalled = String(stalled);
+  ui.multiplier.classList.toggle('multiplier-stalled', stalled);
+  ui.phase.textContent = stalled ? 'Running · waiting for the server' : 'Running';
 }
 
 function onCrash(event) {

@@ -33,6 +33,7 @@ const ASSETS: &[Asset] = &[
     asset!("index.html", "text/html; charset=utf-8"),
     asset!("admin.html", "text/html; charset=utf-8"),
     asset!("common.js", "text/javascript; charset=utf-8"),
+    asset!("curve.js", "text/javascript; charset=utf-8"),
     asset!("play.js", "text/javascript; charset=utf-8"),
     asset!("slots.js", "text/javascript; charset=utf-8"),
     asset!("lobby.js", "text/javascript; charset=utf-8"),

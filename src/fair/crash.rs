@@ -175,6 +175,55 @@ mod tests {
         );
     }
 
+    /// Where the browser tests (tests/browser/curve.spec.js) read the server's curve from.
+    const CURVE_FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/crash_curve.json");
+
+    /// The server's curve as the pages must reproduce it (static/curve.js): the multiplier every 37 ms up
+    /// to 60 s, the first millisecond of every hundredth up to 60 s (together they pin down every
+    /// millisecond of that range, the curve being monotonic), and a few points up to the cap.
+    fn curve_fixture() -> String {
+        let step_ms = 37;
+        let elapsed_max_ms = 60_000u64;
+        let sampled: Vec<u32> = (0..=elapsed_max_ms).step_by(step_ms).map(multiplier_at).collect();
+        let first_ms: Vec<u64> = (MULTIPLIER_MIN + 1..=multiplier_at(elapsed_max_ms))
+            .map(elapsed_for)
+            .collect();
+        let far: Vec<[u64; 2]> = [115_129u64, 230_258, 230_259, 300_000, 10_000_000]
+            .iter()
+            .map(|&elapsed| [elapsed, u64::from(multiplier_at(elapsed))])
+            .collect();
+        let fixture = serde_json::json!({
+            "about": "src/fair/crash.rs multiplier_at, in hundredths; written by its test \
+                      crash_curve_fixture_matches_the_server (UPDATE_FIXTURES=1 rewrites it)",
+            "step_ms": step_ms,
+            "multipliers": sampled,
+            "first_ms_from_multiplier": MULTIPLIER_MIN + 1,
+            "first_ms": first_ms,
+            "far": far,
+        });
+        // One key per line, each array on one line: small enough to read, and stable.
+        let lines: Vec<String> = fixture
+            .as_object()
+            .expect("an object")
+            .iter()
+            .map(|(key, value)| format!("{key:?}: {value}"))
+            .collect();
+        format!("{{\n{}\n}}\n", lines.join(",\n"))
+    }
+
+    #[test]
+    fn crash_curve_fixture_matches_the_server() {
+        let expected = curve_fixture();
+        if std::env::var_os("UPDATE_FIXTURES").is_some() {
+            std::fs::write(CURVE_FIXTURE, &expected).expect("write the curve fixture");
+        }
+        let stored = std::fs::read_to_string(CURVE_FIXTURE).unwrap_or_default();
+        assert!(
+            stored == expected,
+            "{CURVE_FIXTURE} is not the server's curve: run this test with UPDATE_FIXTURES=1"
+        );
+    }
+
     proptest! {
         /// The inverse is exact to the millisecond: at `elapsed_for(x)` the curve shows at least x, one
         /// millisecond earlier it shows less.

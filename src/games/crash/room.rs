@@ -491,10 +491,12 @@ impl CrashRoom {
         round.started_at = Some(Instant::now());
         round.started_wall = Some(Utc::now());
         let crash_in = Duration::from_millis(round.crash_ms);
+        // The interval travels with the round: a node's view may come from an older leader's store.
         let event = json!({
             "type": "round_running",
             "round_id": round.id,
             "started_at": round.started_wall,
+            "tick_interval_ms": self.settings.tick_interval_ms,
         });
         self.publish(event);
         let tick = Duration::from_millis(self.settings.tick_interval_ms);

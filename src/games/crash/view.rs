@@ -113,6 +113,8 @@ impl RoomView {
                 self.started_at = time("started_at");
                 self.elapsed_ms = 0;
                 self.multiplier = json!(1.0);
+                // The leader's interval wins over whatever this view started with or loaded.
+                self.tick_interval_ms = number("tick_interval_ms").unwrap_or(self.tick_interval_ms);
             }
             "tick" => {
                 if self.round_id != round_id {
@@ -198,8 +200,12 @@ impl RoomView {
             }
         }
         if let Some(started_at) = self.started_at {
-            state["elapsed_ms"] = json!(self.elapsed_ms);
             state["started_at"] = json!(started_at);
+        }
+        // The last tick's (or the crash's) elapsed time, next to its multiplier: the pages draw the curve
+        // on from it (static/curve.js), so a round whose start this node missed still gets it.
+        if self.started_at.is_some() || self.phase == "running" || self.phase == "crashed" {
+            state["elapsed_ms"] = json!(self.elapsed_ms);
         }
         if self.phase == "crashed" {
             state["crash_point"] = json!(self.crash_point);
@@ -251,11 +257,17 @@ mod tests {
         let at = "2026-11-21T10:00:03Z".parse().unwrap();
         assert_eq!(view.snapshot(at)["betting_ends_in_ms"], 2000);
         view.apply(&json!({"type": "round_running", "epoch": 1, "seq": 2, "round_id": 9,
-            "started_at": "2026-11-21T10:00:05Z"}));
+            "started_at": "2026-11-21T10:00:05Z", "tick_interval_ms": 150}));
         view.apply(
             &json!({"type": "tick", "epoch": 1, "seq": 3, "round_id": 9, "multiplier": 1.5, "elapsed_ms": 6000}),
         );
         assert_eq!(view.snapshot(at)["multiplier"], 1.5);
+        assert_eq!(view.snapshot(at)["elapsed_ms"], 6000);
+        assert_eq!(
+            view.snapshot(at)["tick_interval_ms"],
+            150,
+            "the leader's interval, from the round"
+        );
 
         view.apply(
             &json!({"type": "crash", "epoch": 1, "seq": 5, "round_id": 9, "crash_point": 2.08,
@@ -284,6 +296,12 @@ mod tests {
             &json!({"type": "tick", "epoch": 2, "seq": 12, "round_id": 10, "multiplier": 1.2, "elapsed_ms": 3000}),
         );
         assert_eq!((relay.round_id, relay.phase.as_str()), (Some(10), "running"));
+        let at = "2026-11-21T10:00:08Z".parse().unwrap();
+        assert_eq!(
+            relay.snapshot(at)["elapsed_ms"],
+            3000,
+            "the curve can go on from the tick before the stored view fills in the start"
+        );
         relay.merge_stored(stored.clone());
         assert_eq!(
             relay.started_at, stored.started_at,
