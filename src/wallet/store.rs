@@ -349,9 +349,15 @@ async fn read_accounts(
 
 /// Writes a plan in one statement. Balances change by compare-and-set: a row that is no longer at the
 /// version the plan read is skipped (the caller sees it in the counts), and the player condition repeats the
-/// CHECK constraint. The rows are locked in id order first (`locked`, which the update joins, so no row is
-/// updated before it is locked): the shards of several nodes write the same house accounts, and an
-/// update that took its row locks in join order deadlocked against them. New rows go in with `ON CONFLICT DO NOTHING`: a key stored meanwhile is skipped.
+/// CHECK constraint. New rows go in with `ON CONFLICT DO NOTHING`: a key stored meanwhile is skipped.
+///
+/// The update takes its row locks in id order, so batches of several nodes, which share the house
+/// accounts, never deadlock (nor against the other writers, which lock in id order too). It finds its
+/// rows by an index scan of the primary key over the sorted ids, which returns (and so locks) them in id
+/// order, joined to the sorted plan; `ordered_row_access` keeps the planner from a sequential or bitmap
+/// scan, which would lock in the table's physical order. A separate `SELECT … ORDER BY id FOR UPDATE`
+/// first gives the same order but writes a lock record per row before the update writes the row, and
+/// cost about a third of the wallet's throughput (docs/BENCHMARKS.md, issue 18).
 async fn write_plan(
     transaction: &mut Transaction<'_, Postgres>,
     plan: &BatchPlan,
@@ -376,48 +382,64 @@ async fn write_plan(
     for row in &plan.new_rows {
         columns.push(row, accounts);
     }
-    sqlx::query_as(
-        "WITH locked AS (
-             SELECT id FROM accounts WHERE id = ANY($1) ORDER BY id FOR UPDATE
-         ), updated AS (
-             UPDATE accounts AS a SET balance = d.new, updated_at = now()
-             FROM unnest($1::int8[], $2::int8[], $3::int8[], $18::int8[]) AS d(id, old, new, version)
-                  JOIN locked AS l ON l.id = d.id
-             WHERE a.id = d.id AND a.balance = d.old AND a.xmin::text::int8 = d.version
-               AND (a.kind IN ('house', 'treasury') OR d.new >= 0)
-             RETURNING 1
-         ), inserted AS (
-             INSERT INTO transfers (id, idempotency_key, debit_account_id, credit_account_id, amount, currency, kind,
-                                    reference, status, rejection_code, debit_balance_after, credit_balance_after,
-                                    player_account_id, created_at)
-             SELECT * FROM unnest($4::uuid[], $5::text[], $6::int8[], $7::int8[], $8::int8[], $9::text[], $10::text[],
-                                  $11::text[], $12::text[], $13::text[], $14::int8[], $15::int8[], $16::int8[],
-                                  $17::timestamptz[])
-             ON CONFLICT (idempotency_key) DO NOTHING
-             RETURNING 1
-         )
-         SELECT (SELECT count(*) FROM updated), (SELECT count(*) FROM inserted)",
-    )
-    .bind(&ids)
-    .bind(&olds)
-    .bind(&news)
-    .bind(&columns.ids)
-    .bind(&columns.keys)
-    .bind(&columns.debits)
-    .bind(&columns.credits)
-    .bind(&columns.amounts)
-    .bind(&columns.currencies)
-    .bind(&columns.kinds)
-    .bind(&columns.references)
-    .bind(&columns.statuses)
-    .bind(&columns.rejection_codes)
-    .bind(&columns.debit_balances_after)
-    .bind(&columns.credit_balances_after)
-    .bind(&columns.player_accounts)
-    .bind(&columns.created_at)
-    .bind(&versions)
-    .fetch_one(&mut **transaction)
-    .await
+    debug_assert!(
+        ids.windows(2).all(|pair| pair[0] < pair[1]),
+        "the plan's accounts are sorted by id"
+    );
+    ordered_row_access(transaction).await?;
+    sqlx::query_as(WRITE_PLAN_SQL)
+        .bind(&ids)
+        .bind(&olds)
+        .bind(&news)
+        .bind(&columns.ids)
+        .bind(&columns.keys)
+        .bind(&columns.debits)
+        .bind(&columns.credits)
+        .bind(&columns.amounts)
+        .bind(&columns.currencies)
+        .bind(&columns.kinds)
+        .bind(&columns.references)
+        .bind(&columns.statuses)
+        .bind(&columns.rejection_codes)
+        .bind(&columns.debit_balances_after)
+        .bind(&columns.credit_balances_after)
+        .bind(&columns.player_accounts)
+        .bind(&columns.created_at)
+        .bind(&versions)
+        .fetch_one(&mut **transaction)
+        .await
+}
+
+/// `write_plan`'s statement: $1-$3 and $18 the balance changes sorted by account id (id, old balance,
+/// new balance, row version), $4-$17 the columns of the new transfer rows.
+pub const WRITE_PLAN_SQL: &str = "WITH updated AS (
+         UPDATE accounts AS a SET balance = d.new, updated_at = now()
+         FROM unnest($1::int8[], $2::int8[], $3::int8[], $18::int8[]) AS d(id, old, new, version)
+         WHERE a.id = ANY($1) AND a.id = d.id AND a.balance = d.old AND a.xmin::text::int8 = d.version
+           AND (a.kind IN ('house', 'treasury') OR d.new >= 0)
+         RETURNING 1
+     ), inserted AS (
+         INSERT INTO transfers (id, idempotency_key, debit_account_id, credit_account_id, amount, currency, kind,
+                                reference, status, rejection_code, debit_balance_after, credit_balance_after,
+                                player_account_id, created_at)
+         SELECT * FROM unnest($4::uuid[], $5::text[], $6::int8[], $7::int8[], $8::int8[], $9::text[], $10::text[],
+                              $11::text[], $12::text[], $13::text[], $14::int8[], $15::int8[], $16::int8[],
+                              $17::timestamptz[])
+         ON CONFLICT (idempotency_key) DO NOTHING
+         RETURNING 1
+     )
+     SELECT (SELECT count(*) FROM updated), (SELECT count(*) FROM inserted)";
+
+/// The plan settings under which `write_plan`'s update reads `accounts` only through its primary key, in
+/// id order: for this transaction only, a sequential or bitmap scan of the table is not considered
+/// (`enable_*` off only prices them out; the primary key index always offers the other path). The test
+/// `wallet_update_locks_accounts_in_id_order` checks the plan.
+pub const ORDERED_ROW_ACCESS_SQL: &str =
+    "SELECT set_config('enable_seqscan', 'off', true), set_config('enable_bitmapscan', 'off', true)";
+
+async fn ordered_row_access(transaction: &mut Transaction<'_, Postgres>) -> Result<(), sqlx::Error> {
+    sqlx::query(ORDERED_ROW_ACCESS_SQL).execute(&mut **transaction).await?;
+    Ok(())
 }
 
 /// The columns of new transfer rows, one vector per column, for a single `unnest` insert.
