@@ -353,7 +353,7 @@ main() {
   else
     # The baseline alone ignores tokens; the swarm still wants one per line.
     mkdir -p "$CLUSTER_DIR" && chmod 755 "$CLUSTER_DIR"
-    yes baseline | head -n 100 >"$WORK_DIR/tokens.txt"
+    printf 'baseline\n%.0s' {1..100} >"$WORK_DIR/tokens.txt"
   fi
   start_baseline_nginx
   mkdir -p "$(dirname "$OUT")"

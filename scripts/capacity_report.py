@@ -80,6 +80,7 @@ def step(args):
     # The server's memory in the middle of the step over its memory before the search's first step (a
     # node keeps what it allocated for earlier steps, so not against the step's own start).
     server_growth_kib = after.get("server", (0, 0))[1] - start.get("server", (0, 0))[1]
+    nginx_growth_kib = after.get("nginx", (0, 0))[1] - start.get("nginx", (0, 0))[1]
     line = {
         "kind": "step",
         "server": server,
@@ -100,6 +101,7 @@ def step(args):
         "cashout_ack_p99_ms": ms(quantile(cashout, 0.99)),
         "seq_gaps": total("seq_gaps"),
         "server_kib_per_connection": round(server_growth_kib / connected, 2) if connected and server_growth_kib else None,
+        "nginx_kib_per_connection": round(nginx_growth_kib / connected, 2) if connected and nginx_growth_kib else None,
         "processes": processes,
         "targets": {"tick_p99_ms": float(tick_target), "bet_ack_p99_ms": float(bet_target)},
     }
@@ -122,7 +124,7 @@ def reasons(line):
 
 def header():
     columns = ["server", "topology", "tick ms", "players", "connected", "tick p50/p99/max ms", "bet ack p99 ms"]
-    columns += ["msgs/s", "server KiB/conn"]
+    columns += ["msgs/s", "server KiB/conn", "nginx KiB/conn"]
     columns += ["%s CPU%% / PSS MiB" % group for group in GROUPS]
     print("| " + " | ".join(columns) + " |")
     print("|" + "---:|" * len(columns))
@@ -140,6 +142,7 @@ def row(line):
         "%s%s" % (bet, " (over %s)" % line["targets"]["bet_ack_p99_ms"] if bet and bet >= line["targets"]["bet_ack_p99_ms"] else ""),
         line["messages_per_s"],
         line["server_kib_per_connection"],
+        line["nginx_kib_per_connection"],
     ]
     cells += ["%s / %s" % (line["processes"][g]["cpu_percent"], line["processes"][g]["rss_mib"]) for g in GROUPS]
     cells.append("held" if not reasons(line) else "missed: " + "; ".join(reasons(line)))
