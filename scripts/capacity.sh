@@ -89,12 +89,19 @@ BASELINE_PIDS=()
 # What the current search drives: the server's pids, the nginx in front (empty when direct), the ports the
 # swarms connect to, the room and whether its players bet.
 SERVER_PIDS=()
+# The swarm processes of the current step (set in run_step's subshell, where its snapshots run).
+SWARM_PIDS=()
 ACTIVE_NGINX_DIR=""
 TARGET_PORTS=()
 ROOM=aviator
 STEP_BETTORS=0
-# The server's memory before the search's first step (the "before" of memory per connection).
+# The "before" of memory per connection: the current search's snapshot, with the server's and nginx's
+# lines replaced by their first snapshot in this run (FIRST_SAMPLES), since a node or an nginx keeps what
+# it allocated for earlier steps and searches. The baseline restarts for every search. A node or nginx
+# reuses that memory, so only the first search of each (the first tick interval's nginx search for the
+# nodes and for each nginx) gives a true figure; later searches show less.
 SEARCH_START=""
+declare -A FIRST_SAMPLES=()
 SEARCH_HELD=0
 SERVER_KIND=cluster
 TOPOLOGY=nginx
@@ -137,8 +144,8 @@ group_pids() {
         pgrep -P "$pid" || true
       done
       ;;
-    # The swarms run in run_step's subshell, so they are found by name (only this run starts them).
-    swarm) pgrep -x swarm || true ;;
+    # This step's own swarms: other runs on the machine may have swarms of their own.
+    swarm) printf '%s\n' "${SWARM_PIDS[@]}" ;;
   esac
 }
 
@@ -191,7 +198,7 @@ source_addresses() {
 # run_step PLAYERS runs the swarm processes of one step against TARGET_PORTS (at least one swarm per
 # port, so that direct players spread over every server process) and prints the step's JSON line.
 run_step() {
-  local players=$1 swarms share i pids=() before after ports=${#TARGET_PORTS[@]}
+  local players=$1 swarms share i before after ports=${#TARGET_PORTS[@]}
   swarms=$(((players + SWARM_MAX - 1) / SWARM_MAX))
   ((swarms < NODES)) && swarms=$NODES
   share=$((players / swarms))
@@ -204,14 +211,14 @@ run_step() {
       --tokens-file "$WORK_DIR/tokens-$i.txt" --players "$count" --bettors "$((STEP_BETTORS / swarms))" \
       --duration-s "$STEP_S" --ramp-per-s "$((2000 / swarms))" --source-addresses "$(source_addresses "$i")" \
       >"$WORK_DIR/swarm-$i.json" 2>"$WORK_DIR/swarm-$i.log" &
-    pids+=("$!")
+    SWARM_PIDS+=("$!")
   done
   # CPU and memory are sampled over the measured middle of the step, after the ramp.
   sleep $((players / 2000 + 3))
   before=$(snapshot)
   sleep $((STEP_S * 2 / 3))
   after=$(snapshot)
-  for i in "${pids[@]}"; do wait "$i" || true; done
+  for i in "${SWARM_PIDS[@]}"; do wait "$i" || true; done
   python3 "$REPO_ROOT/scripts/capacity_report.py" step "$SERVER_KIND" "$TOPOLOGY" "$TICK_MS" "$players" \
     "$((STEP_S * 2 / 3))" "$TICK_P99_MS" "$BET_P99_MS" "$SEARCH_START" "$before" "$after" "$WORK_DIR"/swarm-*.json
 }
@@ -231,7 +238,7 @@ measure_step() {
 # BISECT_ROUNDS steps between the last that held and the first that missed.
 search() {
   local players low=0 high="" middle round
-  SEARCH_START=$(snapshot)
+  SEARCH_START=$(first_samples "$(snapshot)")
   for players in $STEPS; do
     if measure_step "$players"; then low=$players; else high=$players && break; fi
   done
@@ -241,6 +248,25 @@ search() {
     if measure_step "$middle"; then low=$middle; else high=$middle; fi
   done
   SEARCH_HELD=$low
+}
+
+# first_samples SNAPSHOT prints SNAPSHOT with its server and nginx lines replaced by the first ones seen for
+# the same server kind and nginx instance (the baseline's server line is always its own, fresh one).
+first_samples() {
+  local group ticks pss key
+  while read -r group ticks pss; do
+    case $group in
+      server) key=server:$SERVER_KIND ;;
+      nginx) key=nginx:$ACTIVE_NGINX_DIR ;;
+      *) key="" ;;
+    esac
+    if [[ -n "$key" && "$key" != server:baseline ]]; then
+      [[ -n "${FIRST_SAMPLES[$key]:-}" ]] || FIRST_SAMPLES[$key]="$ticks $pss"
+      printf '%s %s\n' "$group" "${FIRST_SAMPLES[$key]}"
+    else
+      printf '%s %s %s\n' "$group" "$ticks" "$pss"
+    fi
+  done <<<"$1"
 }
 
 # start_baseline TICK_MS starts one baseline process per port of BASELINE_PORTS and waits until each
