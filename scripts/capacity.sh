@@ -115,7 +115,7 @@ cleanup() {
   trap - EXIT INT TERM
   pkill -P $$ swarm 2>/dev/null
   stop_baseline
-  [[ -n "$BASELINE_NGINX_DIR" ]] && nginx_stop "$BASELINE_NGINX_DIR" 10
+  [[ -n "$BASELINE_NGINX_DIR" ]] && nginx_stop "$BASELINE_NGINX_DIR" 10 && rm -rf "$BASELINE_NGINX_DIR"
   if [[ "${CAPACITY_KEEP:-0}" != 1 ]]; then
     "$CLUSTER" stop --purge >/dev/null 2>&1
   fi
