@@ -119,6 +119,8 @@ cleanup() {
   if [[ "${CAPACITY_KEEP:-0}" != 1 ]]; then
     "$CLUSTER" stop --purge >/dev/null 2>&1
   fi
+  # A baseline-only run made the directory for its nginx and started no cluster in it.
+  rmdir "$CLUSTER_DIR" 2>/dev/null
   [[ -n "$WORK_DIR" ]] && rm -rf "$WORK_DIR"
   exit "$rc"
 }
