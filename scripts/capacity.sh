@@ -1,36 +1,68 @@
 #!/usr/bin/env bash
-# The capacity run: starts a local cluster of its own (3 nodes behind nginx, Postgres primary + replica,
-# Redis + Sentinels) and ramps WebSocket players up in steps with the swarm client, recording per step:
-# connected players, tick delivery p50/p99/max, bet acknowledgement p99, messages delivered per second,
-# and CPU and memory of every process group (nodes, nginx, Redis, Postgres, the swarm). It stops at the
-# first step that misses a target and prints the last step that held. Every run ends with the ledger
-# audit and a check that no bet was left unsettled: a load run that loses money fails. The rooms play
-# short chains (no game above 5.00x, see `scripts/cluster.sh short-chains`), so that no step and no burst
-# waits on a long round; rounds are then a little shorter on average than in production.
+# The capacity run: how many WebSocket players the cluster holds at tick p99 under the target, against
+# the machine's own limit measured in the same run. It starts a local cluster of its own (3 nodes behind
+# nginx, Postgres primary + replica, Redis + Sentinels) and, next to it, the baseline broadcaster
+# (src/bin/broadcast-baseline/: the smallest server that writes one tick-sized frame to every socket per
+# tick, nothing else) behind an nginx of its own rendered from the same template. For every tick interval
+# and topology ("nginx": the swarm goes through nginx; "direct": the swarm connects straight to the
+# server processes, spread over them) it searches each server's largest player count that holds: coarse
+# steps until one misses, then a bisection between the last step that held and the first that missed.
+# Every step records connected players, tick delivery p50/p99/max, bet acknowledgement p99, messages per
+# second, memory per connection and CPU and memory of every process group. The summary table gives, per
+# tick interval and topology, both servers' largest counts and their ratio. Then the betting burst, and
+# every run ends with the ledger audit and a check that no bet was left unsettled: a load run that loses
+# money fails. The rooms play short chains (no game above 5.00x, see `scripts/cluster.sh short-chains`),
+# so that no step and no burst waits on a long round.
 #
-# Loopback only; every step is bounded in time.
+# Fairness: the baseline runs as many processes as the cluster has nodes (one runtime thread each), on
+# the same loopback, behind an nginx with the same configuration and the same number of workers, driven
+# by the same swarm processes; only the server program differs. A single multi-threaded baseline process
+# was the alternative; three processes keep the kernel's work per process (accept queues, descriptors)
+# and nginx's upstream spread the same as the cluster's.
+# The cluster's tick intervals are its two rooms': `aviator` ticks at the first interval, `jetx` (given
+# aviator's betting and pause timings) at the second, so no restart is needed between them. A room ticks
+# only while a round runs; the baseline ticks without pause, so its load is the steadier one.
+#
+# Loopback only; every step is bounded in time (at most CAPACITY_STEPS plus CAPACITY_BISECT_ROUNDS steps
+# per search, 2 servers x topologies x tick intervals searches).
 #
 # Environment:
-#   CAPACITY_STEPS        players per step (default "2000 5000 10000 15000 20000")
-#   CAPACITY_STEP_S       measured seconds per step (default 30)
-#   CAPACITY_BETTORS      players that bet in every step (default 1000); the others watch
-#   CAPACITY_NODES        game nodes (default 3)
+#   CAPACITY_STEPS        coarse player counts per search (default "2000 4000 6000 8000 10000 13000 16000
+#                         20000"); a search stops at the first that misses
+#   CAPACITY_BISECT_ROUNDS  steps that bisect between the last count that held and the first that missed
+#                         (default 2; rounded to CAPACITY_BISECT_GRAIN, default 250 players)
+#   CAPACITY_STEP_S       measured seconds per step (default 20)
+#   CAPACITY_TICKS_MS     tick intervals, at most two (default "100 150")
+#   CAPACITY_TOPOLOGIES   "nginx", "direct" or both (default "nginx direct")
+#   CAPACITY_SERVERS      "cluster", "baseline" or both (default "cluster baseline")
+#   CAPACITY_TICK_BYTES   the baseline's frame payload, a typical tick's length (default 138)
+#   CAPACITY_BETTORS      cluster players that bet in every step (default 1000); the others watch
+#   CAPACITY_NODES        game nodes, and baseline processes (default 3)
 #   CAPACITY_SWARMS_MAX_PLAYERS  players per swarm process (default 9000: a process may hold at most
-#                         `ulimit -Hn` descriptors, 20,000 in this container)
+#                         `ulimit -Hn` descriptors, 20,000 in this container); at least one swarm per node
 #   CAPACITY_SOURCES      loopback source addresses per swarm (default 8)
-#   CAPACITY_TICK_P99_MS  target tick delivery p99 (default 100)
-#   CAPACITY_BET_P99_MS   target bet acknowledgement p99 (default 250)
+#   CAPACITY_TICK_P99_MS  target tick delivery p99 (default 100): a step holds when every player
+#                         connected, none was closed and the tick p99 is under it
+#   CAPACITY_BET_P99_MS   bet acknowledgement p99 flagged in the step rows (default 250)
+#   CAPACITY_NGINX_TEMPLATE  an nginx template to use instead of nginx/nginx.conf.template (to measure
+#                         a configuration against another)
 #   CAPACITY_KEEP=1       leave the cluster running afterwards (stop it with
 #                         CLUSTER_DIR=.local/capacity scripts/cluster.sh stop)
-#   CAPACITY_OUT          where the per-step JSON lines go (default .local/capacity-last.jsonl)
-#   CAPACITY_BURST_BETS   after the steps, this many players (each with a funded account) all bet in the
+#   CAPACITY_OUT          where the per-step and summary JSON lines go (default .local/capacity-last.jsonl)
+#   CAPACITY_BURST_BETS   after the searches, this many players (each with a funded account) all bet in the
 #                         same betting window (default 10000; 0 skips the burst)
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-STEPS=${CAPACITY_STEPS:-2000 5000 10000 15000 20000}
-STEP_S=${CAPACITY_STEP_S:-30}
+STEPS=${CAPACITY_STEPS:-2000 4000 6000 8000 10000 13000 16000 20000}
+BISECT_ROUNDS=${CAPACITY_BISECT_ROUNDS:-2}
+BISECT_GRAIN=${CAPACITY_BISECT_GRAIN:-250}
+STEP_S=${CAPACITY_STEP_S:-20}
+read -r -a TICKS_MS <<<"${CAPACITY_TICKS_MS:-100 150}"
+TOPOLOGIES=${CAPACITY_TOPOLOGIES:-nginx direct}
+SERVERS=${CAPACITY_SERVERS:-cluster baseline}
+TICK_BYTES=${CAPACITY_TICK_BYTES:-138}
 BETTORS=${CAPACITY_BETTORS:-1000}
 NODES=${CAPACITY_NODES:-3}
 SWARM_MAX=${CAPACITY_SWARMS_MAX_PLAYERS:-9000}
@@ -38,14 +70,42 @@ SOURCES=${CAPACITY_SOURCES:-8}
 TICK_P99_MS=${CAPACITY_TICK_P99_MS:-100}
 BET_P99_MS=${CAPACITY_BET_P99_MS:-250}
 OUT=${CAPACITY_OUT:-$LOCAL_DIR/capacity-last.jsonl}
+NGINX_TEMPLATE=${CAPACITY_NGINX_TEMPLATE:-$NGINX_TEMPLATE}
+export NGINX_TEMPLATE
 export CLUSTER_DIR=${CLUSTER_DIR_CAPACITY:-$LOCAL_DIR/capacity}
 export CLUSTER_PORTS=auto CLUSTER_NODES=$NODES
 # Rooms play short chains (no game above 5.00x), so a step or the burst never waits on a long round.
 export APP__CRASH__CHAIN_AUTO_GENERATE_LENGTH=0
+# The room that ticks at each interval of TICKS_MS, in order.
+ROOMS=(aviator jetx)
 CLUSTER=$REPO_ROOT/scripts/cluster.sh
 WORK_DIR=""
-BASELINE=""
 BURST_BETS=${CAPACITY_BURST_BETS:-10000}
+BASELINE_BIN=$REPO_ROOT/target/release/broadcast-baseline
+BASELINE_NGINX_DIR=""
+BASELINE_NGINX_PORT=""
+BASELINE_PORTS=()
+BASELINE_PIDS=()
+# What the current search drives: the server's pids, the nginx in front (empty when direct), the ports the
+# swarms connect to, the room and whether its players bet.
+SERVER_PIDS=()
+# The swarm processes of the current step (set in run_step's subshell, where its snapshots run).
+SWARM_PIDS=()
+ACTIVE_NGINX_DIR=""
+TARGET_PORTS=()
+ROOM=aviator
+STEP_BETTORS=0
+# The "before" of memory per connection: the current search's snapshot, with the server's and nginx's
+# lines replaced by their first snapshot in this run (FIRST_SAMPLES), since a node or an nginx keeps what
+# it allocated for earlier steps and searches. The baseline restarts for every search. A node or nginx
+# reuses that memory, so only the first search of each (the first tick interval's nginx search for the
+# nodes and for each nginx) gives a true figure; later searches show less.
+SEARCH_START=""
+declare -A FIRST_SAMPLES=()
+SEARCH_HELD=0
+SERVER_KIND=cluster
+TOPOLOGY=nginx
+TICK_MS=100
 
 # Only reached through the trap set in main.
 # shellcheck disable=SC2317
@@ -54,20 +114,26 @@ cleanup() {
   set +e
   trap - EXIT INT TERM
   pkill -P $$ swarm 2>/dev/null
+  stop_baseline
+  [[ -n "$BASELINE_NGINX_DIR" ]] && nginx_stop "$BASELINE_NGINX_DIR" 10 && rm -rf "$BASELINE_NGINX_DIR"
   if [[ "${CAPACITY_KEEP:-0}" != 1 ]]; then
     "$CLUSTER" stop --purge >/dev/null 2>&1
   fi
+  # A baseline-only run made the directory for its nginx and started no cluster in it.
+  rmdir "$CLUSTER_DIR" 2>/dev/null
   [[ -n "$WORK_DIR" ]] && rm -rf "$WORK_DIR"
   exit "$rc"
 }
 
-# group_pids GROUP prints the pids of one process group of the cluster.
+# group_pids GROUP prints the pids of one process group: the server of the current search (the nodes or
+# the baseline processes), the nginx in front of it (none when direct), Redis, Postgres, the swarms.
 group_pids() {
   local pid
   case $1 in
-    nodes) cat "$CLUSTER_DIR"/run/node-*.pid 2>/dev/null ;;
+    server) printf '%s\n' "${SERVER_PIDS[@]}" ;;
     nginx)
-      pid=$(cat "$CLUSTER_DIR/nginx/nginx.pid" 2>/dev/null) || return 0
+      [[ -n "$ACTIVE_NGINX_DIR" ]] || return 0
+      pid=$(cat "$ACTIVE_NGINX_DIR/nginx.pid" 2>/dev/null) || return 0
       printf '%s\n' "$pid"
       pgrep -P "$pid" || true
       ;;
@@ -80,8 +146,8 @@ group_pids() {
         pgrep -P "$pid" || true
       done
       ;;
-    # The swarms run in run_step's subshell, so they are found by name (only this run starts them).
-    swarm) pgrep -x swarm || true ;;
+    # This step's own swarms: other runs on the machine may have swarms of their own.
+    swarm) printf '%s\n' "${SWARM_PIDS[@]}" ;;
   esac
 }
 
@@ -90,7 +156,7 @@ group_pids() {
 # counted once.
 snapshot() {
   local group pid ticks rss stat
-  for group in nodes nginx redis postgres swarm; do
+  for group in server nginx redis postgres swarm; do
     ticks=0 rss=0
     for pid in $(group_pids "$group"); do
       stat=$(cat "/proc/$pid/stat" 2>/dev/null) || continue
@@ -131,68 +197,209 @@ source_addresses() {
   (IFS=,; printf '%s\n' "${addresses[*]}")
 }
 
-# run_step PLAYERS runs the swarm processes of one step and prints the step's JSON line.
+# run_step PLAYERS runs the swarm processes of one step against TARGET_PORTS (at least one swarm per
+# port, so that direct players spread over every server process) and prints the step's JSON line.
 run_step() {
-  local players=$1 swarms share i pids=() nodes_pids before after
+  local players=$1 swarms share i before after ports=${#TARGET_PORTS[@]}
   swarms=$(((players + SWARM_MAX - 1) / SWARM_MAX))
+  ((swarms < NODES)) && swarms=$NODES
   share=$((players / swarms))
-  nodes_pids=$(group_pids nodes | paste -sd, -)
   rm -f "$WORK_DIR"/swarm-*.json
   for ((i = 0; i < swarms; i++)); do
     local count=$share
     ((i == swarms - 1)) && count=$((players - share * (swarms - 1)))
     swarm_tokens "$i" "$swarms"
-    "$REPO_ROOT/target/release/swarm" --url "ws://$LOOPBACK:$NGINX_PORT/ws" \
-      --tokens-file "$WORK_DIR/tokens-$i.txt" --players "$count" --bettors "$((BETTORS / swarms))" \
+    "$REPO_ROOT/target/release/swarm" --url "ws://$LOOPBACK:${TARGET_PORTS[i % ports]}/ws" --room "$ROOM" \
+      --tokens-file "$WORK_DIR/tokens-$i.txt" --players "$count" --bettors "$((STEP_BETTORS / swarms))" \
       --duration-s "$STEP_S" --ramp-per-s "$((2000 / swarms))" --source-addresses "$(source_addresses "$i")" \
-      ${nodes_pids:+--server-pids "$nodes_pids"} >"$WORK_DIR/swarm-$i.json" 2>"$WORK_DIR/swarm-$i.log" &
-    pids+=("$!")
+      >"$WORK_DIR/swarm-$i.json" 2>"$WORK_DIR/swarm-$i.log" &
+    SWARM_PIDS+=("$!")
   done
   # CPU and memory are sampled over the measured middle of the step, after the ramp.
   sleep $((players / 2000 + 3))
   before=$(snapshot)
   sleep $((STEP_S * 2 / 3))
   after=$(snapshot)
-  for i in "${pids[@]}"; do wait "$i" || true; done
-  python3 "$REPO_ROOT/scripts/capacity_report.py" step "$players" "$((STEP_S * 2 / 3))" "$TICK_P99_MS" "$BET_P99_MS" \
-    "$BASELINE" "$before" "$after" "$WORK_DIR"/swarm-*.json
+  for i in "${SWARM_PIDS[@]}"; do wait "$i" || true; done
+  python3 "$REPO_ROOT/scripts/capacity_report.py" step "$SERVER_KIND" "$TOPOLOGY" "$TICK_MS" "$players" \
+    "$((STEP_S * 2 / 3))" "$TICK_P99_MS" "$BET_P99_MS" "$SEARCH_START" "$before" "$after" "$WORK_DIR"/swarm-*.json
+}
+
+# measure_step PLAYERS runs one step, records and prints it, and succeeds when it held.
+measure_step() {
+  local line
+  line=$(run_step "$1")
+  printf '%s\n' "$line" >>"$OUT"
+  python3 "$REPO_ROOT/scripts/capacity_report.py" row "$line"
+  # Sockets of the step close and the rounds settle before the next step starts.
+  sleep 5
+  python3 "$REPO_ROOT/scripts/capacity_report.py" held "$line"
+}
+
+# search sets SEARCH_HELD to the largest player count that held: the coarse steps until one misses, then
+# BISECT_ROUNDS steps between the last that held and the first that missed.
+search() {
+  local players low=0 high="" middle round
+  SEARCH_START=$(first_samples "$(snapshot)")
+  for players in $STEPS; do
+    if measure_step "$players"; then low=$players; else high=$players && break; fi
+  done
+  for ((round = 0; round < BISECT_ROUNDS && ${#high} > 0; round++)); do
+    middle=$(((low + high) / 2 / BISECT_GRAIN * BISECT_GRAIN))
+    ((middle > low && middle < high)) || break
+    if measure_step "$middle"; then low=$middle; else high=$middle; fi
+  done
+  SEARCH_HELD=$low
+}
+
+# first_samples SNAPSHOT prints SNAPSHOT with its server and nginx lines replaced by the first ones seen for
+# the same server kind and nginx instance (the baseline's server line is always its own, fresh one).
+first_samples() {
+  local group ticks pss key
+  while read -r group ticks pss; do
+    case $group in
+      server) key=server:$SERVER_KIND ;;
+      nginx) key=nginx:$ACTIVE_NGINX_DIR ;;
+      *) key="" ;;
+    esac
+    if [[ -n "$key" && "$key" != server:baseline ]]; then
+      [[ -n "${FIRST_SAMPLES[$key]:-}" ]] || FIRST_SAMPLES[$key]="$ticks $pss"
+      printf '%s %s\n' "$group" "${FIRST_SAMPLES[$key]}"
+    else
+      printf '%s %s %s\n' "$group" "$ticks" "$pss"
+    fi
+  done <<<"$1"
+}
+
+# start_baseline TICK_MS starts one baseline process per port of BASELINE_PORTS and waits until each
+# listens (at most 10 s).
+start_baseline() {
+  local port deadline
+  BASELINE_PIDS=()
+  for port in "${BASELINE_PORTS[@]}"; do
+    "$BASELINE_BIN" --listen "$LOOPBACK:$port" --tick-interval-ms "$1" --frame-bytes "$TICK_BYTES" \
+      >>"$WORK_DIR/baseline-$port.log" 2>&1 &
+    BASELINE_PIDS+=("$!")
+  done
+  for port in "${BASELINE_PORTS[@]}"; do
+    deadline=$((SECONDS + 10))
+    until port_in_use "$port"; do
+      ((SECONDS < deadline)) || die "the baseline did not listen on $port; see $WORK_DIR/baseline-$port.log"
+      sleep 0.1
+    done
+  done
+}
+
+# stop_baseline stops the baseline processes this run started.
+stop_baseline() {
+  local pid
+  for pid in "${BASELINE_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${BASELINE_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  BASELINE_PIDS=()
+}
+
+# start_baseline_nginx picks the baseline's ports and starts an nginx of its own in front of them, rendered
+# from the same template as the cluster's (the upstream servers may be down while no search runs).
+start_baseline_nginx() {
+  local i
+  for ((i = 0; i < NODES; i++)); do BASELINE_PORTS+=("$(free_port)"); done
+  # Inside the cluster directory, which nginx's workers may traverse (see scripts/cluster.sh).
+  BASELINE_NGINX_DIR=$CLUSTER_DIR/nginx-baseline
+  BASELINE_NGINX_PORT=$(free_port)
+  mkdir -p "$BASELINE_NGINX_DIR"
+  for i in "${BASELINE_PORTS[@]}"; do
+    printf 'server %s:%s max_fails=1 fail_timeout=2s;\n' "$LOOPBACK" "$i"
+  done >"$BASELINE_NGINX_DIR/upstream.conf"
+  nginx_render "$BASELINE_NGINX_DIR" "$LOOPBACK:$BASELINE_NGINX_PORT" "$BASELINE_NGINX_DIR/upstream.conf"
+  nginx_start "$BASELINE_NGINX_DIR" "$BASELINE_NGINX_PORT" || die "the baseline's nginx did not start"
+}
+
+# use_server KIND TOPOLOGY points the next search at the cluster or the baseline, through nginx or direct.
+use_server() {
+  SERVER_KIND=$1 TOPOLOGY=$2
+  if [[ "$1" == cluster ]]; then
+    mapfile -t SERVER_PIDS < <(cat "$CLUSTER_DIR"/run/node-*.pid 2>/dev/null)
+    STEP_BETTORS=$BETTORS
+    if [[ "$2" == nginx ]]; then
+      ACTIVE_NGINX_DIR=$CLUSTER_DIR/nginx TARGET_PORTS=("$NGINX_PORT")
+    else
+      ACTIVE_NGINX_DIR="" && read -r -a TARGET_PORTS <<<"$NODE_PORTS"
+    fi
+  else
+    SERVER_PIDS=("${BASELINE_PIDS[@]}")
+    STEP_BETTORS=0
+    if [[ "$2" == nginx ]]; then
+      ACTIVE_NGINX_DIR=$BASELINE_NGINX_DIR TARGET_PORTS=("$BASELINE_NGINX_PORT")
+    else
+      ACTIVE_NGINX_DIR="" TARGET_PORTS=("${BASELINE_PORTS[@]}")
+    fi
+  fi
+}
+
+# configure_rooms gives each tick interval its room: aviator ticks at the first, jetx, with aviator's
+# betting and pause timings, at the second.
+configure_rooms() {
+  ((${#TICKS_MS[@]} >= 1 && ${#TICKS_MS[@]} <= ${#ROOMS[@]})) || die "CAPACITY_TICKS_MS takes one or two intervals"
+  export APP__CRASH__ROOMS__AVIATOR__TICK_INTERVAL_MS=${TICKS_MS[0]}
+  if ((${#TICKS_MS[@]} == 2)); then
+    export APP__CRASH__ROOMS__JETX__TICK_INTERVAL_MS=${TICKS_MS[1]}
+    export APP__CRASH__ROOMS__JETX__BETTING_MS=5000 APP__CRASH__ROOMS__JETX__CRASHED_PAUSE_MS=3000
+  fi
+}
+
+# search_all runs every search, alternating cluster and baseline within each tick interval and topology so
+# that both see the machine in the same minutes.
+search_all() {
+  local index topology server
+  for index in "${!TICKS_MS[@]}"; do
+    TICK_MS=${TICKS_MS[$index]} ROOM=${ROOMS[$index]}
+    for topology in $TOPOLOGIES; do
+      for server in $SERVERS; do
+        [[ "$server" == baseline ]] && start_baseline "$TICK_MS"
+        use_server "$server" "$topology"
+        log "search: $server, $topology, ${TICK_MS} ms ticks"
+        search
+        [[ "$server" == baseline ]] && stop_baseline
+        printf '%s\n' "{\"kind\": \"held\", \"server\": \"$server\", \"topology\": \"$topology\", \"tick_interval_ms\": $TICK_MS, \"players\": $SEARCH_HELD}" >>"$OUT"
+        printf '\n%s, %s, %s ms ticks: %s players held\n\n' "$server" "$topology" "$TICK_MS" "$SEARCH_HELD"
+      done
+    done
+  done
 }
 
 main() {
   trap cleanup EXIT INT TERM
   ensure_packages
-  cargo build --release --bin game-cluster --bin swarm >&2
+  cargo build --release --bin game-cluster --bin swarm --bin broadcast-baseline >&2
   WORK_DIR=$(mktemp -d)
-  "$CLUSTER" start >&2
-  "$CLUSTER" short-chains 2000 5.00
-  eval "$(grep -E '^(NGINX_PORT)=' "$CLUSTER_DIR/cluster.env")"
-  fixture_tokens "$((BETTORS + 100))"
-  # The nodes' memory before any player connects: a node keeps what it allocated for earlier steps, so
-  # each step's memory per connection is measured against this, not against the step's own start.
-  BASELINE=$(snapshot)
+  configure_rooms
+  if cluster_needed; then
+    "$CLUSTER" start >&2
+    "$CLUSTER" short-chains 2000 5.00
+    eval "$(grep -E '^(NGINX_PORT|NODE_PORTS)=' "$CLUSTER_DIR/cluster.env")"
+    fixture_tokens "$((BETTORS + 100))"
+  else
+    # The baseline alone ignores tokens; the swarm still wants one per line.
+    mkdir -p "$CLUSTER_DIR" && chmod 755 "$CLUSTER_DIR"
+    printf 'baseline\n%.0s' {1..100} >"$WORK_DIR/tokens.txt"
+  fi
+  start_baseline_nginx
   mkdir -p "$(dirname "$OUT")"
   : >"$OUT"
-  printf '\nMachine: %s CPUs, %s, %s RAM; %s nodes behind nginx; %ss per step, %s bettors\n\n' "$(nproc)" \
-    "$(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n 1)" "$(free -h | awk '/^Mem:/ {print $2}')" \
-    "$NODES" "$STEP_S" "$BETTORS"
+  printf '\nMachine: %s CPUs, %s, %s RAM; %s nodes (and %s baseline processes); %ss per step, %s bettors\n\n' \
+    "$(nproc)" "$(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n 1)" "$(free -h | awk '/^Mem:/ {print $2}')" \
+    "$NODES" "$NODES" "$STEP_S" "$BETTORS"
   python3 "$REPO_ROOT/scripts/capacity_report.py" header
-  local players line held=""
-  for players in $STEPS; do
-    line=$(run_step "$players")
-    printf '%s\n' "$line" >>"$OUT"
-    python3 "$REPO_ROOT/scripts/capacity_report.py" row "$line"
-    if python3 "$REPO_ROOT/scripts/capacity_report.py" held "$line"; then
-      held=$players
-    else
-      printf '\nStep %s missed a target: %s\n' "$players" "$(python3 "$REPO_ROOT/scripts/capacity_report.py" why "$line")"
-      break
-    fi
-    # Sockets of the last step close and the rounds settle before the next step starts.
-    sleep 5
-  done
-  printf '\nLast step that held: %s players\n' "${held:-none}"
+  search_all
+  python3 "$REPO_ROOT/scripts/capacity_report.py" summary "$OUT"
   ((BURST_BETS > 0)) && run_burst
-  settle_and_audit
+  if cluster_needed; then settle_and_audit; fi
+}
+
+# cluster_needed succeeds unless the run measures the baseline alone, without the burst (a quick way to
+# compare nginx configurations: CAPACITY_SERVERS=baseline CAPACITY_BURST_BETS=0).
+cluster_needed() {
+  [[ " $SERVERS " == *" cluster "* ]] || ((BURST_BETS > 0))
 }
 
 # run_burst has BURST_BETS players, each with its own funded account, bet in the same betting window

@@ -677,7 +677,9 @@ build_release() {
 # as a normal user; as root its workers drop to nginx's default unprivileged
 # user, which is why the directories are made traversable.
 
-NGINX_TEMPLATE="$REPO_ROOT/nginx/nginx.conf.template"
+# NGINX_TEMPLATE from the environment wins, so that scripts/capacity.sh can measure one configuration
+# against another (CAPACITY_NGINX_TEMPLATE) on the cluster's nginx too.
+NGINX_TEMPLATE=${NGINX_TEMPLATE:-$REPO_ROOT/nginx/nginx.conf.template}
 
 # The variables envsubst may replace in the template. Listing them keeps
 # nginx's own variables ($host, $http_upgrade, ...) intact.
