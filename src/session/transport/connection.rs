@@ -11,6 +11,9 @@ use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
+/// What is read at a time from a client whose session is over.
+const DISCARD_BUFFER_BYTES: usize = 1024;
+
 /// Serves the socket until the client goes, a write stalls, or every `Transport` handle is dropped.
 pub async fn serve(
     stream: TcpStream,
@@ -28,9 +31,21 @@ pub async fn serve(
     tokio::pin!(reading, writing);
     tokio::select! {
         () = &mut writing => {}
-        // The client is gone or broke the protocol; the session's close frame still goes out, and the
-        // writer ends once the session and its room drop their handles.
-        () = &mut reading => writing.await,
+        // The session is over; its close frame still goes out, and the writer ends once the session and
+        // its room drop their handles. Whatever the client still sends is read and dropped, so a client
+        // blocked on a full window can take its close frame.
+        () = &mut reading => tokio::select! {
+            () = &mut writing => {}
+            () = discard_input(&stream) => writing.await,
+        },
+    }
+}
+
+/// Reads and drops bytes until the stream ends.
+async fn discard_input(stream: &TcpStream) {
+    let mut sink = BytesMut::new();
+    while let Ok(1..) = read_some(stream, &mut sink, DISCARD_BUFFER_BYTES).await {
+        sink.clear();
     }
 }
 
