@@ -58,7 +58,7 @@ pub async fn socket(
     };
     let room_name = room_name(&context, query.room)?;
     let room = context.rooms.get(&room_name).map_err(ApiError::from)?.clone();
-    let context = context.get_ref().clone();
+    let context = context.into_inner();
     let limits = socket_limits(&context.settings);
     let accept = Accept::new(limits, move |transport| {
         PlayerSession::new(room_name, room, viewer, transport, context)

@@ -19,6 +19,7 @@ use actix::prelude::*;
 use sqlx::PgPool;
 use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// WebSocket close codes this server uses.
@@ -87,7 +88,8 @@ pub struct PlayerSession {
     room: Addr<RoomRelay>,
     viewer: Option<Viewer>,
     transport: Transport,
-    context: SessionContext,
+    /// Shared by every session of the node (one copy, not one per socket).
+    context: Arc<SessionContext>,
     last_heard: Instant,
     requests_in_flight: u32,
     /// When the socket connected: the reality check counts play from here.
@@ -117,7 +119,7 @@ impl PlayerSession {
         room: Addr<RoomRelay>,
         viewer: Option<Viewer>,
         transport: Transport,
-        context: SessionContext,
+        context: Arc<SessionContext>,
     ) -> PlayerSession {
         PlayerSession {
             id: NEXT_SESSION_ID.fetch_add(1, Ordering::Relaxed),
