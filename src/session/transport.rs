@@ -9,16 +9,11 @@
 
 mod codec;
 mod connection;
+mod queue;
 pub mod server;
 
 use actix::Message;
 use bytes::Bytes;
-use std::time::Duration;
-use tokio::sync::mpsc;
-
-/// How long a close frame may wait behind queued frames (a slow client gets its reason once it reads
-/// again) before the handle is dropped and the connection ends when its buffers drain.
-const CLOSE_TIMEOUT_MS: u64 = 10_000;
 
 /// A ping with an empty payload, the same two bytes for every socket.
 const EMPTY_PING: [u8; 2] = [0x80 | codec::opcode::PING, 0];
@@ -87,7 +82,7 @@ impl Incoming {
 
 #[derive(Clone)]
 pub struct Transport {
-    queue: mpsc::Sender<Bytes>,
+    queue: queue::FrameSender,
 }
 
 impl Transport {
@@ -97,10 +92,7 @@ impl Transport {
     }
 
     fn try_queue(&self, frame: Bytes) -> Result<(), SendFailure> {
-        self.queue.try_send(frame).map_err(|error| match error {
-            mpsc::error::TrySendError::Full(_) => SendFailure::Full,
-            mpsc::error::TrySendError::Closed(_) => SendFailure::Closed,
-        })
+        self.queue.try_push(frame)
     }
 
     /// A frame for this socket only (a reply, an error, an auto-cashout).
@@ -116,13 +108,10 @@ impl Transport {
         self.try_queue(codec::encode(codec::opcode::PONG, payload))
     }
 
-    /// Closes the socket with `code` and `reason`. The close frame waits (bounded) behind queued frames;
-    /// when every handle is dropped the connection ends once its queue is written.
+    /// Closes the socket with `code` and `reason`. The close frame goes behind the queued frames, even
+    /// a full queue (a slow client gets its reason once it reads again), and nothing follows it; when
+    /// every handle is dropped the connection ends once its queue is written or a write stalls.
     pub fn close(&self, code: u16, reason: &str) {
-        let frame = codec::encode_close(code, reason);
-        let queue = self.queue.clone();
-        actix_web::rt::spawn(async move {
-            let _ = queue.send_timeout(frame, Duration::from_millis(CLOSE_TIMEOUT_MS)).await;
-        });
+        self.queue.push_close(codec::encode_close(code, reason));
     }
 }

@@ -82,11 +82,14 @@ impl RawSocket {
         }
     }
 
-    /// The next text frame that is a tick, with its sequence number.
+    /// The next text frame that is a tick, with its sequence number; pings are answered on the way.
     async fn next_tick(&mut self) -> (u64, Vec<u8>) {
         loop {
             let frame = self.next_frame().await;
             assert_eq!(frame[1] & 0x80, 0, "server frames are unmasked");
+            if frame[0] == 0x89 {
+                self.send_frame(0x8A, payload(&frame)).await.expect("the pong is sent");
+            }
             if frame[0] != 0x81 {
                 continue;
             }
@@ -97,11 +100,15 @@ impl RawSocket {
         }
     }
 
-    /// Sends a masked text frame (RFC 6455 requires clients to mask).
     async fn send_text(&mut self, text: &str) -> std::io::Result<()> {
+        self.send_frame(0x81, text.as_bytes()).await
+    }
+
+    /// Sends a masked final frame (RFC 6455 requires clients to mask); `first` is FIN plus the opcode.
+    async fn send_frame(&mut self, first: u8, payload: &[u8]) -> std::io::Result<()> {
         let mask = [0x37, 0xfa, 0x21, 0x3d];
-        let mut frame = vec![0x81];
-        match text.len() {
+        let mut frame = vec![first];
+        match payload.len() {
             length if length <= 125 => frame.push(0x80 | length as u8),
             length => {
                 frame.push(0x80 | 126);
@@ -109,7 +116,7 @@ impl RawSocket {
             }
         }
         frame.extend_from_slice(&mask);
-        frame.extend(text.bytes().enumerate().map(|(index, byte)| byte ^ mask[index % 4]));
+        frame.extend(payload.iter().enumerate().map(|(index, byte)| byte ^ mask[index % 4]));
         self.stream.write_all(&frame).await
     }
 }
@@ -176,8 +183,8 @@ async fn a_socket_that_never_reads_is_dropped_without_delaying_the_others() {
     let app = crate::helpers::spawn_app().await;
     let (stuck_player, steady_player) = (app.signup("never-reads").await, app.signup("keeps-up").await);
     let mut steady = RawSocket::connect(&app, &steady_player.token, None).await;
-    // A first round long enough (5x and more) to hold the whole test.
-    install_chain(&app, "aviator", 500..900).await;
+    // A first round long enough (7x and more, over 30 s) to hold the whole test.
+    install_chain(&app, "aviator", 700..1500).await;
     let last_seq = Cell::new(steady.next_tick().await.0);
     let mut stuck = RawSocket::connect(&app, &stuck_player.token, Some(4096)).await;
     let connected = Instant::now();

@@ -3,13 +3,13 @@
 //! buffer at all; the write side holds only the bounded queue of pre-encoded frames.
 
 use super::codec::{self, opcode, ClientFrame, DecodeError};
+use super::queue::FrameReceiver;
 use super::{Incoming, SocketLimits};
 use actix::Recipient;
-use bytes::{Bytes, BytesMut};
+use bytes::BytesMut;
 use std::io;
 use std::time::Duration;
 use tokio::net::TcpStream;
-use tokio::sync::mpsc;
 
 /// What is read at a time from a client whose session is over.
 const DISCARD_BUFFER_BYTES: usize = 1024;
@@ -19,7 +19,7 @@ pub async fn serve(
     stream: TcpStream,
     read_buffer: BytesMut,
     limits: SocketLimits,
-    mut queue: mpsc::Receiver<Bytes>,
+    mut queue: FrameReceiver,
     session: Recipient<Incoming>,
 ) {
     let reading = read_frames(&stream, read_buffer, &limits, &session);
@@ -106,7 +106,7 @@ fn incoming_from(frame: ClientFrame) -> Incoming {
 
 /// Writes queued frames in order. A write that makes no progress for `stall_timeout` (a client that
 /// stopped reading and filled the kernel's buffers) ends the connection.
-async fn write_frames(stream: &TcpStream, queue: &mut mpsc::Receiver<Bytes>, stall_timeout: Duration) {
+async fn write_frames(stream: &TcpStream, queue: &mut FrameReceiver, stall_timeout: Duration) {
     while let Some(frame) = queue.recv().await {
         let mut remaining = &frame[..];
         while !remaining.is_empty() {

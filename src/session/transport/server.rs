@@ -4,7 +4,7 @@
 //! an `Accept` in the response, the response is written here and the socket is served by `connection`,
 //! free of actix-http's per-connection buffers. Any other answer is written and the connection closed.
 
-use super::{connection, Incoming, SocketLimits, Transport};
+use super::{connection, queue, Incoming, SocketLimits, Transport};
 use actix::Recipient;
 use actix_codec::{Encoder, Framed};
 use actix_http::body::{BodySize, MessageBody};
@@ -16,7 +16,6 @@ use std::rc::Rc;
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
-use tokio::sync::mpsc;
 
 /// What a `/ws` handler puts in its 101 response: how to start the session once the socket is ours.
 pub struct Accept {
@@ -48,7 +47,7 @@ impl Accept {
     }
 
     fn start(self, stream: TcpStream, read_buffer: BytesMut) {
-        let (queue, frames) = mpsc::channel(self.limits.write_queue_frames_max);
+        let (queue, frames) = queue::bounded(self.limits.write_queue_frames_max);
         let session = (self.start)(Transport { queue });
         actix_web::rt::spawn(connection::serve(stream, read_buffer, self.limits, frames, session));
     }
