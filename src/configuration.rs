@@ -287,6 +287,13 @@ pub struct SessionSettings {
     /// Silence after which a client is considered gone; at least twice the heartbeat interval.
     pub client_timeout_ms: u64,
     pub frame_size_max_bytes: usize,
+    /// Bytes read from the kernel at a time; an idle socket holds no read buffer.
+    pub read_buffer_bytes: usize,
+    /// Frames queued for one socket before it is closed as a slow consumer (4008).
+    pub write_queue_frames_max: usize,
+    /// A write that makes no progress this long (the client stopped reading and the kernel's buffers are
+    /// full) drops the connection, close frame or not.
+    pub write_stall_timeout_ms: u64,
     /// How long a socket opened without a token may wait before its `auth` message.
     pub auth_timeout_ms: u64,
 }

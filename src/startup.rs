@@ -33,11 +33,12 @@ use crate::providers::service::ProviderWallet;
 use crate::session::actor::{close_code, SessionContext};
 use crate::session::balance::{self, BALANCE_FEED_CAPACITY};
 use crate::session::players::PlayerSockets;
+use crate::session::transport::server::{self, ServerOptions};
 use crate::wallet::observer::BalanceFeed;
 use crate::wallet::Wallet;
 use actix::{Actor, Addr};
 use actix_web::dev::Server;
-use actix_web::{middleware::from_fn, web, App, HttpServer};
+use actix_web::{middleware::from_fn, web, App};
 use anyhow::Context;
 use std::collections::HashMap;
 use std::net::TcpListener;
@@ -548,7 +549,7 @@ fn build_server(listener: TcpListener, settings: &Settings, parts: ServerParts) 
     });
     let dev_top_up_enabled = settings.wallet.dev_top_up_enabled;
     let body_limit = settings.application.request_body_limit_bytes;
-    let mut server = HttpServer::new(move || {
+    let app = move || {
         App::new()
             .wrap(from_fn(middleware::catch_panics))
             .wrap(from_fn(middleware::record_requests))
@@ -583,13 +584,11 @@ fn build_server(listener: TcpListener, settings: &Settings, parts: ServerParts) 
             .app_data(shared_settings.clone())
             .configure(|config| crate::api::configure(config, dev_top_up_enabled))
             .default_service(web::to(middleware::not_found))
-    })
-    .disable_signals()
-    .shutdown_timeout(settings.application.shutdown_timeout_s)
-    .client_request_timeout(Duration::from_secs(10))
-    .listen(listener)?;
-    if settings.application.workers > 0 {
-        server = server.workers(settings.application.workers);
-    }
-    Ok(server.run())
+    };
+    let options = ServerOptions {
+        workers: settings.application.workers,
+        shutdown_timeout_s: settings.application.shutdown_timeout_s,
+        client_request_timeout: Duration::from_secs(10),
+    };
+    Ok(server::serve(listener, options, app)?)
 }

@@ -3,15 +3,16 @@
 use super::error::ApiError;
 use super::json::BoundedJson;
 use crate::auth::extract::{verify_token, AuthenticatedPlayer};
-use crate::configuration::Settings;
+use crate::configuration::{SessionSettings, Settings};
 use crate::db::Database;
 use crate::fair::crash::parse_hash;
 use crate::games::crash::relay::GetState;
 use crate::games::crash::room::Cashout;
 use crate::games::crash::{chain, store, GameError};
 use crate::session::actor::{parse_bet, viewer_from_claims, BetRequest, PlayerSession, SessionContext};
-use crate::session::transport::Transport;
-use actix::{Actor, AsyncContext};
+use crate::session::transport::server::Accept;
+use crate::session::transport::SocketLimits;
+use actix::Actor;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
@@ -43,10 +44,10 @@ pub(super) fn room_name(context: &SessionContext, requested: Option<String>) -> 
 }
 
 /// `GET /ws?token=..&room=..`: upgrades to a player session. Without a token the client must send
-/// `{"type":"auth","token":..}` first; a bad token in the query is refused before the upgrade.
+/// `{"type":"auth","token":..}` first; a bad token in the query is refused before the upgrade. The
+/// 101 response carries the `Accept` that starts the session once the server has handed the socket over.
 pub async fn socket(
     request: HttpRequest,
-    body: web::Payload,
     query: web::Query<SocketQuery>,
     context: web::Data<SessionContext>,
 ) -> Result<HttpResponse, actix_web::Error> {
@@ -57,15 +58,26 @@ pub async fn socket(
     };
     let room_name = room_name(&context, query.room)?;
     let room = context.rooms.get(&room_name).map_err(ApiError::from)?.clone();
-    let (response, ws_session, stream) = actix_ws::handle(&request, body)?;
-    let stream = stream.max_frame_size(context.settings.frame_size_max_bytes);
-    let transport = Transport::start(ws_session);
-    let session = PlayerSession::new(room_name, room, viewer, transport, context.get_ref().clone());
-    PlayerSession::create(|ctx| {
-        ctx.add_stream(stream);
-        session
+    let context = context.into_inner();
+    let limits = socket_limits(&context.settings);
+    let accept = Accept::new(limits, move |transport| {
+        PlayerSession::new(room_name, room, viewer, transport, context)
+            .start()
+            .recipient()
     });
+    let response = accept
+        .respond(&request)
+        .map_err(|error| ApiError::bad_request("invalid_handshake", format!("not a WebSocket handshake: {error}")))?;
     Ok(response)
+}
+
+fn socket_limits(settings: &SessionSettings) -> SocketLimits {
+    SocketLimits {
+        read_buffer_bytes: settings.read_buffer_bytes,
+        frame_size_max_bytes: settings.frame_size_max_bytes,
+        write_queue_frames_max: settings.write_queue_frames_max,
+        write_stall_timeout_ms: settings.write_stall_timeout_ms,
+    }
 }
 
 #[derive(Deserialize)]

@@ -5,7 +5,7 @@
 use super::players::{PlayerSockets, Register, Unregister};
 use super::protocol::{self, ClientMessage};
 use super::reality_check;
-use super::transport::{SendFailure, Transport};
+use super::transport::{Incoming, SendFailure, Transport};
 use crate::api::error::ApiError;
 use crate::auth::extract::{player_from_claims, verify_token, AuthenticatedPlayer};
 use crate::auth::{Claims, Role, TokenKeys};
@@ -16,14 +16,16 @@ use crate::games::crash::{parse_auto_cashout, CrashRooms, GameError};
 use crate::money::Amount;
 use crate::wallet::history;
 use actix::prelude::*;
-use actix_ws::{Message, ProtocolError};
 use sqlx::PgPool;
 use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// WebSocket close codes this server uses.
 pub mod close_code {
+    /// The client closed and the server echoes it.
+    pub const NORMAL: u16 = 1000;
     /// The server is shutting down or draining: reconnect (through the load balancer).
     pub const GOING_AWAY: u16 = 1001;
     /// A frame broke the protocol's limits (too large, binary).
@@ -86,7 +88,8 @@ pub struct PlayerSession {
     room: Addr<RoomRelay>,
     viewer: Option<Viewer>,
     transport: Transport,
-    context: SessionContext,
+    /// Shared by every session of the node (one copy, not one per socket).
+    context: Arc<SessionContext>,
     last_heard: Instant,
     requests_in_flight: u32,
     /// When the socket connected: the reality check counts play from here.
@@ -116,7 +119,7 @@ impl PlayerSession {
         room: Addr<RoomRelay>,
         viewer: Option<Viewer>,
         transport: Transport,
-        context: SessionContext,
+        context: Arc<SessionContext>,
     ) -> PlayerSession {
         PlayerSession {
             id: NEXT_SESSION_ID.fetch_add(1, Ordering::Relaxed),
@@ -135,7 +138,7 @@ impl PlayerSession {
     }
 
     fn send(&self, frame: bytestring::ByteString, ctx: &mut Context<Self>) {
-        if let Err(SendFailure::Full) = self.transport.try_send_text(frame) {
+        if let Err(SendFailure::Full) = self.transport.try_send_text(&frame) {
             self.close(close_code::SLOW_CONSUMER, "too slow to keep up with the game", ctx);
         }
     }
@@ -461,38 +464,40 @@ impl Actor for PlayerSession {
     }
 }
 
-impl StreamHandler<Result<Message, ProtocolError>> for PlayerSession {
-    fn handle(&mut self, item: Result<Message, ProtocolError>, ctx: &mut Context<Self>) {
+impl Handler<Incoming> for PlayerSession {
+    type Result = ();
+
+    fn handle(&mut self, incoming: Incoming, ctx: &mut Context<Self>) {
         self.last_heard = Instant::now();
-        match item {
-            Ok(Message::Text(text)) => self.handle_text(&text, ctx),
-            Ok(Message::Ping(payload)) => {
-                if let Err(SendFailure::Full) = self.transport.try_send_pong(payload) {
+        match incoming {
+            Incoming::Text(text) => self.handle_text(&text, ctx),
+            Incoming::Ping(payload) => {
+                if let Err(SendFailure::Full) = self.transport.try_send_pong(&payload) {
                     self.close(close_code::SLOW_CONSUMER, "too slow to keep up with the game", ctx);
                 }
             }
-            Ok(Message::Pong(_)) | Ok(Message::Nop) => {}
-            Ok(Message::Binary(_)) | Ok(Message::Continuation(_)) => self.close(
+            Incoming::Pong => {}
+            Incoming::Unsupported => self.close(
                 close_code::POLICY_VIOLATION,
                 "only single-frame text messages are accepted",
                 ctx,
             ),
-            Ok(Message::Close(_)) => ctx.stop(),
-            Err(ProtocolError::Overflow) => self.close(close_code::POLICY_VIOLATION, "frame too large", ctx),
-            Err(ProtocolError::Io(error)) => {
-                tracing::debug!(session = self.id, %error, "the connection was lost");
+            Incoming::Close(code) => {
+                // Echo the client's close (RFC 6455 5.5.1) before the connection ends.
+                self.transport.close(code.unwrap_or(close_code::NORMAL), "");
+                ctx.stop();
+            }
+            Incoming::TooLarge => self.close(close_code::POLICY_VIOLATION, "frame too large", ctx),
+            Incoming::Lost(error) => {
+                tracing::debug!(session = self.id, ?error, "the connection was lost");
                 self.close_reason.set("connection_lost");
                 ctx.stop();
             }
-            Err(error) => {
-                tracing::debug!(session = self.id, %error, "WebSocket protocol error");
+            Incoming::Violation(why) => {
+                tracing::debug!(session = self.id, why, "WebSocket protocol error");
                 self.close(close_code::POLICY_VIOLATION, "protocol error", ctx);
             }
         }
-    }
-
-    fn finished(&mut self, ctx: &mut Context<Self>) {
-        ctx.stop();
     }
 }
 

@@ -1,16 +1,22 @@
-//! The only code that touches a WebSocket. A `Transport` is a cheap, cloneable handle onto the socket's
-//! bounded outgoing queue (actix-ws's own channel of 32 frames): a frame is queued without waiting, from
-//! any thread, so rooms push ticks straight into it with no actor hop and no writer task. A full queue
-//! means the client is too slow.
+//! The only code that touches a WebSocket. After actix-http hands an upgraded connection over (see
+//! `server`), the socket is served by a lean task of our own (`connection`) with buffers we size, not by
+//! actix-http's 8 KiB read and write buffers. A `Transport` is a cheap, cloneable handle onto the socket's
+//! bounded queue of pre-encoded frames: a frame is queued without waiting, from any thread, so rooms push
+//! ticks straight into it with no actor hop. A full queue means the client is too slow.
+//!
+//! Server frames are unmasked, so a room encodes each event's whole frame once (`Frame::text`) and the
+//! same reference-counted bytes are queued to every socket.
 
-use actix_ws::{CloseCode, CloseReason, Session};
-use bytestring::ByteString;
-use futures_util::FutureExt;
-use std::time::Duration;
+mod codec;
+mod connection;
+mod queue;
+pub mod server;
 
-/// How long a close frame may wait behind queued frames (a slow client gets its reason once it reads
-/// again) before the handle is dropped and the connection ends when its buffers drain.
-const CLOSE_TIMEOUT_MS: u64 = 10_000;
+use actix::Message;
+use bytes::Bytes;
+
+/// A ping with an empty payload, the same two bytes for every socket.
+const EMPTY_PING: [u8; 2] = [0x80 | codec::opcode::PING, 0];
 
 /// Why a frame was not queued.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,53 +27,91 @@ pub enum SendFailure {
     Closed,
 }
 
+/// A whole server frame (header and payload), encoded once; cloning it only counts a reference.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Frame(Bytes);
+
+impl Frame {
+    pub fn text(text: &str) -> Frame {
+        Frame(codec::encode(codec::opcode::TEXT, text.as_bytes()))
+    }
+
+    /// The encoded frame, header included.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+/// The per-socket limits, from `[session]`.
+#[derive(Debug, Clone, Copy)]
+pub struct SocketLimits {
+    /// Bytes read from the kernel at a time; a socket holds no read buffer while idle.
+    pub read_buffer_bytes: usize,
+    pub frame_size_max_bytes: usize,
+    /// Frames queued for one socket; a socket whose queue is full is a slow consumer.
+    pub write_queue_frames_max: usize,
+    /// A write making no progress this long (the client stopped reading) ends the connection.
+    pub write_stall_timeout_ms: u64,
+}
+
+/// What the client sent, for the session actor. `Close`, `Lost`, `TooLarge`, `Violation` and
+/// `Unsupported` end the reading.
+#[derive(Debug, Message)]
+#[rtype(result = "()")]
+pub enum Incoming {
+    Text(String),
+    Ping(Bytes),
+    Pong,
+    /// The client's close frame, with its code if it gave one.
+    Close(Option<u16>),
+    /// The connection ended without a close frame.
+    Lost(Option<std::io::Error>),
+    /// A frame larger than `frame_size_max_bytes`.
+    TooLarge,
+    /// Binary or fragmented messages, which this protocol does not use.
+    Unsupported,
+    /// Bytes that break RFC 6455.
+    Violation(&'static str),
+}
+
+impl Incoming {
+    fn ends_reading(&self) -> bool {
+        !matches!(self, Incoming::Text(_) | Incoming::Ping(_) | Incoming::Pong)
+    }
+}
+
 #[derive(Clone)]
 pub struct Transport {
-    session: Session,
+    queue: queue::FrameSender,
 }
 
 impl Transport {
-    pub fn start(session: Session) -> Transport {
-        Transport { session }
+    /// Queues a pre-encoded frame if there is room right now; never waits.
+    pub fn try_send(&self, frame: &Frame) -> Result<(), SendFailure> {
+        self.try_queue(frame.0.clone())
     }
 
-    /// Queues a frame if there is room right now. Never waits: a send that cannot complete at once is
-    /// abandoned and reported as `Full`.
-    fn try_queue<F>(&self, send: impl FnOnce(Session) -> F) -> Result<(), SendFailure>
-    where
-        F: std::future::Future<Output = Result<(), actix_ws::Closed>>,
-    {
-        // Unconstrained: tokio's cooperative budget would otherwise report a full queue as pending after
-        // about 128 sends in one poll, and a broadcast to thousands of sockets would drop them all.
-        match tokio::task::unconstrained(send(self.session.clone())).now_or_never() {
-            Some(Ok(())) => Ok(()),
-            Some(Err(actix_ws::Closed)) => Err(SendFailure::Closed),
-            None => Err(SendFailure::Full),
-        }
+    fn try_queue(&self, frame: Bytes) -> Result<(), SendFailure> {
+        self.queue.try_push(frame)
     }
 
-    pub fn try_send_text(&self, frame: ByteString) -> Result<(), SendFailure> {
-        self.try_queue(|mut session| async move { session.text(frame).await })
+    /// A frame for this socket only (a reply, an error, an auto-cashout).
+    pub fn try_send_text(&self, text: &str) -> Result<(), SendFailure> {
+        self.try_send(&Frame::text(text))
     }
 
     pub fn try_send_ping(&self) -> Result<(), SendFailure> {
-        self.try_queue(|mut session| async move { session.ping(b"").await })
+        self.try_queue(Bytes::from_static(&EMPTY_PING))
     }
 
-    pub fn try_send_pong(&self, payload: bytes::Bytes) -> Result<(), SendFailure> {
-        self.try_queue(|mut session| async move { session.pong(&payload).await })
+    pub fn try_send_pong(&self, payload: &[u8]) -> Result<(), SendFailure> {
+        self.try_queue(codec::encode(codec::opcode::PONG, payload))
     }
 
-    /// Closes the socket with `code` and `reason`. The close frame waits (bounded) behind queued frames;
-    /// when every handle is dropped the connection ends regardless.
+    /// Closes the socket with `code` and `reason`. The close frame goes behind the queued frames, even
+    /// a full queue (a slow client gets its reason once it reads again), and nothing follows it; when
+    /// every handle is dropped the connection ends once its queue is written or a write stalls.
     pub fn close(&self, code: u16, reason: &str) {
-        let reason = CloseReason {
-            code: CloseCode::from(code),
-            description: Some(reason.to_owned()),
-        };
-        let session = self.session.clone();
-        actix_web::rt::spawn(async move {
-            let _ = tokio::time::timeout(Duration::from_millis(CLOSE_TIMEOUT_MS), session.close(Some(reason))).await;
-        });
+        self.queue.push_close(codec::encode_close(code, reason));
     }
 }

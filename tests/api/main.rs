@@ -25,5 +25,6 @@ mod rtp;
 mod shop;
 mod slots;
 mod stake;
+mod transport;
 mod wallet;
 mod ws;

@@ -15,7 +15,7 @@ use super::view::{classify, RoomView, Sequencing};
 use super::{BetView, GameError};
 use crate::cluster::listener::BusMessage;
 use crate::session::protocol;
-use crate::session::transport::{SendFailure, Transport};
+use crate::session::transport::{Frame, SendFailure, Transport};
 use actix::prelude::*;
 use bytestring::ByteString;
 use chrono::Utc;
@@ -148,14 +148,16 @@ impl RoomRelay {
         }
     }
 
-    /// Sends the same bytes to every subscriber. A subscriber whose queue is full is too slow: it is
-    /// dropped and told to close, so it never delays anyone else.
-    fn broadcast(&mut self, frame: ByteString) {
+    /// Encodes the event's WebSocket frame once and queues the same bytes to every subscriber. A
+    /// subscriber whose queue is full is too slow: it is dropped and told to close, so it never delays
+    /// anyone else.
+    fn broadcast(&mut self, payload: ByteString) {
+        let frame = Frame::text(&payload);
         self.metrics.frames_broadcast.increment(1);
         self.metrics.frames_delivered.increment(self.subscribers.len() as u64);
         let mut dropped = Vec::new();
         for (session_id, subscriber) in &self.subscribers {
-            match subscriber.transport.try_send_text(frame.clone()) {
+            match subscriber.transport.try_send(&frame) {
                 Ok(()) => {}
                 Err(SendFailure::Full) => {
                     subscriber
