@@ -99,7 +99,11 @@ async fn concurrent_bets_on_a_follower_are_forwarded_in_batches_and_placed_once(
     install_chain(&first, "aviator", 150..300).await;
     let follower = follower(&first, &second).await;
     let names: Vec<String> = (0..BETTORS).map(|index| format!("fwd{index}")).collect();
-    let players = join_all(names.iter().map(|name| follower.signup_funded(name, 10 * UNIT))).await;
+    // Signups are admitted a few at a time (password hashing is bounded), so the players are made in chunks.
+    let mut players = Vec::new();
+    for chunk in names.chunks(8) {
+        players.extend(join_all(chunk.iter().map(|name| follower.signup_funded(name, 10 * UNIT))).await);
+    }
     let round_id = fresh_betting_round(follower).await;
 
     let (batches_before, bets_before) = forwarded_batches(follower).await;
