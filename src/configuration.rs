@@ -407,6 +407,9 @@ impl RedisSettings {
     }
 }
 
+/// The largest `cluster.forward_batch_bets_max`: a leader bounds a batch's body by it before parsing.
+pub const FORWARD_BATCH_BETS_LIMIT: u32 = 1_024;
+
 /// How the nodes of a cluster coordinate: room leases, the event bus and forwarded requests.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -427,6 +430,11 @@ pub struct ClusterSettings {
     pub forward_timeout_ms: u64,
     /// Forwarded requests in flight from this node at once; past it players get `room_unavailable`.
     pub forward_in_flight_max: u32,
+    /// A follower gathers the bets that arrive this long after the first waiting one into one call to
+    /// the leader (0: only those already waiting)...
+    pub forward_batch_window_ms: u64,
+    /// ...and at most this many.
+    pub forward_batch_bets_max: u32,
     /// Events waiting to be published to Redis; past it the oldest are dropped and nodes resync.
     pub publish_queue_capacity: u32,
     /// Events waiting for one room's relay on this node; past it the relay resyncs.
@@ -635,6 +643,15 @@ impl Settings {
         }
         if !(1..=100_000).contains(&cluster.forward_in_flight_max) {
             return invalid("cluster.forward_in_flight_max", "must be 1 to 100000");
+        }
+        if cluster.forward_batch_window_ms > 100 || cluster.forward_batch_window_ms >= cluster.forward_timeout_ms {
+            return invalid(
+                "cluster.forward_batch_window_ms",
+                "must be 0 to 100 and below cluster.forward_timeout_ms",
+            );
+        }
+        if !(1..=FORWARD_BATCH_BETS_LIMIT).contains(&cluster.forward_batch_bets_max) {
+            return invalid("cluster.forward_batch_bets_max", "must be 1 to 1024");
         }
         if !(16..=1_000_000).contains(&cluster.publish_queue_capacity) {
             return invalid("cluster.publish_queue_capacity", "must be 16 to 1000000");

@@ -19,7 +19,7 @@ use crate::cluster::{self, Namespace, NodeInfo};
 use crate::configuration::Settings;
 use crate::db::Database;
 use crate::economy::referrals::{self, ReferralPolicy};
-use crate::games::crash::forward::{Forwarder, ForwarderSettings};
+use crate::games::crash::forward::{BatchLimits, Forwarder, ForwarderSettings};
 use crate::games::crash::leadership::{Drain, LeaderHandle, LeadershipDependencies, RoomLeadership};
 use crate::games::crash::relay::{CloseAll, RelayDependencies, RoomRelay};
 use crate::games::crash::CrashRooms;
@@ -330,6 +330,10 @@ fn start_rooms(
         secret: cluster.secret.clone(),
         timeout: Duration::from_millis(cluster.forward_timeout_ms),
         in_flight_max: cluster.forward_in_flight_max,
+        batching: BatchLimits {
+            window: Duration::from_millis(cluster.forward_batch_window_ms),
+            bets_max: cluster.forward_batch_bets_max as usize,
+        },
     })
     .context("failed to build the forwarding client")?;
     let bus = EventBus::start(redis.clone(), cluster.publish_queue_capacity as usize, "rooms");

@@ -2,9 +2,13 @@
 //! nodes that share the cluster secret may call; the player was authenticated by the forwarding node.
 
 use super::error::ApiError;
-use crate::games::crash::forward::{ForwardedBet, ForwardedCashout, CLUSTER_SECRET_HEADER, NOT_LEADER};
+use crate::configuration::FORWARD_BATCH_BETS_LIMIT;
+use crate::games::crash::forward::{
+    BetAnswer, BetAnswers, ForwardedBet, ForwardedBets, ForwardedCashout, CLUSTER_SECRET_HEADER,
+    FORWARDED_BET_BYTES_MAX, NOT_LEADER,
+};
 use crate::games::crash::leadership::LeaderHandle;
-use crate::games::crash::room::{Cashout, CrashRoom, SetBettingPaused};
+use crate::games::crash::room::{Cashout, CrashRoom, PlaceBet, PlaceBets, SetBettingPaused};
 use crate::games::crash::GameError;
 use actix::Addr;
 use actix_web::http::StatusCode;
@@ -37,6 +41,14 @@ pub fn configure(config: &mut web::ServiceConfig) {
     config.service(
         web::scope("/internal/v1")
             .route("/crash/{room}/bets", web::post().to(forwarded_bet))
+            .service(
+                web::resource("/crash/{room}/bet-batches")
+                    // A batch may be larger than a player's request, never larger than its bets allow.
+                    .app_data(web::PayloadConfig::new(
+                        FORWARD_BATCH_BETS_LIMIT as usize * FORWARDED_BET_BYTES_MAX,
+                    ))
+                    .route(web::post().to(forwarded_bets)),
+            )
             .route("/crash/{room}/cashouts", web::post().to(forwarded_cashout))
             .route("/crash/{room}/betting-pause", web::post().to(forwarded_betting_pause))
             .route("/drain", web::post().to(drain_requested)),
@@ -97,6 +109,60 @@ pub async fn forwarded_bet(
     let message = parse_body::<ForwardedBet>(&body)?.into_message()?;
     // A round actor that stops before answering may have taken the stake.
     answer(&driver, message, GameError::OutcomeUnknown).await
+}
+
+/// `POST /internal/v1/crash/{room}/bet-batches`: a follower's batch, admitted in one step of the round
+/// actor and answered per bet in the batch's order; each bet is judged by this node's clock at arrival.
+pub async fn forwarded_bets(
+    request: HttpRequest,
+    room: web::Path<String>,
+    body: web::Bytes,
+    leaders: web::Data<CrashLeaders>,
+    secret: web::Data<ClusterSecret>,
+) -> Result<HttpResponse, ApiError> {
+    let received_at = Instant::now();
+    let driver = leader_here(&request, &room, &leaders, &secret)?;
+    let batch: ForwardedBets = parse_body(&body)?;
+    if batch.bets.len() > FORWARD_BATCH_BETS_LIMIT as usize {
+        return Err(ApiError::bad_request(
+            "batch_too_large",
+            format!("a batch carries at most {FORWARD_BATCH_BETS_LIMIT} bets"),
+        ));
+    }
+    let (parsed, messages) = parse_bets(batch, received_at);
+    // A round actor that stops before answering may have taken the stakes.
+    let mut admitted = driver
+        .send(PlaceBets { bets: messages })
+        .await
+        .map_err(|_| ApiError::from(GameError::OutcomeUnknown))??
+        .into_iter();
+    let answers = parsed
+        .into_iter()
+        .map(|refused| match refused {
+            Some(error) => BetAnswer::from(Err(error)),
+            None => BetAnswer::from(admitted.next().unwrap_or(Err(GameError::OutcomeUnknown))),
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(BetAnswers { answers }))
+}
+
+/// Turns a batch's bets into round-actor messages stamped with the batch's arrival. The first list has one
+/// entry per bet: the refusal of a bet that did not parse, or `None` for a bet that is in the second list
+/// (in the same order).
+fn parse_bets(batch: ForwardedBets, received_at: Instant) -> (Vec<Option<GameError>>, Vec<PlaceBet>) {
+    let mut parsed = Vec::with_capacity(batch.bets.len());
+    let mut messages = Vec::with_capacity(batch.bets.len());
+    for bet in batch.bets {
+        match bet.into_message() {
+            Ok(mut message) => {
+                message.received_at = received_at;
+                messages.push(message);
+                parsed.push(None);
+            }
+            Err(error) => parsed.push(Some(error)),
+        }
+    }
+    (parsed, messages)
 }
 
 /// The round actor's answer to `message` as the HTTP answer; `lost` when the actor stopped first.

@@ -7,6 +7,7 @@ mod bad_input;
 mod bonuses;
 mod catalog;
 mod crash;
+mod forwarding;
 mod helpers;
 mod history;
 mod hub88;

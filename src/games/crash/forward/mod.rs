@@ -7,20 +7,36 @@
 //! lease moved; the forwarder then looks the holder up again and retries once. A request whose answer is
 //! lost (timeout) may still have been decided: players retry bets with the same `client_bet_id`, and a
 //! repeated cashout answers `already_cashed_out`.
+//!
+//! Bets travel in batches: every bet of a room that arrives within `forward_batch_window_ms` of the first
+//! waiting one (at most `forward_batch_bets_max`) goes to the leader in one call, which admits them in
+//! one step of the round actor and answers per bet; the answers fan back to each waiting player. The
+//! rules above hold per batch: `not_leader` looks the holder up again and retries the whole batch once,
+//! a lost answer is `outcome_unknown` for every bet of the batch, and a refused bet keeps its code. A
+//! batch is sent even while the leader is local, so a node's own players take the same admission path.
+//! Cashouts stay single: each is priced the moment it reaches the leader, so it should not wait for a
+//! window.
+
+mod batch;
 
 use super::leadership::{LeaderHandle, Route};
-use super::room::{CashedOut, Cashout, CrashRoom, PauseApplied, PlaceBet, PlacedBet, PlayerRef, SetBettingPaused};
+use super::room::{
+    CashedOut, Cashout, CrashRoom, PauseApplied, PlaceBet, PlaceBets, PlacedBet, PlayerRef, SetBettingPaused,
+};
 use super::GameError;
 use crate::cluster::{lease, Namespace};
 use crate::money::Amount;
+pub use batch::BatchLimits;
+use batch::{answer_each, collect_batch, QueuedBet};
 use fred::prelude::Client;
 use reqwest::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::sync::Semaphore;
+use tokio::sync::{mpsc, oneshot, Semaphore};
 use uuid::Uuid;
 
 /// The header carrying the cluster secret on internal requests.
@@ -33,6 +49,14 @@ pub const NOT_LEADER: &str = "not_leader";
 /// before it is answered `room_unavailable`, and how often it looks meanwhile.
 const LEADERLESS_WAIT_MS: u64 = 1_500;
 const LEADERLESS_POLL_MS: u64 = 100;
+
+/// The most bytes one forwarded bet may take in a batch's body (a bet is about 250 bytes of JSON; its
+/// strings are bounded by the session's checks), so a leader can bound a batch's body before parsing it.
+pub const FORWARDED_BET_BYTES_MAX: usize = 1_024;
+
+/// Bets of one room waiting on this node to be sent to its leader; past it a bet is refused with
+/// `room_unavailable` (the leader is not keeping up, and a bounded queue keeps the wait bounded).
+const FORWARD_QUEUE_BETS_MAX: usize = 16_384;
 
 /// Every error code a leader can answer with, so that a forwarded error keeps its code.
 const KNOWN_CODES: &[&str] = &[
@@ -91,6 +115,72 @@ impl ForwardedBet {
     }
 }
 
+impl From<&PlaceBet> for ForwardedBet {
+    fn from(bet: &PlaceBet) -> ForwardedBet {
+        ForwardedBet {
+            player: bet.player.clone(),
+            amount: bet.amount.micros(),
+            auto_cashout: bet.auto_cashout,
+            client_bet_id: bet.client_bet_id.clone(),
+        }
+    }
+}
+
+/// The body of a batch of bets forwarded to the leader.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ForwardedBets {
+    pub bets: Vec<ForwardedBet>,
+}
+
+/// The leader's answer to one bet of a batch.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BetAnswer {
+    Placed(PlacedBet),
+    Refused { status: u16, code: String, message: String },
+}
+
+impl From<Result<PlacedBet, GameError>> for BetAnswer {
+    fn from(outcome: Result<PlacedBet, GameError>) -> BetAnswer {
+        match outcome {
+            Ok(placed) => BetAnswer::Placed(placed),
+            Err(error) => BetAnswer::Refused {
+                status: error.status().as_u16(),
+                code: error.code().to_owned(),
+                message: error.to_string(),
+            },
+        }
+    }
+}
+
+/// The leader's answers to a batch, one per bet in the batch's order.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct BetAnswers {
+    pub answers: Vec<BetAnswer>,
+}
+
+impl From<BetAnswers> for Vec<Result<PlacedBet, GameError>> {
+    fn from(wire: BetAnswers) -> Vec<Result<PlacedBet, GameError>> {
+        wire.answers
+            .into_iter()
+            .map(|answer| match answer {
+                BetAnswer::Placed(placed) => Ok(placed),
+                BetAnswer::Refused { status, code, message } => Err(forwarded_error(status, &code, message)),
+            })
+            .collect()
+    }
+}
+
+/// An error the leader answered, with its code kept when it is one of ours.
+fn forwarded_error(status: u16, code: &str, message: String) -> GameError {
+    let code = KNOWN_CODES
+        .iter()
+        .find(|known| **known == code)
+        .copied()
+        .unwrap_or("internal_error");
+    GameError::Forwarded { status, code, message }
+}
+
 #[derive(Debug, Serialize, Deserialize)]
 pub struct ForwardedCashout {
     pub player_id: Uuid,
@@ -118,6 +208,9 @@ pub struct Forwarder {
     secret: SecretString,
     permits: Arc<Semaphore>,
     queue_timeout: Duration,
+    batching: BatchLimits,
+    /// Each room's queue of bets to forward, started with the room's first bet.
+    bet_queues: Arc<Mutex<HashMap<String, mpsc::Sender<QueuedBet>>>>,
 }
 
 /// How a node reaches the leaders: its Redis (to look them up), the cluster's namespace and secret.
@@ -127,6 +220,7 @@ pub struct ForwarderSettings {
     pub secret: SecretString,
     pub timeout: Duration,
     pub in_flight_max: u32,
+    pub batching: BatchLimits,
 }
 
 impl Forwarder {
@@ -143,17 +237,56 @@ impl Forwarder {
             secret: settings.secret,
             permits: Arc::new(Semaphore::new(settings.in_flight_max as usize)),
             queue_timeout: settings.timeout,
+            batching: settings.batching,
+            bet_queues: Arc::default(),
         })
     }
 
+    /// Queues the bet for the room's next batch and waits for its own answer.
     pub async fn place_bet(&self, room: &str, leader: &LeaderHandle, bet: PlaceBet) -> Result<PlacedBet, GameError> {
-        let wire = ForwardedBet {
-            player: bet.player.clone(),
-            amount: bet.amount.micros(),
-            auto_cashout: bet.auto_cashout,
-            client_bet_id: bet.client_bet_id.clone(),
+        let (reply, answer) = oneshot::channel();
+        self.bet_queue(room, leader)
+            .try_send(QueuedBet { bet, reply })
+            .map_err(|_| GameError::RoomUnavailable)?;
+        // The batch's task always answers; a dropped reply means the node is stopping mid-call.
+        answer.await.unwrap_or(Err(GameError::OutcomeUnknown))
+    }
+
+    /// The room's bet queue, starting its batching task with the room's first bet.
+    fn bet_queue(&self, room: &str, leader: &LeaderHandle) -> mpsc::Sender<QueuedBet> {
+        let mut queues = self.bet_queues.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(queue) = queues.get(room).filter(|queue| !queue.is_closed()) {
+            return queue.clone();
+        }
+        let (queue, waiting) = mpsc::channel(FORWARD_QUEUE_BETS_MAX);
+        actix::spawn(self.clone().run_bet_batches(room.to_owned(), leader.clone(), waiting));
+        queues.insert(room.to_owned(), queue.clone());
+        queue
+    }
+
+    /// Gathers the room's bets into batches and sends each on its own task, so a slow batch never holds
+    /// the next one back (the calls in flight are bounded by the forwarding permits).
+    async fn run_bet_batches(self, room: String, leader: LeaderHandle, mut waiting: mpsc::Receiver<QueuedBet>) {
+        let mut batch = Vec::with_capacity(self.batching.bets_max);
+        while collect_batch(&mut waiting, &mut batch, self.batching).await {
+            let bets = std::mem::replace(&mut batch, Vec::with_capacity(self.batching.bets_max));
+            let (forwarder, room, leader) = (self.clone(), room.clone(), leader.clone());
+            actix::spawn(async move { forwarder.send_batch(&room, &leader, bets).await });
+        }
+    }
+
+    /// Sends one batch to the leader and hands every bet its own answer.
+    async fn send_batch(&self, room: &str, leader: &LeaderHandle, bets: Vec<QueuedBet>) {
+        metrics::histogram!("crash_forward_batch_bets", "room" => room.to_owned()).record(bets.len() as f64);
+        let (messages, replies): (Vec<PlaceBet>, Vec<_>) =
+            bets.into_iter().map(|queued| (queued.bet, queued.reply)).unzip();
+        let wire = ForwardedBets {
+            bets: messages.iter().map(ForwardedBet::from).collect(),
         };
-        self.to_leader(room, leader, bet, "bets", &wire).await
+        let outcome = self
+            .to_leader::<_, _, BetAnswers>(room, leader, PlaceBets { bets: messages }, "bet-batches", &wire)
+            .await;
+        answer_each(replies, outcome);
     }
 
     pub async fn cashout(&self, room: &str, leader: &LeaderHandle, request: Cashout) -> Result<CashedOut, GameError> {
@@ -161,7 +294,8 @@ impl Forwarder {
             player_id: request.player_id,
             bet_id: request.bet_id,
         };
-        self.to_leader(room, leader, request, "cashouts", &wire).await
+        self.to_leader::<_, _, CashedOut>(room, leader, request, "cashouts", &wire)
+            .await
     }
 
     /// Tells the room's leader to pause or resume betting (the pause itself is already recorded in Postgres,
@@ -173,7 +307,8 @@ impl Forwarder {
         request: SetBettingPaused,
     ) -> Result<PauseApplied, GameError> {
         let wire = request.clone();
-        self.to_leader(room, leader, request, "betting-pause", &wire).await
+        self.to_leader::<_, _, PauseApplied>(room, leader, request, "betting-pause", &wire)
+            .await
     }
 
     /// Asks another node to drain (an operator's request taken by this node).
@@ -193,7 +328,7 @@ impl Forwarder {
     /// Hands `message` to the local round actor when this node leads the room, or posts `wire` to the
     /// leader's `what` endpoint; when the lease has moved, looks the holder up again and retries once.
     /// While the room has no leader at all it waits a little (bounded) for one.
-    async fn to_leader<M, T>(
+    async fn to_leader<M, T, W>(
         &self,
         room: &str,
         leader: &LeaderHandle,
@@ -203,7 +338,8 @@ impl Forwarder {
     ) -> Result<T, GameError>
     where
         M: actix::Message<Result = Result<T, GameError>> + Send + 'static,
-        T: DeserializeOwned + Send + 'static,
+        T: From<W> + Send + 'static,
+        W: DeserializeOwned,
         CrashRoom: actix::Handler<M>,
     {
         let deadline = tokio::time::Instant::now() + Duration::from_millis(LEADERLESS_WAIT_MS);
@@ -211,7 +347,7 @@ impl Forwarder {
         while moved < 2 {
             match leader.route() {
                 Route::Local(driver) => return driver.send(message).await.unwrap_or(Err(GameError::OutcomeUnknown)),
-                Route::Remote(holder) => match self.post(&holder, room, what, wire).await {
+                Route::Remote(holder) => match self.post::<W>(&holder, room, what, wire).await {
                     // The lease moved, or the holder we knew no longer listens (a drained leader after its
                     // handover): nothing was decided, so look the holder up again and retry.
                     Err(Posted::NotLeader) | Err(Posted::Unreachable) => {
@@ -219,7 +355,7 @@ impl Forwarder {
                         self.refresh(room, leader).await;
                     }
                     Err(Posted::Failed(error)) => return Err(error),
-                    Ok(answer) => return Ok(answer),
+                    Ok(answer) => return Ok(T::from(answer)),
                 },
                 Route::Unknown if tokio::time::Instant::now() < deadline => {
                     self.refresh(room, leader).await;
@@ -287,16 +423,11 @@ impl Forwarder {
         if envelope.error.code == NOT_LEADER {
             return Err(Posted::NotLeader);
         }
-        let code = KNOWN_CODES
-            .iter()
-            .find(|known| **known == envelope.error.code)
-            .copied()
-            .unwrap_or("internal_error");
-        Err(Posted::Failed(GameError::Forwarded {
-            status: status.as_u16(),
-            code,
-            message: envelope.error.message,
-        }))
+        Err(Posted::Failed(forwarded_error(
+            status.as_u16(),
+            &envelope.error.code,
+            envelope.error.message,
+        )))
     }
 }
 
