@@ -694,6 +694,15 @@ impl Settings {
         if !(256..=1_048_576).contains(&session.frame_size_max_bytes) {
             return invalid("session.frame_size_max_bytes", "must be 256 B to 1 MiB".into());
         }
+        if !(64..=65_536).contains(&session.read_buffer_bytes) {
+            return invalid("session.read_buffer_bytes", "must be 64 B to 64 KiB".into());
+        }
+        if !(2..=4_096).contains(&session.write_queue_frames_max) {
+            return invalid("session.write_queue_frames_max", "must be 2 to 4,096 frames".into());
+        }
+        if !(100..=600_000).contains(&session.write_stall_timeout_ms) {
+            return invalid("session.write_stall_timeout_ms", "must be 100 ms to 10 minutes".into());
+        }
         if self.crash.rooms.is_empty() {
             return invalid("crash.rooms", "at least one room must be configured".into());
         }

@@ -36,6 +36,27 @@ pub mod close_code {
     pub const HEARTBEAT_TIMEOUT: u16 = 4002;
     /// The client did not read its frames fast enough.
     pub const SLOW_CONSUMER: u16 = 4008;
+    /// The client's close frame carried a code no endpoint may send.
+    pub const PROTOCOL_ERROR: u16 = 1002;
+
+    /// Whether an endpoint may put `code` in a close frame (RFC 6455 7.4): the defined codes other than
+    /// 1004-1006 and 1015, and the ranges for libraries (3000-3999) and applications (4000-4999).
+    pub fn may_be_sent(code: u16) -> bool {
+        matches!(code, 1000..=1003 | 1007..=1011 | 3000..=4999)
+    }
+
+    #[cfg(test)]
+    mod tests {
+        #[test]
+        fn reserved_and_unassigned_codes_may_not_be_sent() {
+            for code in [999, 1004, 1005, 1006, 1012, 1015, 2999, 5000] {
+                assert!(!super::may_be_sent(code), "{code}");
+            }
+            for code in [1000, 1001, 1008, 1011, 3000, 4008, 4999] {
+                assert!(super::may_be_sent(code), "{code}");
+            }
+        }
+    }
 }
 
 static NEXT_SESSION_ID: AtomicU64 = AtomicU64::new(1);
@@ -483,8 +504,14 @@ impl Handler<Incoming> for PlayerSession {
                 ctx,
             ),
             Incoming::Close(code) => {
-                // Echo the client's close (RFC 6455 5.5.1) before the connection ends.
-                self.transport.close(code.unwrap_or(close_code::NORMAL), "");
+                // Echo the client's close (RFC 6455 5.5.1) before the connection ends; a code no endpoint
+                // may send (1005, 1006, 1015, unassigned ones) is answered as a protocol error (7.4.1).
+                let reply = match code {
+                    None => close_code::NORMAL,
+                    Some(code) if close_code::may_be_sent(code) => code,
+                    Some(_) => close_code::PROTOCOL_ERROR,
+                };
+                self.transport.close(reply, "");
                 ctx.stop();
             }
             Incoming::TooLarge => self.close(close_code::POLICY_VIOLATION, "frame too large", ctx),

@@ -30,7 +30,8 @@ pub async fn serve(
     );
     tokio::pin!(reading, writing);
     tokio::select! {
-        () = &mut writing => {}
+        // A write stalled or failed: the session hears of it now rather than at its heartbeat timeout.
+        () = &mut writing => session.do_send(Incoming::Lost(None)),
         // The session is over; its close frame still goes out, and the writer ends once the session and
         // its room drop their handles. Whatever the client still sends is read and dropped, so a client
         // blocked on a full window can take its close frame.

@@ -46,10 +46,11 @@ impl Accept {
         Ok(response)
     }
 
-    fn start(self, stream: TcpStream, read_buffer: BytesMut) {
+    /// Starts the session and returns the connection's future, which ends when the socket does.
+    fn start(self, stream: TcpStream, read_buffer: BytesMut) -> impl std::future::Future<Output = ()> {
         let (queue, frames) = queue::bounded(self.limits.write_queue_frames_max);
         let session = (self.start)(Transport { queue });
-        actix_web::rt::spawn(connection::serve(stream, read_buffer, self.limits, frames, session));
+        connection::serve(stream, read_buffer, self.limits, frames, session)
     }
 }
 
@@ -125,7 +126,8 @@ where
     let accept = response.extensions_mut().remove::<Accept>();
     let mut parts = framed.into_parts();
     let (mut head, body) = response.into_parts();
-    let mut out = BytesMut::new();
+    // An answer to an earlier pipelined request may still wait in actix's buffer: it goes out first.
+    let mut out = std::mem::take(&mut parts.write_buf);
     if let (Some(accept), StatusCode::SWITCHING_PROTOCOLS) = (accept, head.status()) {
         parts
             .codec
@@ -134,7 +136,11 @@ where
             tracing::debug!(%error, "the client left during the WebSocket handshake");
             return Ok(());
         }
-        accept.start(parts.io, parts.read_buf);
+        drop(out);
+        // Awaited, not spawned: actix-server counts the connection until the socket ends, so a graceful
+        // stop waits for the sessions' close frames (up to `shutdown_timeout_s`) instead of dropping the
+        // worker under them, and the worker's connection limit covers WebSockets too.
+        accept.start(parts.io, parts.read_buf).await;
         return Ok(());
     }
     let body = actix_http::body::to_bytes(body).await.unwrap_or_default();

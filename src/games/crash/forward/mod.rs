@@ -93,6 +93,9 @@ const KNOWN_CODES: &[&str] = &[
     "ledger_unavailable",
 ];
 
+/// Batches of one room's bets out to the leader at once; more bets wait and join the next batch.
+const BET_BATCHES_IN_FLIGHT_MAX: usize = 4;
+
 /// A bet as it travels to the leader.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct ForwardedBet {
@@ -265,13 +268,24 @@ impl Forwarder {
     }
 
     /// Gathers the room's bets into batches and sends each on its own task, so a slow batch never holds
-    /// the next one back (the calls in flight are bounded by the forwarding permits).
+    /// the next one back. At most `BET_BATCHES_IN_FLIGHT_MAX` batches of a room are out at once: while
+    /// they are, new bets wait in the room's bounded queue and the next batch grows with them.
     async fn run_bet_batches(self, room: String, leader: LeaderHandle, mut waiting: mpsc::Receiver<QueuedBet>) {
+        let in_flight = Arc::new(Semaphore::new(BET_BATCHES_IN_FLIGHT_MAX));
         let mut batch = Vec::with_capacity(self.batching.bets_max);
-        while collect_batch(&mut waiting, &mut batch, self.batching).await {
+        loop {
+            let Ok(permit) = in_flight.clone().acquire_owned().await else {
+                return;
+            };
+            if !collect_batch(&mut waiting, &mut batch, self.batching).await {
+                return;
+            }
             let bets = std::mem::replace(&mut batch, Vec::with_capacity(self.batching.bets_max));
             let (forwarder, room, leader) = (self.clone(), room.clone(), leader.clone());
-            actix::spawn(async move { forwarder.send_batch(&room, &leader, bets).await });
+            actix::spawn(async move {
+                forwarder.send_batch(&room, &leader, bets).await;
+                drop(permit);
+            });
         }
     }
 

@@ -15,6 +15,7 @@ use crate::wallet::Wallet;
 use actix::prelude::*;
 use futures_util::future::join_all;
 use sqlx::PgPool;
+use tokio::sync::oneshot;
 use uuid::Uuid;
 
 /// Bets that reached this node together; each is judged by its own `received_at`, and the answers come
@@ -212,7 +213,7 @@ impl CrashRoom {
 impl Handler<PlaceBets> for CrashRoom {
     type Result = ResponseActFuture<Self, Result<Vec<Result<PlacedBet, GameError>>, GameError>>;
 
-    fn handle(&mut self, batch: PlaceBets, _: &mut Context<Self>) -> Self::Result {
+    fn handle(&mut self, batch: PlaceBets, ctx: &mut Context<Self>) -> Self::Result {
         let mut answers: Vec<Option<Result<PlacedBet, GameError>>> = Vec::with_capacity(batch.bets.len());
         let mut staking = Vec::new();
         for (index, bet) in batch.bets.into_iter().enumerate() {
@@ -226,18 +227,25 @@ impl Handler<PlaceBets> for CrashRoom {
         }
         let writes = (self.pool.clone(), self.fence.clone(), self.bets.clone());
         let wallet = self.wallet.clone();
-        let placed: Vec<_> = staking
+        // Every stake of the batch is in flight at once (the bet writer and the wallet's shards batch
+        // them), and each is finished in the room the moment it completes (its bet opens, or is refunded
+        // if the round crashed meanwhile), not when the slowest stake of its batch does; the batch's
+        // answer gathers them afterwards.
+        let staked: Vec<_> = staking
             .into_iter()
             .map(|(index, player, view)| {
                 let bet_id = view.bet_id;
+                let (done, outcome) = oneshot::channel();
                 let stake = place_stake(writes.clone(), wallet.clone(), player, view);
-                async move { (index, bet_id, stake.await) }
+                ctx.spawn(stake.into_actor(self).map(move |outcome, room, ctx| {
+                    room.finish_stake(bet_id, &outcome, ctx);
+                    let _ = done.send(outcome);
+                }));
+                async move { (index, outcome.await.unwrap_or(Err(GameError::OutcomeUnknown))) }
             })
             .collect();
-        // Every stake of the batch is in flight at once: the bet writer and the wallet's shards batch them.
-        Box::pin(join_all(placed).into_actor(self).map(move |outcomes, room, ctx| {
-            for (index, bet_id, outcome) in outcomes {
-                room.finish_stake(bet_id, &outcome, ctx);
+        Box::pin(join_all(staked).into_actor(self).map(move |outcomes, _, _| {
+            for (index, outcome) in outcomes {
                 answers[index] = Some(outcome);
             }
             Ok(answers
