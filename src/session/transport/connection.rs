@@ -8,6 +8,7 @@ use super::{Incoming, SocketLimits};
 use actix::Recipient;
 use bytes::BytesMut;
 use std::io;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpStream;
 
@@ -16,7 +17,7 @@ const DISCARD_BUFFER_BYTES: usize = 1024;
 
 /// Serves the socket until the client goes, a write stalls, or every `Transport` handle is dropped.
 pub async fn serve(
-    stream: TcpStream,
+    stream: Arc<TcpStream>,
     read_buffer: BytesMut,
     limits: SocketLimits,
     mut queue: FrameReceiver,

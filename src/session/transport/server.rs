@@ -13,6 +13,7 @@ use actix_service::{fn_factory, fn_service, map_config, IntoServiceFactory, Serv
 use actix_web::dev::{AppConfig, Server};
 use bytes::BytesMut;
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
@@ -48,7 +49,8 @@ impl Accept {
 
     /// Starts the session and returns the connection's future, which ends when the socket does.
     fn start(self, stream: TcpStream, read_buffer: BytesMut) -> impl std::future::Future<Output = ()> {
-        let (queue, frames) = queue::bounded(self.limits.write_queue_frames_max);
+        let stream = Arc::new(stream);
+        let (queue, frames) = queue::bounded(self.limits.write_queue_frames_max, Some(stream.clone()));
         let session = (self.start)(Transport { queue });
         connection::serve(stream, read_buffer, self.limits, frames, session)
     }
@@ -137,6 +139,11 @@ where
             return Ok(());
         }
         drop(out);
+        // Game frames are small and must leave at once: Nagle's algorithm would hold a frame behind an
+        // unacknowledged one for as long as the client delays its ACK (40 ms or more on Linux).
+        if let Err(error) = parts.io.set_nodelay(true) {
+            tracing::debug!(%error, "cannot set TCP_NODELAY on a WebSocket");
+        }
         // Awaited, not spawned: actix-server counts the connection until the socket ends, so a graceful
         // stop waits for the sessions' close frames (up to `shutdown_timeout_s`) instead of dropping the
         // worker under them, and the worker's connection limit covers WebSockets too.
