@@ -356,6 +356,9 @@ fn start_rooms(
         leaders: CrashLeaders::default(),
         leaderships: Vec::new(),
     };
+    // The relays fan every tick out to this node's sockets, writing to each: on a thread of their own,
+    // a tick never waits behind the rounds', the wallet's or the leaderships' work on the main one.
+    let relay_thread = actix::Arbiter::new().handle();
     for (name, room_settings) in &settings.crash.rooms {
         let leader = LeaderHandle::default();
         let relay = RoomRelay::new(
@@ -369,8 +372,8 @@ fn start_rooms(
                 tick_interval_ms: room_settings.tick_interval_ms,
                 view_key: namespace.room_view_key(name),
             },
-        )
-        .start();
+        );
+        let relay = RoomRelay::start_in_arbiter(&relay_thread, |_| relay);
         let leadership = RoomLeadership::new(
             name.clone(),
             room_settings.clone(),
