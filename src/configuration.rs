@@ -294,6 +294,8 @@ pub struct SessionSettings {
     /// A write that makes no progress this long (the client stopped reading and the kernel's buffers are
     /// full) drops the connection, close frame or not.
     pub write_stall_timeout_ms: u64,
+    /// WebSockets this node holds at once; an upgrade past it is answered 503 `server_busy`.
+    pub sockets_max: usize,
     /// How long a socket opened without a token may wait before its `auth` message.
     pub auth_timeout_ms: u64,
 }
@@ -702,6 +704,9 @@ impl Settings {
         }
         if !(100..=600_000).contains(&session.write_stall_timeout_ms) {
             return invalid("session.write_stall_timeout_ms", "must be 100 ms to 10 minutes".into());
+        }
+        if !(1..=1_000_000).contains(&session.sockets_max) {
+            return invalid("session.sockets_max", "must be 1 to 1,000,000 sockets".into());
         }
         if self.crash.rooms.is_empty() {
             return invalid("crash.rooms", "at least one room must be configured".into());

@@ -33,7 +33,7 @@ use crate::providers::service::ProviderWallet;
 use crate::session::actor::{close_code, SessionContext};
 use crate::session::balance::{self, BALANCE_FEED_CAPACITY};
 use crate::session::players::PlayerSockets;
-use crate::session::transport::server::{self, ServerOptions};
+use crate::session::transport::server::{self, OpenSockets, ServerOptions};
 use crate::wallet::observer::BalanceFeed;
 use crate::wallet::Wallet;
 use actix::{Actor, Addr};
@@ -57,6 +57,10 @@ pub struct Application {
     node_id: String,
     drain: Arc<DrainSwitch>,
     server: Server,
+    /// The node's open WebSockets: each lives in a task of its own, which a stop of the server would
+    /// drop, so a graceful stop waits for them (up to `shutdown_timeout`) first.
+    sockets: OpenSockets,
+    shutdown_timeout: Duration,
     wallet: Wallet,
     rooms: CrashRooms,
     leaders: CrashLeaders,
@@ -184,7 +188,8 @@ impl Application {
             players,
             push: push.clone(),
         };
-        let server = build_server(listener, &settings, parts)?;
+        let sockets = OpenSockets::default();
+        let server = build_server(listener, &settings, parts, sockets.clone())?;
         tracing::info!(node_id = %node.node_id, port, url = %node.url, "node listening");
         Ok(Application {
             port,
@@ -193,6 +198,8 @@ impl Application {
             node_id: node.node_id.clone(),
             drain,
             server,
+            sockets,
+            shutdown_timeout: Duration::from_secs(settings.application.shutdown_timeout_s),
             wallet,
             rooms: rooms.relays,
             leaders: rooms.leaders,
@@ -250,6 +257,10 @@ impl Application {
                     room.do_send(CloseAll { code: close_code::GOING_AWAY, reason: "server shutting down; reconnect".into() });
                 }
                 wait_for_handover(&self.leaders, self.handover_timeout).await;
+                let still_open = self.sockets.wait_until_closed(self.shutdown_timeout).await;
+                if still_open > 0 {
+                    tracing::warn!(still_open, "sockets still open at the shutdown timeout; dropping them");
+                }
                 handle.stop(true).await;
                 server.await
             }
@@ -479,7 +490,12 @@ struct ServerParts {
     push: PlayerPush,
 }
 
-fn build_server(listener: TcpListener, settings: &Settings, parts: ServerParts) -> anyhow::Result<Server> {
+fn build_server(
+    listener: TcpListener,
+    settings: &Settings,
+    parts: ServerParts,
+    sockets: OpenSockets,
+) -> anyhow::Result<Server> {
     let ServerParts {
         forwarder,
         sentinels,
@@ -596,6 +612,8 @@ fn build_server(listener: TcpListener, settings: &Settings, parts: ServerParts) 
         workers: settings.application.workers,
         shutdown_timeout_s: settings.application.shutdown_timeout_s,
         client_request_timeout: Duration::from_secs(10),
+        sockets,
+        sockets_max: settings.session.sockets_max,
     };
     Ok(server::serve(listener, options, app)?)
 }

@@ -86,7 +86,13 @@ async fn read_some(stream: &TcpStream, buffer: &mut BytesMut, read_buffer_bytes:
         stream.readable().await?;
         buffer.reserve(read_buffer_bytes);
         match stream.try_read_buf(buffer) {
-            Err(error) if error.kind() == io::ErrorKind::WouldBlock => continue,
+            Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
+                // Readiness was stale (it always is after a read that emptied the socket): give the
+                // reservation back rather than hold it while the client is idle.
+                if buffer.is_empty() {
+                    *buffer = BytesMut::new();
+                }
+            }
             result => return result,
         }
     }
