@@ -2,14 +2,14 @@
 
 use super::error::ApiError;
 use super::json::BoundedJson;
-use crate::auth::extract::{verify_token, AuthenticatedPlayer};
+use crate::auth::extract::{refuse_if_revoked, verify_token, AuthenticatedPlayer};
 use crate::configuration::{SessionSettings, Settings};
 use crate::db::Database;
 use crate::fair::crash::parse_hash;
 use crate::games::crash::relay::GetState;
 use crate::games::crash::room::Cashout;
 use crate::games::crash::{chain, store, GameError};
-use crate::session::actor::{parse_bet, viewer_from_claims, BetRequest, PlayerSession, SessionContext};
+use crate::session::actor::{parse_bet, viewer_from_claims, BetRequest, PlayerSession, SessionContext, Viewer};
 use crate::session::transport::server::Accept;
 use crate::session::transport::SocketLimits;
 use actix::Actor;
@@ -56,6 +56,10 @@ pub async fn socket(
         Some(token) => Some(verify_token(&context.keys, token).and_then(viewer_from_claims)?),
         None => None,
     };
+    // A revoked token is refused before the upgrade too (the session checks again once registered).
+    if let Some(Viewer::Player(player)) = &viewer {
+        refuse_if_revoked(&context.revocations, player).await?;
+    }
     let room_name = room_name(&context, query.room)?;
     let room = context.rooms.get(&room_name).map_err(ApiError::from)?.clone();
     let context = context.into_inner();
