@@ -175,8 +175,9 @@ pub struct RoundsQuery {
     limit: Option<u32>,
 }
 
-/// `GET /api/v1/game/rounds?room=`: crashed rounds with their revealed hashes, from the reader pool, and
-/// the room's salt and terminating hash.
+/// `GET /api/v1/game/rounds?room=`: finished rounds (`status` `crashed`, or `aborted` once refunded) with
+/// their revealed hashes and crash points, from the reader pool, and the room's salt and terminating hash.
+/// No round of the chain is left out, so each listed hash hashes to the next one listed.
 pub async fn rounds(
     query: web::Query<RoundsQuery>,
     context: web::Data<SessionContext>,
@@ -235,7 +236,7 @@ pub async fn verify_crash(
                 ApiError::new(
                     actix_web::http::StatusCode::NOT_FOUND,
                     "round_not_found",
-                    "no crashed round has this id",
+                    "no finished (crashed or aborted) round has this id",
                 )
             })?;
         let edge = settings
@@ -243,13 +244,7 @@ pub async fn verify_crash(
             .rooms
             .get(&evidence.room)
             .map_or(100, |room| room.house_edge_bps);
-        let verdict = chain::verify(
-            &evidence.hash,
-            &evidence.salt,
-            edge,
-            evidence.previous_hash.as_ref(),
-            Some(evidence.crash_point),
-        );
+        let verdict = chain::verify_stored(&evidence, edge);
         return Ok(HttpResponse::Ok().json(verdict));
     }
     let hash = body.hash.as_deref().and_then(parse_hash).ok_or_else(invalid_hash)?;
