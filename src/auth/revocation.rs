@@ -96,7 +96,16 @@ impl StandingCache {
         self.entries.remove(&player);
         self.generation = self.generation.wrapping_add(1);
     }
+
+    /// Drops every copy (revocations may have been missed) and voids reads still under way.
+    pub fn forget_all(&mut self) {
+        self.entries.clear();
+        self.generation = self.generation.wrapping_add(1);
+    }
 }
+
+/// Players whose standings one query reads at most when a node rechecks its sockets.
+const STANDINGS_PER_QUERY_MAX: usize = 1_000;
 
 /// The node's view of revoked tokens: checks, logouts and revocations against Postgres, with the cache.
 #[derive(Clone)]
@@ -143,6 +152,37 @@ impl TokenRevocations {
     /// Drops this node's copy of the player's standing (another node revoked something).
     pub fn forget(&self, player: Uuid) {
         self.cache().forget(player);
+    }
+
+    /// Drops every copy this node holds (it may have missed revocations).
+    pub fn forget_all(&self) {
+        self.cache().forget_all();
+    }
+
+    /// The current standings of `players`, read fresh, `STANDINGS_PER_QUERY_MAX` per query; a player who
+    /// no longer exists is absent.
+    pub async fn read_standings(&self, players: &[Uuid]) -> anyhow::Result<HashMap<Uuid, TokenStanding>> {
+        let mut standings = HashMap::with_capacity(players.len());
+        for chunk in players.chunks(STANDINGS_PER_QUERY_MAX) {
+            let rows = sqlx::query(
+                "SELECT p.id, p.token_version,
+                        COALESCE(array_agg(r.jti) FILTER (WHERE r.jti IS NOT NULL), '{}') AS revoked
+                 FROM players p LEFT JOIN revoked_tokens r ON r.player_id = p.id AND r.expires_at > now()
+                 WHERE p.id = ANY($1) GROUP BY p.id, p.token_version",
+            )
+            .bind(chunk)
+            .fetch_all(&self.pool)
+            .await
+            .context("failed to read players' token versions")?;
+            for row in rows {
+                let standing = TokenStanding {
+                    version: row.try_get("token_version")?,
+                    revoked: row.try_get("revoked")?,
+                };
+                standings.insert(row.try_get("id")?, standing);
+            }
+        }
+        Ok(standings)
     }
 
     #[tracing::instrument(skip(self))]

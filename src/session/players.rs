@@ -9,7 +9,7 @@
 
 use super::actor::close_code;
 use crate::auth::extract::TokenIdentity;
-use crate::auth::revocation::{Revoked, TokenRevocations};
+use crate::auth::revocation::{Revoked, TokenRevocations, TokenStanding};
 use crate::cluster::listener::BusMessage;
 use crate::cluster::push::{Addressee, PlayerEnvelope, PlayerPush, RevokedTokens};
 use crate::games::crash::relay::ToSession;
@@ -53,6 +53,20 @@ pub fn announce_revocation(push: &PlayerPush, player_id: Uuid, revoked: Revoked)
     push.revoked(player_id, revoked);
 }
 
+/// The sockets among `sockets` whose token `standings` no longer admit (a player no longer found has no
+/// good token).
+fn unadmitted(sockets: &[(u64, Uuid, TokenIdentity)], standings: &HashMap<Uuid, TokenStanding>) -> Vec<u64> {
+    sockets
+        .iter()
+        .filter(|(_, player_id, token)| {
+            standings
+                .get(player_id)
+                .is_none_or(|standing| !standing.admits(token.version, token.jti))
+        })
+        .map(|(session_id, _, _)| *session_id)
+        .collect()
+}
+
 /// Whether a socket authenticated with `token` must close after `revoked`.
 fn holds_revoked(token: &TokenIdentity, revoked: &RevokedTokens) -> bool {
     match revoked {
@@ -70,6 +84,10 @@ pub struct PlayerSockets {
     mailbox_capacity: usize,
     /// The node's cache of token standings, cleared for a player whose tokens were revoked.
     revocations: TokenRevocations,
+    /// A recheck of every socket's token is under way (after a gap in the players channel).
+    recheck_in_flight: bool,
+    /// Another gap came during that recheck: run one more after it.
+    recheck_again: bool,
 }
 
 impl PlayerSockets {
@@ -80,6 +98,8 @@ impl PlayerSockets {
             player_of_account: HashMap::new(),
             mailbox_capacity,
             revocations,
+            recheck_in_flight: false,
+            recheck_again: false,
         }
     }
 
@@ -99,7 +119,46 @@ impl PlayerSockets {
                     .is_some_and(|entry| holds_revoked(&entry.token, &revoked))
             })
             .collect();
-        for session_id in &closing {
+        self.close_revoked(closing);
+    }
+
+    /// After a gap in the players channel: forgets every cached standing, reads the standings of every
+    /// connected player afresh and closes the sockets whose token was revoked meanwhile. One recheck at a
+    /// time; a gap during one is covered by its fresh reads only if they began after it, so it then runs
+    /// again.
+    fn recheck_tokens(&mut self, ctx: &mut Context<Self>) {
+        self.revocations.forget_all();
+        if self.recheck_in_flight {
+            self.recheck_again = true;
+            return;
+        }
+        // Only the sockets open now are judged: one that registers later checks its own token.
+        let sockets: Vec<(u64, Uuid, TokenIdentity)> = self
+            .sessions
+            .iter()
+            .map(|(session_id, entry)| (*session_id, entry.player_id, entry.token))
+            .collect();
+        if sockets.is_empty() {
+            return;
+        }
+        let players: Vec<Uuid> = self.by_player.keys().copied().collect();
+        self.recheck_in_flight = true;
+        let revocations = self.revocations.clone();
+        let read = async move { revocations.read_standings(&players).await };
+        ctx.spawn(read.into_actor(self).map(move |standings, directory, ctx| {
+            directory.recheck_in_flight = false;
+            match standings {
+                Ok(standings) => directory.close_revoked(unadmitted(&sockets, &standings)),
+                Err(error) => tracing::warn!(error = format!("{error:#}"), "could not recheck the sockets' tokens"),
+            }
+            if std::mem::take(&mut directory.recheck_again) {
+                directory.recheck_tokens(ctx);
+            }
+        }));
+    }
+
+    fn close_revoked(&mut self, session_ids: Vec<u64>) {
+        for session_id in &session_ids {
             if let Some(entry) = self.sessions.get(session_id) {
                 entry.control.do_send(ToSession::Close(
                     close_code::TOKEN_REVOKED,
@@ -107,8 +166,8 @@ impl PlayerSockets {
                 ));
             }
         }
-        metrics::counter!("ws_sessions_revoked_total").increment(closing.len() as u64);
-        for session_id in closing {
+        metrics::counter!("ws_sessions_revoked_total").increment(session_ids.len() as u64);
+        for session_id in session_ids {
             self.remove(session_id);
         }
     }
@@ -174,15 +233,19 @@ impl Actor for PlayerSockets {
 impl Handler<BusMessage> for PlayerSockets {
     type Result = ();
 
-    fn handle(&mut self, message: BusMessage, _: &mut Context<Self>) {
+    fn handle(&mut self, message: BusMessage, ctx: &mut Context<Self>) {
         match message {
             BusMessage::Event(payload) => match serde_json::from_str::<PlayerEnvelope>(&payload) {
                 Ok(envelope) => self.deliver(envelope),
                 Err(error) => tracing::warn!(%error, "dropped a player push that is not an envelope"),
             },
-            // Pushes may have been lost (a reconnect, a full mailbox). They carry no state to rebuild: the
-            // next push, or the client's own read, brings the balance up to date.
-            BusMessage::Resync => metrics::counter!("player_push_gaps_total").increment(1),
+            // Pushes may have been lost (a reconnect, a full mailbox). Balances need nothing rebuilt: the
+            // next push, or the client's own read, brings them up to date. A lost revocation would leave
+            // a socket open, so every socket's token is checked again.
+            BusMessage::Resync => {
+                metrics::counter!("player_push_gaps_total").increment(1);
+                self.recheck_tokens(ctx);
+            }
         }
     }
 }
