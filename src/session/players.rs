@@ -303,4 +303,38 @@ mod tests {
             "issued after the revocation"
         );
     }
+
+    #[test]
+    fn a_recheck_closes_the_sockets_whose_token_is_no_longer_admitted() {
+        let (revoked_player, good_player, gone_player) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+        let out = Uuid::new_v4();
+        let token = |jti: Uuid, version: i64| TokenIdentity {
+            jti: Some(jti),
+            version,
+            expires_at: 0,
+        };
+        let sockets = [
+            (1, revoked_player, token(Uuid::new_v4(), 0)),
+            (2, good_player, token(out, 1)),
+            (3, good_player, token(Uuid::new_v4(), 1)),
+            (4, gone_player, token(Uuid::new_v4(), 0)),
+        ];
+        let standings = HashMap::from([
+            (
+                revoked_player,
+                TokenStanding {
+                    version: 1,
+                    revoked: vec![],
+                },
+            ),
+            (
+                good_player,
+                TokenStanding {
+                    version: 1,
+                    revoked: vec![out],
+                },
+            ),
+        ]);
+        assert_eq!(unadmitted(&sockets, &standings), vec![1, 2, 4]);
+    }
 }
