@@ -242,3 +242,24 @@ async fn tokens_that_cannot_be_denylisted_alone_are_revoked_with_all_the_others(
     assert_eq!(me_status(&app, &third).await, StatusCode::UNAUTHORIZED);
     assert_eq!(me_status(&app, &login(&app, "veteran").await).await, StatusCode::OK);
 }
+
+/// `game-cluster admin revoke-tokens PLAYER_ID` calls the same action through the admin API.
+#[actix_web::test]
+async fn the_admin_cli_revokes_a_players_tokens() {
+    let app = spawn_app().await;
+    let player = app.signup("shelled").await;
+    let mut command = tokio::process::Command::from(crate::helpers::binary(&app.settings));
+    command
+        .args(["admin", "--url", &app.address, "revoke-tokens"])
+        .arg(player.id.to_string());
+    let output = command.output().await.unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let answer: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(answer["token_version"], 1);
+    assert_error(
+        app.get("/api/v1/me", Some(&player.token)).await,
+        StatusCode::UNAUTHORIZED,
+        "token_revoked",
+    )
+    .await;
+}
