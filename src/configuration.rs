@@ -456,6 +456,15 @@ pub struct ClusterSettings {
 pub struct AuthSettings {
     pub jwt_secret: SecretString,
     pub token_ttl_s: u64,
+    /// How long a node trusts what it read of a player's token version and logged-out tokens before
+    /// reading them again (a revocation also clears every node's copy at once through pub/sub; this bounds
+    /// a lost message).
+    pub token_version_cache_ms: u64,
+    /// Players whose token standing a node keeps at most (past it, the oldest copies are dropped).
+    pub token_version_cache_entries_max: u32,
+    /// Single logged-out tokens of one player remembered at most until they expire; one more logout
+    /// revokes all the player's tokens instead, so each check reads a bounded list.
+    pub revoked_tokens_per_player_max: u32,
     /// Argon2id cost: memory in KiB and passes. Lower only in tests.
     pub password_hash_memory_kib: u32,
     pub password_hash_iterations: u32,
@@ -573,6 +582,15 @@ impl Settings {
         }
         if self.auth.token_ttl_s == 0 || self.auth.token_ttl_s > 30 * 86_400 {
             return invalid("auth.token_ttl_s", "must be 1 s to 30 days");
+        }
+        if self.auth.token_version_cache_ms > 60_000 {
+            return invalid("auth.token_version_cache_ms", "must be 0 to 60000");
+        }
+        if !(1..=10_000_000).contains(&self.auth.token_version_cache_entries_max) {
+            return invalid("auth.token_version_cache_entries_max", "must be 1 to 10000000");
+        }
+        if !(1..=1_000).contains(&self.auth.revoked_tokens_per_player_max) {
+            return invalid("auth.revoked_tokens_per_player_max", "must be 1 to 1000");
         }
         if !(1024..=1_048_576).contains(&self.auth.password_hash_memory_kib) {
             return invalid("auth.password_hash_memory_kib", "must be 1024 to 1048576");

@@ -9,6 +9,7 @@ use crate::api::internal::{ClusterSecret, CrashLeaders};
 use crate::api::json::JsonLimits;
 use crate::api::middleware;
 use crate::api::wallet::TopUpPolicy;
+use crate::auth::revocation::TokenRevocations;
 use crate::auth::{PasswordHasherConfig, TokenKeys};
 use crate::catalog::rtp;
 use crate::cluster::bus::EventBus;
@@ -133,7 +134,8 @@ impl Application {
             .iter()
             .map(|(name, relay)| (namespace.room_channel(name), relay.clone().recipient()))
             .collect::<HashMap<_, _>>();
-        let (players, push) = start_player_pushes(&settings, &wallet, &redis, &namespace);
+        let revocations = TokenRevocations::new(database.writer.clone(), &settings.auth);
+        let (players, push) = start_player_pushes(&settings, &wallet, &redis, &namespace, &revocations);
         relays.insert(namespace.players_channel(), players.clone().recipient());
         listener::start(Listener {
             subscriber,
@@ -187,6 +189,7 @@ impl Application {
             node: node.clone(),
             players,
             push: push.clone(),
+            revocations,
         };
         let sockets = OpenSockets::default();
         let server = build_server(listener, &settings, parts, sockets.clone())?;
@@ -406,9 +409,10 @@ fn start_player_pushes(
     wallet: &Wallet,
     redis: &fred::prelude::Client,
     namespace: &Namespace,
+    revocations: &TokenRevocations,
 ) -> (Addr<PlayerSockets>, PlayerPush) {
     let cluster = &settings.cluster;
-    let players = PlayerSockets::new(cluster.relay_mailbox_capacity as usize).start();
+    let players = PlayerSockets::new(cluster.relay_mailbox_capacity as usize, revocations.clone()).start();
     let bus = EventBus::start(redis.clone(), cluster.publish_queue_capacity as usize, "players");
     let push = PlayerPush::new(bus, namespace);
     let (feed, changes) = BalanceFeed::channel(BALANCE_FEED_CAPACITY);
@@ -488,6 +492,7 @@ struct ServerParts {
     node: NodeInfo,
     players: Addr<PlayerSockets>,
     push: PlayerPush,
+    revocations: TokenRevocations,
 }
 
 fn build_server(
@@ -515,6 +520,7 @@ fn build_server(
         node,
         players,
         push,
+        revocations,
     } = parts;
     let auto_cashout_max = settings
         .crash
@@ -536,7 +542,9 @@ fn build_server(
         auto_cashout_max,
         connections,
         players,
+        revocations: revocations.clone(),
     });
+    let revocations = web::Data::new(revocations);
     let push = web::Data::new(push);
     let drain = web::Data::from(drain);
     let namespace = web::Data::new(namespace);
@@ -594,6 +602,7 @@ fn build_server(
             .app_data(redis.clone())
             .app_data(readiness.clone())
             .app_data(keys.clone())
+            .app_data(revocations.clone())
             .app_data(hasher.clone())
             .app_data(admin.clone())
             .app_data(limits.clone())

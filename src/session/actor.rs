@@ -8,6 +8,7 @@ use super::reality_check;
 use super::transport::{Incoming, SendFailure, Transport};
 use crate::api::error::ApiError;
 use crate::auth::extract::{player_from_claims, verify_token, AuthenticatedPlayer};
+use crate::auth::revocation::TokenRevocations;
 use crate::auth::{Claims, Role, TokenKeys};
 use crate::configuration::SessionSettings;
 use crate::games::crash::relay::{RoomRelay, Subscribe, ToSession, Unsubscribe};
@@ -34,6 +35,9 @@ pub mod close_code {
     pub const UNAUTHENTICATED: u16 = 4001;
     /// No message or pong within the client timeout.
     pub const HEARTBEAT_TIMEOUT: u16 = 4002;
+    /// The socket's token was revoked (the player logged it out, or the operator revoked the player's
+    /// tokens): log in again before reconnecting.
+    pub const TOKEN_REVOKED: u16 = 4003;
     /// The client did not read its frames fast enough.
     pub const SLOW_CONSUMER: u16 = 4008;
     /// The client's close frame carried a code no endpoint may send.
@@ -83,6 +87,8 @@ pub struct SessionContext {
     pub connections: std::sync::Arc<AtomicU64>,
     /// This node's directory of player sockets, which delivers pushes to single players.
     pub players: Addr<PlayerSockets>,
+    /// Refuses logged-out and revoked tokens.
+    pub revocations: TokenRevocations,
 }
 
 /// Who a socket speaks for once authenticated.
@@ -129,6 +135,7 @@ fn close_reason_label(code: u16) -> &'static str {
         close_code::POLICY_VIOLATION => "policy_violation",
         close_code::UNAUTHENTICATED => "unauthenticated",
         close_code::HEARTBEAT_TIMEOUT => "heartbeat_timeout",
+        close_code::TOKEN_REVOKED => "token_revoked",
         close_code::SLOW_CONSUMER => "slow_consumer",
         _ => "other",
     }
@@ -231,7 +238,10 @@ impl PlayerSession {
     }
 
     /// Joins the room and sends `initial_state` with the player's bets and balance (a spectator gets
-    /// neither).
+    /// neither). A player's socket is first registered with the node's directory, then its token checked
+    /// against revocations: a revocation announced before the registration was already in the cache's
+    /// view, one announced after it finds the socket. The session handles nothing else meanwhile, so a
+    /// revoked token never bets.
     fn join_room(&mut self, ctx: &mut Context<Self>) {
         let player = match &self.viewer {
             None => return,
@@ -241,14 +251,37 @@ impl PlayerSession {
                 None
             }
         };
-        if let Some(player) = &player {
-            self.context.players.do_send(Register {
-                session_id: self.id,
-                player_id: player.player_id,
-                account: player.account.0,
-                control: ctx.address().recipient(),
-            });
-        }
+        let Some(player) = player else {
+            self.subscribe(None, ctx);
+            return;
+        };
+        let registered = self.context.players.send(Register {
+            session_id: self.id,
+            player_id: player.player_id,
+            account: player.account.0,
+            token: player.token,
+            control: ctx.address().recipient(),
+        });
+        let revocations = self.context.revocations.clone();
+        let checked = async move {
+            // Undeliverable only while the node stops; the check still decides.
+            let _ = registered.await;
+            revocations
+                .admits(player.player_id, player.token.version, player.token.jti)
+                .await
+                .map(|admitted| (admitted, player))
+        };
+        ctx.wait(checked.into_actor(self).map(|checked, session, ctx| match checked {
+            Ok((true, player)) => session.subscribe(Some(player), ctx),
+            Ok((false, _)) => session.close(close_code::TOKEN_REVOKED, "the token was revoked; log in again", ctx),
+            Err(error) => {
+                tracing::warn!(error = format!("{error:#}"), "could not check a socket's token");
+                session.close(close_code::GOING_AWAY, "the token cannot be checked right now", ctx)
+            }
+        }));
+    }
+
+    fn subscribe(&mut self, player: Option<AuthenticatedPlayer>, ctx: &mut Context<Self>) {
         let subscribe = self.room.send(Subscribe {
             session_id: self.id,
             player_id: player.as_ref().map(|player| player.player_id),

@@ -22,6 +22,7 @@ mod push;
 mod reality_check;
 mod recovery;
 mod responsible_gaming;
+mod revocation;
 mod rtp;
 mod shop;
 mod slots;
