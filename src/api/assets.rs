@@ -64,14 +64,65 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .route("/assets/{path:.*}", web::get().to(asset));
 }
 
+/// `GET /docs`: the API reference, Swagger UI reading `/api/openapi.json`.
+#[utoipa::path(
+    get,
+    path = "/docs",
+    operation_id = "assets_docs_page",
+    tag = "pages",
+    summary = "The readable reference of the API (Swagger UI)",
+    responses(
+        (status = 200, description = "HTML", body = String, content_type = "text/html")
+    ),
+    security(())
+)]
+pub(super) async fn docs_page() -> HttpResponse {
+    serve("docs.html")
+}
+
+#[utoipa::path(
+    get,
+    path = "/",
+    operation_id = "assets_player_page",
+    tag = "pages",
+    summary = "The player page",
+    responses(
+        (status = 200, description = "HTML", body = String, content_type = "text/html")
+    ),
+    security(())
+)]
 async fn player_page() -> HttpResponse {
     serve("index.html")
 }
 
+#[utoipa::path(
+    get,
+    path = "/admin",
+    operation_id = "assets_admin_page",
+    tag = "pages",
+    summary = "The admin dashboard",
+    responses(
+        (status = 200, description = "HTML", body = String, content_type = "text/html")
+    ),
+    security(())
+)]
 async fn admin_page() -> HttpResponse {
     serve("admin.html")
 }
 
+#[utoipa::path(
+    get,
+    path = "/assets/{path}",
+    operation_id = "assets_asset",
+    tag = "pages",
+    summary = "The pages' scripts, styles and vendored libraries",
+    params(("path" = String, Path, description = "a file under static/, for example `vendor/uPlot.min.css`")),
+    responses(
+        (status = 200, description = "the file", body = String, content_type = "*/*"),
+        (status = 404, description = "`not_found`: no such asset", body = crate::api::error::Envelope)
+    ),
+    security(())
+)]
 async fn asset(path: web::Path<String>) -> HttpResponse {
     serve(&path)
 }
