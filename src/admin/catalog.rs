@@ -133,7 +133,9 @@ async fn list_providers(_admin: AdminUser, database: web::Data<Database>) -> Res
     summary = "Adds a game provider",
     request_body(content = serde_json::Value, description = "{\"id\", \"name\", \"protocol\", \"secret\" or \"public_key\", \"launch_url\", \"currencies\", \"active\"}", content_type = "application/json"),
     responses(
-        (status = 201, description = "the provider", body = serde_json::Value),
+        (status = 201, description = "the provider", body = serde_json::Value, links(
+            ("change" = (operation_id = "admin_catalog_change_provider", parameters(("provider_id" = "$response.body#/id"))))
+        )),
         (status = 400, description = "`invalid_json`, `invalid_request`, `json_too_deep`: the body is not this request; `invalid_provider`", body = crate::api::error::Envelope),
         (status = 401, description = "`unauthorized`, `token_expired`: no valid admin token", body = crate::api::error::Envelope),
         (status = 403, description = "`forbidden`: not an admin token", body = crate::api::error::Envelope),
@@ -275,7 +277,9 @@ async fn list_games(
     summary = "Adds a provider game to the catalog",
     request_body(content = serde_json::Value, description = "{\"provider_id\", \"external_id\", \"name\", \"category\", ...}", content_type = "application/json"),
     responses(
-        (status = 201, description = "the game", body = serde_json::Value),
+        (status = 201, description = "the game", body = serde_json::Value, links(
+            ("change" = (operation_id = "admin_catalog_change_game", parameters(("game_id" = "$response.body#/id"))))
+        )),
         (status = 400, description = "`invalid_json`, `invalid_request`, `json_too_deep`: the body is not this request; `invalid_game`", body = crate::api::error::Envelope),
         (status = 401, description = "`unauthorized`, `token_expired`: no valid admin token", body = crate::api::error::Envelope),
         (status = 403, description = "`forbidden`: not an admin token", body = crate::api::error::Envelope),

@@ -88,7 +88,9 @@ async fn list_items(
     summary = "Adds a shop item",
     request_body(content = serde_json::Value, description = "{\"code\", \"name\", \"price_micros\", \"stock\", ...}", content_type = "application/json"),
     responses(
-        (status = 201, description = "the item", body = serde_json::Value),
+        (status = 201, description = "the item", body = serde_json::Value, links(
+            ("change" = (operation_id = "admin_economy_change_item", parameters(("code" = "$response.body#/code"))))
+        )),
         (status = 400, description = "`invalid_json`, `invalid_request`, `json_too_deep`: the body is not this request; `invalid_item`", body = crate::api::error::Envelope),
         (status = 401, description = "`unauthorized`, `token_expired`: no valid admin token", body = crate::api::error::Envelope),
         (status = 403, description = "`forbidden`: not an admin token", body = crate::api::error::Envelope),

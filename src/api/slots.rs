@@ -138,7 +138,9 @@ struct SpinBody {
     params(("Idempotency-Key" = String, Header, description = "1 to 64 printable ASCII characters; a retry with the same key returns the first result")),
     request_body(content = SpinBody, content_type = "application/json"),
     responses(
-        (status = 200, description = "the round", body = serde_json::Value),
+        (status = 200, description = "the round", body = serde_json::Value, links(
+            ("round" = (operation_id = "slots_round", parameters(("spin_id" = "$response.body#/spin_id")), description = "the round, recalled"))
+        )),
         (status = 400, description = "`invalid_json`, `invalid_request`, `json_too_deep`: the body is not this request; `missing_idempotency_key`, `invalid_idempotency_key`; `invalid_amount`, `invalid_bet`, `invalid_mode`", body = crate::api::error::Envelope),
         (status = 401, description = "`unauthorized`, `token_expired`: no valid player token; `session_invalid`", body = crate::api::error::Envelope),
         (status = 403, description = "`forbidden`: not a player token", body = crate::api::error::Envelope),

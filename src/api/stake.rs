@@ -19,7 +19,7 @@
 //! - Browsers call from the game's origin: every answer allows any origin (the session id in the body,
 //!   not a cookie, is the credential) and preflights are answered.
 
-use super::json::{json_depth, JsonLimits};
+use super::json::{has_nul_character, json_depth, JsonLimits, NUL_IN_STRING};
 use crate::configuration::Settings;
 use crate::games::slots::server::stake::StakeRound;
 use crate::games::slots::server::store::SessionRow;
@@ -211,6 +211,9 @@ impl<T: DeserializeOwned + 'static> FromRequest for StakeJson<T> {
                     "JSON nesting must not exceed {} levels",
                     limits.depth_max
                 )));
+            }
+            if has_nul_character(&body) {
+                return Err(StakeError::invalid(NUL_IN_STRING));
             }
             serde_json::from_slice(&body)
                 .map(StakeJson)

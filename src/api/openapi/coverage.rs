@@ -232,6 +232,7 @@ fn the_document_is_openapi_3_1() {
     }
     assert!(document["components"]["schemas"]["ErrorEnvelope"].is_object());
     let mut operation_ids = BTreeSet::new();
+    let mut links = Vec::new();
     for (path, item) in document["paths"].as_object().expect("paths") {
         for (method, operation) in item.as_object().expect("a path item") {
             let name = format!("{method} {path}");
@@ -257,6 +258,12 @@ fn the_document_is_openapi_3_1() {
                     .is_some_and(|parameters| parameters.iter().any(|p| p["name"] == parameter && p["in"] == "path"));
                 assert!(declared, "{name} does not declare its path parameter {parameter}");
             }
+            for (status, response) in responses {
+                for (link, target) in response["links"].as_object().into_iter().flatten() {
+                    let target = target["operationId"].as_str().unwrap_or_default().to_owned();
+                    links.push((format!("{name} {status} link {link}"), target));
+                }
+            }
             if path.starts_with("/api/v1/") {
                 for (status, response) in responses.iter().filter(|(status, _)| !status.starts_with('2')) {
                     let schema = &response["content"]["application/json"]["schema"]["$ref"];
@@ -267,5 +274,8 @@ fn the_document_is_openapi_3_1() {
                 }
             }
         }
+    }
+    for (link, target) in links {
+        assert!(operation_ids.contains(&target), "{link} names no operation ({target})");
     }
 }

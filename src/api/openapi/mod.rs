@@ -194,10 +194,44 @@ impl utoipa::Modify for SecuritySchemes {
 pub fn openapi_json() -> &'static str {
     static DOCUMENT: OnceLock<String> = OnceLock::new();
     DOCUMENT.get_or_init(|| {
-        ApiDoc::openapi()
-            .to_pretty_json()
-            .expect("the OpenAPI document always serializes")
+        let mut document = serde_json::to_value(ApiDoc::openapi()).expect("the OpenAPI document always serializes");
+        camel_case_link_fields(&mut document);
+        serde_json::to_string_pretty(&document).expect("a JSON value always serializes")
     })
+}
+
+/// utoipa 5.5 writes a response link's fields as `operation_id`, `operation_ref` and `request_body`; the
+/// specification (and every tool reading links, Schemathesis's stateful phase among them) reads them in
+/// camelCase.
+fn camel_case_link_fields(document: &mut serde_json::Value) {
+    let operations = document["paths"]
+        .as_object_mut()
+        .into_iter()
+        .flat_map(|paths| paths.values_mut())
+        .filter_map(|item| item.as_object_mut())
+        .flat_map(|item| item.values_mut());
+    for operation in operations {
+        let responses = operation["responses"]
+            .as_object_mut()
+            .into_iter()
+            .flat_map(|all| all.values_mut());
+        for response in responses {
+            let Some(links) = response.get_mut("links").and_then(|links| links.as_object_mut()) else {
+                continue;
+            };
+            for link in links.values_mut().filter_map(|link| link.as_object_mut()) {
+                for (snake, camel) in [
+                    ("operation_id", "operationId"),
+                    ("operation_ref", "operationRef"),
+                    ("request_body", "requestBody"),
+                ] {
+                    if let Some(value) = link.remove(snake) {
+                        link.insert(camel.into(), value);
+                    }
+                }
+            }
+        }
+    }
 }
 
 pub fn configure(config: &mut web::ServiceConfig) {

@@ -18,7 +18,9 @@ macro_rules! instant_bet {
             params(("Idempotency-Key" = String, Header, description = "the bet's client id: a retry with the same key returns the first result")),
             request_body(content = serde_json::Value, description = INSTANT_BODY, content_type = "application/json"),
             responses(
-                (status = 200, description = INSTANT_OK, body = serde_json::Value),
+                (status = 200, description = INSTANT_OK, body = serde_json::Value, links(
+                    ("bet" = (operation_id = "instant_bet", parameters(("bet_id" = "$response.body#/bet/id")), description = "the bet, read back"))
+                )),
                 (status = 400, description = "`invalid_json`, `invalid_request`, `json_too_deep`, `missing_idempotency_key`, `invalid_idempotency_key`, `invalid_amount`, `invalid_options`", body = crate::api::error::Envelope),
                 (status = 401, description = "`unauthorized`, `token_expired`: no valid player token", body = crate::api::error::Envelope),
                 (status = 403, description = "`forbidden`, `player_blocked`, `self_excluded`", body = crate::api::error::Envelope),
