@@ -24,6 +24,8 @@ EXAMPLES=${CONTRACT_FUZZ_EXAMPLES:-8}
 SEED=${CONTRACT_FUZZ_SEED:-19}
 # What each run checks (Schemathesis's names); the three properties plus the content type.
 CHECKS=not_a_server_error,response_schema_conformance,content_type_conformance
+# One worker: with two, Hypothesis's lambda descriptions (ast.parse from two threads) failed once on
+# Python 3.11 with "AST constructor recursion depth mismatch", a runtime error of the tool, not a finding.
 # /metrics is not served through nginx (Prometheus scrapes each node directly), so it is not fuzzed here.
 EXCLUDED_PATH=/metrics
 
@@ -77,7 +79,7 @@ fuzz() {
   log "fuzzing the $name operations ($EXAMPLES examples per operation and phase)"
   # From the report directory: Schemathesis keeps its cache of found failures in the working directory.
   (cd "$REPORT_DIR" && "$VENV_DIR/bin/schemathesis" run "$BASE_URL/api/openapi.json" \
-    --checks "$CHECKS" --max-examples "$EXAMPLES" --seed "$SEED" --workers 2 \
+    --checks "$CHECKS" --max-examples "$EXAMPLES" --seed "$SEED" --workers 1 \
     --header "Authorization: Bearer $token" --request-timeout 10 --no-color \
     --exclude-path "$EXCLUDED_PATH" --suppress-health-check all \
     --report har --report-har-path "$REPORT_DIR/$name.har" "$@")

@@ -26,7 +26,8 @@ pub fn configure(config: &mut web::ServiceConfig) {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GrantBody {
-    #[schema(value_type = i64)]
+    /// Micro-units (1,000,000 = 1.00), a positive integer.
+    #[schema(value_type = i64, minimum = 1, maximum = 1_000_000_000_000_000_i64, example = 1_000_000)]
     amount_micros: serde_json::Number,
     #[schema(value_type = Option<i64>)]
     wagering_multiplier: Option<serde_json::Number>,
@@ -54,7 +55,7 @@ fn parse_multiplier(number: Option<&serde_json::Number>, default: u32) -> Result
     operation_id = "admin_bonuses_grant_bonus",
     tag = "admin",
     summary = "Grants a player bonus money with a wagering requirement",
-    params(("player_id" = uuid::Uuid, Path, description = "the player"), ("Idempotency-Key" = String, Header, description = "1 to 64 printable ASCII characters; a retry with the same key returns the first result")),
+    params(("player_id" = uuid::Uuid, Path, description = "the player"), ("Idempotency-Key" = String, Header, pattern = "^[!-~]{1,64}$", description = "1 to 64 printable ASCII characters; a retry with the same key returns the first result")),
     request_body(content = GrantBody, content_type = "application/json"),
     responses(
         (status = 200, description = "the bonus", body = serde_json::Value),

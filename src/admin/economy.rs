@@ -203,7 +203,8 @@ async fn view_treasury(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct FundBody {
-    #[schema(value_type = i64)]
+    /// Micro-units (1,000,000 = 1.00), a positive integer.
+    #[schema(value_type = i64, minimum = 1, maximum = 1_000_000_000_000_000_i64, example = 1_000_000)]
     amount_micros: serde_json::Number,
 }
 
@@ -215,7 +216,7 @@ struct FundBody {
     operation_id = "admin_economy_fund_treasury",
     tag = "admin",
     summary = "Funds the treasury",
-    params(("Idempotency-Key" = String, Header, description = "1 to 64 printable ASCII characters; a retry with the same key returns the first result")),
+    params(("Idempotency-Key" = String, Header, pattern = "^[!-~]{1,64}$", description = "1 to 64 printable ASCII characters; a retry with the same key returns the first result")),
     request_body(content = FundBody, content_type = "application/json"),
     responses(
         (status = 200, description = "the transfer", body = serde_json::Value),

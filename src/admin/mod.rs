@@ -117,7 +117,8 @@ pub async fn login(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DepositBody {
-    #[schema(value_type = i64)]
+    /// Micro-units (1,000,000 = 1.00), a positive integer.
+    #[schema(value_type = i64, minimum = 1, maximum = 1_000_000_000_000_000_i64, example = 1_000_000)]
     amount: serde_json::Number,
     reference: Option<String>,
 }
@@ -128,7 +129,7 @@ pub struct DepositBody {
     operation_id = "admin_deposit",
     tag = "admin",
     summary = "Credits a player from the treasury",
-    params(("player_id" = uuid::Uuid, Path, description = "the player"), ("Idempotency-Key" = String, Header, description = "1 to 64 printable ASCII characters; a retry with the same key returns the first result")),
+    params(("player_id" = uuid::Uuid, Path, description = "the player"), ("Idempotency-Key" = String, Header, pattern = "^[!-~]{1,64}$", description = "1 to 64 printable ASCII characters; a retry with the same key returns the first result")),
     request_body(content = DepositBody, content_type = "application/json"),
     responses(
         (status = 200, description = "the transfer", body = serde_json::Value),

@@ -27,7 +27,11 @@ pub struct Credentials {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SignupBody {
+    /// 3 to 32 letters, digits, '_', '.' or '-'.
+    #[schema(pattern = "^[A-Za-z0-9_.-]{3,32}$", example = "player_one")]
     username: String,
+    /// 8 to 128 characters.
+    #[schema(min_length = 8, max_length = 128, example = "correct horse battery")]
     password: String,
     /// Another player's code: both get a referral bonus (docs/ECONOMY.md).
     referral_code: Option<String>,

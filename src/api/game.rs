@@ -140,9 +140,11 @@ pub async fn state(
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"room": "aviator", "amount": 1_000_000, "auto_cashout": 2.0, "client_bet_id": "bet-1"}))]
 pub struct BetBody {
     room: String,
-    #[schema(value_type = i64)]
+    /// Micro-units (1,000,000 = 1.00), a positive integer.
+    #[schema(value_type = i64, minimum = 1, maximum = 1_000_000_000_000_000_i64, example = 1_000_000)]
     amount: serde_json::Number,
     #[schema(value_type = Option<i64>)]
     auto_cashout: Option<serde_json::Number>,

@@ -69,7 +69,7 @@ struct PurchaseBody {
     operation_id = "shop_purchase",
     tag = "shop",
     summary = "Buys an item",
-    params(("Idempotency-Key" = String, Header, description = "1 to 64 printable ASCII characters; a retry with the same key returns the first result")),
+    params(("Idempotency-Key" = String, Header, pattern = "^[!-~]{1,64}$", description = "1 to 64 printable ASCII characters; a retry with the same key returns the first result")),
     request_body(content = PurchaseBody, content_type = "application/json"),
     responses(
         (status = 201, description = "the receipt", body = serde_json::Value),

@@ -68,6 +68,7 @@ fn parse_uuid(field: &'static str, text: &str) -> Result<Uuid, ApiError> {
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"game_id": "fortune-lines", "platform": "web", "locale": "en", "client_version": "1.0.0"}))]
 struct InitBody {
     game_id: String,
     platform: String,
@@ -114,7 +115,8 @@ async fn init(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct BetBody {
-    #[schema(value_type = i64)]
+    /// Micro-units (1,000,000 = 1.00), a positive integer.
+    #[schema(value_type = i64, minimum = 1, maximum = 1_000_000_000_000_000_i64, example = 1_000_000)]
     amount: serde_json::Number,
     lines: Option<u32>,
 }
@@ -135,7 +137,7 @@ struct SpinBody {
     operation_id = "slots_spin",
     tag = "slots",
     summary = "Plays one slot round",
-    params(("Idempotency-Key" = String, Header, description = "1 to 64 printable ASCII characters; a retry with the same key returns the first result")),
+    params(("Idempotency-Key" = String, Header, pattern = "^[!-~]{1,64}$", description = "1 to 64 printable ASCII characters; a retry with the same key returns the first result")),
     request_body(content = SpinBody, content_type = "application/json"),
     responses(
         (status = 200, description = "the round", body = serde_json::Value, links(
@@ -194,7 +196,7 @@ struct TriggerBody {
     operation_id = "slots_bonus_trigger",
     tag = "slots",
     summary = "Buys, starts or plays a bonus feature",
-    params(("Idempotency-Key" = String, Header, description = "1 to 64 printable ASCII characters; a retry with the same key returns the first result")),
+    params(("Idempotency-Key" = String, Header, pattern = "^[!-~]{1,64}$", description = "1 to 64 printable ASCII characters; a retry with the same key returns the first result")),
     request_body(content = TriggerBody, content_type = "application/json"),
     responses(
         (status = 200, description = "the bonus round", body = serde_json::Value),
@@ -302,7 +304,7 @@ struct EndBody {
     operation_id = "slots_round_end",
     tag = "slots",
     summary = "Ends the open slot round and credits its win",
-    params(("Idempotency-Key" = String, Header, description = "1 to 64 printable ASCII characters; a retry with the same key returns the first result")),
+    params(("Idempotency-Key" = String, Header, pattern = "^[!-~]{1,64}$", description = "1 to 64 printable ASCII characters; a retry with the same key returns the first result")),
     request_body(content = EndBody, content_type = "application/json"),
     responses(
         (status = 200, description = "the settled round", body = serde_json::Value),

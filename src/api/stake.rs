@@ -233,7 +233,8 @@ struct SessionBody {
 struct PlayBody {
     #[serde(rename = "sessionID")]
     session_id: Option<String>,
-    #[schema(value_type = i64)]
+    /// Micro-units (1,000,000 = 1.00), a positive integer.
+    #[schema(value_type = i64, minimum = 1, maximum = 1_000_000_000_000_000_i64, example = 1_000_000)]
     amount: serde_json::Number,
     mode: String,
 }

@@ -100,7 +100,8 @@ pub async fn transactions(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TopUpBody {
-    #[schema(value_type = i64)]
+    /// Micro-units (1,000,000 = 1.00), a positive integer.
+    #[schema(value_type = i64, minimum = 1, maximum = 1_000_000_000_000_000_i64, example = 1_000_000)]
     amount: serde_json::Number,
 }
 
@@ -110,7 +111,7 @@ pub struct TopUpBody {
     operation_id = "wallet_top_up",
     tag = "wallet",
     summary = "Self-service top-up (development and test clusters only)",
-    params(("Idempotency-Key" = String, Header, description = "1 to 64 printable ASCII characters; a retry with the same key returns the first result")),
+    params(("Idempotency-Key" = String, Header, pattern = "^[!-~]{1,64}$", description = "1 to 64 printable ASCII characters; a retry with the same key returns the first result")),
     request_body(content = TopUpBody, content_type = "application/json"),
     responses(
         (status = 200, description = "the transfer", body = serde_json::Value),

@@ -5,18 +5,18 @@
 #![allow(dead_code)]
 
 const INSTANT_BODY: &str = "`amount` (integer micro-units) plus the game's options as `GET /api/v1/games/registry` \
-lists them, for example dice `{\"amount\": 1000000, \"target\": 5000, \"over\": true}`";
+lists them";
 const INSTANT_OK: &str = "`{\"bet\", \"balance\", \"replayed\"}`: the settled bet (an open game for Mines)";
 
 macro_rules! instant_bet {
-    ($name:ident, $path:literal, $summary:literal) => {
+    ($name:ident, $path:literal, $summary:literal, $example:expr) => {
         #[utoipa::path(
             post,
             path = $path,
             tag = "instant",
             summary = $summary,
-            params(("Idempotency-Key" = String, Header, description = "the bet's client id: a retry with the same key returns the first result")),
-            request_body(content = serde_json::Value, description = INSTANT_BODY, content_type = "application/json"),
+            params(("Idempotency-Key" = String, Header, pattern = "^[!-~]{1,64}$", description = "the bet's client id: a retry with the same key returns the first result")),
+            request_body(content = serde_json::Value, description = INSTANT_BODY, content_type = "application/json", example = $example),
             responses(
                 (status = 200, description = INSTANT_OK, body = serde_json::Value, links(
                     ("bet" = (operation_id = "instant_bet", parameters(("bet_id" = "$response.body#/bet/id")), description = "the bet, read back"))
@@ -37,9 +37,24 @@ macro_rules! instant_bet {
     };
 }
 
-instant_bet!(dice_roll, "/api/v1/dice/roll", "Rolls the dice");
-instant_bet!(plinko_drop, "/api/v1/plinko/drop", "Drops a Plinko ball");
-instant_bet!(mines_bet, "/api/v1/mines/bet", "Opens a Mines game");
+instant_bet!(
+    dice_roll,
+    "/api/v1/dice/roll",
+    "Rolls the dice",
+    json!({"amount": 1_000_000, "target": 50.5, "direction": "over"})
+);
+instant_bet!(
+    plinko_drop,
+    "/api/v1/plinko/drop",
+    "Drops a Plinko ball",
+    json!({"amount": 1_000_000, "rows": 16, "risk": "high"})
+);
+instant_bet!(
+    mines_bet,
+    "/api/v1/mines/bet",
+    "Opens a Mines game",
+    json!({"amount": 1_000_000, "mines": 3})
+);
 
 const PROVIDER_ANSWER: &str = "the protocol's own answer; a refused call (unknown provider or operation, bad \
 signature, stale timestamp, disabled provider, malformed call) carries the protocol's status code in its body";
