@@ -8,7 +8,9 @@
 # step by step, some bought, the money checked on every answer; SLOT_SMOKE=0 skips them), then an outside
 # studio's calls on the seamless wallet (provider-sim, then loadtest/providers.js; PROVIDER_SMOKE=0 skips them), then
 # the browser tests (scripts/browser-test.sh: Playwright driving Debian's Chromium through the player
-# page and the admin dashboard; BROWSER_TESTS=0 skips them), and stops the cluster on every exit path.
+# page and the admin dashboard; BROWSER_TESTS=0 skips them), then the API fuzzed against its OpenAPI
+# document (scripts/contract-fuzz.sh: Schemathesis, then the ledger audit; CONTRACT_FUZZ=0 skips it), and
+# stops the cluster on every exit path.
 #
 # Environment:
 #   SMOKE_GAME_BIN  the node binary (default: target/release/game-cluster, built here first). The
@@ -101,6 +103,12 @@ main() {
     rm -rf "$BROWSER_ARTIFACTS_DIR"
     EXPECTED_NODES=node-1,node-2,node-3 ARTIFACTS_DIR=$BROWSER_ARTIFACTS_DIR \
       "$REPO_ROOT/scripts/browser-test.sh"
+  fi
+  if [[ "${CONTRACT_FUZZ:-1}" != 0 ]]; then
+    # Last: the fuzzer's admin run creates providers, games and items with generated names, which the
+    # browser tests' lobby and dashboard need not show.
+    log "fuzzing the API against its contract"
+    "$REPO_ROOT/scripts/contract-fuzz.sh"
   fi
 }
 

@@ -582,6 +582,7 @@ fn build_server(
     let body_limit = settings.application.request_body_limit_bytes;
     let app = move || {
         App::new()
+            .wrap(from_fn(middleware::refuse_nul_characters))
             .wrap(from_fn(middleware::catch_panics))
             .wrap(from_fn(middleware::record_requests))
             .app_data(metrics.clone())

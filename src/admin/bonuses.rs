@@ -23,10 +23,13 @@ pub fn configure(config: &mut web::ServiceConfig) {
     config.route("/players/{player_id}/bonus", web::post().to(grant_bonus));
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GrantBody {
+    /// Micro-units (1,000,000 = 1.00), a positive integer.
+    #[schema(value_type = i64, minimum = 1, maximum = 1_000_000_000_000_000_i64, example = 1_000_000)]
     amount_micros: serde_json::Number,
+    #[schema(value_type = Option<i64>)]
     wagering_multiplier: Option<serde_json::Number>,
 }
 
@@ -46,6 +49,28 @@ fn parse_multiplier(number: Option<&serde_json::Number>, default: u32) -> Result
 }
 
 #[allow(clippy::too_many_arguments)]
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/players/{player_id}/bonus",
+    operation_id = "admin_bonuses_grant_bonus",
+    tag = "admin",
+    summary = "Grants a player bonus money with a wagering requirement",
+    params(("player_id" = uuid::Uuid, Path, description = "the player"), ("Idempotency-Key" = String, Header, pattern = "^[!-~]{1,64}$", description = "1 to 64 printable ASCII characters; a retry with the same key returns the first result")),
+    request_body(content = GrantBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "the bonus", body = serde_json::Value),
+        (status = 400, description = "`invalid_json`, `invalid_request`, `json_too_deep`: the body is not this request; `missing_idempotency_key`, `invalid_idempotency_key`; `invalid_amount`, `invalid_wagering_multiplier`", body = crate::api::error::Envelope),
+        (status = 401, description = "`unauthorized`, `token_expired`: no valid admin token", body = crate::api::error::Envelope),
+        (status = 403, description = "`forbidden`: not an admin token", body = crate::api::error::Envelope),
+        (status = 404, description = "`player_not_found`", body = crate::api::error::Envelope),
+        (status = 413, description = "`payload_too_large`", body = crate::api::error::Envelope),
+        (status = 415, description = "`unsupported_media_type`: the body must be JSON", body = crate::api::error::Envelope),
+        (status = 422, description = "`insufficient_funds`, a responsible-gaming limit, `idempotency_conflict`", body = crate::api::error::Envelope),
+        (status = 503, description = "`wallet_overloaded`, `ledger_unavailable`, `shutting_down`: retry with the same key", body = crate::api::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+    ),
+    security(("admin_jwt" = []))
+)]
 async fn grant_bonus(
     request: HttpRequest,
     admin: AdminUser,

@@ -105,12 +105,47 @@ async fn provider_record(database: &Database, id: &str) -> Result<ProviderRecord
 }
 
 /// `GET /api/v1/admin/providers`
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/providers",
+    operation_id = "admin_catalog_list_providers",
+    tag = "admin",
+    summary = "The game providers",
+    responses(
+        (status = 200, description = "`{\"providers\": [...]}`", body = serde_json::Value),
+        (status = 401, description = "`unauthorized`, `token_expired`: no valid admin token", body = crate::api::error::Envelope),
+        (status = 403, description = "`forbidden`: not an admin token", body = crate::api::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+    ),
+    security(("admin_jwt" = []))
+)]
 async fn list_providers(_admin: AdminUser, database: web::Data<Database>) -> Result<HttpResponse, ApiError> {
     let providers = providers::list(&database.writer).await?;
     Ok(HttpResponse::Ok().json(json!({ "providers": providers })))
 }
 
 /// `POST /api/v1/admin/providers {id, name, protocol, secret | public_key, launch_url, currencies, active}`
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/providers",
+    operation_id = "admin_catalog_create_provider",
+    tag = "admin",
+    summary = "Adds a game provider",
+    request_body(content = serde_json::Value, description = "{\"id\", \"name\", \"protocol\", \"secret\" or \"public_key\", \"launch_url\", \"currencies\", \"active\"}", content_type = "application/json"),
+    responses(
+        (status = 201, description = "the provider", body = serde_json::Value, links(
+            ("change" = (operation_id = "admin_catalog_change_provider", parameters(("provider_id" = "$response.body#/id"))))
+        )),
+        (status = 400, description = "`invalid_json`, `invalid_request`, `json_too_deep`: the body is not this request; `invalid_provider`", body = crate::api::error::Envelope),
+        (status = 401, description = "`unauthorized`, `token_expired`: no valid admin token", body = crate::api::error::Envelope),
+        (status = 403, description = "`forbidden`: not an admin token", body = crate::api::error::Envelope),
+        (status = 409, description = "`provider_exists`", body = crate::api::error::Envelope),
+        (status = 413, description = "`payload_too_large`", body = crate::api::error::Envelope),
+        (status = 415, description = "`unsupported_media_type`: the body must be JSON", body = crate::api::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+    ),
+    security(("admin_jwt" = []))
+)]
 async fn create_provider(auditor: Auditor, body: BoundedJson<NewProvider>) -> Result<HttpResponse, ApiError> {
     let database = &auditor.database;
     let mut provider = body.0;
@@ -134,6 +169,26 @@ async fn create_provider(auditor: Auditor, body: BoundedJson<NewProvider>) -> Re
 }
 
 /// `PATCH /api/v1/admin/providers/{id} {name?, secret?, public_key?, launch_url?, currencies?, active?}`
+#[utoipa::path(
+    patch,
+    path = "/api/v1/admin/providers/{provider_id}",
+    operation_id = "admin_catalog_change_provider",
+    tag = "admin",
+    summary = "Changes a provider",
+    params(("provider_id" = String, Path, description = "the provider")),
+    request_body(content = serde_json::Value, description = "any of {\"name\", \"secret\", \"public_key\", \"launch_url\", \"currencies\", \"active\"}", content_type = "application/json"),
+    responses(
+        (status = 200, description = "the provider", body = serde_json::Value),
+        (status = 400, description = "`invalid_json`, `invalid_request`, `json_too_deep`: the body is not this request; `invalid_provider`", body = crate::api::error::Envelope),
+        (status = 401, description = "`unauthorized`, `token_expired`: no valid admin token", body = crate::api::error::Envelope),
+        (status = 403, description = "`forbidden`: not an admin token", body = crate::api::error::Envelope),
+        (status = 404, description = "`provider_not_found`", body = crate::api::error::Envelope),
+        (status = 413, description = "`payload_too_large`", body = crate::api::error::Envelope),
+        (status = 415, description = "`unsupported_media_type`: the body must be JSON", body = crate::api::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+    ),
+    security(("admin_jwt" = []))
+)]
 async fn change_provider(
     auditor: Auditor,
     path: web::Path<String>,
@@ -159,7 +214,8 @@ async fn change_provider(
     Ok(HttpResponse::Ok().json(view))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct GamesQuery {
     provider: Option<String>,
@@ -170,6 +226,22 @@ struct GamesQuery {
 }
 
 /// `GET /api/v1/admin/games?provider=&active=&category=&limit=&offset=`: every game, active or not.
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/games",
+    operation_id = "admin_catalog_list_games",
+    tag = "admin",
+    summary = "The catalog's games",
+    params(GamesQuery),
+    responses(
+        (status = 200, description = "`{\"games\", \"total\", \"limit\", \"offset\"}`", body = serde_json::Value),
+        (status = 400, description = "`invalid_query`", body = crate::api::error::Envelope),
+        (status = 401, description = "`unauthorized`, `token_expired`: no valid admin token", body = crate::api::error::Envelope),
+        (status = 403, description = "`forbidden`: not an admin token", body = crate::api::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+    ),
+    security(("admin_jwt" = []))
+)]
 async fn list_games(
     _admin: AdminUser,
     query: web::Query<GamesQuery>,
@@ -197,6 +269,28 @@ async fn list_games(
 
 /// `POST /api/v1/admin/games {provider, code, name, category, rtp_bps, volatility?, bet_min_micros,
 /// bet_max_micros, metadata?, active?}`: a game of an outside provider added by hand.
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/games",
+    operation_id = "admin_catalog_create_game",
+    tag = "admin",
+    summary = "Adds a provider game to the catalog",
+    request_body(content = serde_json::Value, description = "{\"provider_id\", \"external_id\", \"name\", \"category\", ...}", content_type = "application/json"),
+    responses(
+        (status = 201, description = "the game", body = serde_json::Value, links(
+            ("change" = (operation_id = "admin_catalog_change_game", parameters(("game_id" = "$response.body#/id"))))
+        )),
+        (status = 400, description = "`invalid_json`, `invalid_request`, `json_too_deep`: the body is not this request; `invalid_game`", body = crate::api::error::Envelope),
+        (status = 401, description = "`unauthorized`, `token_expired`: no valid admin token", body = crate::api::error::Envelope),
+        (status = 403, description = "`forbidden`: not an admin token", body = crate::api::error::Envelope),
+        (status = 404, description = "`provider_not_found`", body = crate::api::error::Envelope),
+        (status = 409, description = "`game_exists`", body = crate::api::error::Envelope),
+        (status = 413, description = "`payload_too_large`", body = crate::api::error::Envelope),
+        (status = 415, description = "`unsupported_media_type`: the body must be JSON", body = crate::api::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+    ),
+    security(("admin_jwt" = []))
+)]
 async fn create_game(auditor: Auditor, body: BoundedJson<NewGame>) -> Result<HttpResponse, ApiError> {
     let database = &auditor.database;
     let (provider_id, mut listing, active) = body.0.into_listing();
@@ -232,6 +326,26 @@ fn refuse_house(provider: &ProviderRecord) -> Result<(), ApiError> {
 
 /// `PATCH /api/v1/admin/games/{id} {active?, name?, category?, rtp_bps?, volatility?, bet_min_micros?,
 /// bet_max_micros?, metadata?}`
+#[utoipa::path(
+    patch,
+    path = "/api/v1/admin/games/{game_id}",
+    operation_id = "admin_catalog_change_game",
+    tag = "admin",
+    summary = "Changes a catalog game",
+    params(("game_id" = i64, Path, description = "the catalog id")),
+    request_body(content = serde_json::Value, description = "any of {\"name\", \"category\", \"active\", ...}", content_type = "application/json"),
+    responses(
+        (status = 200, description = "the game", body = serde_json::Value),
+        (status = 400, description = "`invalid_json`, `invalid_request`, `json_too_deep`: the body is not this request; `invalid_game`, `invalid_path`", body = crate::api::error::Envelope),
+        (status = 401, description = "`unauthorized`, `token_expired`: no valid admin token", body = crate::api::error::Envelope),
+        (status = 403, description = "`forbidden`: not an admin token", body = crate::api::error::Envelope),
+        (status = 404, description = "`game_not_found`", body = crate::api::error::Envelope),
+        (status = 413, description = "`payload_too_large`", body = crate::api::error::Envelope),
+        (status = 415, description = "`unsupported_media_type`: the body must be JSON", body = crate::api::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+    ),
+    security(("admin_jwt" = []))
+)]
 async fn change_game(
     auditor: Auditor,
     path: web::Path<i64>,
@@ -257,6 +371,26 @@ async fn change_game(
 
 /// `POST /api/v1/admin/providers/{id}/games/import`: the provider's own game list (its protocol's
 /// format), each game checked, then inserted or updated in one transaction; a re-import changes nothing.
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/providers/{provider_id}/games/import",
+    operation_id = "admin_catalog_import_games",
+    tag = "admin",
+    summary = "Imports a provider's game list (JSON)",
+    params(("provider_id" = String, Path, description = "the provider")),
+    request_body(content = serde_json::Value, description = "{\"games\": [...]} in the provider's listing format", content_type = "application/json"),
+    responses(
+        (status = 200, description = "what was added, changed and kept", body = serde_json::Value),
+        (status = 400, description = "`invalid_json`, `invalid_request`, `json_too_deep`: the body is not this request; `invalid_listing`", body = crate::api::error::Envelope),
+        (status = 401, description = "`unauthorized`, `token_expired`: no valid admin token", body = crate::api::error::Envelope),
+        (status = 403, description = "`forbidden`: not an admin token", body = crate::api::error::Envelope),
+        (status = 404, description = "`provider_not_found`", body = crate::api::error::Envelope),
+        (status = 413, description = "`payload_too_large`", body = crate::api::error::Envelope),
+        (status = 415, description = "`unsupported_media_type`: the body must be JSON", body = crate::api::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+    ),
+    security(("admin_jwt" = []))
+)]
 async fn import_games(
     request: HttpRequest,
     auditor: Auditor,
@@ -348,7 +482,7 @@ async fn import_body(request: &HttpRequest, mut payload: web::Payload) -> Result
     parse_bounded(&body, depth_max)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PlayerStatusBody {
     status: String,
@@ -357,6 +491,26 @@ struct PlayerStatusBody {
 /// `POST /api/v1/admin/players/{id}/status {status: "active"|"blocked"}`: a blocked player logs in to
 /// nothing, stakes and deposits nothing anywhere; open bets still settle. A self-exclusion is the
 /// player's own and outlasts an unblock: the operator cannot lift it.
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/players/{player_id}/status",
+    operation_id = "admin_catalog_set_player_status",
+    tag = "admin",
+    summary = "Blocks or unblocks a player",
+    params(("player_id" = uuid::Uuid, Path, description = "the player")),
+    request_body(content = PlayerStatusBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "the player's status", body = serde_json::Value),
+        (status = 400, description = "`invalid_json`, `invalid_request`, `json_too_deep`: the body is not this request; `invalid_status`, `invalid_path`", body = crate::api::error::Envelope),
+        (status = 401, description = "`unauthorized`, `token_expired`: no valid admin token", body = crate::api::error::Envelope),
+        (status = 403, description = "`forbidden`: not an admin token", body = crate::api::error::Envelope),
+        (status = 404, description = "`player_not_found`", body = crate::api::error::Envelope),
+        (status = 413, description = "`payload_too_large`", body = crate::api::error::Envelope),
+        (status = 415, description = "`unsupported_media_type`: the body must be JSON", body = crate::api::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+    ),
+    security(("admin_jwt" = []))
+)]
 async fn set_player_status(
     auditor: Auditor,
     path: web::Path<Uuid>,

@@ -32,6 +32,20 @@ pub const REASON_LENGTH_MAX: usize = 200;
 pub const MAINTENANCE_MESSAGE_LENGTH_MAX: usize = 500;
 
 /// `GET /api/v1/admin/cluster`
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/cluster",
+    operation_id = "admin_cluster_cluster",
+    tag = "admin",
+    summary = "Nodes, rooms, leaders, Redis and Postgres as the cluster sees them",
+    responses(
+        (status = 200, description = "the cluster view", body = serde_json::Value),
+        (status = 401, description = "`unauthorized`, `token_expired`: no valid admin token", body = crate::api::error::Envelope),
+        (status = 403, description = "`forbidden`: not an admin token", body = crate::api::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+    ),
+    security(("admin_jwt" = []))
+)]
 pub async fn cluster(_admin: AdminUser, operator: Operator) -> Result<HttpResponse, ApiError> {
     let Operator {
         redis,
@@ -138,6 +152,26 @@ pub struct PauseBody {
 }
 
 /// `POST /api/v1/admin/rooms/{room}/pause {reason?}`
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/rooms/{room}/pause",
+    operation_id = "admin_cluster_pause",
+    tag = "admin",
+    summary = "Pauses betting in a room (optional body `{\"reason\"}`)",
+    params(("room" = String, Path, description = "the room")),
+    responses(
+        (status = 200, description = "the room's betting state", body = serde_json::Value),
+        (status = 400, description = "`invalid_json`, `invalid_request`, `json_too_deep`: the body is not this request", body = crate::api::error::Envelope),
+        (status = 401, description = "`unauthorized`, `token_expired`: no valid admin token", body = crate::api::error::Envelope),
+        (status = 403, description = "`forbidden`: not an admin token", body = crate::api::error::Envelope),
+        (status = 404, description = "`unknown_room`", body = crate::api::error::Envelope),
+        (status = 413, description = "`payload_too_large`", body = crate::api::error::Envelope),
+        (status = 415, description = "`unsupported_media_type`: the body must be JSON", body = crate::api::error::Envelope),
+        (status = 503, description = "`room_unavailable`, `leader_unreachable`", body = crate::api::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+    ),
+    security(("admin_jwt" = []))
+)]
 pub async fn pause(
     request: actix_web::HttpRequest,
     admin: AdminUser,
@@ -164,6 +198,23 @@ pub async fn pause(
 }
 
 /// `POST /api/v1/admin/rooms/{room}/resume`
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/rooms/{room}/resume",
+    operation_id = "admin_cluster_resume",
+    tag = "admin",
+    summary = "Resumes betting in a room",
+    params(("room" = String, Path, description = "the room")),
+    responses(
+        (status = 200, description = "the room's betting state", body = serde_json::Value),
+        (status = 401, description = "`unauthorized`, `token_expired`: no valid admin token", body = crate::api::error::Envelope),
+        (status = 403, description = "`forbidden`: not an admin token", body = crate::api::error::Envelope),
+        (status = 404, description = "`unknown_room`", body = crate::api::error::Envelope),
+        (status = 503, description = "`room_unavailable`, `leader_unreachable`", body = crate::api::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+    ),
+    security(("admin_jwt" = []))
+)]
 pub async fn resume(admin: AdminUser, room: web::Path<String>, operator: Operator) -> Result<HttpResponse, ApiError> {
     operator.set_betting_pause(&admin, &room, None).await
 }
@@ -270,7 +321,7 @@ impl Operator {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BroadcastBody {
     message: String,
@@ -278,6 +329,24 @@ pub struct BroadcastBody {
 
 /// `POST /api/v1/admin/broadcast {message}`: a `maintenance` message on every player's socket, through
 /// every room's channel (each socket watches exactly one room, so each gets it once).
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/broadcast",
+    operation_id = "admin_cluster_broadcast",
+    tag = "admin",
+    summary = "Sends a message to every connected player",
+    request_body(content = BroadcastBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "`{\"sent\", \"rooms\", \"nodes_reached\"}`", body = serde_json::Value),
+        (status = 400, description = "`invalid_json`, `invalid_request`, `json_too_deep`: the body is not this request; `invalid_message`", body = crate::api::error::Envelope),
+        (status = 401, description = "`unauthorized`, `token_expired`: no valid admin token", body = crate::api::error::Envelope),
+        (status = 403, description = "`forbidden`: not an admin token", body = crate::api::error::Envelope),
+        (status = 413, description = "`payload_too_large`", body = crate::api::error::Envelope),
+        (status = 415, description = "`unsupported_media_type`: the body must be JSON", body = crate::api::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+    ),
+    security(("admin_jwt" = []))
+)]
 pub async fn broadcast(
     admin: AdminUser,
     body: BoundedJson<BroadcastBody>,
@@ -328,6 +397,24 @@ pub async fn broadcast(
 }
 
 /// `POST /api/v1/admin/nodes/{node_id}/drain`: this node drains itself, or asks the named node to.
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/nodes/{node_id}/drain",
+    operation_id = "admin_cluster_drain",
+    tag = "admin",
+    summary = "Drains a node: out of nginx, sockets closed with 1001",
+    params(("node_id" = String, Path, description = "the node")),
+    responses(
+        (status = 202, description = "`{\"node_id\", \"draining\": true}`", body = serde_json::Value),
+        (status = 401, description = "`unauthorized`, `token_expired`: no valid admin token", body = crate::api::error::Envelope),
+        (status = 403, description = "`forbidden`: not an admin token", body = crate::api::error::Envelope),
+        (status = 404, description = "`node_not_found`", body = crate::api::error::Envelope),
+        (status = 409, description = "`last_node`", body = crate::api::error::Envelope),
+        (status = 503, description = "`node_unreachable`", body = crate::api::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+    ),
+    security(("admin_jwt" = []))
+)]
 pub async fn drain(admin: AdminUser, node_id: web::Path<String>, operator: Operator) -> Result<HttpResponse, ApiError> {
     let Operator {
         redis,
@@ -371,13 +458,30 @@ pub async fn drain(admin: AdminUser, node_id: web::Path<String>, operator: Opera
     Ok(HttpResponse::Accepted().json(json!({ "node_id": target, "draining": true })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct LimitQuery {
     limit: Option<i64>,
 }
 
 /// `GET /api/v1/admin/actions?limit=`
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/actions",
+    operation_id = "admin_cluster_latest_actions",
+    tag = "admin",
+    summary = "The operator's latest actions",
+    params(LimitQuery),
+    responses(
+        (status = 200, description = "`{\"actions\": [...]}`", body = serde_json::Value),
+        (status = 400, description = "`invalid_query`", body = crate::api::error::Envelope),
+        (status = 401, description = "`unauthorized`, `token_expired`: no valid admin token", body = crate::api::error::Envelope),
+        (status = 403, description = "`forbidden`: not an admin token", body = crate::api::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+    ),
+    security(("admin_jwt" = []))
+)]
 pub async fn latest_actions(
     _admin: AdminUser,
     query: web::Query<LimitQuery>,

@@ -56,6 +56,20 @@ fn unknown_item() -> ApiError {
 }
 
 /// `GET /api/v1/admin/items`: every item, active or not, by code.
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/items",
+    operation_id = "admin_economy_list_items",
+    tag = "admin",
+    summary = "Every shop item, inactive ones too",
+    responses(
+        (status = 200, description = "`{\"items\": [...]}`", body = serde_json::Value),
+        (status = 401, description = "`unauthorized`, `token_expired`: no valid admin token", body = crate::api::error::Envelope),
+        (status = 403, description = "`forbidden`: not an admin token", body = crate::api::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+    ),
+    security(("admin_jwt" = []))
+)]
 async fn list_items(
     _admin: AdminUser,
     database: web::Data<Database>,
@@ -66,6 +80,27 @@ async fn list_items(
 }
 
 /// `POST /api/v1/admin/items {code, name, price_micros, currency?, active?, per_player_limit?}`
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/items",
+    operation_id = "admin_economy_create_item",
+    tag = "admin",
+    summary = "Adds a shop item",
+    request_body(content = serde_json::Value, description = "{\"code\", \"name\", \"price_micros\", \"stock\", ...}", content_type = "application/json"),
+    responses(
+        (status = 201, description = "the item", body = serde_json::Value, links(
+            ("change" = (operation_id = "admin_economy_change_item", parameters(("code" = "$response.body#/code"))))
+        )),
+        (status = 400, description = "`invalid_json`, `invalid_request`, `json_too_deep`: the body is not this request; `invalid_item`", body = crate::api::error::Envelope),
+        (status = 401, description = "`unauthorized`, `token_expired`: no valid admin token", body = crate::api::error::Envelope),
+        (status = 403, description = "`forbidden`: not an admin token", body = crate::api::error::Envelope),
+        (status = 409, description = "`item_exists`", body = crate::api::error::Envelope),
+        (status = 413, description = "`payload_too_large`", body = crate::api::error::Envelope),
+        (status = 415, description = "`unsupported_media_type`: the body must be JSON", body = crate::api::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+    ),
+    security(("admin_jwt" = []))
+)]
 async fn create_item(
     admin: AdminUser,
     body: BoundedJson<NewItem>,
@@ -102,6 +137,26 @@ async fn create_item(
 }
 
 /// `PATCH /api/v1/admin/items/{code} {name?, price_micros?, active?, per_player_limit?}`
+#[utoipa::path(
+    patch,
+    path = "/api/v1/admin/items/{code}",
+    operation_id = "admin_economy_change_item",
+    tag = "admin",
+    summary = "Changes a shop item",
+    params(("code" = String, Path, description = "the item code")),
+    request_body(content = serde_json::Value, description = "any of {\"name\", \"price_micros\", \"stock\", \"active\", ...}", content_type = "application/json"),
+    responses(
+        (status = 200, description = "the item", body = serde_json::Value),
+        (status = 400, description = "`invalid_json`, `invalid_request`, `json_too_deep`: the body is not this request; `invalid_item`", body = crate::api::error::Envelope),
+        (status = 401, description = "`unauthorized`, `token_expired`: no valid admin token", body = crate::api::error::Envelope),
+        (status = 403, description = "`forbidden`: not an admin token", body = crate::api::error::Envelope),
+        (status = 404, description = "`item_not_found`", body = crate::api::error::Envelope),
+        (status = 413, description = "`payload_too_large`", body = crate::api::error::Envelope),
+        (status = 415, description = "`unsupported_media_type`: the body must be JSON", body = crate::api::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+    ),
+    security(("admin_jwt" = []))
+)]
 async fn change_item(
     admin: AdminUser,
     path: web::Path<String>,
@@ -122,6 +177,20 @@ async fn change_item(
 }
 
 /// `GET /api/v1/admin/treasury`: the root treasury and every pool.
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/treasury",
+    operation_id = "admin_economy_view_treasury",
+    tag = "admin",
+    summary = "The treasury's balance and flows",
+    responses(
+        (status = 200, description = "the treasury", body = serde_json::Value),
+        (status = 401, description = "`unauthorized`, `token_expired`: no valid admin token", body = crate::api::error::Envelope),
+        (status = 403, description = "`forbidden`: not an admin token", body = crate::api::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+    ),
+    security(("admin_jwt" = []))
+)]
 async fn view_treasury(
     _admin: AdminUser,
     database: web::Data<Database>,
@@ -131,14 +200,37 @@ async fn view_treasury(
     Ok(HttpResponse::Ok().json(view))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct FundBody {
+    /// Micro-units (1,000,000 = 1.00), a positive integer.
+    #[schema(value_type = i64, minimum = 1, maximum = 1_000_000_000_000_000_i64, example = 1_000_000)]
     amount_micros: serde_json::Number,
 }
 
 /// `POST /api/v1/admin/treasury/fund {amount_micros}` with `Idempotency-Key`: spread evenly over the
 /// pools, the remainder to pool 0.
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/treasury/fund",
+    operation_id = "admin_economy_fund_treasury",
+    tag = "admin",
+    summary = "Funds the treasury",
+    params(("Idempotency-Key" = String, Header, pattern = "^[!-~]{1,64}$", description = "1 to 64 printable ASCII characters; a retry with the same key returns the first result")),
+    request_body(content = FundBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "the transfer", body = serde_json::Value),
+        (status = 400, description = "`invalid_json`, `invalid_request`, `json_too_deep`: the body is not this request; `missing_idempotency_key`, `invalid_idempotency_key`; `invalid_amount`", body = crate::api::error::Envelope),
+        (status = 401, description = "`unauthorized`, `token_expired`: no valid admin token", body = crate::api::error::Envelope),
+        (status = 403, description = "`forbidden`: not an admin token", body = crate::api::error::Envelope),
+        (status = 413, description = "`payload_too_large`", body = crate::api::error::Envelope),
+        (status = 415, description = "`unsupported_media_type`: the body must be JSON", body = crate::api::error::Envelope),
+        (status = 422, description = "`insufficient_funds`, a responsible-gaming limit, `idempotency_conflict`", body = crate::api::error::Envelope),
+        (status = 503, description = "`wallet_overloaded`, `ledger_unavailable`, `shutting_down`: retry with the same key", body = crate::api::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+    ),
+    security(("admin_jwt" = []))
+)]
 async fn fund_treasury(
     request: HttpRequest,
     admin: AdminUser,

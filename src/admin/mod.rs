@@ -64,7 +64,7 @@ pub fn configure(config: &mut web::ServiceConfig) {
     );
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AdminLogin {
     username: String,
@@ -82,6 +82,23 @@ fn secrets_equal(given: &str, expected: &str) -> bool {
         == 0
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/login",
+    operation_id = "admin_login",
+    tag = "admin",
+    summary = "Logs the operator in",
+    request_body(content = AdminLogin, content_type = "application/json"),
+    responses(
+        (status = 200, description = "an admin bearer token", body = serde_json::Value),
+        (status = 400, description = "`invalid_json`, `invalid_request`, `json_too_deep`: the body is not this request", body = crate::api::error::Envelope),
+        (status = 401, description = "`invalid_credentials`", body = crate::api::error::Envelope),
+        (status = 413, description = "`payload_too_large`", body = crate::api::error::Envelope),
+        (status = 415, description = "`unsupported_media_type`: the body must be JSON", body = crate::api::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+    ),
+    security(())
+)]
 pub async fn login(
     body: BoundedJson<AdminLogin>,
     credential: web::Data<AdminCredential>,
@@ -102,13 +119,37 @@ pub async fn login(
     Ok(HttpResponse::Ok().json(json!({ "token": token, "token_type": "Bearer" })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DepositBody {
+    /// Micro-units (1,000,000 = 1.00), a positive integer.
+    #[schema(value_type = i64, minimum = 1, maximum = 1_000_000_000_000_000_i64, example = 1_000_000)]
     amount: serde_json::Number,
     reference: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/players/{player_id}/deposit",
+    operation_id = "admin_deposit",
+    tag = "admin",
+    summary = "Credits a player from the treasury",
+    params(("player_id" = uuid::Uuid, Path, description = "the player"), ("Idempotency-Key" = String, Header, pattern = "^[!-~]{1,64}$", description = "1 to 64 printable ASCII characters; a retry with the same key returns the first result")),
+    request_body(content = DepositBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "the transfer", body = serde_json::Value),
+        (status = 400, description = "`invalid_json`, `invalid_request`, `json_too_deep`: the body is not this request; `missing_idempotency_key`, `invalid_idempotency_key`; `invalid_amount`, `invalid_reference`, `invalid_path`", body = crate::api::error::Envelope),
+        (status = 401, description = "`unauthorized`, `token_expired`: no valid admin token", body = crate::api::error::Envelope),
+        (status = 403, description = "`forbidden`: not an admin token", body = crate::api::error::Envelope),
+        (status = 404, description = "`player_not_found`", body = crate::api::error::Envelope),
+        (status = 413, description = "`payload_too_large`", body = crate::api::error::Envelope),
+        (status = 415, description = "`unsupported_media_type`: the body must be JSON", body = crate::api::error::Envelope),
+        (status = 422, description = "`insufficient_funds`, a responsible-gaming limit, `idempotency_conflict`", body = crate::api::error::Envelope),
+        (status = 503, description = "`wallet_overloaded`, `ledger_unavailable`, `shutting_down`: retry with the same key", body = crate::api::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+    ),
+    security(("admin_jwt" = []))
+)]
 pub async fn deposit(
     request: HttpRequest,
     admin: AdminUser,
@@ -145,6 +186,20 @@ pub async fn deposit(
     })))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/audit",
+    operation_id = "admin_run_audit",
+    tag = "admin",
+    summary = "Runs the ledger audit now",
+    responses(
+        (status = 200, description = "the audit report", body = serde_json::Value),
+        (status = 401, description = "`unauthorized`, `token_expired`: no valid admin token", body = crate::api::error::Envelope),
+        (status = 403, description = "`forbidden`: not an admin token", body = crate::api::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+    ),
+    security(("admin_jwt" = []))
+)]
 pub async fn run_audit(admin: AdminUser, database: web::Data<Database>) -> Result<HttpResponse, ApiError> {
     let report = stats::run_and_record(&database.writer, &admin.subject)
         .await

@@ -21,12 +21,29 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .route("/provider-rounds/close", web::post().to(close_round));
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct OpenQuery {
     limit: Option<i64>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/provider-rounds/open",
+    operation_id = "admin_provider_rounds_open_rounds",
+    tag = "admin",
+    summary = "Provider rounds left open past the configured idle time",
+    params(OpenQuery),
+    responses(
+        (status = 200, description = "`{\"open_after_s\", \"rounds\"}`", body = serde_json::Value),
+        (status = 400, description = "`invalid_query`", body = crate::api::error::Envelope),
+        (status = 401, description = "`unauthorized`, `token_expired`: no valid admin token", body = crate::api::error::Envelope),
+        (status = 403, description = "`forbidden`: not an admin token", body = crate::api::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+    ),
+    security(("admin_jwt" = []))
+)]
 async fn open_rounds(
     _admin: AdminUser,
     query: web::Query<OpenQuery>,
@@ -41,15 +58,36 @@ async fn open_rounds(
     Ok(HttpResponse::Ok().json(json!({ "open_after_s": idle_s, "rounds": rounds })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CloseBody {
     provider_id: String,
     round_id: String,
     player_id: Uuid,
+    #[schema(value_type = String)]
     action: CloseAction,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/provider-rounds/close",
+    operation_id = "admin_provider_rounds_close_round",
+    tag = "admin",
+    summary = "Closes an open provider round by refund or loss",
+    request_body(content = CloseBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "the closed round", body = serde_json::Value),
+        (status = 400, description = "`invalid_json`, `invalid_request`, `json_too_deep`: the body is not this request", body = crate::api::error::Envelope),
+        (status = 401, description = "`unauthorized`, `token_expired`: no valid admin token", body = crate::api::error::Envelope),
+        (status = 403, description = "`forbidden`: not an admin token", body = crate::api::error::Envelope),
+        (status = 404, description = "`round_not_found`", body = crate::api::error::Envelope),
+        (status = 413, description = "`payload_too_large`", body = crate::api::error::Envelope),
+        (status = 415, description = "`unsupported_media_type`: the body must be JSON", body = crate::api::error::Envelope),
+        (status = 503, description = "`wallet_overloaded`, `ledger_unavailable`, `shutting_down`: retry with the same key", body = crate::api::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+    ),
+    security(("admin_jwt" = []))
+)]
 async fn close_round(
     admin: AdminUser,
     body: BoundedJson<CloseBody>,

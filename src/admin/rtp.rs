@@ -10,6 +10,20 @@ use crate::db::Database;
 use actix_web::{web, HttpResponse};
 
 /// `GET /api/v1/admin/rtp`
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/rtp",
+    operation_id = "admin_rtp_rtp_report",
+    tag = "admin",
+    summary = "Measured return to player by game against its band",
+    responses(
+        (status = 200, description = "the report", body = serde_json::Value),
+        (status = 401, description = "`unauthorized`, `token_expired`: no valid admin token", body = crate::api::error::Envelope),
+        (status = 403, description = "`forbidden`: not an admin token", body = crate::api::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+    ),
+    security(("admin_jwt" = []))
+)]
 pub async fn rtp_report(
     _admin: AdminUser,
     database: web::Data<Database>,

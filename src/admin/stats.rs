@@ -46,6 +46,20 @@ const SLOT_RATE_MINUTES: i64 = 5;
 
 /// `GET /api/v1/admin/stats`: the activity per minute, and every catalog game's returns from the RTP
 /// rollups (never the bet tables) with the totals over all games.
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/stats",
+    operation_id = "admin_stats_stats",
+    tag = "admin",
+    summary = "Players, bets and money figures",
+    responses(
+        (status = 200, description = "the statistics", body = serde_json::Value),
+        (status = 401, description = "`unauthorized`, `token_expired`: no valid admin token", body = crate::api::error::Envelope),
+        (status = 403, description = "`forbidden`: not an admin token", body = crate::api::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+    ),
+    security(("admin_jwt" = []))
+)]
 pub async fn stats(
     _admin: AdminUser,
     database: web::Data<Database>,
@@ -153,7 +167,8 @@ async fn per_minute(pool: &PgPool, now: DateTime<Utc>) -> anyhow::Result<Vec<Val
         .collect())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct RoundsQuery {
     room: Option<String>,
@@ -163,6 +178,23 @@ pub struct RoundsQuery {
 type RoundRow = (String, i64, i32, Vec<u8>, Option<DateTime<Utc>>, i32, i64, i64);
 
 /// `GET /api/v1/admin/rounds?room=&limit=`: crashed rounds, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/rounds",
+    operation_id = "admin_stats_rounds",
+    tag = "admin",
+    summary = "Recent crash rounds with their bets and house result",
+    params(RoundsQuery),
+    responses(
+        (status = 200, description = "`{\"rounds\": [...]}`", body = serde_json::Value),
+        (status = 400, description = "`invalid_query`", body = crate::api::error::Envelope),
+        (status = 401, description = "`unauthorized`, `token_expired`: no valid admin token", body = crate::api::error::Envelope),
+        (status = 403, description = "`forbidden`: not an admin token", body = crate::api::error::Envelope),
+        (status = 404, description = "`unknown_room`", body = crate::api::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+    ),
+    security(("admin_jwt" = []))
+)]
 pub async fn rounds(
     _admin: AdminUser,
     query: web::Query<RoundsQuery>,
@@ -213,6 +245,20 @@ pub async fn run_and_record(pool: &PgPool, requested_by: &str) -> anyhow::Result
 }
 
 /// `GET /api/v1/admin/audit/last`: the latest recorded audit without running one.
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/audit/last",
+    operation_id = "admin_stats_last_audit",
+    tag = "admin",
+    summary = "The last recorded audit",
+    responses(
+        (status = 200, description = "`{\"last\"}`", body = serde_json::Value),
+        (status = 401, description = "`unauthorized`, `token_expired`: no valid admin token", body = crate::api::error::Envelope),
+        (status = 403, description = "`forbidden`: not an admin token", body = crate::api::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+    ),
+    security(("admin_jwt" = []))
+)]
 pub async fn last_audit(_admin: AdminUser, database: web::Data<Database>) -> Result<HttpResponse, ApiError> {
     let last: Option<(DateTime<Utc>, bool, i32, i64, String)> = sqlx::query_as(
         "SELECT checked_at, ok, breaches, duration_ms, requested_by FROM audit_runs ORDER BY id DESC LIMIT 1",

@@ -1,4 +1,5 @@
-//! The browser pages served by every node: the player page (the lobby and every house game's view) at `/`
+//! The browser pages served by every node: the player page (the lobby and every house game's view) at `/`,
+//! the API reference at `/docs` (Swagger UI over the generated OpenAPI document)
 //! and the admin dashboard at `/admin`, with their scripts, styles and the charting library under
 //! `/assets/`. Release builds embed the files in the binary, so a node needs nothing beside it; debug
 //! builds read them from `static/` on every request, so an edit shows on reload without a rebuild.
@@ -51,11 +52,29 @@ const ASSETS: &[Asset] = &[
     asset!("account.css", "text/css; charset=utf-8"),
     asset!("vendor/uPlot.iife.min.js", "text/javascript; charset=utf-8"),
     asset!("vendor/uPlot.min.css", "text/css; charset=utf-8"),
+    asset!("docs.html", "text/html; charset=utf-8"),
+    asset!("docs.js", "text/javascript; charset=utf-8"),
+    asset!("docs.css", "text/css; charset=utf-8"),
+    asset!("vendor/swagger-ui-bundle.js", "text/javascript; charset=utf-8"),
+    asset!("vendor/swagger-ui.css", "text/css; charset=utf-8"),
 ];
 
 /// Only this origin, for scripts, styles, images and the API and WebSocket calls alike.
 const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; \
      script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+
+/// The reference page's policy: still only this origin, but Swagger UI sets inline styles on its elements.
+const DOCS_CONTENT_SECURITY_POLICY: &str = "default-src 'self'; img-src 'self' data:; \
+     style-src 'self' 'unsafe-inline'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; \
+     base-uri 'none'; form-action 'self'";
+
+fn content_security_policy(path: &str) -> &'static str {
+    if path == "docs.html" {
+        DOCS_CONTENT_SECURITY_POLICY
+    } else {
+        CONTENT_SECURITY_POLICY
+    }
+}
 
 pub fn configure(config: &mut web::ServiceConfig) {
     config
@@ -64,14 +83,65 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .route("/assets/{path:.*}", web::get().to(asset));
 }
 
+/// `GET /docs`: the API reference, Swagger UI reading `/api/openapi.json`.
+#[utoipa::path(
+    get,
+    path = "/docs",
+    operation_id = "assets_docs_page",
+    tag = "pages",
+    summary = "The readable reference of the API (Swagger UI)",
+    responses(
+        (status = 200, description = "HTML", body = String, content_type = "text/html")
+    ),
+    security(())
+)]
+pub(super) async fn docs_page() -> HttpResponse {
+    serve("docs.html")
+}
+
+#[utoipa::path(
+    get,
+    path = "/",
+    operation_id = "assets_player_page",
+    tag = "pages",
+    summary = "The player page",
+    responses(
+        (status = 200, description = "HTML", body = String, content_type = "text/html")
+    ),
+    security(())
+)]
 async fn player_page() -> HttpResponse {
     serve("index.html")
 }
 
+#[utoipa::path(
+    get,
+    path = "/admin",
+    operation_id = "assets_admin_page",
+    tag = "pages",
+    summary = "The admin dashboard",
+    responses(
+        (status = 200, description = "HTML", body = String, content_type = "text/html")
+    ),
+    security(())
+)]
 async fn admin_page() -> HttpResponse {
     serve("admin.html")
 }
 
+#[utoipa::path(
+    get,
+    path = "/assets/{path}",
+    operation_id = "assets_asset",
+    tag = "pages",
+    summary = "The pages' scripts, styles and vendored libraries",
+    params(("path" = String, Path, description = "a file under static/, for example `vendor/uPlot.min.css`")),
+    responses(
+        (status = 200, description = "the file", body = String, content_type = "*/*"),
+        (status = 404, description = "`not_found`: no such asset", body = crate::api::error::Envelope)
+    ),
+    security(())
+)]
 async fn asset(path: web::Path<String>) -> HttpResponse {
     serve(&path)
 }
@@ -86,7 +156,7 @@ fn serve(path: &str) -> HttpResponse {
     };
     HttpResponse::Ok()
         .content_type(asset.content_type)
-        .insert_header((header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY))
+        .insert_header((header::CONTENT_SECURITY_POLICY, content_security_policy(path)))
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .insert_header((header::CACHE_CONTROL, "no-cache"))
         .body(body)
@@ -126,7 +196,7 @@ mod tests {
     /// ASSETS: a file left out of the list would be refused with a 404 and the page would break.
     #[test]
     fn every_file_the_pages_use_is_served() {
-        for page in ["index.html", "admin.html"] {
+        for page in ["index.html", "admin.html", "docs.html"] {
             for reference in text_of(page).split("/assets/").skip(1) {
                 let path = reference.split('"').next().unwrap_or_default();
                 assert!(

@@ -20,22 +20,45 @@ use secrecy::SecretString;
 use serde::Deserialize;
 use serde_json::json;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Credentials {
     username: String,
     password: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SignupBody {
+    /// 3 to 32 letters, digits, '_', '.' or '-'.
+    #[schema(pattern = "^[A-Za-z0-9_.-]{3,32}$", example = "player_one")]
     username: String,
+    /// 8 to 128 characters.
+    #[schema(min_length = 8, max_length = 128, example = "correct horse battery")]
     password: String,
     /// Another player's code: both get a referral bonus (docs/ECONOMY.md).
     referral_code: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/signup",
+    operation_id = "auth_signup",
+    tag = "auth",
+    summary = "Creates a player and returns a token",
+    request_body(content = SignupBody, content_type = "application/json"),
+    responses(
+        (status = 201, description = "the player, a bearer token and the referral it used", body = serde_json::Value),
+        (status = 400, description = "`invalid_json`, `invalid_request`, `json_too_deep`: the body is not this request; `invalid_username`, `invalid_password`", body = crate::api::error::Envelope),
+        (status = 409, description = "`username_taken`", body = crate::api::error::Envelope),
+        (status = 413, description = "`payload_too_large`", body = crate::api::error::Envelope),
+        (status = 415, description = "`unsupported_media_type`: the body must be JSON", body = crate::api::error::Envelope),
+        (status = 422, description = "`unknown_referral_code`", body = crate::api::error::Envelope),
+        (status = 503, description = "`auth_busy`: retry later", body = crate::api::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+    ),
+    security(())
+)]
 pub async fn signup(
     body: BoundedJson<SignupBody>,
     database: web::Data<Database>,
@@ -108,6 +131,25 @@ async fn find_referrer(database: &Database, text: &str) -> Result<Referrer, ApiE
         .ok_or_else(unknown)
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/login",
+    operation_id = "auth_login",
+    tag = "auth",
+    summary = "Logs a player in",
+    request_body(content = Credentials, content_type = "application/json"),
+    responses(
+        (status = 200, description = "the player and a bearer token", body = serde_json::Value),
+        (status = 400, description = "`invalid_json`, `invalid_request`, `json_too_deep`: the body is not this request", body = crate::api::error::Envelope),
+        (status = 401, description = "`invalid_credentials`", body = crate::api::error::Envelope),
+        (status = 403, description = "`player_blocked`, `self_excluded`", body = crate::api::error::Envelope),
+        (status = 413, description = "`payload_too_large`", body = crate::api::error::Envelope),
+        (status = 415, description = "`unsupported_media_type`: the body must be JSON", body = crate::api::error::Envelope),
+        (status = 503, description = "`auth_busy`: retry later", body = crate::api::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+    ),
+    security(())
+)]
 pub async fn login(
     body: BoundedJson<Credentials>,
     database: web::Data<Database>,
@@ -142,6 +184,20 @@ pub async fn login(
     Ok(HttpResponse::Ok().json(json!({ "player": player, "token": token, "token_type": "Bearer" })))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/me",
+    operation_id = "auth_me",
+    tag = "auth",
+    summary = "The current player with balance and status",
+    responses(
+        (status = 200, description = "the player", body = serde_json::Value),
+        (status = 401, description = "`unauthorized`, `token_expired`: no valid player token", body = crate::api::error::Envelope),
+        (status = 403, description = "`forbidden`: not a player token", body = crate::api::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+    ),
+    security(("player_jwt" = []))
+)]
 pub async fn me(
     player: AuthenticatedPlayer,
     database: web::Data<Database>,

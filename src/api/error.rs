@@ -15,13 +15,17 @@ pub struct ApiError {
     pub message: String,
 }
 
-#[derive(Serialize)]
-struct Envelope<'a> {
+/// The body of every error answer of the API (the OpenAPI document's `ErrorEnvelope`).
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = ErrorEnvelope, example = json!({"error": {"code": "invalid_amount", "message": "amount must be a positive integer of micro-units"}}))]
+pub struct Envelope<'a> {
     error: Body<'a>,
 }
 
-#[derive(Serialize)]
-struct Body<'a> {
+/// What went wrong: a stable snake_case `code` for programs and a `message` for people.
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(as = ErrorBody)]
+pub struct Body<'a> {
     code: &'a str,
     message: &'a str,
 }

@@ -40,6 +40,20 @@ impl From<SeedError> for ApiError {
 }
 
 /// `GET /api/v1/fair/seeds`: the active pair (the server seed's hash only), created on first use.
+#[utoipa::path(
+    get,
+    path = "/api/v1/fair/seeds",
+    operation_id = "fair_seeds",
+    tag = "fairness",
+    summary = "The player's active seed pair (server seed hashed)",
+    responses(
+        (status = 200, description = "the seeds", body = serde_json::Value),
+        (status = 401, description = "`unauthorized`, `token_expired`: no valid player token", body = crate::api::error::Envelope),
+        (status = 403, description = "`forbidden`: not a player token", body = crate::api::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+    ),
+    security(("player_jwt" = []))
+)]
 async fn seeds(player: AuthenticatedPlayer, games: web::Data<InstantGames>) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(games.active_seeds(player.player_id).await?))
 }
@@ -53,6 +67,24 @@ struct RotateBody {
 
 /// `POST /api/v1/fair/seeds/rotate {client_seed?}`: reveals the active server seed and starts a new pair.
 /// The body may be empty (a random client seed); otherwise it is JSON.
+#[utoipa::path(
+    post,
+    path = "/api/v1/fair/seeds/rotate",
+    operation_id = "fair_rotate",
+    tag = "fairness",
+    summary = "Reveals the server seed and starts a new pair (optional body `{\"client_seed\"}`)",
+    responses(
+        (status = 200, description = "the revealed and the new pair", body = serde_json::Value),
+        (status = 400, description = "`invalid_json`, `invalid_request`, `json_too_deep`: the body is not this request; `invalid_client_seed`", body = crate::api::error::Envelope),
+        (status = 401, description = "`unauthorized`, `token_expired`: no valid player token", body = crate::api::error::Envelope),
+        (status = 403, description = "`forbidden`: not a player token", body = crate::api::error::Envelope),
+        (status = 409, description = "`game_open`: finish the open game first", body = crate::api::error::Envelope),
+        (status = 413, description = "`payload_too_large`", body = crate::api::error::Envelope),
+        (status = 415, description = "`unsupported_media_type`: the body must be JSON", body = crate::api::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+    ),
+    security(("player_jwt" = []))
+)]
 async fn rotate(
     request: HttpRequest,
     player: AuthenticatedPlayer,
@@ -84,6 +116,25 @@ struct InputsBody {
 /// - `{"game": "dice" | "plinko" | "mines", "server_seed", "client_seed", "nonce", "options"}`: computes a
 ///   result from inputs the caller supplies.
 /// - `{"game": "crash", ...}`: the crash round forms of `POST /api/v1/game/verify`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/fair/verify",
+    operation_id = "fair_verify_any",
+    tag = "fairness",
+    summary = "Verifies an instant bet or slot round (by id, or from the seeds and nonce)",
+    request_body(content = serde_json::Value, description = "{\"bet_id\"} or {\"spin_id\"} (the player's own), or {\"game\", \"server_seed\", \"client_seed\", \"nonce\", \"options\"}, or {\"game_id\", \"server_seed\", \"client_seed\", \"nonce\", ...} for a slot", content_type = "application/json"),
+    responses(
+        (status = 200, description = "the recomputed outcome", body = serde_json::Value),
+        (status = 400, description = "`invalid_json`, `invalid_request`, `json_too_deep`: the body is not this request; `invalid_request`, `unknown_game`, `invalid_server_seed`, `invalid_client_seed`", body = crate::api::error::Envelope),
+        (status = 401, description = "`unauthorized`: a lookup by id needs the player's token", body = crate::api::error::Envelope),
+        (status = 404, description = "`not_found`: no such bet or round of yours", body = crate::api::error::Envelope),
+        (status = 409, description = "`seed_active`: the seed is not revealed yet", body = crate::api::error::Envelope),
+        (status = 413, description = "`payload_too_large`", body = crate::api::error::Envelope),
+        (status = 415, description = "`unsupported_media_type`: the body must be JSON", body = crate::api::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+    ),
+    security((), ("player_jwt" = []))
+)]
 async fn verify_any(
     player: Option<AuthenticatedPlayer>,
     body: BoundedJson<Map<String, Value>>,

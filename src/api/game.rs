@@ -22,7 +22,8 @@ use uuid::Uuid;
 /// The most rounds one page of the round list may hold.
 const ROUNDS_PAGE_SIZE_MAX: u32 = 100;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct SocketQuery {
     token: Option<String>,
@@ -46,6 +47,21 @@ pub(super) fn room_name(context: &SessionContext, requested: Option<String>) -> 
 /// `GET /ws?token=..&room=..`: upgrades to a player session. Without a token the client must send
 /// `{"type":"auth","token":..}` first; a bad token in the query is refused before the upgrade. The
 /// 101 response carries the `Accept` that starts the session once the server has handed the socket over.
+#[utoipa::path(
+    get,
+    path = "/ws",
+    operation_id = "game_socket",
+    tag = "crash",
+    summary = "Upgrades to the WebSocket protocol (see /api/asyncapi.json)",
+    params(SocketQuery),
+    responses(
+        (status = 101, description = "switching protocols"),
+        (status = 400, description = "`invalid_handshake`, `invalid_query`, `unknown_room`", body = crate::api::error::Envelope),
+        (status = 401, description = "`unauthorized`, `token_expired`: a bad token in the query", body = crate::api::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+    ),
+    security(())
+)]
 pub async fn socket(
     request: HttpRequest,
     query: web::Query<SocketQuery>,
@@ -84,13 +100,30 @@ fn socket_limits(settings: &SessionSettings) -> SocketLimits {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct RoomQuery {
     room: Option<String>,
 }
 
 /// `GET /api/v1/game/state?room=`: the room's phase, multiplier and, for a logged-in player, their bets.
+#[utoipa::path(
+    get,
+    path = "/api/v1/game/state",
+    operation_id = "game_state",
+    tag = "crash",
+    summary = "The room's phase and multiplier, with the caller's bets",
+    params(RoomQuery),
+    responses(
+        (status = 200, description = "the room state", body = serde_json::Value),
+        (status = 400, description = "`invalid_query`", body = crate::api::error::Envelope),
+        (status = 404, description = "`unknown_room`", body = crate::api::error::Envelope),
+        (status = 503, description = "`room_unavailable`", body = crate::api::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+    ),
+    security((), ("player_jwt" = []))
+)]
 pub async fn state(
     player: Option<AuthenticatedPlayer>,
     query: web::Query<RoomQuery>,
@@ -109,16 +142,42 @@ pub async fn state(
     Ok(HttpResponse::Ok().json(state))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"room": "aviator", "amount": 1_000_000, "auto_cashout": 2.0, "client_bet_id": "bet-1"}))]
 pub struct BetBody {
     room: String,
+    /// Micro-units (1,000,000 = 1.00), a positive integer.
+    #[schema(value_type = i64, minimum = 1, maximum = 1_000_000_000_000_000_i64, example = 1_000_000)]
     amount: serde_json::Number,
+    #[schema(value_type = Option<i64>)]
     auto_cashout: Option<serde_json::Number>,
     client_bet_id: String,
 }
 
 /// `POST /api/v1/game/bet`: the same rules as the WebSocket `place_bet`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/game/bet",
+    operation_id = "game_bet",
+    tag = "crash",
+    summary = "Places a crash bet (same rules as the socket's place_bet)",
+    request_body(content = BetBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "the bet and the balance after it", body = serde_json::Value),
+        (status = 400, description = "`invalid_json`, `invalid_request`, `json_too_deep`: the body is not this request; `invalid_amount`, `invalid_auto_cashout`, `invalid_client_bet_id`", body = crate::api::error::Envelope),
+        (status = 401, description = "`unauthorized`, `token_expired`: no valid player token", body = crate::api::error::Envelope),
+        (status = 403, description = "`forbidden`: not a player token", body = crate::api::error::Envelope),
+        (status = 404, description = "`unknown_room`", body = crate::api::error::Envelope),
+        (status = 409, description = "`betting_closed`, `too_many_bets`", body = crate::api::error::Envelope),
+        (status = 413, description = "`payload_too_large`", body = crate::api::error::Envelope),
+        (status = 415, description = "`unsupported_media_type`: the body must be JSON", body = crate::api::error::Envelope),
+        (status = 422, description = "`insufficient_funds`, a responsible-gaming limit, `idempotency_conflict`", body = crate::api::error::Envelope),
+        (status = 503, description = "`wallet_overloaded`, `ledger_unavailable`, `shutting_down`: retry with the same key", body = crate::api::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+    ),
+    security(("player_jwt" = []))
+)]
 pub async fn bet(
     player: AuthenticatedPlayer,
     body: BoundedJson<BetBody>,
@@ -140,7 +199,7 @@ pub async fn bet(
     Ok(HttpResponse::Ok().json(json!({ "bet": placed.bet, "balance": placed.balance, "replayed": placed.replayed })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CashoutBody {
     room: String,
@@ -148,6 +207,27 @@ pub struct CashoutBody {
 }
 
 /// `POST /api/v1/game/cashout`: the same rules as the WebSocket `cashout`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/game/cashout",
+    operation_id = "game_cashout",
+    tag = "crash",
+    summary = "Cashes out an open crash bet",
+    request_body(content = CashoutBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "the bet and the balance", body = serde_json::Value),
+        (status = 400, description = "`invalid_json`, `invalid_request`, `json_too_deep`: the body is not this request; `invalid_bet_id`", body = crate::api::error::Envelope),
+        (status = 401, description = "`unauthorized`, `token_expired`: no valid player token", body = crate::api::error::Envelope),
+        (status = 403, description = "`forbidden`: not a player token", body = crate::api::error::Envelope),
+        (status = 404, description = "`unknown_room`, `bet_not_found`", body = crate::api::error::Envelope),
+        (status = 409, description = "`round_crashed`, `not_running`, `already_cashed_out`", body = crate::api::error::Envelope),
+        (status = 413, description = "`payload_too_large`", body = crate::api::error::Envelope),
+        (status = 415, description = "`unsupported_media_type`: the body must be JSON", body = crate::api::error::Envelope),
+        (status = 503, description = "`room_unavailable`", body = crate::api::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+    ),
+    security(("player_jwt" = []))
+)]
 pub async fn cashout(
     player: AuthenticatedPlayer,
     body: BoundedJson<CashoutBody>,
@@ -167,7 +247,8 @@ pub async fn cashout(
     Ok(HttpResponse::Ok().json(json!({ "bet": cashed.bet, "balance": cashed.balance })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct RoundsQuery {
     room: Option<String>,
@@ -178,6 +259,21 @@ pub struct RoundsQuery {
 /// `GET /api/v1/game/rounds?room=`: finished rounds (`status` `crashed`, or `aborted` once refunded) with
 /// their revealed hashes and crash points, from the reader pool, and the room's salt and terminating hash.
 /// No round of the chain is left out, so each listed hash hashes to the next one listed.
+#[utoipa::path(
+    get,
+    path = "/api/v1/game/rounds",
+    operation_id = "game_rounds",
+    tag = "fairness",
+    summary = "Finished rounds (crashed or aborted) with their revealed hashes and crash points, the chain's terminating hash and salt",
+    params(RoundsQuery),
+    responses(
+        (status = 200, description = "one page of rounds", body = serde_json::Value),
+        (status = 400, description = "`invalid_query`", body = crate::api::error::Envelope),
+        (status = 404, description = "`unknown_room`", body = crate::api::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+    ),
+    security(())
+)]
 pub async fn rounds(
     query: web::Query<RoundsQuery>,
     context: web::Data<SessionContext>,
@@ -202,7 +298,7 @@ pub async fn rounds(
     })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VerifyBody {
     round_id: Option<i64>,
@@ -214,6 +310,23 @@ pub struct VerifyBody {
 
 /// `POST /api/v1/game/verify`: recomputes a round from its revealed hash (by `round_id`, or from a
 /// `hash` and `salt` the caller supplies) and checks the chain link to the previous game.
+#[utoipa::path(
+    post,
+    path = "/api/v1/game/verify",
+    operation_id = "game_verify",
+    tag = "fairness",
+    summary = "Verifies a crash round (by id, or by hash and salt)",
+    request_body(content = VerifyBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "the verdict", body = serde_json::Value),
+        (status = 400, description = "`invalid_json`, `invalid_request`, `json_too_deep`: the body is not this request; `invalid_hash`, `invalid_salt`, `missing_round`", body = crate::api::error::Envelope),
+        (status = 404, description = "`round_not_found`", body = crate::api::error::Envelope),
+        (status = 413, description = "`payload_too_large`", body = crate::api::error::Envelope),
+        (status = 415, description = "`unsupported_media_type`: the body must be JSON", body = crate::api::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+    ),
+    security(())
+)]
 pub async fn verify(
     body: BoundedJson<VerifyBody>,
     database: web::Data<Database>,

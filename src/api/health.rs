@@ -109,6 +109,19 @@ fn pubsub_status(pubsub: &PubsubHealth) -> serde_json::Value {
     json!({ "ok": pubsub.is_fresh(), "last_heartbeat_ms_ago": pubsub.silence_ms() })
 }
 
+#[utoipa::path(
+    get,
+    path = "/health",
+    operation_id = "health_health",
+    tag = "operations",
+    summary = "Liveness with the node's dependency checks",
+    responses(
+        (status = 200, description = "healthy", body = serde_json::Value),
+        (status = 503, description = "a dependency is unhealthy (same shape)", body = serde_json::Value),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+    ),
+    security(())
+)]
 pub async fn health(
     node: web::Data<NodeInfo>,
     database: web::Data<Database>,
@@ -144,6 +157,19 @@ pub async fn health(
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/ready",
+    operation_id = "health_ready",
+    tag = "operations",
+    summary = "Readiness: false while the node drains",
+    responses(
+        (status = 200, description = "ready", body = serde_json::Value),
+        (status = 503, description = "draining", body = serde_json::Value),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+    ),
+    security(())
+)]
 pub async fn ready(readiness: web::Data<Readiness>) -> HttpResponse {
     if readiness.is_draining() {
         HttpResponse::ServiceUnavailable().json(json!({ "ready": false, "reason": "draining" }))
@@ -154,6 +180,18 @@ pub async fn ready(readiness: web::Data<Readiness>) -> HttpResponse {
 
 /// `GET /metrics`: every series in the Prometheus text format, with the connection pools, the wallet
 /// shards' mailboxes and the replica's lag sampled now.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    operation_id = "health_metrics",
+    tag = "operations",
+    summary = "Prometheus metrics in the text format",
+    responses(
+        (status = 200, description = "the series", body = String, content_type = "text/plain"),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+    ),
+    security(())
+)]
 pub async fn metrics(
     handle: web::Data<metrics_exporter_prometheus::PrometheusHandle>,
     database: web::Data<Database>,

@@ -32,6 +32,18 @@ pub fn configure(config: &mut web::ServiceConfig) {
 }
 
 /// `GET /api/v1/games/registry`: every game type with its mode and limits (the lobby is `GET /api/v1/games`).
+#[utoipa::path(
+    get,
+    path = "/api/v1/games/registry",
+    operation_id = "instant_games",
+    tag = "instant",
+    summary = "The instant games and their options",
+    responses(
+        (status = 200, description = "the registry", body = serde_json::Value),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+    ),
+    security(())
+)]
 async fn games(games: web::Data<InstantGames>) -> HttpResponse {
     HttpResponse::Ok().json(games.registry().describe())
 }
@@ -85,7 +97,7 @@ fn parse_game_id(text: &str) -> Result<Uuid, ApiError> {
     Uuid::parse_str(text).map_err(|_| ApiError::bad_request("invalid_game_id", "game_id must be a bet id (a UUID)"))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ClickBody {
     game_id: String,
@@ -93,6 +105,27 @@ struct ClickBody {
 }
 
 /// `POST /api/v1/mines/click {game_id, tile}`: reveals one tile.
+#[utoipa::path(
+    post,
+    path = "/api/v1/mines/click",
+    operation_id = "instant_mines_click",
+    tag = "instant",
+    summary = "Reveals a tile of an open Mines game",
+    request_body(content = ClickBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "the game after the click", body = serde_json::Value),
+        (status = 400, description = "`invalid_json`, `invalid_request`, `json_too_deep`: the body is not this request; `invalid_game_id`, `invalid_tile`", body = crate::api::error::Envelope),
+        (status = 401, description = "`unauthorized`, `token_expired`: no valid player token", body = crate::api::error::Envelope),
+        (status = 403, description = "`forbidden`: not a player token", body = crate::api::error::Envelope),
+        (status = 404, description = "`game_not_found`", body = crate::api::error::Envelope),
+        (status = 409, description = "`game_finished`, `tile_revealed`", body = crate::api::error::Envelope),
+        (status = 413, description = "`payload_too_large`", body = crate::api::error::Envelope),
+        (status = 415, description = "`unsupported_media_type`: the body must be JSON", body = crate::api::error::Envelope),
+        (status = 503, description = "`wallet_overloaded`, `ledger_unavailable`, `shutting_down`: retry with the same key", body = crate::api::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+    ),
+    security(("player_jwt" = []))
+)]
 async fn mines_click(
     player: AuthenticatedPlayer,
     body: BoundedJson<ClickBody>,
@@ -104,13 +137,34 @@ async fn mines_click(
     Ok(answered(games.act(player.player_id, "mines", game_id, action).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CashoutBody {
     game_id: String,
 }
 
 /// `POST /api/v1/mines/cashout {game_id}`: ends the game and pays what the safe reveals earned.
+#[utoipa::path(
+    post,
+    path = "/api/v1/mines/cashout",
+    operation_id = "instant_mines_cashout",
+    tag = "instant",
+    summary = "Cashes out an open Mines game",
+    request_body(content = CashoutBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "the settled game", body = serde_json::Value),
+        (status = 400, description = "`invalid_json`, `invalid_request`, `json_too_deep`: the body is not this request; `invalid_game_id`", body = crate::api::error::Envelope),
+        (status = 401, description = "`unauthorized`, `token_expired`: no valid player token", body = crate::api::error::Envelope),
+        (status = 403, description = "`forbidden`: not a player token", body = crate::api::error::Envelope),
+        (status = 404, description = "`game_not_found`", body = crate::api::error::Envelope),
+        (status = 409, description = "`game_finished`, `nothing_revealed`", body = crate::api::error::Envelope),
+        (status = 413, description = "`payload_too_large`", body = crate::api::error::Envelope),
+        (status = 415, description = "`unsupported_media_type`: the body must be JSON", body = crate::api::error::Envelope),
+        (status = 503, description = "`wallet_overloaded`, `ledger_unavailable`, `shutting_down`: retry with the same key", body = crate::api::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+    ),
+    security(("player_jwt" = []))
+)]
 async fn mines_cashout(
     player: AuthenticatedPlayer,
     body: BoundedJson<CashoutBody>,
@@ -122,12 +176,42 @@ async fn mines_cashout(
 }
 
 /// `GET /api/v1/mines/active`: the player's unfinished Mines game (after a reload or on another node).
+#[utoipa::path(
+    get,
+    path = "/api/v1/mines/active",
+    operation_id = "instant_mines_active",
+    tag = "instant",
+    summary = "The player's open Mines game, if any",
+    responses(
+        (status = 200, description = "`{\"bet\": null}` when none is open", body = serde_json::Value),
+        (status = 401, description = "`unauthorized`, `token_expired`: no valid player token", body = crate::api::error::Envelope),
+        (status = 403, description = "`forbidden`: not a player token", body = crate::api::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+    ),
+    security(("player_jwt" = []))
+)]
 async fn mines_active(player: AuthenticatedPlayer, games: web::Data<InstantGames>) -> Result<HttpResponse, ApiError> {
     let bet = games.open_game(player.player_id, "mines").await?;
     Ok(HttpResponse::Ok().json(json!({ "bet": bet })))
 }
 
 /// `GET /api/v1/bets/{bet_id}`: one of the player's per-player bets.
+#[utoipa::path(
+    get,
+    path = "/api/v1/bets/{bet_id}",
+    operation_id = "instant_bet",
+    tag = "instant",
+    summary = "One of the player's instant bets",
+    params(("bet_id" = String, Path, description = "the bet's UUID")),
+    responses(
+        (status = 200, description = "the bet", body = serde_json::Value),
+        (status = 401, description = "`unauthorized`, `token_expired`: no valid player token", body = crate::api::error::Envelope),
+        (status = 403, description = "`forbidden`: not a player token", body = crate::api::error::Envelope),
+        (status = 404, description = "`not_found`: no such bet of yours", body = crate::api::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+    ),
+    security(("player_jwt" = []))
+)]
 async fn bet(
     player: AuthenticatedPlayer,
     path: web::Path<String>,
@@ -140,7 +224,8 @@ async fn bet(
 
 /// `GET /api/v1/history`'s query, as sent: every value is parsed by [`HistoryQuery::parse`], so that a bad
 /// one gets an error naming it.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct HistoryQuery {
     game: Option<String>,
@@ -224,6 +309,22 @@ fn parse_timestamp(name: &str, text: Option<&str>) -> Result<Option<DateTime<Utc
 
 /// `GET /api/v1/history?game=&from_ts=&to_ts=&limit=&offset=&before=`: the player's bets in every game (or
 /// one), newest first, from the reader pool, each with its `game` and what verifying it needs.
+#[utoipa::path(
+    get,
+    path = "/api/v1/history",
+    operation_id = "instant_history",
+    tag = "history",
+    summary = "The player's bets of every game, newest first",
+    params(HistoryQuery),
+    responses(
+        (status = 200, description = "one page", body = serde_json::Value),
+        (status = 400, description = "`invalid_query`, `unknown_game`", body = crate::api::error::Envelope),
+        (status = 401, description = "`unauthorized`, `token_expired`: no valid player token", body = crate::api::error::Envelope),
+        (status = 403, description = "`forbidden`: not a player token", body = crate::api::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+    ),
+    security(("player_jwt" = []))
+)]
 async fn history(
     player: AuthenticatedPlayer,
     query: web::Query<HistoryQuery>,

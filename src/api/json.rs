@@ -75,6 +75,9 @@ pub fn parse_bounded<T: DeserializeOwned>(body: &[u8], depth_max: u32) -> Result
             format!("JSON nesting must not exceed {depth_max} levels"),
         ));
     }
+    if has_nul_character(body) {
+        return Err(ApiError::bad_request("invalid_request", NUL_IN_STRING));
+    }
     serde_json::from_slice(body).map_err(|error| {
         let code = match error.classify() {
             serde_json::error::Category::Data => "invalid_request",
@@ -82,6 +85,28 @@ pub fn parse_bounded<T: DeserializeOwned>(body: &[u8], depth_max: u32) -> Result
         };
         ApiError::bad_request(code, format!("the request body is not valid: {error}"))
     })
+}
+
+/// Why a body with `\u0000` in a string is refused: no text column can store it, so it could only fail later.
+pub const NUL_IN_STRING: &str = "strings must not contain the NUL character (\\u0000)";
+
+/// Whether a JSON text's strings hold a NUL character: a `\u0000` escape that is not itself escaped (a raw
+/// NUL byte is not valid JSON and fails parsing anyway).
+pub fn has_nul_character(body: &[u8]) -> bool {
+    const ESCAPE: &[u8] = b"u0000";
+    let mut backslashes = 0usize;
+    for (index, &byte) in body.iter().enumerate() {
+        if byte == b'\\' {
+            backslashes += 1;
+            continue;
+        }
+        let escaping = backslashes % 2 == 1;
+        backslashes = 0;
+        if escaping && body[index..].starts_with(ESCAPE) {
+            return true;
+        }
+    }
+    false
 }
 
 /// Reads an already parsed JSON value into a request type, with the same error codes as a body.
@@ -158,6 +183,11 @@ mod tests {
             name: String,
         }
         assert_eq!(parse_bounded::<Body>(b"{", 16).unwrap_err().code, "invalid_json");
+        assert_eq!(
+            parse_bounded::<Body>(br#"{"name":"a\u0000b"}"#, 16).unwrap_err().code,
+            "invalid_request"
+        );
+        assert!(parse_bounded::<Body>(br#"{"name":"a\\u0000b"}"#, 16).is_ok());
         assert_eq!(
             parse_bounded::<Body>(br#"{"name":1}"#, 16).unwrap_err().code,
             "invalid_request"

@@ -13,12 +13,15 @@ use serde_json::json;
 /// The entries a board request gets unless it asks for another count.
 const ENTRIES_DEFAULT: u32 = 10;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct LeaderboardQuery {
     game: Option<String>,
     room: Option<String>,
+    #[param(value_type = Option<String>)]
     period: Option<Period>,
+    #[param(value_type = Option<String>)]
     by: Option<Ranking>,
     limit: Option<u32>,
 }
@@ -26,6 +29,21 @@ pub struct LeaderboardQuery {
 /// `GET /api/v1/leaderboard?game=crash&room=aviator&period=hour|day|week&by=profit|win|multiplier&limit=`:
 /// public, like the round list. `game` defaults to `crash` (then `room` to the first room), `period` to
 /// `day`, `by` to `profit`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/leaderboard",
+    operation_id = "leaderboard_leaderboard",
+    tag = "leaderboards",
+    summary = "Top players by game, room and period",
+    params(LeaderboardQuery),
+    responses(
+        (status = 200, description = "the board", body = serde_json::Value),
+        (status = 400, description = "`invalid_query`, `unknown_game`", body = crate::api::error::Envelope),
+        (status = 404, description = "`unknown_room`", body = crate::api::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+    ),
+    security(())
+)]
 pub async fn leaderboard(
     query: web::Query<LeaderboardQuery>,
     context: web::Data<SessionContext>,

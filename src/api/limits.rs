@@ -24,6 +24,20 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .route("/self-exclusion", web::post().to(self_exclude));
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/limits",
+    operation_id = "limits_get_limits",
+    tag = "limits",
+    summary = "The player's responsible-gaming limits",
+    responses(
+        (status = 200, description = "the limits and pending changes", body = serde_json::Value),
+        (status = 401, description = "`unauthorized`, `token_expired`: no valid player token", body = crate::api::error::Envelope),
+        (status = 403, description = "`forbidden`: not a player token", body = crate::api::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+    ),
+    security(("player_jwt" = []))
+)]
 async fn get_limits(
     player: AuthenticatedPlayer,
     database: web::Data<Database>,
@@ -42,6 +56,24 @@ enum LimitChange {
 
 /// `PUT /api/v1/limits {"kind", "period", "amount_micros"}` or `{"kind": "session", "minutes"}`; `null`
 /// removes the limit (after the cooling-off period).
+#[utoipa::path(
+    put,
+    path = "/api/v1/limits",
+    operation_id = "limits_put_limit",
+    tag = "limits",
+    summary = "Sets a deposit, loss or wager limit (raises wait a cooling-off period)",
+    request_body(content = serde_json::Value, description = "{\"kind\": \"deposit|loss|wager\", \"period\": \"day|week|month\", \"amount_micros\": integer or null}", content_type = "application/json"),
+    responses(
+        (status = 200, description = "the limits after the change", body = serde_json::Value),
+        (status = 400, description = "`invalid_json`, `invalid_request`, `json_too_deep`: the body is not this request; `invalid_limit`, `invalid_kind`, `invalid_period`, `unknown_field`", body = crate::api::error::Envelope),
+        (status = 401, description = "`unauthorized`, `token_expired`: no valid player token", body = crate::api::error::Envelope),
+        (status = 403, description = "`forbidden`: not a player token", body = crate::api::error::Envelope),
+        (status = 413, description = "`payload_too_large`", body = crate::api::error::Envelope),
+        (status = 415, description = "`unsupported_media_type`: the body must be JSON", body = crate::api::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+    ),
+    security(("player_jwt" = []))
+)]
 async fn put_limit(
     player: AuthenticatedPlayer,
     body: BoundedJson<Map<String, Value>>,
@@ -75,6 +107,24 @@ async fn put_limit(
 
 /// `POST /api/v1/self-exclusion {"days": 1..=max}`: no stake or deposit until then; it cannot be
 /// shortened, by the player or the operator.
+#[utoipa::path(
+    post,
+    path = "/api/v1/self-exclusion",
+    operation_id = "limits_self_exclude",
+    tag = "limits",
+    summary = "Excludes the player from play for a number of days",
+    request_body(content = serde_json::Value, description = "{\"days\": integer}", content_type = "application/json"),
+    responses(
+        (status = 200, description = "`{\"status\": \"self_excluded\", \"until\"}`", body = serde_json::Value),
+        (status = 400, description = "`invalid_json`, `invalid_request`, `json_too_deep`: the body is not this request; `invalid_days`, `unknown_field`", body = crate::api::error::Envelope),
+        (status = 401, description = "`unauthorized`, `token_expired`: no valid player token", body = crate::api::error::Envelope),
+        (status = 403, description = "`forbidden`: not a player token", body = crate::api::error::Envelope),
+        (status = 413, description = "`payload_too_large`", body = crate::api::error::Envelope),
+        (status = 415, description = "`unsupported_media_type`: the body must be JSON", body = crate::api::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+    ),
+    security(("player_jwt" = []))
+)]
 async fn self_exclude(
     player: AuthenticatedPlayer,
     body: BoundedJson<Map<String, Value>>,

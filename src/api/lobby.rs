@@ -22,7 +22,8 @@ pub fn configure(config: &mut web::ServiceConfig) {
         .route("/games/{game_id}/launch", web::post().to(launch_game));
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct LobbyQuery {
     category: Option<String>,
@@ -33,6 +34,20 @@ pub struct LobbyQuery {
 }
 
 /// `GET /api/v1/games?category=&provider=&q=&limit=&offset=`: a page of the lobby, from the reader pool.
+#[utoipa::path(
+    get,
+    path = "/api/v1/games",
+    operation_id = "lobby_games",
+    tag = "lobby",
+    summary = "The lobby's catalog of games",
+    params(LobbyQuery),
+    responses(
+        (status = 200, description = "one page of games", body = serde_json::Value),
+        (status = 400, description = "`invalid_query`", body = crate::api::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+    ),
+    security(())
+)]
 async fn games(query: web::Query<LobbyQuery>, database: web::Data<Database>) -> Result<HttpResponse, ApiError> {
     let filter = lobby_filter(query.into_inner())?;
     let page = lobby::page(&database.reader, &filter).await?;
@@ -70,6 +85,24 @@ fn lobby_filter(query: LobbyQuery) -> Result<LobbyFilter, ApiError> {
 }
 
 /// `POST /api/v1/games/{id}/launch`: 201 with the session (its token and the URL to open).
+#[utoipa::path(
+    post,
+    path = "/api/v1/games/{game_id}/launch",
+    operation_id = "lobby_launch_game",
+    tag = "lobby",
+    summary = "Launches a game for the player",
+    params(("game_id" = i64, Path, description = "the catalog id of the game")),
+    responses(
+        (status = 201, description = "the launch session and URL", body = serde_json::Value),
+        (status = 400, description = "`invalid_path`", body = crate::api::error::Envelope),
+        (status = 401, description = "`unauthorized`, `token_expired`: no valid player token", body = crate::api::error::Envelope),
+        (status = 403, description = "`forbidden`: not a player token; `player_blocked`, `self_excluded`", body = crate::api::error::Envelope),
+        (status = 404, description = "`game_not_found`", body = crate::api::error::Envelope),
+        (status = 409, description = "`game_inactive`, `provider_inactive`", body = crate::api::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+    ),
+    security(("player_jwt" = []))
+)]
 async fn launch_game(
     player: AuthenticatedPlayer,
     game_id: web::Path<i64>,

@@ -49,6 +49,28 @@ pub fn path_config() -> web::PathConfig {
     })
 }
 
+/// Refuses a percent-encoded NUL (`%00`) in the query string or the path before any handler runs: no text
+/// column can store it, so a filter or name carrying one could only fail in the database (a 500).
+pub async fn refuse_nul_characters(
+    request: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let refusal = if request.query_string().contains("%00") {
+        Some(ApiError::bad_request(
+            "invalid_query",
+            "the query string must not contain %00",
+        ))
+    } else if request.uri().path().contains("%00") {
+        Some(ApiError::bad_request("invalid_path", "the path must not contain %00"))
+    } else {
+        None
+    };
+    match refusal {
+        Some(error) => Ok(request.into_response(error.to_response())),
+        None => next.call(request).await.map(ServiceResponse::map_into_boxed_body),
+    }
+}
+
 /// Counts every request by route pattern and status, and records its latency by route (the pattern, not the
 /// path, so that ids do not make a series each).
 pub async fn record_requests(
@@ -69,6 +91,25 @@ mod tests {
     use super::*;
     use actix_web::middleware::from_fn;
     use actix_web::{test, App};
+
+    /// A `%00` in the query string or the path is refused with the envelope before the handler runs.
+    #[actix_web::test]
+    async fn a_nul_character_in_the_query_or_path_is_refused() {
+        let app = test::init_service(
+            App::new()
+                .wrap(from_fn(refuse_nul_characters))
+                .route("/items/{code}", web::get().to(|| async { HttpResponse::Ok().finish() })),
+        )
+        .await;
+        for (uri, code) in [("/items/a?q=x%00y", "invalid_query"), ("/items/a%00b", "invalid_path")] {
+            let response = test::call_service(&app, test::TestRequest::get().uri(uri).to_request()).await;
+            assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{uri}");
+            let body: serde_json::Value = test::read_body_json(response).await;
+            assert_eq!(body["error"]["code"], code, "{uri}");
+        }
+        let response = test::call_service(&app, test::TestRequest::get().uri("/items/a?q=x%0Ay").to_request()).await;
+        assert_eq!(response.status(), StatusCode::OK);
+    }
 
     /// A panicking handler answers a 500 envelope and the service keeps answering afterwards.
     #[actix_web::test]

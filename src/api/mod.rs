@@ -13,6 +13,7 @@ pub mod leaderboard;
 pub mod limits;
 pub mod lobby;
 pub mod middleware;
+pub mod openapi;
 pub mod referrals;
 pub mod rgs;
 pub mod shop;
@@ -35,6 +36,7 @@ pub fn configure(config: &mut web::ServiceConfig, dev_top_up_enabled: bool) {
         .route("/metrics", web::get().to(health::metrics))
         .route("/ws", web::get().to(game::socket))
         .configure(assets::configure)
+        .configure(openapi::configure)
         .configure(internal::configure)
         // Stake Engine's RGS protocol lives at the root, where its clients put their paths.
         .configure(stake::configure)

@@ -17,7 +17,7 @@ pub fn configure(config: &mut web::ServiceConfig) {
     config.route("/referrals/claim", web::post().to(claim));
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClaimBody {
     code: String,
@@ -38,6 +38,26 @@ impl From<ClaimError> for ApiError {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/referrals/claim",
+    operation_id = "referrals_claim",
+    tag = "referrals",
+    summary = "Claims a referral code after sign-up",
+    request_body(content = ClaimBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "`{\"referral\"}`", body = serde_json::Value),
+        (status = 400, description = "`invalid_json`, `invalid_request`, `json_too_deep`: the body is not this request", body = crate::api::error::Envelope),
+        (status = 401, description = "`unauthorized`, `token_expired`: no valid player token", body = crate::api::error::Envelope),
+        (status = 403, description = "`forbidden`: not a player token", body = crate::api::error::Envelope),
+        (status = 409, description = "`referral_exists`, `referral_too_late`", body = crate::api::error::Envelope),
+        (status = 413, description = "`payload_too_large`", body = crate::api::error::Envelope),
+        (status = 415, description = "`unsupported_media_type`: the body must be JSON", body = crate::api::error::Envelope),
+        (status = 422, description = "`unknown_referral_code`, `own_referral_code`", body = crate::api::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+    ),
+    security(("player_jwt" = []))
+)]
 async fn claim(
     player: AuthenticatedPlayer,
     body: BoundedJson<ClaimBody>,

@@ -22,6 +22,20 @@ pub fn configure(config: &mut web::ServiceConfig) {
 }
 
 /// `GET /api/v1/items`: the items on sale.
+#[utoipa::path(
+    get,
+    path = "/api/v1/items",
+    operation_id = "shop_list_items",
+    tag = "shop",
+    summary = "The shop's items",
+    responses(
+        (status = 200, description = "`{\"items\": [...]}`", body = serde_json::Value),
+        (status = 401, description = "`unauthorized`, `token_expired`: no valid player token", body = crate::api::error::Envelope),
+        (status = 403, description = "`forbidden`: not a player token", body = crate::api::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+    ),
+    security(("player_jwt" = []))
+)]
 async fn list_items(
     _player: AuthenticatedPlayer,
     database: web::Data<Database>,
@@ -40,7 +54,7 @@ async fn list_items(
     Ok(HttpResponse::Ok().json(json!({ "items": items })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PurchaseBody {
     item: String,
@@ -49,6 +63,29 @@ struct PurchaseBody {
 }
 
 /// `POST /api/v1/purchase {item, quantity}` with `Idempotency-Key`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/purchase",
+    operation_id = "shop_purchase",
+    tag = "shop",
+    summary = "Buys an item",
+    params(("Idempotency-Key" = String, Header, pattern = "^[!-~]{1,64}$", description = "1 to 64 printable ASCII characters; a retry with the same key returns the first result")),
+    request_body(content = PurchaseBody, content_type = "application/json"),
+    responses(
+        (status = 201, description = "the receipt", body = serde_json::Value),
+        (status = 400, description = "`invalid_json`, `invalid_request`, `json_too_deep`: the body is not this request; `missing_idempotency_key`, `invalid_idempotency_key`; `invalid_quantity`", body = crate::api::error::Envelope),
+        (status = 401, description = "`unauthorized`, `token_expired`: no valid player token", body = crate::api::error::Envelope),
+        (status = 403, description = "`forbidden`: not a player token", body = crate::api::error::Envelope),
+        (status = 404, description = "`item_not_found`", body = crate::api::error::Envelope),
+        (status = 409, description = "`out_of_stock`", body = crate::api::error::Envelope),
+        (status = 413, description = "`payload_too_large`", body = crate::api::error::Envelope),
+        (status = 415, description = "`unsupported_media_type`: the body must be JSON", body = crate::api::error::Envelope),
+        (status = 422, description = "`insufficient_funds`, a responsible-gaming limit, `idempotency_conflict`", body = crate::api::error::Envelope),
+        (status = 503, description = "`wallet_overloaded`, `ledger_unavailable`, `shutting_down`: retry with the same key", body = crate::api::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+    ),
+    security(("player_jwt" = []))
+)]
 async fn purchase(
     request: HttpRequest,
     player: AuthenticatedPlayer,
@@ -77,6 +114,20 @@ async fn purchase(
 }
 
 /// `GET /api/v1/inventory`
+#[utoipa::path(
+    get,
+    path = "/api/v1/inventory",
+    operation_id = "shop_inventory",
+    tag = "shop",
+    summary = "The player's items",
+    responses(
+        (status = 200, description = "`{\"items\": [...]}`", body = serde_json::Value),
+        (status = 401, description = "`unauthorized`, `token_expired`: no valid player token", body = crate::api::error::Envelope),
+        (status = 403, description = "`forbidden`: not a player token", body = crate::api::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+    ),
+    security(("player_jwt" = []))
+)]
 async fn inventory(
     player: AuthenticatedPlayer,
     database: web::Data<Database>,

@@ -66,8 +66,9 @@ fn parse_uuid(field: &'static str, text: &str) -> Result<Uuid, ApiError> {
     Uuid::parse_str(text).map_err(|_| ApiError::bad_request("invalid_request", format!("{field} must be a UUID")))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"game_id": "fortune-lines", "platform": "web", "locale": "en", "client_version": "1.0.0"}))]
 struct InitBody {
     game_id: String,
     platform: String,
@@ -76,6 +77,26 @@ struct InitBody {
 }
 
 /// `POST /api/v1/game/init {game_id, platform, locale, client_version}`: opens a game session.
+#[utoipa::path(
+    post,
+    path = "/api/v1/game/init",
+    operation_id = "slots_init",
+    tag = "slots",
+    summary = "Opens a slot game session",
+    request_body(content = InitBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "the session and the game's configuration", body = serde_json::Value),
+        (status = 400, description = "`invalid_json`, `invalid_request`, `json_too_deep`: the body is not this request; `invalid_platform`, `invalid_locale`", body = crate::api::error::Envelope),
+        (status = 401, description = "`unauthorized`, `token_expired`: no valid player token", body = crate::api::error::Envelope),
+        (status = 403, description = "`forbidden`: not a player token; `player_blocked`, `self_excluded`", body = crate::api::error::Envelope),
+        (status = 404, description = "`game_not_found`", body = crate::api::error::Envelope),
+        (status = 409, description = "`game_disabled`", body = crate::api::error::Envelope),
+        (status = 413, description = "`payload_too_large`", body = crate::api::error::Envelope),
+        (status = 415, description = "`unsupported_media_type`: the body must be JSON", body = crate::api::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+    ),
+    security(("player_jwt" = []))
+)]
 async fn init(
     player: AuthenticatedPlayer,
     body: BoundedJson<InitBody>,
@@ -91,14 +112,16 @@ async fn init(
     Ok(HttpResponse::Ok().json(slots.init(player_of(&player), request).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct BetBody {
+    /// Micro-units (1,000,000 = 1.00), a positive integer.
+    #[schema(value_type = i64, minimum = 1, maximum = 1_000_000_000_000_000_i64, example = 1_000_000)]
     amount: serde_json::Number,
     lines: Option<u32>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct SpinBody {
     session_id: String,
@@ -108,6 +131,31 @@ struct SpinBody {
 }
 
 /// `POST /api/v1/spin {session_id, game_id, bet: {amount, lines?}, mode?}` with an `Idempotency-Key`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/spin",
+    operation_id = "slots_spin",
+    tag = "slots",
+    summary = "Plays one slot round",
+    params(("Idempotency-Key" = String, Header, pattern = "^[!-~]{1,64}$", description = "1 to 64 printable ASCII characters; a retry with the same key returns the first result")),
+    request_body(content = SpinBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "the round", body = serde_json::Value, links(
+            ("round" = (operation_id = "slots_round", parameters(("spin_id" = "$response.body#/spin_id")), description = "the round, recalled"))
+        )),
+        (status = 400, description = "`invalid_json`, `invalid_request`, `json_too_deep`: the body is not this request; `missing_idempotency_key`, `invalid_idempotency_key`; `invalid_amount`, `invalid_bet`, `invalid_mode`", body = crate::api::error::Envelope),
+        (status = 401, description = "`unauthorized`, `token_expired`: no valid player token; `session_invalid`", body = crate::api::error::Envelope),
+        (status = 403, description = "`forbidden`: not a player token", body = crate::api::error::Envelope),
+        (status = 404, description = "`game_not_found`", body = crate::api::error::Envelope),
+        (status = 409, description = "`round_open`, `game_disabled`", body = crate::api::error::Envelope),
+        (status = 413, description = "`payload_too_large`", body = crate::api::error::Envelope),
+        (status = 415, description = "`unsupported_media_type`: the body must be JSON", body = crate::api::error::Envelope),
+        (status = 422, description = "`insufficient_funds`, a responsible-gaming limit, `idempotency_conflict`", body = crate::api::error::Envelope),
+        (status = 503, description = "`wallet_overloaded`, `ledger_unavailable`, `shutting_down`: retry with the same key", body = crate::api::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+    ),
+    security(("player_jwt" = []))
+)]
 async fn spin(
     request: HttpRequest,
     player: AuthenticatedPlayer,
@@ -127,7 +175,7 @@ async fn spin(
     Ok(HttpResponse::Ok().json(slots.spin(player_of(&player), spin, key.as_str()).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct TriggerBody {
     session_id: String,
@@ -142,6 +190,29 @@ struct TriggerBody {
 /// `POST /api/v1/bonus/trigger` with an `Idempotency-Key`: `{action: "spin", bonus_round_id}` reveals
 /// the next free spin; `{action: "buy_feature", feature_id, bet?}` buys the bonus (a paid round that
 /// starts in free spins).
+#[utoipa::path(
+    post,
+    path = "/api/v1/bonus/trigger",
+    operation_id = "slots_bonus_trigger",
+    tag = "slots",
+    summary = "Buys, starts or plays a bonus feature",
+    params(("Idempotency-Key" = String, Header, pattern = "^[!-~]{1,64}$", description = "1 to 64 printable ASCII characters; a retry with the same key returns the first result")),
+    request_body(content = TriggerBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "the bonus round", body = serde_json::Value),
+        (status = 400, description = "`invalid_json`, `invalid_request`, `json_too_deep`: the body is not this request; `missing_idempotency_key`, `invalid_idempotency_key`; `invalid_action`, `invalid_feature`", body = crate::api::error::Envelope),
+        (status = 401, description = "`unauthorized`, `token_expired`: no valid player token", body = crate::api::error::Envelope),
+        (status = 403, description = "`forbidden`: not a player token", body = crate::api::error::Envelope),
+        (status = 404, description = "`game_not_found`, `bonus_not_found`", body = crate::api::error::Envelope),
+        (status = 409, description = "`round_open`", body = crate::api::error::Envelope),
+        (status = 413, description = "`payload_too_large`", body = crate::api::error::Envelope),
+        (status = 415, description = "`unsupported_media_type`: the body must be JSON", body = crate::api::error::Envelope),
+        (status = 422, description = "`insufficient_funds`, a responsible-gaming limit, `idempotency_conflict`", body = crate::api::error::Envelope),
+        (status = 503, description = "`wallet_overloaded`, `ledger_unavailable`, `shutting_down`: retry with the same key", body = crate::api::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+    ),
+    security(("player_jwt" = []))
+)]
 async fn bonus_trigger(
     request: HttpRequest,
     player: AuthenticatedPlayer,
@@ -218,7 +289,7 @@ async fn bonus_trigger(
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct EndBody {
     session_id: String,
@@ -227,6 +298,27 @@ struct EndBody {
 
 /// `POST /api/v1/round/end {session_id, game_id}` with an `Idempotency-Key`: reveals the rest of the
 /// player's open round and credits its win.
+#[utoipa::path(
+    post,
+    path = "/api/v1/round/end",
+    operation_id = "slots_round_end",
+    tag = "slots",
+    summary = "Ends the open slot round and credits its win",
+    params(("Idempotency-Key" = String, Header, pattern = "^[!-~]{1,64}$", description = "1 to 64 printable ASCII characters; a retry with the same key returns the first result")),
+    request_body(content = EndBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "the settled round", body = serde_json::Value),
+        (status = 400, description = "`invalid_json`, `invalid_request`, `json_too_deep`: the body is not this request; `missing_idempotency_key`, `invalid_idempotency_key`", body = crate::api::error::Envelope),
+        (status = 401, description = "`unauthorized`, `token_expired`: no valid player token", body = crate::api::error::Envelope),
+        (status = 403, description = "`forbidden`: not a player token", body = crate::api::error::Envelope),
+        (status = 404, description = "`round_not_found`", body = crate::api::error::Envelope),
+        (status = 413, description = "`payload_too_large`", body = crate::api::error::Envelope),
+        (status = 415, description = "`unsupported_media_type`: the body must be JSON", body = crate::api::error::Envelope),
+        (status = 503, description = "`wallet_overloaded`, `ledger_unavailable`, `shutting_down`: retry with the same key", body = crate::api::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+    ),
+    security(("player_jwt" = []))
+)]
 async fn round_end(
     request: HttpRequest,
     player: AuthenticatedPlayer,
@@ -243,6 +335,18 @@ async fn round_end(
 }
 
 /// `GET /api/v1/slots/games`: every slot game with its public configuration.
+#[utoipa::path(
+    get,
+    path = "/api/v1/slots/games",
+    operation_id = "slots_games",
+    tag = "slots",
+    summary = "The slot games and their public configuration",
+    responses(
+        (status = 200, description = "`{\"games\": [...]}`", body = serde_json::Value),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+    ),
+    security(())
+)]
 async fn games(slots: web::Data<SlotService>) -> Result<HttpResponse, ApiError> {
     let games: Vec<Value> = slots
         .catalog()
@@ -257,11 +361,26 @@ async fn games(slots: web::Data<SlotService>) -> Result<HttpResponse, ApiError> 
 }
 
 /// `GET /api/v1/slots/games/{game_id}`: one game's public configuration.
+#[utoipa::path(
+    get,
+    path = "/api/v1/slots/games/{game_id}",
+    operation_id = "slots_game",
+    tag = "slots",
+    summary = "One slot game's public configuration",
+    params(("game_id" = String, Path, description = "the slot game id")),
+    responses(
+        (status = 200, description = "the configuration", body = serde_json::Value),
+        (status = 404, description = "`game_not_found`", body = crate::api::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+    ),
+    security(())
+)]
 async fn game(path: web::Path<String>, slots: web::Data<SlotService>) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(slots.public_config(&path.into_inner())?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct DefinitionQuery {
     version: Option<String>,
@@ -269,6 +388,21 @@ struct DefinitionQuery {
 
 /// `GET /api/v1/slots/games/{game_id}/definition?version=`: the files of a math version (the current
 /// one when absent), verbatim, with every version ever served: all anyone needs to recompute a round.
+#[utoipa::path(
+    get,
+    path = "/api/v1/slots/games/{game_id}/definition",
+    operation_id = "slots_definition",
+    tag = "fairness",
+    summary = "A slot game's published definition (reels, pays) by math version",
+    params(("game_id" = String, Path, description = "the slot game id"), DefinitionQuery),
+    responses(
+        (status = 200, description = "the definition", body = serde_json::Value),
+        (status = 400, description = "`invalid_query`", body = crate::api::error::Envelope),
+        (status = 404, description = "`game_not_found`, `version_not_found`", body = crate::api::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+    ),
+    security(())
+)]
 async fn definition(
     path: web::Path<String>,
     query: web::Query<DefinitionQuery>,
@@ -311,7 +445,8 @@ async fn definition(
 /// The most rounds one recall page lists.
 const ROUNDS_PAGE_MAX: u32 = server::RECALL_LIST_MAX;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct RoundsQuery {
     game_id: Option<String>,
@@ -319,6 +454,22 @@ struct RoundsQuery {
 }
 
 /// `GET /api/v1/slots/rounds?game_id=&limit=`: the player's latest rounds with every step.
+#[utoipa::path(
+    get,
+    path = "/api/v1/slots/rounds",
+    operation_id = "slots_rounds",
+    tag = "history",
+    summary = "The player's recent slot rounds",
+    params(RoundsQuery),
+    responses(
+        (status = 200, description = "`{\"rounds\": [...]}`", body = serde_json::Value),
+        (status = 400, description = "`invalid_query`", body = crate::api::error::Envelope),
+        (status = 401, description = "`unauthorized`, `token_expired`: no valid player token", body = crate::api::error::Envelope),
+        (status = 403, description = "`forbidden`: not a player token", body = crate::api::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+    ),
+    security(("player_jwt" = []))
+)]
 async fn rounds(
     player: AuthenticatedPlayer,
     query: web::Query<RoundsQuery>,
@@ -342,6 +493,22 @@ async fn rounds(
 
 /// `GET /api/v1/slots/rounds/{spin_id}`: one round with every step (only the revealed ones while it is
 /// open).
+#[utoipa::path(
+    get,
+    path = "/api/v1/slots/rounds/{spin_id}",
+    operation_id = "slots_round",
+    tag = "history",
+    summary = "One of the player's slot rounds, recalled",
+    params(("spin_id" = String, Path, description = "the round's UUID")),
+    responses(
+        (status = 200, description = "the round", body = serde_json::Value),
+        (status = 401, description = "`unauthorized`, `token_expired`: no valid player token", body = crate::api::error::Envelope),
+        (status = 403, description = "`forbidden`: not a player token", body = crate::api::error::Envelope),
+        (status = 404, description = "`round_not_found`", body = crate::api::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+    ),
+    security(("player_jwt" = []))
+)]
 async fn round(
     player: AuthenticatedPlayer,
     path: web::Path<String>,

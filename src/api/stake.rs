@@ -19,7 +19,7 @@
 //! - Browsers call from the game's origin: every answer allows any origin (the session id in the body,
 //!   not a cookie, is the credential) and preflights are answered.
 
-use super::json::{json_depth, JsonLimits};
+use super::json::{has_nul_character, json_depth, JsonLimits, NUL_IN_STRING};
 use crate::configuration::Settings;
 use crate::games::slots::server::stake::StakeRound;
 use crate::games::slots::server::store::SessionRow;
@@ -77,6 +77,15 @@ async fn fallback(request: HttpRequest) -> HttpResponse {
     StakeError::not_found("no such RGS route").error_response()
 }
 
+/// The body of a failure as Stake's clients read it (the OpenAPI document's `StakeError`).
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[schema(as = StakeError, example = json!({"error": "ERR_IS", "message": "invalid sessionID"}))]
+pub struct StakeErrorBody<'a> {
+    /// `ERR_VAL`, `ERR_IS`, `ERR_IPB`, `ERR_GLE`, `ERR_GEN`, `ERR_MAINTENANCE`, `NOT_FOUND`
+    error: &'a str,
+    message: &'a str,
+}
+
 /// A failure as Stake's clients read it: `{"error": code, "message": text}` with the spec's status.
 #[derive(Debug)]
 pub struct StakeError {
@@ -124,7 +133,10 @@ impl ResponseError for StakeError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        HttpResponse::build(self.status).json(json!({ "error": self.code, "message": self.message }))
+        HttpResponse::build(self.status).json(StakeErrorBody {
+            error: self.code,
+            message: &self.message,
+        })
     }
 }
 
@@ -200,6 +212,9 @@ impl<T: DeserializeOwned + 'static> FromRequest for StakeJson<T> {
                     limits.depth_max
                 )));
             }
+            if has_nul_character(&body) {
+                return Err(StakeError::invalid(NUL_IN_STRING));
+            }
             serde_json::from_slice(&body)
                 .map(StakeJson)
                 .map_err(|error| StakeError::invalid(format!("the request body is not valid: {error}")))
@@ -207,22 +222,24 @@ impl<T: DeserializeOwned + 'static> FromRequest for StakeJson<T> {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct SessionBody {
     #[serde(rename = "sessionID")]
     session_id: Option<String>,
 }
 
 /// `amount` and `mode` are required; `currency` and `meta` (sent by some clients) are ignored.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct PlayBody {
     #[serde(rename = "sessionID")]
     session_id: Option<String>,
+    /// Micro-units (1,000,000 = 1.00), a positive integer.
+    #[schema(value_type = i64, minimum = 1, maximum = 1_000_000_000_000_000_i64, example = 1_000_000)]
     amount: serde_json::Number,
     mode: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct EventBody {
     #[serde(rename = "sessionID")]
     session_id: Option<String>,
@@ -331,6 +348,21 @@ fn config_json(slots: &SlotService, game_id: &str) -> Result<Value, StakeError> 
 }
 
 /// `POST /wallet/authenticate {sessionID, language}`: balance, configuration and the active round.
+#[utoipa::path(
+    post,
+    path = "/wallet/authenticate",
+    operation_id = "stake_authenticate",
+    tag = "stake-rgs",
+    summary = "Stake Engine: opens the session",
+    request_body(content = SessionBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "balance, config and any active round", body = serde_json::Value),
+        (status = 400, description = "`ERR_VAL`: the request is not valid", body = crate::api::stake::StakeErrorBody),
+        (status = 401, description = "`ERR_IS`: unknown, closed or expired sessionID", body = crate::api::stake::StakeErrorBody),
+        (status = "default", description = "Any other failure in Stake's shape: `ERR_GEN`", body = crate::api::stake::StakeErrorBody)
+    ),
+    security(())
+)]
 async fn authenticate(
     body: StakeJson<SessionBody>,
     slots: web::Data<SlotService>,
@@ -348,6 +380,21 @@ async fn authenticate(
 }
 
 /// `POST /wallet/balance {sessionID}`.
+#[utoipa::path(
+    post,
+    path = "/wallet/balance",
+    operation_id = "stake_balance",
+    tag = "stake-rgs",
+    summary = "Stake Engine: the balance",
+    request_body(content = SessionBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "`{\"balance\"}`", body = serde_json::Value),
+        (status = 400, description = "`ERR_VAL`: the request is not valid", body = crate::api::stake::StakeErrorBody),
+        (status = 401, description = "`ERR_IS`: unknown, closed or expired sessionID", body = crate::api::stake::StakeErrorBody),
+        (status = "default", description = "Any other failure in Stake's shape: `ERR_GEN`", body = crate::api::stake::StakeErrorBody)
+    ),
+    security(())
+)]
 async fn balance(
     body: StakeJson<SessionBody>,
     slots: web::Data<SlotService>,
@@ -359,6 +406,21 @@ async fn balance(
 }
 
 /// `POST /wallet/play {sessionID, amount, mode, currency?}`: debits and plays a whole round.
+#[utoipa::path(
+    post,
+    path = "/wallet/play",
+    operation_id = "stake_play",
+    tag = "stake-rgs",
+    summary = "Stake Engine: plays a round",
+    request_body(content = PlayBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "the balance and the round", body = serde_json::Value),
+        (status = 400, description = "`ERR_VAL`: the request is not valid; `ERR_IPB`: insufficient balance; `ERR_GLE`: a gambling limit", body = crate::api::stake::StakeErrorBody),
+        (status = 401, description = "`ERR_IS`: unknown, closed or expired sessionID", body = crate::api::stake::StakeErrorBody),
+        (status = "default", description = "Any other failure in Stake's shape: `ERR_GEN`", body = crate::api::stake::StakeErrorBody)
+    ),
+    security(())
+)]
 async fn play(
     body: StakeJson<PlayBody>,
     slots: web::Data<SlotService>,
@@ -375,6 +437,21 @@ async fn play(
 }
 
 /// `POST /wallet/end-round {sessionID}`: credits the active round's win.
+#[utoipa::path(
+    post,
+    path = "/wallet/end-round",
+    operation_id = "stake_end_round",
+    tag = "stake-rgs",
+    summary = "Stake Engine: ends the active round and credits its win",
+    request_body(content = SessionBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "`{\"balance\"}`", body = serde_json::Value),
+        (status = 400, description = "`ERR_VAL`: the request is not valid", body = crate::api::stake::StakeErrorBody),
+        (status = 401, description = "`ERR_IS`: unknown, closed or expired sessionID", body = crate::api::stake::StakeErrorBody),
+        (status = "default", description = "Any other failure in Stake's shape: `ERR_GEN`", body = crate::api::stake::StakeErrorBody)
+    ),
+    security(())
+)]
 async fn end_round(
     body: StakeJson<SessionBody>,
     slots: web::Data<SlotService>,
@@ -386,6 +463,21 @@ async fn end_round(
 }
 
 /// `POST /bet/event {sessionID, event}`: stores the client's progress in the active round.
+#[utoipa::path(
+    post,
+    path = "/bet/event",
+    operation_id = "stake_event",
+    tag = "stake-rgs",
+    summary = "Stake Engine: records the client's progress in the active round",
+    request_body(content = EventBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "`{\"event\"}`", body = serde_json::Value),
+        (status = 400, description = "`ERR_VAL`: the request is not valid", body = crate::api::stake::StakeErrorBody),
+        (status = 401, description = "`ERR_IS`: unknown, closed or expired sessionID", body = crate::api::stake::StakeErrorBody),
+        (status = "default", description = "Any other failure in Stake's shape: `ERR_GEN`", body = crate::api::stake::StakeErrorBody)
+    ),
+    security(())
+)]
 async fn event(body: StakeJson<EventBody>, slots: web::Data<SlotService>) -> Result<HttpResponse, StakeError> {
     let body = body.0;
     let session = session_of(&slots, body.session_id.as_deref()).await?;
@@ -394,6 +486,20 @@ async fn event(body: StakeJson<EventBody>, slots: web::Data<SlotService>) -> Res
 }
 
 /// `GET /bet/replay/{game}/{version}/{mode}/{event}`: a settled round's events, no session needed.
+#[utoipa::path(
+    get,
+    path = "/bet/replay/{game}/{version}/{mode}/{event}",
+    operation_id = "stake_replay",
+    tag = "stake-rgs",
+    summary = "Stake Engine: replays a settled round",
+    params(("game" = String, Path), ("version" = String, Path), ("mode" = String, Path), ("event" = String, Path, description = "the round's UUID")),
+    responses(
+        (status = 200, description = "the round's book", body = serde_json::Value),
+        (status = 404, description = "`NOT_FOUND`", body = crate::api::stake::StakeErrorBody),
+        (status = "default", description = "Any other failure in Stake's shape: `ERR_GEN`", body = crate::api::stake::StakeErrorBody)
+    ),
+    security(())
+)]
 async fn replay(
     path: web::Path<(String, String, String, String)>,
     slots: web::Data<SlotService>,

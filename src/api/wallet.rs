@@ -24,6 +24,20 @@ pub struct TopUpPolicy {
     pub max_micros: i64,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/wallet/balance",
+    operation_id = "wallet_balance",
+    tag = "wallet",
+    summary = "Cash and bonus balance",
+    responses(
+        (status = 200, description = "the balance in micro-units", body = serde_json::Value),
+        (status = 401, description = "`unauthorized`, `token_expired`: no valid player token", body = crate::api::error::Envelope),
+        (status = 403, description = "`forbidden`: not a player token", body = crate::api::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+    ),
+    security(("player_jwt" = []))
+)]
 pub async fn balance(
     player: AuthenticatedPlayer,
     database: web::Data<Database>,
@@ -43,13 +57,30 @@ pub async fn balance(
     })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct HistoryQuery {
     limit: Option<u32>,
     before: Option<Uuid>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/wallet/transactions",
+    operation_id = "wallet_transactions",
+    tag = "wallet",
+    summary = "The player's transfers, newest first",
+    params(HistoryQuery),
+    responses(
+        (status = 200, description = "one page", body = serde_json::Value),
+        (status = 400, description = "`invalid_query`", body = crate::api::error::Envelope),
+        (status = 401, description = "`unauthorized`, `token_expired`: no valid player token", body = crate::api::error::Envelope),
+        (status = 403, description = "`forbidden`: not a player token", body = crate::api::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+    ),
+    security(("player_jwt" = []))
+)]
 pub async fn transactions(
     player: AuthenticatedPlayer,
     query: web::Query<HistoryQuery>,
@@ -66,12 +97,35 @@ pub async fn transactions(
     Ok(HttpResponse::Ok().json(page))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TopUpBody {
+    /// Micro-units (1,000,000 = 1.00), a positive integer.
+    #[schema(value_type = i64, minimum = 1, maximum = 1_000_000_000_000_000_i64, example = 1_000_000)]
     amount: serde_json::Number,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/wallet/top-up",
+    operation_id = "wallet_top_up",
+    tag = "wallet",
+    summary = "Self-service top-up (development and test clusters only)",
+    params(("Idempotency-Key" = String, Header, pattern = "^[!-~]{1,64}$", description = "1 to 64 printable ASCII characters; a retry with the same key returns the first result")),
+    request_body(content = TopUpBody, content_type = "application/json"),
+    responses(
+        (status = 200, description = "the transfer", body = serde_json::Value),
+        (status = 400, description = "`invalid_json`, `invalid_request`, `json_too_deep`: the body is not this request; `missing_idempotency_key`, `invalid_idempotency_key`; `invalid_amount`", body = crate::api::error::Envelope),
+        (status = 401, description = "`unauthorized`, `token_expired`: no valid player token", body = crate::api::error::Envelope),
+        (status = 403, description = "`forbidden`: not a player token", body = crate::api::error::Envelope),
+        (status = 413, description = "`payload_too_large`", body = crate::api::error::Envelope),
+        (status = 415, description = "`unsupported_media_type`: the body must be JSON", body = crate::api::error::Envelope),
+        (status = 422, description = "`top_up_limit_exceeded`, `idempotency_conflict`", body = crate::api::error::Envelope),
+        (status = 503, description = "`wallet_overloaded`, `ledger_unavailable`, `shutting_down`: retry with the same key", body = crate::api::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+    ),
+    security(("player_jwt" = []))
+)]
 pub async fn top_up(
     request: HttpRequest,
     player: AuthenticatedPlayer,

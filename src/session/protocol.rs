@@ -7,27 +7,33 @@ use bytestring::ByteString;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// What a client may send.
-#[derive(Debug, Deserialize)]
+/// What a client may send (its schema is the AsyncAPI document's client messages).
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ClientMessage {
-    Auth {
-        token: String,
-    },
+    /// Authenticates a socket opened without `?token=` (the first message, within the auth timeout).
+    Auth { token: String },
+    /// Places a bet in the room's betting phase; `client_bet_id` makes it idempotent.
     PlaceBet {
         room: String,
+        /// The stake in micro-units.
+        #[schema(value_type = i64)]
         amount: serde_json::Number,
+        /// Cash out automatically at this multiplier (for example 2.5).
         #[serde(default)]
+        #[schema(value_type = Option<f64>)]
         auto_cashout: Option<serde_json::Number>,
         client_bet_id: String,
         #[serde(default)]
         request_id: Option<String>,
     },
+    /// Cashes out one of the player's open bets while the round runs.
     Cashout {
         bet_id: String,
         #[serde(default)]
         request_id: Option<String>,
     },
+    /// Keeps the socket alive; answered with `pong` and the server's time.
     Ping {
         #[serde(default)]
         request_id: Option<String>,
