@@ -16,6 +16,22 @@ use serde_json::json;
 use uuid::Uuid;
 
 /// `POST /api/v1/admin/players/{player_id}/revoke-tokens`
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/players/{player_id}/revoke-tokens",
+    operation_id = "admin_tokens_revoke_tokens",
+    tag = "admin",
+    summary = "Revokes every token of a player and closes their sockets on every node (4003)",
+    params(("player_id" = uuid::Uuid, Path, description = "the player")),
+    responses(
+        (status = 200, description = "`{\"player_id\", \"token_version\", \"revoked\": true}`", body = serde_json::Value),
+        (status = 401, description = "`unauthorized`, `token_expired`: no valid admin token", body = crate::api::error::Envelope),
+        (status = 403, description = "`forbidden`: not an admin token", body = crate::api::error::Envelope),
+        (status = 404, description = "`player_not_found`", body = crate::api::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+    ),
+    security(("admin_jwt" = []))
+)]
 pub async fn revoke_tokens(
     admin: AdminUser,
     path: web::Path<Uuid>,

@@ -259,6 +259,21 @@ fn hashing_failed(error: anyhow::Error) -> ApiError {
 /// closes the sockets it opened, on every node. A token from before logout existed has no id: logging
 /// it out revokes all the player's tokens (`"scope": "all_tokens"`), as does one more logout than
 /// `auth.revoked_tokens_per_player_max` within a token's lifetime.
+#[utoipa::path(
+    post,
+    path = "/api/v1/auth/logout",
+    operation_id = "auth_logout",
+    tag = "auth",
+    summary = "Revokes the presented token and closes the sockets it opened, on every node",
+    responses(
+        (status = 200, description = "`{\"logged_out\": true, \"scope\": \"token\" | \"all_tokens\"}`", body = serde_json::Value),
+        (status = 401, description = "`unauthorized`, `token_expired`, `token_revoked`: no valid player token", body = crate::api::error::Envelope),
+        (status = 403, description = "`forbidden`: not a player token", body = crate::api::error::Envelope),
+        (status = 503, description = "`auth_unavailable`: the token's standing cannot be read now", body = crate::api::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+    ),
+    security(("player_jwt" = []))
+)]
 pub async fn logout(
     player: AuthenticatedPlayer,
     revocations: web::Data<TokenRevocations>,

@@ -264,6 +264,11 @@ pub fn close_codes() -> Vec<(u16, &'static str, &'static str)> {
             "no message or pong within the client timeout",
         ),
         (
+            close_code::TOKEN_REVOKED,
+            "token_revoked",
+            "the token was logged out or revoked by an operator: log in again",
+        ),
+        (
             close_code::SLOW_CONSUMER,
             "slow_consumer",
             "the client did not read its frames fast enough",

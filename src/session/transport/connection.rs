@@ -4,9 +4,11 @@
 
 use super::codec::{self, opcode, ClientFrame, DecodeError};
 use super::queue::FrameReceiver;
+use super::server::SocketCount;
 use super::{Incoming, SocketLimits};
 use actix::Recipient;
 use bytes::BytesMut;
+use std::cell::Cell;
 use std::io;
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,15 +17,29 @@ use tokio::net::TcpStream;
 /// What is read at a time from a client whose session is over.
 const DISCARD_BUFFER_BYTES: usize = 1024;
 
-/// Serves the socket until the client goes, a write stalls, or every `Transport` handle is dropped.
+/// Serves the socket until the client goes, a write stalls, or every `Transport` handle is dropped;
+/// `open` is the socket's place in the node's count, given back when this ends.
+///
+/// The future is what a socket costs while it lives, so it is kept small: reading and, once the
+/// session is over, discarding share one slot (one runs after the other), and it is spawned as it is,
+/// not inside a wrapper that would hold a second copy of it.
 pub async fn serve(
     stream: Arc<TcpStream>,
     read_buffer: BytesMut,
     limits: SocketLimits,
     mut queue: FrameReceiver,
     session: Recipient<Incoming>,
+    open: SocketCount,
 ) {
-    let reading = read_frames(&stream, read_buffer, &limits, &session);
+    let session_over = Cell::new(false);
+    let reading = async {
+        read_frames(&stream, read_buffer, &limits, &session).await;
+        session_over.set(true);
+        // The session's close frame still goes out, and the writer ends once the session and its room
+        // drop their handles. Whatever the client still sends is read and dropped meanwhile, so a client
+        // blocked on a full window can take its close frame.
+        discard_input(&stream).await;
+    };
     let writing = write_frames(
         &stream,
         &mut queue,
@@ -32,15 +48,13 @@ pub async fn serve(
     tokio::pin!(reading, writing);
     tokio::select! {
         // A write stalled or failed: the session hears of it now rather than at its heartbeat timeout.
-        () = &mut writing => session.do_send(Incoming::Lost(None)),
-        // The session is over; its close frame still goes out, and the writer ends once the session and
-        // its room drop their handles. Whatever the client still sends is read and dropped, so a client
-        // blocked on a full window can take its close frame.
-        () = &mut reading => tokio::select! {
-            () = &mut writing => {}
-            () = discard_input(&stream) => writing.await,
+        () = &mut writing => if !session_over.get() {
+            session.do_send(Incoming::Lost(None));
         },
+        // The client's side ended after the session did: the rest of the queue still goes out.
+        () = &mut reading => writing.await,
     }
+    drop(open);
 }
 
 /// Reads and drops bytes until the stream ends.

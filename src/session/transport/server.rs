@@ -55,11 +55,16 @@ impl Accept {
     }
 
     /// Starts the session and returns the connection's future, which ends when the socket does.
-    fn start(self, stream: TcpStream, read_buffer: BytesMut) -> impl std::future::Future<Output = ()> {
+    fn start(
+        self,
+        stream: TcpStream,
+        read_buffer: BytesMut,
+        open: SocketCount,
+    ) -> impl std::future::Future<Output = ()> {
         let stream = Arc::new(stream);
         let (queue, frames) = queue::bounded(self.limits.write_queue_frames_max, Some(stream.clone()));
         let session = (self.start)(Transport { queue });
-        connection::serve(stream, read_buffer, self.limits, frames, session)
+        connection::serve(stream, read_buffer, self.limits, frames, session, open)
     }
 }
 
@@ -83,7 +88,7 @@ const SOCKETS_CLOSED_POLL: Duration = Duration::from_millis(50);
 pub struct OpenSockets(Arc<AtomicUsize>);
 
 /// One open socket's count, given back when the connection ends.
-struct SocketCount(Arc<AtomicUsize>);
+pub struct SocketCount(Arc<AtomicUsize>);
 
 impl OpenSockets {
     pub fn count(&self) -> usize {
@@ -202,11 +207,7 @@ where
                 if let Err(error) = parts.io.set_nodelay(true) {
                     tracing::debug!(%error, "cannot set TCP_NODELAY on a WebSocket");
                 }
-                let connection = accept.start(parts.io, parts.read_buf);
-                actix_web::rt::spawn(async move {
-                    connection.await;
-                    drop(count);
-                });
+                actix_web::rt::spawn(accept.start(parts.io, parts.read_buf, count));
                 return Ok(());
             }
             None => {
