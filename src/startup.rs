@@ -4,16 +4,19 @@
 //! wallet.
 
 use crate::admin::AdminCredential;
+use crate::api::headers::{self, HeaderPolicy};
 use crate::api::health::Readiness;
 use crate::api::internal::{ClusterSecret, CrashLeaders};
 use crate::api::json::JsonLimits;
 use crate::api::middleware;
+use crate::api::rate_limit::{self, RateLimitPolicy};
 use crate::api::wallet::TopUpPolicy;
 use crate::auth::{PasswordHasherConfig, TokenKeys};
 use crate::catalog::rtp;
 use crate::cluster::bus::EventBus;
 use crate::cluster::listener::{self, Listener, PubsubHealth};
 use crate::cluster::push::PlayerPush;
+use crate::cluster::rate_limit::RateLimiter;
 use crate::cluster::registry::{self, Registration};
 use crate::cluster::{self, Namespace, NodeInfo};
 use crate::configuration::Settings;
@@ -476,6 +479,18 @@ struct ServerParts {
     push: PlayerPush,
 }
 
+/// The cluster-wide rate limiter (counted in this cluster's Redis namespace) and the limits it applies.
+fn edge_limits(settings: &Settings, redis: &fred::prelude::Client) -> anyhow::Result<(RateLimiter, RateLimitPolicy)> {
+    let limits = &settings.rate_limits;
+    let limiter = RateLimiter::new(
+        redis.clone(),
+        &settings.cluster.namespace,
+        limits.local_keys_max as usize,
+        Duration::from_millis(limits.redis_timeout_ms),
+    );
+    Ok((limiter, RateLimitPolicy::from_settings(limits)?))
+}
+
 fn build_server(listener: TcpListener, settings: &Settings, parts: ServerParts) -> anyhow::Result<Server> {
     let ServerParts {
         forwarder,
@@ -504,6 +519,8 @@ fn build_server(listener: TcpListener, settings: &Settings, parts: ServerParts) 
         .map(|room| room.auto_cashout_max)
         .max()
         .unwrap_or(0);
+    let (rate_limiter, rate_limits) = edge_limits(settings, &redis)?;
+    let header_policy = web::Data::new(HeaderPolicy::from_settings(&settings.http_headers)?);
     let room_relays = web::Data::new(rooms.clone());
     let forwarder = web::Data::new(forwarder);
     let sentinels = web::Data::new(sentinels);
@@ -517,7 +534,11 @@ fn build_server(listener: TcpListener, settings: &Settings, parts: ServerParts) 
         auto_cashout_max,
         connections,
         players,
+        rate_limiter: rate_limiter.clone(),
+        rate_limits: rate_limits.clone(),
     });
+    let rate_limiter = web::Data::new(rate_limiter);
+    let rate_limits = web::Data::new(rate_limits);
     let push = web::Data::new(push);
     let drain = web::Data::from(drain);
     let namespace = web::Data::new(namespace);
@@ -556,7 +577,12 @@ fn build_server(listener: TcpListener, settings: &Settings, parts: ServerParts) 
     let app = move || {
         App::new()
             .wrap(from_fn(middleware::catch_panics))
+            .wrap(from_fn(rate_limit::limit_requests))
             .wrap(from_fn(middleware::record_requests))
+            .wrap(from_fn(headers::add_headers))
+            .app_data(rate_limiter.clone())
+            .app_data(rate_limits.clone())
+            .app_data(header_policy.clone())
             .app_data(metrics.clone())
             .app_data(web::PayloadConfig::new(body_limit))
             .app_data(middleware::query_config())

@@ -7,8 +7,11 @@ use super::protocol::{self, ClientMessage};
 use super::reality_check;
 use super::transport::{Incoming, SendFailure, Transport};
 use crate::api::error::ApiError;
+use crate::api::rate_limit::RateLimitPolicy;
 use crate::auth::extract::{player_from_claims, verify_token, AuthenticatedPlayer};
 use crate::auth::{Claims, Role, TokenKeys};
+use crate::cluster::rate_limit::gcra::{self, Decision};
+use crate::cluster::rate_limit::{Limited, RateLimiter};
 use crate::configuration::SessionSettings;
 use crate::games::crash::relay::{RoomRelay, Subscribe, ToSession, Unsubscribe};
 use crate::games::crash::room::{Cashout, PlaceBet, PlayerRef};
@@ -36,6 +39,9 @@ pub mod close_code {
     pub const HEARTBEAT_TIMEOUT: u16 = 4002;
     /// The client did not read its frames fast enough.
     pub const SLOW_CONSUMER: u16 = 4008;
+    /// The client kept sending messages over its rate limit (`rate_limits.ws_messages_per_socket_per_s`)
+    /// after `rate_limits.ws_rate_limited_messages_max` of them were refused with `rate_limited`.
+    pub const RATE_LIMITED: u16 = 4029;
     /// The client's close frame carried a code no endpoint may send.
     pub const PROTOCOL_ERROR: u16 = 1002;
 
@@ -83,6 +89,9 @@ pub struct SessionContext {
     pub connections: std::sync::Arc<AtomicU64>,
     /// This node's directory of player sockets, which delivers pushes to single players.
     pub players: Addr<PlayerSockets>,
+    /// Bets and cashouts count against the player's cluster-wide limit, as REST calls do.
+    pub rate_limiter: RateLimiter,
+    pub rate_limits: RateLimitPolicy,
 }
 
 /// Who a socket speaks for once authenticated.
@@ -120,6 +129,10 @@ pub struct PlayerSession {
     reality_check_in_flight: bool,
     /// Why the session ended, for the metrics: the client's own close unless the server closed it.
     close_reason: Cell<&'static str>,
+    /// The socket's own message limit: its GCRA state (ms since `connected_instant`)...
+    message_tat_ms: Option<u64>,
+    /// ...and how many messages it refused so far.
+    messages_refused: u32,
 }
 
 /// The metrics label for a close code the server sends.
@@ -130,6 +143,7 @@ fn close_reason_label(code: u16) -> &'static str {
         close_code::UNAUTHENTICATED => "unauthenticated",
         close_code::HEARTBEAT_TIMEOUT => "heartbeat_timeout",
         close_code::SLOW_CONSUMER => "slow_consumer",
+        close_code::RATE_LIMITED => "rate_limited",
         _ => "other",
     }
 }
@@ -155,6 +169,8 @@ impl PlayerSession {
             connected_instant: Instant::now(),
             reality_check_in_flight: false,
             close_reason: Cell::new("client_closed"),
+            message_tat_ms: None,
+            messages_refused: 0,
         }
     }
 
@@ -176,6 +192,34 @@ impl PlayerSession {
 
     fn error(&self, error: &GameError, request_id: Option<&str>, ctx: &mut Context<Self>) {
         self.send(protocol::error(error.code(), &error.to_string(), request_id), ctx);
+    }
+
+    /// Counts one message against the socket's limit; over it the message is refused with `rate_limited`,
+    /// and a socket that keeps going is closed (4029). False when the message must be dropped.
+    fn admit_message(&mut self, ctx: &mut Context<Self>) -> bool {
+        let now_ms = self.connected_instant.elapsed().as_millis() as u64;
+        let limit = self.context.rate_limits.ws_messages_per_socket;
+        match gcra::decide(limit, self.message_tat_ms, now_ms) {
+            Decision::Allowed { tat_ms, .. } => {
+                self.message_tat_ms = Some(tat_ms);
+                true
+            }
+            Decision::Limited { retry_after } => {
+                self.messages_refused += 1;
+                metrics::counter!("rate_limited_total", "class" => "ws_message").increment(1);
+                if self.messages_refused > self.context.rate_limits.ws_rate_limited_messages_max {
+                    self.close(close_code::RATE_LIMITED, "too many messages", ctx);
+                } else {
+                    let message = format!(
+                        "at most {} messages a second; retry after {} ms",
+                        limit.count(),
+                        retry_after.as_millis()
+                    );
+                    self.send(protocol::error("rate_limited", &message, None), ctx);
+                }
+                false
+            }
+        }
     }
 
     /// Takes a place for one more request to the room, or answers `too_many_requests`.
@@ -364,12 +408,19 @@ impl PlayerSession {
         if !self.admit_request(request_id.as_deref(), ctx) {
             return;
         }
-        let reply = room.send(message);
+        let admitted = self.player_limit(&player);
+        let reply = async move {
+            admitted.await?;
+            Ok(room.send(message).await.unwrap_or(Err(GameError::RoomUnavailable)))
+        };
         ctx.spawn(reply.into_actor(self).map(move |result, session, ctx| {
             session.requests_in_flight -= 1;
-            let frame = match result.unwrap_or(Err(GameError::RoomUnavailable)) {
-                Ok(placed) => protocol::bet_placed(&placed.bet, placed.balance, placed.replayed, request_id.as_deref()),
-                Err(error) => protocol::error(error.code(), &error.to_string(), request_id.as_deref()),
+            let frame = match result {
+                Ok(Ok(placed)) => {
+                    protocol::bet_placed(&placed.bet, placed.balance, placed.replayed, request_id.as_deref())
+                }
+                Ok(Err(error)) => protocol::error(error.code(), &error.to_string(), request_id.as_deref()),
+                Err(limited) => rate_limited_frame(limited, request_id.as_deref()),
             };
             session.send(frame, ctx);
         }));
@@ -389,20 +440,42 @@ impl PlayerSession {
         if !self.admit_request(request_id.as_deref(), ctx) {
             return;
         }
-        let reply = self.room.send(Cashout {
+        let admitted = self.player_limit(&player);
+        let cashout = self.room.send(Cashout {
             player_id: player.player_id,
             bet_id,
             received_at,
         });
+        let reply = async move {
+            admitted.await?;
+            Ok(cashout.await.unwrap_or(Err(GameError::RoomUnavailable)))
+        };
         ctx.spawn(reply.into_actor(self).map(move |result, session, ctx| {
             session.requests_in_flight -= 1;
-            let frame = match result.unwrap_or(Err(GameError::RoomUnavailable)) {
-                Ok(cashed) => protocol::cashed_out(&cashed.bet, cashed.balance, false, request_id.as_deref()),
-                Err(error) => protocol::error(error.code(), &error.to_string(), request_id.as_deref()),
+            let frame = match result {
+                Ok(Ok(cashed)) => protocol::cashed_out(&cashed.bet, cashed.balance, false, request_id.as_deref()),
+                Ok(Err(error)) => protocol::error(error.code(), &error.to_string(), request_id.as_deref()),
+                Err(limited) => rate_limited_frame(limited, request_id.as_deref()),
             };
             session.send(frame, ctx);
         }));
     }
+}
+
+impl PlayerSession {
+    /// Counts a bet or cashout against the player's cluster-wide limit (the one REST calls count against).
+    fn player_limit(&self, player: &AuthenticatedPlayer) -> impl std::future::Future<Output = Result<(), Limited>> {
+        let limiter = self.context.rate_limiter.clone();
+        let limit = self.context.rate_limits.player_writes;
+        let subject = player.player_id.to_string();
+        async move { limiter.check("player", &subject, limit).await }
+    }
+}
+
+fn rate_limited_frame(limited: Limited, request_id: Option<&str>) -> bytestring::ByteString {
+    let seconds = gcra::retry_after_s(limited.retry_after);
+    let message = format!("too many bets and cashouts by this player; retry after {seconds} s");
+    protocol::error("rate_limited", &message, request_id)
 }
 
 /// The fields of a bet as a client sent them, before parsing.
@@ -491,7 +564,11 @@ impl Handler<Incoming> for PlayerSession {
     fn handle(&mut self, incoming: Incoming, ctx: &mut Context<Self>) {
         self.last_heard = Instant::now();
         match incoming {
-            Incoming::Text(text) => self.handle_text(&text, ctx),
+            Incoming::Text(text) => {
+                if self.admit_message(ctx) {
+                    self.handle_text(&text, ctx);
+                }
+            }
             Incoming::Ping(payload) => {
                 if let Err(SendFailure::Full) = self.transport.try_send_pong(&payload) {
                     self.close(close_code::SLOW_CONSUMER, "too slow to keep up with the game", ctx);
