@@ -8,7 +8,9 @@
 # step by step, some bought, the money checked on every answer; SLOT_SMOKE=0 skips them), then an outside
 # studio's calls on the seamless wallet (provider-sim, then loadtest/providers.js; PROVIDER_SMOKE=0 skips them), then
 # the browser tests (scripts/browser-test.sh: Playwright driving Debian's Chromium through the player
-# page and the admin dashboard; BROWSER_TESTS=0 skips them), and stops the cluster on every exit path.
+# page and the admin dashboard; BROWSER_TESTS=0 skips them), then the abuse players (loadtest/abuse.js: the
+# rate limits hold against floods while ordinary players keep the smoke's thresholds; ABUSE_SMOKE=0
+# skips them), and stops the cluster on every exit path.
 #
 # Environment:
 #   SMOKE_GAME_BIN  the node binary (default: target/release/game-cluster, built here first). The
@@ -101,6 +103,12 @@ main() {
     rm -rf "$BROWSER_ARTIFACTS_DIR"
     EXPECTED_NODES=node-1,node-2,node-3 ARTIFACTS_DIR=$BROWSER_ARTIFACTS_DIR \
       "$REPO_ROOT/scripts/browser-test.sh"
+  fi
+  if [[ "${ABUSE_SMOKE:-1}" != 0 ]]; then
+    # Last, so its floods cannot touch the other phases' figures: the rate limits hold against credential
+    # stuffing, a bet flood, a message flood and a socket flood while ordinary players keep their latencies.
+    log "running the abuse players (loadtest/abuse.js)"
+    SCRIPT=abuse.js "$REPO_ROOT/scripts/loadtest.sh" --quiet
   fi
 }
 
