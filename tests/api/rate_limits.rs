@@ -398,3 +398,21 @@ async fn a_body_too_large_for_nginx_gets_the_envelope() {
     let body: Value = response.json().await.expect("a JSON body");
     assert_eq!(body["error"]["code"], "payload_too_large");
 }
+
+/// With Redis unreachable the node does not fail open: it counts alone, with the same limits.
+#[actix_web::test]
+async fn limits_hold_on_each_node_while_redis_is_unreachable() {
+    let mut settings = test_settings();
+    create_database(&mut settings).await;
+    let unused = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    settings.redis.port = unused.local_addr().unwrap().port();
+    drop(unused);
+    settings.redis.connect_timeout_ms = 200;
+    settings.rate_limits.signup_per_ip_per_min = 2;
+    let node = &spawn_app_with(settings).await;
+    let signup = |name: String| {
+        let body = json!({ "username": name, "password": "s3cret-password" });
+        async move { node.post_json("/api/v1/auth/signup", None, None, &body).await }
+    };
+    assert_boundary(2, |_| signup(unique("alone"))).await;
+}
