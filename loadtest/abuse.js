@@ -12,8 +12,12 @@
 //   VUS             ordinary crash players [50]
 //   RAMP, DURATION  their ramp and hold [5s, 40s]; the abusers start after the ramp
 //   STUFFING_TRIES  wrong passwords tried against one account [200]
-//   FLOOD_BETS      dice bets fired by one account, in batches of 50 [1500]
-//   FLOOD_MESSAGES  messages written at once on one socket [400]
+//   FLOOD_BETS      dice bets one account fires at most, in parallel batches of 25, stopping at the first
+//                   batch with a refusal [3000]
+//   WS_MESSAGES_PER_S, WS_REFUSED_MAX  the cluster's rate_limits.ws_messages_per_socket_per_s and
+//                   ws_rate_limited_messages_max [20, 20]: the flooding socket writes exactly the burst,
+//                   the refused messages and the one that closes it, all at once (a client writing on
+//                   after the close gets its connection reset, and loses the answers it had not read)
 //   SOCKETS_MAX     sockets one address opens at most before it must be refused [3000]
 //   and the thresholds of smoke.js: TICK_P99_MS, BET_ACK_P99_MS, CASHOUT_ACK_P99_MS, WS_ERROR_RATE_MAX.
 
@@ -31,10 +35,11 @@ const VUS = envInt('VUS', 50, 1, 100000);
 const RAMP = envDuration('RAMP', '5s');
 const DURATION = envDuration('DURATION', '40s');
 const STUFFING_TRIES = envInt('STUFFING_TRIES', 200, 1, 100000);
-const FLOOD_BETS = envInt('FLOOD_BETS', 1500, 1, 1000000);
-const FLOOD_MESSAGES = envInt('FLOOD_MESSAGES', 400, 1, 1000000);
+const FLOOD_BETS = envInt('FLOOD_BETS', 3000, 1, 1000000);
+const FLOOD_MESSAGES = envInt('WS_MESSAGES_PER_S', 20, 1, 1000000) + envInt('WS_REFUSED_MAX', 20, 1, 1000000) + 1;
 const SOCKETS_MAX = envInt('SOCKETS_MAX', 3000, 1, 1000000);
-const BATCH = 50;
+const BATCH = 25;
+let betsRefusedHere = 0;
 
 const loginsRefused = new Counter('abuse_logins_refused');
 const betsRefused = new Counter('abuse_bets_refused');
@@ -111,7 +116,7 @@ export function stuffing(data) {
 /** Dice bets from one account, fired in parallel batches until the player's limit answers 429. */
 export function betFlood(data) {
   const me = player(data, 'b', AMOUNT * FLOOD_BETS);
-  for (let sent = 0; sent < FLOOD_BETS; sent += BATCH) {
+  for (let sent = 0; sent < FLOOD_BETS && betsRefusedHere === 0; sent += BATCH) {
     const requests = [];
     for (let index = 0; index < BATCH; index += 1) {
       const body = JSON.stringify({ amount: AMOUNT, target: 50, direction: 'over' });
@@ -119,8 +124,10 @@ export function betFlood(data) {
       requests.push(['POST', `${BASE_URL}/api/v1/dice/roll`, body, params(me.token, 'abuse_bet', [200, 429], headers)]);
     }
     for (const response of http.batch(requests)) {
-      if (response.status === 429) betsRefused.add(1);
-      else if (response.status !== 200) unexpected.add(1, { scenario: 'betFlood', status: String(response.status) });
+      if (response.status === 429) {
+        betsRefused.add(1);
+        betsRefusedHere += 1;
+      } else if (response.status !== 200) unexpected.add(1, { scenario: 'betFlood', status: String(response.status) });
     }
   }
 }
