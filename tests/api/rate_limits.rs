@@ -17,9 +17,47 @@ use uuid::Uuid;
 /// nginx from the project's template in front of two nodes of one cluster.
 struct Edge {
     nodes: [TestApp; 2],
-    nginx_dir: PathBuf,
-    port: u16,
+    nginx: Nginx,
     client: reqwest::Client,
+}
+
+/// One nginx rendered from the project's template, stopped and removed on drop.
+struct Nginx {
+    dir: PathBuf,
+    port: u16,
+}
+
+impl Nginx {
+    /// nginx on a free port in front of `upstreams` (`host:port` of each node).
+    fn start(upstreams: &[&str]) -> Nginx {
+        let dir = std::env::temp_dir().join(format!("gc-edge-{}", Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).expect("the nginx directory");
+        let upstream = dir.join("upstream.conf");
+        let servers: String = upstreams
+            .iter()
+            .map(|address| format!("server {address} max_fails=1 fail_timeout=2s;\n"))
+            .collect();
+        std::fs::write(&upstream, servers).expect("the upstream file");
+        let shown = dir.display();
+        let port: u16 = with_lib(&format!(
+            "port=$(free_port); NGINX_WORKER_PROCESSES=1 nginx_render '{shown}' 127.0.0.1:$port '{}' && nginx_start '{shown}' $port && echo $port",
+            upstream.display()
+        ))
+        .parse()
+        .expect("nginx's port");
+        Nginx { dir, port }
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = Command::new("bash")
+            .arg("-c")
+            .arg(format!("source scripts/lib.sh; nginx_stop '{}' 5", self.dir.display()))
+            .current_dir(repo_root())
+            .status();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
 }
 
 fn repo_root() -> &'static Path {
@@ -52,36 +90,17 @@ impl Edge {
         let first = spawn_app_with(settings.clone()).await;
         settings.application.node_id = "node-b".into();
         let second = spawn_app_with(settings).await;
-        let nginx_dir = std::env::temp_dir().join(format!("gc-edge-{}", Uuid::new_v4().simple()));
-        std::fs::create_dir_all(&nginx_dir).expect("the nginx directory");
-        let upstream = nginx_dir.join("upstream.conf");
-        let servers: String = [&first, &second]
-            .iter()
-            .map(|node| {
-                format!(
-                    "server {} max_fails=1 fail_timeout=2s;\n",
-                    node.address.trim_start_matches("http://")
-                )
-            })
-            .collect();
-        std::fs::write(&upstream, servers).expect("the upstream file");
-        let dir = nginx_dir.display();
-        let port: u16 = with_lib(&format!(
-            "port=$(free_port); NGINX_WORKER_PROCESSES=1 nginx_render '{dir}' 127.0.0.1:$port '{}' && nginx_start '{dir}' $port && echo $port",
-            upstream.display()
-        ))
-        .parse()
-        .expect("nginx's port");
+        let addresses = [&first, &second].map(|node| node.address.trim_start_matches("http://").to_owned());
+        let nginx = Nginx::start(&[&addresses[0], &addresses[1]]);
         Edge {
             nodes: [first, second],
-            nginx_dir,
-            port,
+            nginx,
             client: reqwest::Client::new(),
         }
     }
 
     fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
+        format!("http://127.0.0.1:{}{path}", self.nginx.port)
     }
 
     async fn post(&self, path: &str, token: Option<&str>, body: &Value) -> Response {
@@ -118,20 +137,6 @@ impl Edge {
             &json!({ "username": username, "password": password }),
         )
         .await
-    }
-}
-
-impl Drop for Edge {
-    fn drop(&mut self) {
-        let _ = Command::new("bash")
-            .arg("-c")
-            .arg(format!(
-                "source scripts/lib.sh; nginx_stop '{}' 5",
-                self.nginx_dir.display()
-            ))
-            .current_dir(repo_root())
-            .status();
-        let _ = std::fs::remove_dir_all(&self.nginx_dir);
     }
 }
 
@@ -219,7 +224,7 @@ async fn each_http_limit_holds_at_its_boundary_across_two_nodes() {
         .await
         .unwrap();
     assert_eq!(balance.status(), StatusCode::OK);
-    let ws_url = format!("ws://127.0.0.1:{}/ws", edge.port);
+    let ws_url = format!("ws://127.0.0.1:{}/ws", edge.nginx.port);
     let mut sockets = Vec::new();
     for _ in 0..2 {
         let (socket, _) = tokio_tungstenite::connect_async(&ws_url)
@@ -295,7 +300,7 @@ async fn a_message_flood_on_one_socket_is_refused_then_closed() {
         settings.rate_limits.ws_rate_limited_messages_max = 3;
     })
     .await;
-    let url = format!("ws://127.0.0.1:{}/ws", edge.port);
+    let url = format!("ws://127.0.0.1:{}/ws", edge.nginx.port);
     let (mut socket, _) = tokio_tungstenite::connect_async(&url).await.expect("the socket opens");
     // The burst, the refused ones and the one that closes: a client writing on after the close would
     // make the server's kernel reset the connection and lose the answers before the client read them.
@@ -377,9 +382,10 @@ async fn cors_preflight_is_answered_for_an_allowed_origin_and_refused_for_anothe
     assert!(csp.ends_with("frame-ancestors https://casino.example"), "{csp}");
 }
 
-/// nginx's own refusals are in the envelope: a 3 MB body is refused by nginx before any node sees it.
+/// nginx's own refusals are in the envelope: a 3 MB body is refused before any node sees it, and with no
+/// node to reach nginx answers 502 in the envelope too.
 #[actix_web::test]
-async fn a_body_too_large_for_nginx_gets_the_envelope() {
+async fn nginx_own_refusals_carry_the_envelope() {
     let edge = Edge::start(|_| {}).await;
     let body = vec![b'x'; 3 * 1024 * 1024];
     let response = edge
@@ -390,13 +396,23 @@ async fn a_body_too_large_for_nginx_gets_the_envelope() {
         .send()
         .await
         .expect("nginx answers");
-    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
-    assert!(response.headers()["Content-Type"]
-        .to_str()
-        .unwrap()
-        .starts_with("application/json"));
+    assert_nginx_envelope(response, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large").await;
+
+    let unused = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    let dead = unused.local_addr().unwrap().to_string();
+    drop(unused);
+    let nowhere = Nginx::start(&[&dead]);
+    let url = format!("http://127.0.0.1:{}/api/v1/game/rounds", nowhere.port);
+    let response = edge.client.get(url).send().await.expect("nginx answers");
+    assert_nginx_envelope(response, StatusCode::BAD_GATEWAY, "bad_gateway").await;
+}
+
+async fn assert_nginx_envelope(response: Response, status: StatusCode, code: &str) {
+    assert_eq!(response.status(), status);
+    let content_type = response.headers()["Content-Type"].to_str().unwrap().to_owned();
+    assert!(content_type.starts_with("application/json"), "{content_type}");
     let body: Value = response.json().await.expect("a JSON body");
-    assert_eq!(body["error"]["code"], "payload_too_large");
+    assert_eq!(body["error"]["code"], code);
 }
 
 /// With Redis unreachable the node does not fail open: it counts alone, with the same limits.
