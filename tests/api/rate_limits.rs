@@ -7,6 +7,7 @@ use crate::helpers::{create_database, spawn_app_with, test_settings, TestApp};
 use futures_util::{SinkExt, StreamExt};
 use game_cluster::configuration::Settings;
 use reqwest::{Response, StatusCode};
+use secrecy::ExposeSecret;
 use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -290,6 +291,16 @@ async fn failed_logins_lock_the_account_for_a_growing_time_that_expires() {
     assert_rate_limited(edge.login(&name, "s3cret-password").await).await;
     tokio::time::sleep(Duration::from_millis(1_000)).await;
     assert_eq!(edge.login(&name, "s3cret-password").await.status(), StatusCode::OK);
+
+    // The operator's credential locks the same way.
+    let admin = &edge.nodes[0].settings.admin;
+    let wrong = json!({ "username": admin.username, "password": "not-the-password" });
+    for _ in 0..2 {
+        let refused = edge.post("/api/v1/admin/login", None, &wrong).await;
+        assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    }
+    let right = json!({ "username": admin.username, "password": admin.password.expose_secret() });
+    assert_rate_limited(edge.post("/api/v1/admin/login", None, &right).await).await;
 }
 
 /// A socket over its message limit gets `rate_limited` errors, and is closed with 4029 if it goes on.
