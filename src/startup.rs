@@ -9,14 +9,13 @@ use crate::api::health::Readiness;
 use crate::api::internal::{ClusterSecret, CrashLeaders};
 use crate::api::json::JsonLimits;
 use crate::api::middleware;
-use crate::api::rate_limit::{self, RateLimitPolicy};
+use crate::api::rate_limit;
 use crate::api::wallet::TopUpPolicy;
 use crate::auth::{PasswordHasherConfig, TokenKeys};
 use crate::catalog::rtp;
 use crate::cluster::bus::EventBus;
 use crate::cluster::listener::{self, Listener, PubsubHealth};
 use crate::cluster::push::PlayerPush;
-use crate::cluster::rate_limit::RateLimiter;
 use crate::cluster::registry::{self, Registration};
 use crate::cluster::{self, Namespace, NodeInfo};
 use crate::configuration::Settings;
@@ -479,18 +478,6 @@ struct ServerParts {
     push: PlayerPush,
 }
 
-/// The cluster-wide rate limiter (counted in this cluster's Redis namespace) and the limits it applies.
-fn edge_limits(settings: &Settings, redis: &fred::prelude::Client) -> anyhow::Result<(RateLimiter, RateLimitPolicy)> {
-    let limits = &settings.rate_limits;
-    let limiter = RateLimiter::new(
-        redis.clone(),
-        &settings.cluster.namespace,
-        limits.local_keys_max as usize,
-        Duration::from_millis(limits.redis_timeout_ms),
-    );
-    Ok((limiter, RateLimitPolicy::from_settings(limits)?))
-}
-
 fn build_server(listener: TcpListener, settings: &Settings, parts: ServerParts) -> anyhow::Result<Server> {
     let ServerParts {
         forwarder,
@@ -519,7 +506,7 @@ fn build_server(listener: TcpListener, settings: &Settings, parts: ServerParts) 
         .map(|room| room.auto_cashout_max)
         .max()
         .unwrap_or(0);
-    let (rate_limiter, rate_limits) = edge_limits(settings, &redis)?;
+    let (rate_limiter, rate_limits) = rate_limit::from_settings(settings, &redis)?;
     let header_policy = web::Data::new(HeaderPolicy::from_settings(&settings.http_headers)?);
     let room_relays = web::Data::new(rooms.clone());
     let forwarder = web::Data::new(forwarder);

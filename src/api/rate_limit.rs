@@ -65,6 +65,21 @@ impl RateLimitPolicy {
     }
 }
 
+/// The cluster-wide rate limiter (counted in this cluster's Redis namespace) and the limits it applies.
+pub fn from_settings(
+    settings: &crate::configuration::Settings,
+    redis: &fred::prelude::Client,
+) -> anyhow::Result<(RateLimiter, RateLimitPolicy)> {
+    let limits = &settings.rate_limits;
+    let limiter = RateLimiter::new(
+        redis.clone(),
+        &settings.cluster.namespace,
+        limits.local_keys_max as usize,
+        Duration::from_millis(limits.redis_timeout_ms),
+    );
+    Ok((limiter, RateLimitPolicy::from_settings(limits)?))
+}
+
 /// The client's address: the peer, unless the peer is one of our proxies, which put the client's
 /// address in `X-Forwarded-For` (the last entry is the one our proxy wrote; entries a client wrote
 /// itself come before it and are ignored).

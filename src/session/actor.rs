@@ -2,6 +2,7 @@
 //! messages, keeps a heartbeat, and forwards bets and cashouts to the room actors with the moment each
 //! request arrived.
 
+use super::limits::{self, MessageLimit, MessageVerdict};
 use super::players::{PlayerSockets, Register, Unregister};
 use super::protocol::{self, ClientMessage};
 use super::reality_check;
@@ -10,8 +11,7 @@ use crate::api::error::ApiError;
 use crate::api::rate_limit::RateLimitPolicy;
 use crate::auth::extract::{player_from_claims, verify_token, AuthenticatedPlayer};
 use crate::auth::{Claims, Role, TokenKeys};
-use crate::cluster::rate_limit::gcra::{self, Decision};
-use crate::cluster::rate_limit::{Limited, RateLimiter};
+use crate::cluster::rate_limit::RateLimiter;
 use crate::configuration::SessionSettings;
 use crate::games::crash::relay::{RoomRelay, Subscribe, ToSession, Unsubscribe};
 use crate::games::crash::room::{Cashout, PlaceBet, PlayerRef};
@@ -129,10 +129,8 @@ pub struct PlayerSession {
     reality_check_in_flight: bool,
     /// Why the session ended, for the metrics: the client's own close unless the server closed it.
     close_reason: Cell<&'static str>,
-    /// The socket's own message limit: its GCRA state (ms since `connected_instant`)...
-    message_tat_ms: Option<u64>,
-    /// ...and how many messages it refused so far.
-    messages_refused: u32,
+    /// The socket's own message limit.
+    message_limit: MessageLimit,
 }
 
 /// The metrics label for a close code the server sends.
@@ -156,6 +154,8 @@ impl PlayerSession {
         transport: Transport,
         context: Arc<SessionContext>,
     ) -> PlayerSession {
+        let limits = &context.rate_limits;
+        let message_limit = MessageLimit::new(limits.ws_messages_per_socket, limits.ws_rate_limited_messages_max);
         PlayerSession {
             id: NEXT_SESSION_ID.fetch_add(1, Ordering::Relaxed),
             room_name,
@@ -169,8 +169,7 @@ impl PlayerSession {
             connected_instant: Instant::now(),
             reality_check_in_flight: false,
             close_reason: Cell::new("client_closed"),
-            message_tat_ms: None,
-            messages_refused: 0,
+            message_limit,
         }
     }
 
@@ -197,29 +196,12 @@ impl PlayerSession {
     /// Counts one message against the socket's limit; over it the message is refused with `rate_limited`,
     /// and a socket that keeps going is closed (4029). False when the message must be dropped.
     fn admit_message(&mut self, ctx: &mut Context<Self>) -> bool {
-        let now_ms = self.connected_instant.elapsed().as_millis() as u64;
-        let limit = self.context.rate_limits.ws_messages_per_socket;
-        match gcra::decide(limit, self.message_tat_ms, now_ms) {
-            Decision::Allowed { tat_ms, .. } => {
-                self.message_tat_ms = Some(tat_ms);
-                true
-            }
-            Decision::Limited { retry_after } => {
-                self.messages_refused += 1;
-                metrics::counter!("rate_limited_total", "class" => "ws_message").increment(1);
-                if self.messages_refused > self.context.rate_limits.ws_rate_limited_messages_max {
-                    self.close(close_code::RATE_LIMITED, "too many messages", ctx);
-                } else {
-                    let message = format!(
-                        "at most {} messages a second; retry after {} ms",
-                        limit.count(),
-                        retry_after.as_millis()
-                    );
-                    self.send(protocol::error("rate_limited", &message, None), ctx);
-                }
-                false
-            }
+        match self.message_limit.admit() {
+            MessageVerdict::Admitted => return true,
+            MessageVerdict::Refused { retry_after } => self.send(self.message_limit.refusal(retry_after), ctx),
+            MessageVerdict::Close => self.close(close_code::RATE_LIMITED, "too many messages", ctx),
         }
+        false
     }
 
     /// Takes a place for one more request to the room, or answers `too_many_requests`.
@@ -408,7 +390,11 @@ impl PlayerSession {
         if !self.admit_request(request_id.as_deref(), ctx) {
             return;
         }
-        let admitted = self.player_limit(&player);
+        let admitted = limits::player_write(
+            &self.context.rate_limiter,
+            self.context.rate_limits.player_writes,
+            player.player_id,
+        );
         let reply = async move {
             admitted.await?;
             Ok(room.send(message).await.unwrap_or(Err(GameError::RoomUnavailable)))
@@ -420,7 +406,7 @@ impl PlayerSession {
                     protocol::bet_placed(&placed.bet, placed.balance, placed.replayed, request_id.as_deref())
                 }
                 Ok(Err(error)) => protocol::error(error.code(), &error.to_string(), request_id.as_deref()),
-                Err(limited) => rate_limited_frame(limited, request_id.as_deref()),
+                Err(limited) => limits::player_refusal(limited, request_id.as_deref()),
             };
             session.send(frame, ctx);
         }));
@@ -440,7 +426,11 @@ impl PlayerSession {
         if !self.admit_request(request_id.as_deref(), ctx) {
             return;
         }
-        let admitted = self.player_limit(&player);
+        let admitted = limits::player_write(
+            &self.context.rate_limiter,
+            self.context.rate_limits.player_writes,
+            player.player_id,
+        );
         let cashout = self.room.send(Cashout {
             player_id: player.player_id,
             bet_id,
@@ -455,27 +445,11 @@ impl PlayerSession {
             let frame = match result {
                 Ok(Ok(cashed)) => protocol::cashed_out(&cashed.bet, cashed.balance, false, request_id.as_deref()),
                 Ok(Err(error)) => protocol::error(error.code(), &error.to_string(), request_id.as_deref()),
-                Err(limited) => rate_limited_frame(limited, request_id.as_deref()),
+                Err(limited) => limits::player_refusal(limited, request_id.as_deref()),
             };
             session.send(frame, ctx);
         }));
     }
-}
-
-impl PlayerSession {
-    /// Counts a bet or cashout against the player's cluster-wide limit (the one REST calls count against).
-    fn player_limit(&self, player: &AuthenticatedPlayer) -> impl std::future::Future<Output = Result<(), Limited>> {
-        let limiter = self.context.rate_limiter.clone();
-        let limit = self.context.rate_limits.player_writes;
-        let subject = player.player_id.to_string();
-        async move { limiter.check("player", &subject, limit).await }
-    }
-}
-
-fn rate_limited_frame(limited: Limited, request_id: Option<&str>) -> bytestring::ByteString {
-    let seconds = gcra::retry_after_s(limited.retry_after);
-    let message = format!("too many bets and cashouts by this player; retry after {seconds} s");
-    protocol::error("rate_limited", &message, request_id)
 }
 
 /// The fields of a bet as a client sent them, before parsing.
