@@ -36,6 +36,9 @@
 #   CAPACITY_TOPOLOGIES   "nginx", "direct" or both (default "nginx direct")
 #   CAPACITY_SERVERS      "cluster", "baseline" or both (default "cluster baseline")
 #   CAPACITY_TICK_BYTES   the baseline's frame payload, a typical tick's length (default 138)
+#   CAPACITY_BASELINE_PHASE  "aligned" (default): the baseline processes tick at the same instants, as the
+#                         cluster's nodes all relay one tick at once; "free": each ticks from its own start,
+#                         which spreads their writes over the interval (an easier job than the cluster's)
 #   CAPACITY_BETTORS      cluster players that bet in every step (default 1000); the others watch
 #   CAPACITY_NODES        game nodes, and baseline processes (default 3)
 #   CAPACITY_SWARMS_MAX_PLAYERS  players per swarm process (default 9000: a process may hold at most
@@ -51,6 +54,9 @@
 #   CAPACITY_OUT          where the per-step and summary JSON lines go (default .local/capacity-last.jsonl)
 #   CAPACITY_BURST_BETS   after the searches, this many players (each with a funded account) all bet in the
 #                         same betting window (default 10000; 0 skips the burst)
+#   CAPACITY_BURST_SPREADS_MS  one burst per value: each player sends its bet at a random moment within that
+#                         many ms of the round's start (default "0 3000": all at once, then spread over the
+#                         first 3 s of the 5 s window, as players click)
 set -euo pipefail
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -63,6 +69,7 @@ read -r -a TICKS_MS <<<"${CAPACITY_TICKS_MS:-100 150}"
 TOPOLOGIES=${CAPACITY_TOPOLOGIES:-nginx direct}
 SERVERS=${CAPACITY_SERVERS:-cluster baseline}
 TICK_BYTES=${CAPACITY_TICK_BYTES:-138}
+BASELINE_PHASE=${CAPACITY_BASELINE_PHASE:-aligned}
 BETTORS=${CAPACITY_BETTORS:-1000}
 NODES=${CAPACITY_NODES:-3}
 SWARM_MAX=${CAPACITY_SWARMS_MAX_PLAYERS:-9000}
@@ -82,6 +89,7 @@ ROOMS=(aviator jetx)
 CLUSTER=$REPO_ROOT/scripts/cluster.sh
 WORK_DIR=""
 BURST_BETS=${CAPACITY_BURST_BETS:-10000}
+BURST_SPREADS_MS=${CAPACITY_BURST_SPREADS_MS:-0 3000}
 BASELINE_BIN=$REPO_ROOT/target/release/broadcast-baseline
 BASELINE_NGINX_DIR=""
 BASELINE_NGINX_PORT=""
@@ -279,7 +287,7 @@ start_baseline() {
   BASELINE_PIDS=()
   for port in "${BASELINE_PORTS[@]}"; do
     "$BASELINE_BIN" --listen "$LOOPBACK:$port" --tick-interval-ms "$1" --frame-bytes "$TICK_BYTES" \
-      >>"$WORK_DIR/baseline-$port.log" 2>&1 &
+      --tick-phase "$BASELINE_PHASE" >>"$WORK_DIR/baseline-$port.log" 2>&1 &
     BASELINE_PIDS+=("$!")
   done
   for port in "${BASELINE_PORTS[@]}"; do
@@ -404,25 +412,33 @@ cluster_needed() {
 }
 
 # run_burst has BURST_BETS players, each with its own funded account, bet in the same betting window
-# (the swarm's --burst mode) and prints how many were acknowledged, how fast, and the errors.
+# (the swarm's --burst mode), once per BURST_SPREADS_MS value, and prints how many were acknowledged, how
+# fast, and the errors.
 run_burst() {
+  local spread
   log "burst: creating $BURST_BETS funded players"
   fixture_tokens "$BURST_BETS"
-  "$REPO_ROOT/target/release/swarm" --url "ws://$LOOPBACK:$NGINX_PORT/ws" --tokens-file "$WORK_DIR/tokens.txt" \
-    --players "$BURST_BETS" --bettors "$BURST_BETS" --burst --duration-s 10 --ramp-per-s 2000 \
-    --source-addresses "$(source_addresses 9)" >"$WORK_DIR/burst.json" 2>"$WORK_DIR/burst.log" || true
-  python3 - "$WORK_DIR/burst.json" <<'PY'
+  for spread in $BURST_SPREADS_MS; do
+    log "burst: $BURST_BETS bets, each sent within $spread ms of the round's start"
+    # The same players bet again in a later round: a bet's client id names its round.
+    "$REPO_ROOT/target/release/swarm" --url "ws://$LOOPBACK:$NGINX_PORT/ws" --tokens-file "$WORK_DIR/tokens.txt" \
+      --players "$BURST_BETS" --bettors "$BURST_BETS" --burst --burst-spread-ms "$spread" --duration-s 10 \
+      --ramp-per-s 2000 --source-addresses "$(source_addresses 9)" >"$WORK_DIR/burst.json" 2>"$WORK_DIR/burst.log" || true
+    python3 - "$WORK_DIR/burst.json" "$spread" <<'PY'
 import json, sys
 text = open(sys.argv[1]).read().strip()
 report = json.loads(text.splitlines()[-1]) if text else {}
 burst = report.get("burst") or {}
-print("\nBurst: %s players connected of %s; bets sent %s, acknowledged %s (%s within the betting window), "
-      "unanswered %s, errors %s; ack p50 %s ms, p99 %s ms, max %s ms; first send to last answer %s ms"
-      % (report.get("connected"), report.get("players"), burst.get("bets_sent"), burst.get("bets_acked"),
-         burst.get("bets_acked_within_window"), burst.get("bets_unanswered"), burst.get("bet_errors"),
-         burst.get("bet_ack_p50_ms"), burst.get("bet_ack_p99_ms"), burst.get("bet_ack_max_ms"),
-         burst.get("first_send_to_last_answer_ms")))
+print("\nBurst, bets sent within %s ms of the round's start: %s players connected of %s; bets sent %s, "
+      "acknowledged %s (%s within the betting window), unanswered %s, errors %s; ack p50 %s ms, p99 %s ms, "
+      "max %s ms; first send to last answer %s ms"
+      % (sys.argv[2], report.get("connected"), report.get("players"), burst.get("bets_sent"),
+         burst.get("bets_acked"), burst.get("bets_acked_within_window"), burst.get("bets_unanswered"),
+         burst.get("bet_errors"), burst.get("bet_ack_p50_ms"), burst.get("bet_ack_p99_ms"),
+         burst.get("bet_ack_max_ms"), burst.get("first_send_to_last_answer_ms")))
 PY
+    sleep 5
+  done
 }
 
 # settle_and_audit waits for open bets to settle, then runs the ledger audit: a load run that loses or

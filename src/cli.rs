@@ -360,19 +360,13 @@ async fn verify_crash(settings: &Settings, options: VerifyOptions) -> anyhow::Re
         let database = Database::connect_lazy(&settings.database);
         let evidence = store::round_evidence(&database.reader, round)
             .await?
-            .ok_or_else(|| anyhow::anyhow!("no crashed round {round}"))?;
+            .ok_or_else(|| anyhow::anyhow!("no finished (crashed or aborted) round {round}"))?;
         let edge = settings
             .crash
             .rooms
             .get(&evidence.room)
             .map_or(options.house_edge_bps, |room| room.house_edge_bps);
-        chain::verify(
-            &evidence.hash,
-            &evidence.salt,
-            edge,
-            evidence.previous_hash.as_ref(),
-            Some(evidence.crash_point),
-        )
+        chain::verify_stored(&evidence, edge)
     } else {
         let hash = options
             .hash

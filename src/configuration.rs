@@ -298,6 +298,8 @@ pub struct SessionSettings {
     /// A write that makes no progress this long (the client stopped reading and the kernel's buffers are
     /// full) drops the connection, close frame or not.
     pub write_stall_timeout_ms: u64,
+    /// WebSockets this node holds at once; an upgrade past it is answered 503 `server_busy`.
+    pub sockets_max: usize,
     /// How long a socket opened without a token may wait before its `auth` message.
     pub auth_timeout_ms: u64,
 }
@@ -458,6 +460,15 @@ pub struct ClusterSettings {
 pub struct AuthSettings {
     pub jwt_secret: SecretString,
     pub token_ttl_s: u64,
+    /// How long a node trusts what it read of a player's token version and logged-out tokens before
+    /// reading them again (a revocation also clears every node's copy at once through pub/sub; this bounds
+    /// a lost message).
+    pub token_version_cache_ms: u64,
+    /// Players whose token standing a node keeps at most (past it, the oldest copies are dropped).
+    pub token_version_cache_entries_max: u32,
+    /// Single logged-out tokens of one player remembered at most until they expire; one more logout
+    /// revokes all the player's tokens instead, so each check reads a bounded list.
+    pub revoked_tokens_per_player_max: u32,
     /// Argon2id cost: memory in KiB and passes. Lower only in tests.
     pub password_hash_memory_kib: u32,
     pub password_hash_iterations: u32,
@@ -575,6 +586,15 @@ impl Settings {
         }
         if self.auth.token_ttl_s == 0 || self.auth.token_ttl_s > 30 * 86_400 {
             return invalid("auth.token_ttl_s", "must be 1 s to 30 days");
+        }
+        if self.auth.token_version_cache_ms > 60_000 {
+            return invalid("auth.token_version_cache_ms", "must be 0 to 60000");
+        }
+        if !(1..=10_000_000).contains(&self.auth.token_version_cache_entries_max) {
+            return invalid("auth.token_version_cache_entries_max", "must be 1 to 10000000");
+        }
+        if !(1..=1_000).contains(&self.auth.revoked_tokens_per_player_max) {
+            return invalid("auth.revoked_tokens_per_player_max", "must be 1 to 1000");
         }
         if !(1024..=1_048_576).contains(&self.auth.password_hash_memory_kib) {
             return invalid("auth.password_hash_memory_kib", "must be 1024 to 1048576");
@@ -708,6 +728,9 @@ impl Settings {
         }
         if !(100..=600_000).contains(&session.write_stall_timeout_ms) {
             return invalid("session.write_stall_timeout_ms", "must be 100 ms to 10 minutes".into());
+        }
+        if !(1..=1_000_000).contains(&session.sockets_max) {
+            return invalid("session.sockets_max", "must be 1 to 1,000,000 sockets".into());
         }
         if self.crash.rooms.is_empty() {
             return invalid("crash.rooms", "at least one room must be configured".into());

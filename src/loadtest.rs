@@ -114,7 +114,8 @@ impl Fixture {
             Ok(_) | Err(TransferError::IdempotencyConflict) => {}
             Err(error) => anyhow::bail!("failed to fund load-test player {}: {error}", player.username),
         }
-        self.keys.issue_player(player.id, player.account, &player.username)
+        self.keys
+            .issue_player(player.id, player.account, &player.username, player.token_version)
     }
 
     async fn create_or_find(&self, username: &Username) -> anyhow::Result<Player> {

@@ -11,6 +11,7 @@ use crate::api::json::JsonLimits;
 use crate::api::middleware;
 use crate::api::rate_limit;
 use crate::api::wallet::TopUpPolicy;
+use crate::auth::revocation::TokenRevocations;
 use crate::auth::{PasswordHasherConfig, TokenKeys};
 use crate::catalog::rtp;
 use crate::cluster::bus::EventBus;
@@ -35,7 +36,7 @@ use crate::providers::service::ProviderWallet;
 use crate::session::actor::{close_code, SessionContext};
 use crate::session::balance::{self, BALANCE_FEED_CAPACITY};
 use crate::session::players::PlayerSockets;
-use crate::session::transport::server::{self, ServerOptions};
+use crate::session::transport::server::{self, OpenSockets, ServerOptions};
 use crate::wallet::observer::BalanceFeed;
 use crate::wallet::Wallet;
 use actix::{Actor, Addr};
@@ -59,6 +60,10 @@ pub struct Application {
     node_id: String,
     drain: Arc<DrainSwitch>,
     server: Server,
+    /// The node's open WebSockets: each lives in a task of its own, which a stop of the server would
+    /// drop, so a graceful stop waits for them (up to `shutdown_timeout`) first.
+    sockets: OpenSockets,
+    shutdown_timeout: Duration,
     wallet: Wallet,
     rooms: CrashRooms,
     leaders: CrashLeaders,
@@ -131,7 +136,8 @@ impl Application {
             .iter()
             .map(|(name, relay)| (namespace.room_channel(name), relay.clone().recipient()))
             .collect::<HashMap<_, _>>();
-        let (players, push) = start_player_pushes(&settings, &wallet, &redis, &namespace);
+        let revocations = TokenRevocations::new(database.writer.clone(), &settings.auth);
+        let (players, push) = start_player_pushes(&settings, &wallet, &redis, &namespace, &revocations);
         relays.insert(namespace.players_channel(), players.clone().recipient());
         listener::start(Listener {
             subscriber,
@@ -185,8 +191,10 @@ impl Application {
             node: node.clone(),
             players,
             push: push.clone(),
+            revocations,
         };
-        let server = build_server(listener, &settings, parts)?;
+        let sockets = OpenSockets::default();
+        let server = build_server(listener, &settings, parts, sockets.clone())?;
         tracing::info!(node_id = %node.node_id, port, url = %node.url, "node listening");
         Ok(Application {
             port,
@@ -195,6 +203,8 @@ impl Application {
             node_id: node.node_id.clone(),
             drain,
             server,
+            sockets,
+            shutdown_timeout: Duration::from_secs(settings.application.shutdown_timeout_s),
             wallet,
             rooms: rooms.relays,
             leaders: rooms.leaders,
@@ -252,6 +262,10 @@ impl Application {
                     room.do_send(CloseAll { code: close_code::GOING_AWAY, reason: "server shutting down; reconnect".into() });
                 }
                 wait_for_handover(&self.leaders, self.handover_timeout).await;
+                let still_open = self.sockets.wait_until_closed(self.shutdown_timeout).await;
+                if still_open > 0 {
+                    tracing::warn!(still_open, "sockets still open at the shutdown timeout; dropping them");
+                }
                 handle.stop(true).await;
                 server.await
             }
@@ -358,6 +372,9 @@ fn start_rooms(
         leaders: CrashLeaders::default(),
         leaderships: Vec::new(),
     };
+    // The relays fan every tick out to this node's sockets, writing to each: on a thread of their own,
+    // a tick never waits behind the rounds', the wallet's or the leaderships' work on the main one.
+    let relay_thread = actix::Arbiter::new().handle();
     for (name, room_settings) in &settings.crash.rooms {
         let leader = LeaderHandle::default();
         let relay = RoomRelay::new(
@@ -371,8 +388,8 @@ fn start_rooms(
                 tick_interval_ms: room_settings.tick_interval_ms,
                 view_key: namespace.room_view_key(name),
             },
-        )
-        .start();
+        );
+        let relay = RoomRelay::start_in_arbiter(&relay_thread, |_| relay);
         let leadership = RoomLeadership::new(
             name.clone(),
             room_settings.clone(),
@@ -394,9 +411,10 @@ fn start_player_pushes(
     wallet: &Wallet,
     redis: &fred::prelude::Client,
     namespace: &Namespace,
+    revocations: &TokenRevocations,
 ) -> (Addr<PlayerSockets>, PlayerPush) {
     let cluster = &settings.cluster;
-    let players = PlayerSockets::new(cluster.relay_mailbox_capacity as usize).start();
+    let players = PlayerSockets::new(cluster.relay_mailbox_capacity as usize, revocations.clone()).start();
     let bus = EventBus::start(redis.clone(), cluster.publish_queue_capacity as usize, "players");
     let push = PlayerPush::new(bus, namespace);
     let (feed, changes) = BalanceFeed::channel(BALANCE_FEED_CAPACITY);
@@ -476,9 +494,15 @@ struct ServerParts {
     node: NodeInfo,
     players: Addr<PlayerSockets>,
     push: PlayerPush,
+    revocations: TokenRevocations,
 }
 
-fn build_server(listener: TcpListener, settings: &Settings, parts: ServerParts) -> anyhow::Result<Server> {
+fn build_server(
+    listener: TcpListener,
+    settings: &Settings,
+    parts: ServerParts,
+    sockets: OpenSockets,
+) -> anyhow::Result<Server> {
     let ServerParts {
         forwarder,
         sentinels,
@@ -498,6 +522,7 @@ fn build_server(listener: TcpListener, settings: &Settings, parts: ServerParts) 
         node,
         players,
         push,
+        revocations,
     } = parts;
     let auto_cashout_max = settings
         .crash
@@ -523,9 +548,11 @@ fn build_server(listener: TcpListener, settings: &Settings, parts: ServerParts) 
         players,
         rate_limiter: rate_limiter.clone(),
         rate_limits: rate_limits.clone(),
+        revocations: revocations.clone(),
     });
     let rate_limiter = web::Data::new(rate_limiter);
     let rate_limits = web::Data::new(rate_limits);
+    let revocations = web::Data::new(revocations);
     let push = web::Data::new(push);
     let drain = web::Data::from(drain);
     let namespace = web::Data::new(namespace);
@@ -588,6 +615,7 @@ fn build_server(listener: TcpListener, settings: &Settings, parts: ServerParts) 
             .app_data(redis.clone())
             .app_data(readiness.clone())
             .app_data(keys.clone())
+            .app_data(revocations.clone())
             .app_data(hasher.clone())
             .app_data(admin.clone())
             .app_data(limits.clone())
@@ -606,6 +634,8 @@ fn build_server(listener: TcpListener, settings: &Settings, parts: ServerParts) 
         workers: settings.application.workers,
         shutdown_timeout_s: settings.application.shutdown_timeout_s,
         client_request_timeout: Duration::from_secs(10),
+        sockets,
+        sockets_max: settings.session.sockets_max,
     };
     Ok(server::serve(listener, options, app)?)
 }

@@ -322,6 +322,7 @@ export function socketUrl(path, params) {
 /** Close codes of the game server (README, WebSocket protocol). */
 export const CLOSE_GOING_AWAY = 1001;
 export const CLOSE_UNAUTHENTICATED = 4001;
+export const CLOSE_TOKEN_REVOKED = 4003;
 
 /**
  * A WebSocket that reconnects with exponential backoff (0.5 s doubling to 10 s, with jitter) until

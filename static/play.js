@@ -7,7 +7,7 @@
 import {
   api, ApiError, byTestId, clearRefusals, el, formatMicros, formatMultiplier, formatTime, messageArea,
   microsToJson, parseMultiplier, parseUnits, randomId, ReconnectingSocket, show, showBalance, showRefusal, socketUrl,
-  toMicros, CLOSE_UNAUTHENTICATED,
+  toMicros, CLOSE_UNAUTHENTICATED, CLOSE_TOKEN_REVOKED,
 } from './common.js';
 import { createCurve, formatHundredths } from './curve.js';
 
@@ -199,7 +199,7 @@ function connect() {
       ui.connection.dataset.state = text.split(' ')[0];
     },
     onClose({ code, reason, wasOpen }) {
-      if (code === CLOSE_UNAUTHENTICATED) {
+      if (code === CLOSE_UNAUTHENTICATED || code === CLOSE_TOKEN_REVOKED) {
         logout(`please log in again: ${reason || 'the session was refused'}`);
         return false;
       }
@@ -655,7 +655,11 @@ ui.authForm.addEventListener('submit', (event) => {
   authenticate('login');
 });
 ui.signup.addEventListener('click', () => authenticate('signup'));
-ui.logout.addEventListener('click', () => logout());
+ui.logout.addEventListener('click', () => {
+  // The server forgets the token too (its sockets close on every node); the page logs out either way.
+  if (state.token) api('/api/v1/auth/logout', { method: 'POST', token: state.token }).catch(() => {});
+  logout();
+});
 ui.topUp.addEventListener('click', topUp);
 ui.betForm.addEventListener('submit', placeBet);
 ui.cashout.addEventListener('click', cashOut);

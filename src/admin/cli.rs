@@ -36,6 +36,8 @@ pub enum AdminCommand {
     Broadcast { message: String },
     /// Drain a node: it hands its rooms over, tells its players to reconnect, and exits.
     Drain { node_id: String },
+    /// Revoke every token of a player: they are refused everywhere and their sockets closed (4003).
+    RevokeTokens { player_id: uuid::Uuid },
     /// Run the ledger audit.
     Audit,
     /// The latest operator actions.
@@ -66,6 +68,11 @@ pub async fn run(settings: &Settings, options: AdminOptions) -> anyhow::Result<(
             Some(json!({ "message": message })),
         ),
         AdminCommand::Drain { node_id } => (reqwest::Method::POST, format!("nodes/{node_id}/drain"), None),
+        AdminCommand::RevokeTokens { player_id } => (
+            reqwest::Method::POST,
+            format!("players/{player_id}/revoke-tokens"),
+            None,
+        ),
         AdminCommand::Audit => (reqwest::Method::GET, "audit".to_owned(), None),
         AdminCommand::Actions { limit } => (reqwest::Method::GET, format!("actions?limit={limit}"), None),
     };

@@ -10,6 +10,7 @@ pub mod economy;
 pub mod provider_rounds;
 pub mod rtp;
 pub mod stats;
+pub mod tokens;
 
 use crate::api::error::ApiError;
 use crate::api::json::BoundedJson;
@@ -43,6 +44,10 @@ pub fn configure(config: &mut web::ServiceConfig) {
         web::scope("/admin")
             .route("/login", web::post().to(login))
             .route("/players/{player_id}/deposit", web::post().to(deposit))
+            .route(
+                "/players/{player_id}/revoke-tokens",
+                web::post().to(tokens::revoke_tokens),
+            )
             .route("/audit", web::get().to(run_audit))
             .route("/audit/last", web::get().to(stats::last_audit))
             .route("/cluster", web::get().to(cluster::cluster))

@@ -4,13 +4,16 @@ use super::error::ApiError;
 use super::json::BoundedJson;
 use super::rate_limit::{LoginGuard, RateLimitPolicy};
 use crate::auth::extract::AuthenticatedPlayer;
+use crate::auth::revocation::{Revoked, TokenRevocations};
 use crate::auth::{PasswordHasherConfig, TokenKeys};
+use crate::cluster::push::PlayerPush;
 use crate::cluster::rate_limit::RateLimiter;
 use crate::configuration::Settings;
 use crate::db::Database;
 use crate::economy::referrals::{self, ReferralCode, ReferralPolicy, ReferralView, Referrer};
 use crate::players::protection::{self, Status};
 use crate::players::{self, SignupError, Username};
+use crate::session::players::announce_revocation;
 use crate::wallet::{history, Wallet};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
@@ -82,7 +85,7 @@ pub async fn signup(
         _ => None,
     };
     let token = keys
-        .issue_player(player.id, player.account, &player.username)
+        .issue_player(player.id, player.account, &player.username, player.token_version)
         .map_err(ApiError::internal)?;
     Ok(HttpResponse::Created().json(json!({
         "player": player,
@@ -141,7 +144,7 @@ pub async fn login(
     let player = player.filter(|_| verified).ok_or_else(invalid)?;
     refuse_unless_active(&database, &player).await?;
     let token = keys
-        .issue_player(player.id, player.account, &player.username)
+        .issue_player(player.id, player.account, &player.username, player.token_version)
         .map_err(ApiError::internal)?;
     Ok(HttpResponse::Ok().json(json!({ "player": player, "token": token, "token_type": "Bearer" })))
 }
@@ -201,4 +204,26 @@ fn hashing_failed(error: anyhow::Error) -> ApiError {
         Some(busy) => ApiError::unavailable("auth_busy", busy.to_string()),
         None => ApiError::internal(error),
     }
+}
+
+/// `POST /api/v1/auth/logout`: revokes the token presented (its id is refused until it expires) and
+/// closes the sockets it opened, on every node. A token from before logout existed has no id: logging
+/// it out revokes all the player's tokens (`"scope": "all_tokens"`), as does one more logout than
+/// `auth.revoked_tokens_per_player_max` within a token's lifetime.
+pub async fn logout(
+    player: AuthenticatedPlayer,
+    revocations: web::Data<TokenRevocations>,
+    push: web::Data<PlayerPush>,
+) -> Result<HttpResponse, ApiError> {
+    let revoked = revocations
+        .revoke_token(player.player_id, player.token.jti, player.token.expires_at)
+        .await
+        .map_err(ApiError::internal)?;
+    announce_revocation(&push, player.player_id, revoked);
+    let scope = match revoked {
+        Revoked::Token { .. } => "token",
+        Revoked::AllBefore { .. } => "all_tokens",
+    };
+    tracing::info!(player_id = %player.player_id, scope, "player logged out");
+    Ok(HttpResponse::Ok().json(json!({ "logged_out": true, "scope": scope })))
 }

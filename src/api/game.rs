@@ -2,14 +2,14 @@
 
 use super::error::ApiError;
 use super::json::BoundedJson;
-use crate::auth::extract::{verify_token, AuthenticatedPlayer};
+use crate::auth::extract::{refuse_if_revoked, verify_token, AuthenticatedPlayer};
 use crate::configuration::{SessionSettings, Settings};
 use crate::db::Database;
 use crate::fair::crash::parse_hash;
 use crate::games::crash::relay::GetState;
 use crate::games::crash::room::Cashout;
 use crate::games::crash::{chain, store, GameError};
-use crate::session::actor::{parse_bet, viewer_from_claims, BetRequest, PlayerSession, SessionContext};
+use crate::session::actor::{parse_bet, viewer_from_claims, BetRequest, PlayerSession, SessionContext, Viewer};
 use crate::session::transport::server::Accept;
 use crate::session::transport::SocketLimits;
 use actix::Actor;
@@ -56,6 +56,10 @@ pub async fn socket(
         Some(token) => Some(verify_token(&context.keys, token).and_then(viewer_from_claims)?),
         None => None,
     };
+    // A revoked token is refused before the upgrade too (the session checks again once registered).
+    if let Some(Viewer::Player(player)) = &viewer {
+        refuse_if_revoked(&context.revocations, player).await?;
+    }
     let room_name = room_name(&context, query.room)?;
     let room = context.rooms.get(&room_name).map_err(ApiError::from)?.clone();
     let context = context.into_inner();
@@ -171,8 +175,9 @@ pub struct RoundsQuery {
     limit: Option<u32>,
 }
 
-/// `GET /api/v1/game/rounds?room=`: crashed rounds with their revealed hashes, from the reader pool, and
-/// the room's salt and terminating hash.
+/// `GET /api/v1/game/rounds?room=`: finished rounds (`status` `crashed`, or `aborted` once refunded) with
+/// their revealed hashes and crash points, from the reader pool, and the room's salt and terminating hash.
+/// No round of the chain is left out, so each listed hash hashes to the next one listed.
 pub async fn rounds(
     query: web::Query<RoundsQuery>,
     context: web::Data<SessionContext>,
@@ -231,7 +236,7 @@ pub async fn verify_crash(
                 ApiError::new(
                     actix_web::http::StatusCode::NOT_FOUND,
                     "round_not_found",
-                    "no crashed round has this id",
+                    "no finished (crashed or aborted) round has this id",
                 )
             })?;
         let edge = settings
@@ -239,13 +244,7 @@ pub async fn verify_crash(
             .rooms
             .get(&evidence.room)
             .map_or(100, |room| room.house_edge_bps);
-        let verdict = chain::verify(
-            &evidence.hash,
-            &evidence.salt,
-            edge,
-            evidence.previous_hash.as_ref(),
-            Some(evidence.crash_point),
-        );
+        let verdict = chain::verify_stored(&evidence, edge);
         return Ok(HttpResponse::Ok().json(verdict));
     }
     let hash = body.hash.as_deref().and_then(parse_hash).ok_or_else(invalid_hash)?;

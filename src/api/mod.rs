@@ -46,6 +46,7 @@ pub fn configure(config: &mut web::ServiceConfig, dev_top_up_enabled: bool) {
             web::scope("/api/v1")
                 .route("/auth/signup", web::post().to(auth::signup))
                 .route("/auth/login", web::post().to(auth::login))
+                .route("/auth/logout", web::post().to(auth::logout))
                 .route("/me", web::get().to(auth::me))
                 .route("/wallet/balance", web::get().to(wallet::balance))
                 .route("/wallet/transactions", web::get().to(wallet::transactions))

@@ -1,12 +1,15 @@
 //! Request extractors: a request handler that takes `AuthenticatedPlayer` or `AdminUser` only runs for
-//! a valid bearer token of that role.
+//! a valid bearer token of that role. A player token must also not have been revoked (logout, or the
+//! operator's revocation; see `revocation`).
 
+use super::revocation::TokenRevocations;
 use super::{Claims, Role, TokenError, TokenKeys};
 use crate::api::error::ApiError;
 use crate::wallet::ledger::AccountId;
 use actix_web::dev::Payload;
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, FromRequest, HttpRequest};
+use futures_util::future::LocalBoxFuture;
 use std::future::{ready, Ready};
 use uuid::Uuid;
 
@@ -16,6 +19,17 @@ pub struct AuthenticatedPlayer {
     pub player_id: Uuid,
     pub account: AccountId,
     pub username: String,
+    pub token: TokenIdentity,
+}
+
+/// Which token a player presented: what logout and revocation go by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TokenIdentity {
+    /// Absent in tokens issued before logout existed.
+    pub jti: Option<Uuid>,
+    pub version: i64,
+    /// Unix seconds.
+    pub expires_at: i64,
 }
 
 /// The admin, identified by a valid admin token.
@@ -69,7 +83,49 @@ pub fn player_from_claims(claims: Claims) -> Result<AuthenticatedPlayer, ApiErro
         player_id,
         account: AccountId(account),
         username: claims.name.unwrap_or_default(),
+        token: TokenIdentity {
+            jti: claims.jti,
+            version: claims.ver,
+            expires_at: claims.exp,
+        },
     })
+}
+
+/// Refuses a player token that was logged out or revoked (401 `token_revoked`). Postgres unreachable is
+/// 503 `auth_unavailable`: the token can be neither admitted nor refused.
+pub async fn refuse_if_revoked(revocations: &TokenRevocations, player: &AuthenticatedPlayer) -> Result<(), ApiError> {
+    let token = player.token;
+    let admitted = revocations
+        .admits(player.player_id, token.version, token.jti)
+        .await
+        .map_err(|error| {
+            tracing::warn!(
+                error = format!("{error:#}"),
+                "could not check a token against revocations"
+            );
+            ApiError::unavailable(
+                "auth_unavailable",
+                "the token cannot be checked right now; try again shortly",
+            )
+        })?;
+    if admitted {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "token_revoked",
+            "the token was revoked (logged out); log in again",
+        ))
+    }
+}
+
+async fn checked_player(request: HttpRequest) -> Result<AuthenticatedPlayer, ApiError> {
+    let player = player_from(&request)?;
+    let revocations = request
+        .app_data::<web::Data<TokenRevocations>>()
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("token revocations are not registered")))?;
+    refuse_if_revoked(revocations, &player).await?;
+    Ok(player)
 }
 
 fn admin_from(request: &HttpRequest) -> Result<AdminUser, ApiError> {
@@ -82,10 +138,10 @@ fn admin_from(request: &HttpRequest) -> Result<AdminUser, ApiError> {
 
 impl FromRequest for AuthenticatedPlayer {
     type Error = ApiError;
-    type Future = Ready<Result<Self, ApiError>>;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(player_from(request))
+        Box::pin(checked_player(request.clone()))
     }
 }
 

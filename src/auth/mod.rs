@@ -1,6 +1,7 @@
 //! Authentication: Argon2id password hashes and HS256 JWTs for players and the admin.
 
 pub mod extract;
+pub mod revocation;
 
 use crate::configuration::AuthSettings;
 use crate::wallet::ledger::AccountId;
@@ -33,6 +34,14 @@ pub struct Claims {
     pub name: Option<String>,
     pub iat: i64,
     pub exp: i64,
+    /// A player token's id, for logging out this one token (absent in tokens issued before logout
+    /// existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jti: Option<Uuid>,
+    /// The player's token version at issue; a token older than the player's current version is revoked.
+    /// Tokens issued before versions existed read as 0, the version every player starts with.
+    #[serde(default)]
+    pub ver: i64,
 }
 
 /// Why a token was refused.
@@ -62,14 +71,26 @@ impl TokenKeys {
         }
     }
 
-    pub fn issue_player(&self, player: Uuid, account: AccountId, username: &str) -> anyhow::Result<String> {
-        self.issue_named(
-            player.to_string(),
-            Role::Player,
-            Some(account.0),
-            Some(username),
-            self.ttl_s,
-        )
+    /// A player token at the player's current `token_version`, with its own id (`jti`) for logout.
+    pub fn issue_player(
+        &self,
+        player: Uuid,
+        account: AccountId,
+        username: &str,
+        token_version: i64,
+    ) -> anyhow::Result<String> {
+        let claims = Claims {
+            jti: Some(Uuid::new_v4()),
+            ver: token_version,
+            ..self.claims(
+                player.to_string(),
+                Role::Player,
+                Some(account.0),
+                Some(username),
+                self.ttl_s,
+            )
+        };
+        self.sign(&claims)
     }
 
     pub fn issue_admin(&self, username: &str) -> anyhow::Result<String> {
@@ -89,16 +110,25 @@ impl TokenKeys {
         name: Option<&str>,
         ttl_s: i64,
     ) -> anyhow::Result<String> {
+        self.sign(&self.claims(sub, role, account, name, ttl_s))
+    }
+
+    fn claims(&self, sub: String, role: Role, account: Option<i64>, name: Option<&str>, ttl_s: i64) -> Claims {
         let now = chrono::Utc::now().timestamp();
-        let claims = Claims {
+        Claims {
             sub,
             role,
             account,
             name: name.map(str::to_owned),
             iat: now,
             exp: now.saturating_add(ttl_s),
-        };
-        jsonwebtoken::encode(&Header::default(), &claims, &self.encoding).context("failed to sign a token")
+            jti: None,
+            ver: 0,
+        }
+    }
+
+    fn sign(&self, claims: &Claims) -> anyhow::Result<String> {
+        jsonwebtoken::encode(&Header::default(), claims, &self.encoding).context("failed to sign a token")
     }
 
     pub fn verify(&self, token: &str) -> Result<Claims, TokenError> {
@@ -204,6 +234,9 @@ mod tests {
         AuthSettings {
             jwt_secret: SecretString::from("0123456789abcdef0123456789abcdef"),
             token_ttl_s: 60,
+            token_version_cache_ms: 1000,
+            token_version_cache_entries_max: 100,
+            revoked_tokens_per_player_max: 4,
             password_hash_memory_kib: 1024,
             password_hash_iterations: 1,
             password_hash_concurrency_max: 2,
@@ -215,15 +248,29 @@ mod tests {
     fn tokens_round_trip_and_expire() {
         let keys = TokenKeys::new(&settings());
         let player = Uuid::new_v4();
-        let token = keys.issue_player(player, AccountId(7), "alice").unwrap();
+        let token = keys.issue_player(player, AccountId(7), "alice", 3).unwrap();
         let claims = keys.verify(&token).unwrap();
         assert_eq!(
-            (claims.sub, claims.role, claims.account),
-            (player.to_string(), Role::Player, Some(7))
+            (claims.sub, claims.role, claims.account, claims.ver),
+            (player.to_string(), Role::Player, Some(7), 3)
         );
+        assert!(claims.jti.is_some(), "a player token has its own id");
         let expired = keys.issue("x".into(), Role::Player, Some(7), -10).unwrap();
         assert_eq!(keys.verify(&expired).unwrap_err(), TokenError::Expired);
         assert_eq!(keys.verify("not.a.token").unwrap_err(), TokenError::Invalid);
+    }
+
+    #[test]
+    fn a_token_from_before_versions_reads_as_version_zero_without_an_id() {
+        let keys = TokenKeys::new(&settings());
+        let now = chrono::Utc::now().timestamp();
+        let old_claims = serde_json::json!({
+            "sub": Uuid::new_v4().to_string(), "role": "player", "account": 7, "name": "old",
+            "iat": now, "exp": now + 60,
+        });
+        let token = jsonwebtoken::encode(&Header::default(), &old_claims, &keys.encoding).unwrap();
+        let claims = keys.verify(&token).unwrap();
+        assert_eq!((claims.ver, claims.jti), (0, None));
     }
 
     #[test]

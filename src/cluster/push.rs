@@ -18,11 +18,25 @@ pub enum Addressee {
     Account(i64),
 }
 
-/// What travels on the players channel: the addressee and the frame, as the socket will carry it.
+/// Which of a player's tokens were revoked (see `auth::revocation`): their sockets are closed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "scope")]
+pub enum RevokedTokens {
+    /// One logged-out token, by its id (`jti`).
+    Token { jti: Uuid },
+    /// Every token of a version below `version`.
+    AllBefore { version: i64 },
+}
+
+/// What travels on the players channel: the addressee and the frame, as the socket will carry it, or
+/// (with an empty frame) the news that some of the addressee's tokens were revoked.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlayerEnvelope {
     pub to: Addressee,
+    #[serde(default)]
     pub frame: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked: Option<RevokedTokens>,
 }
 
 /// The publishing side, cloned wherever something must reach a player (the wallet's balance changes, a
@@ -51,8 +65,26 @@ impl PlayerPush {
 
     /// Sends a frame already encoded (as `session::protocol` makes them) to every socket of `to`.
     pub fn frame_to(&self, to: Addressee, frame: String) {
-        let envelope = PlayerEnvelope { to, frame };
-        let text = serde_json::to_string(&envelope).expect("an envelope of strings and ids always serializes");
+        self.publish(&PlayerEnvelope {
+            to,
+            frame,
+            revoked: None,
+        });
+    }
+
+    /// Tells every node that `revoked` tokens of `player_id` are void: each node forgets what it cached of
+    /// the player's tokens and closes the sockets that hold one. At most once, like every push: a node
+    /// that misses it refuses the tokens on its next read (`auth.token_version_cache_ms` at most).
+    pub fn revoked(&self, player_id: Uuid, revoked: RevokedTokens) {
+        self.publish(&PlayerEnvelope {
+            to: Addressee::Player(player_id),
+            frame: String::new(),
+            revoked: Some(revoked),
+        });
+    }
+
+    fn publish(&self, envelope: &PlayerEnvelope) {
+        let text = serde_json::to_string(envelope).expect("an envelope of strings and ids always serializes");
         self.bus.publish(&self.channel, ByteString::from(text));
     }
 }

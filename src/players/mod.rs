@@ -60,6 +60,9 @@ pub struct Player {
     pub created_at: DateTime<Utc>,
     /// The code other players sign up with to be referred by this one.
     pub referral_code: String,
+    /// The version new tokens carry; bumping it revokes every older token (`auth::revocation`).
+    #[serde(skip)]
+    pub token_version: i64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -148,6 +151,7 @@ async fn create_once(
         account: AccountId(account),
         created_at: row.try_get("created_at")?,
         referral_code: referral_code.as_str().to_owned(),
+        token_version: 0,
     };
     Ok((player, status))
 }
@@ -159,13 +163,15 @@ fn player_from_row(row: &sqlx::postgres::PgRow) -> Result<Player, sqlx::Error> {
         account: AccountId(row.try_get("account_id")?),
         created_at: row.try_get("created_at")?,
         referral_code: row.try_get("referral_code")?,
+        token_version: row.try_get("token_version")?,
     })
 }
 
 /// The player with this username (in any case) and their password hash.
 pub async fn find_credentials(pool: &PgPool, username: &str) -> Result<Option<(Player, String)>, sqlx::Error> {
     let row = sqlx::query(
-        "SELECT id, username, account_id, created_at, referral_code, password_hash FROM players WHERE lower(username) = lower($1)",
+        "SELECT id, username, account_id, created_at, referral_code, token_version, password_hash FROM players
+         WHERE lower(username) = lower($1)",
     )
     .bind(username)
     .fetch_optional(pool)
@@ -175,9 +181,11 @@ pub async fn find_credentials(pool: &PgPool, username: &str) -> Result<Option<(P
 }
 
 pub async fn find(pool: &PgPool, id: Uuid) -> Result<Option<Player>, sqlx::Error> {
-    let row = sqlx::query("SELECT id, username, account_id, created_at, referral_code FROM players WHERE id = $1")
-        .bind(id)
-        .fetch_optional(pool)
-        .await?;
+    let row = sqlx::query(
+        "SELECT id, username, account_id, created_at, referral_code, token_version FROM players WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await?;
     row.map(|row| player_from_row(&row)).transpose()
 }

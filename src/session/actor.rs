@@ -10,6 +10,7 @@ use super::transport::{Incoming, SendFailure, Transport};
 use crate::api::error::ApiError;
 use crate::api::rate_limit::RateLimitPolicy;
 use crate::auth::extract::{player_from_claims, verify_token, AuthenticatedPlayer};
+use crate::auth::revocation::TokenRevocations;
 use crate::auth::{Claims, Role, TokenKeys};
 use crate::cluster::rate_limit::RateLimiter;
 use crate::configuration::SessionSettings;
@@ -37,6 +38,9 @@ pub mod close_code {
     pub const UNAUTHENTICATED: u16 = 4001;
     /// No message or pong within the client timeout.
     pub const HEARTBEAT_TIMEOUT: u16 = 4002;
+    /// The socket's token was revoked (the player logged it out, or the operator revoked the player's
+    /// tokens): log in again before reconnecting.
+    pub const TOKEN_REVOKED: u16 = 4003;
     /// The client did not read its frames fast enough.
     pub const SLOW_CONSUMER: u16 = 4008;
     /// The client kept sending messages over its rate limit (`rate_limits.ws_messages_per_socket_per_s`)
@@ -92,6 +96,8 @@ pub struct SessionContext {
     /// Bets and cashouts count against the player's cluster-wide limit, as REST calls do.
     pub rate_limiter: RateLimiter,
     pub rate_limits: RateLimitPolicy,
+    /// Refuses logged-out and revoked tokens.
+    pub revocations: TokenRevocations,
 }
 
 /// Who a socket speaks for once authenticated.
@@ -140,6 +146,7 @@ fn close_reason_label(code: u16) -> &'static str {
         close_code::POLICY_VIOLATION => "policy_violation",
         close_code::UNAUTHENTICATED => "unauthenticated",
         close_code::HEARTBEAT_TIMEOUT => "heartbeat_timeout",
+        close_code::TOKEN_REVOKED => "token_revoked",
         close_code::SLOW_CONSUMER => "slow_consumer",
         close_code::RATE_LIMITED => "rate_limited",
         _ => "other",
@@ -257,7 +264,10 @@ impl PlayerSession {
     }
 
     /// Joins the room and sends `initial_state` with the player's bets and balance (a spectator gets
-    /// neither).
+    /// neither). A player's socket is first registered with the node's directory, then its token checked
+    /// against revocations: a revocation announced before the registration was already in the cache's
+    /// view, one announced after it finds the socket. The session handles nothing else meanwhile, so a
+    /// revoked token never bets.
     fn join_room(&mut self, ctx: &mut Context<Self>) {
         let player = match &self.viewer {
             None => return,
@@ -267,14 +277,37 @@ impl PlayerSession {
                 None
             }
         };
-        if let Some(player) = &player {
-            self.context.players.do_send(Register {
-                session_id: self.id,
-                player_id: player.player_id,
-                account: player.account.0,
-                control: ctx.address().recipient(),
-            });
-        }
+        let Some(player) = player else {
+            self.subscribe(None, ctx);
+            return;
+        };
+        let registered = self.context.players.send(Register {
+            session_id: self.id,
+            player_id: player.player_id,
+            account: player.account.0,
+            token: player.token,
+            control: ctx.address().recipient(),
+        });
+        let revocations = self.context.revocations.clone();
+        let checked = async move {
+            // Undeliverable only while the node stops; the check still decides.
+            let _ = registered.await;
+            revocations
+                .admits(player.player_id, player.token.version, player.token.jti)
+                .await
+                .map(|admitted| (admitted, player))
+        };
+        ctx.wait(checked.into_actor(self).map(|checked, session, ctx| match checked {
+            Ok((true, player)) => session.subscribe(Some(player), ctx),
+            Ok((false, _)) => session.close(close_code::TOKEN_REVOKED, "the token was revoked; log in again", ctx),
+            Err(error) => {
+                tracing::warn!(error = format!("{error:#}"), "could not check a socket's token");
+                session.close(close_code::GOING_AWAY, "the token cannot be checked right now", ctx)
+            }
+        }));
+    }
+
+    fn subscribe(&mut self, player: Option<AuthenticatedPlayer>, ctx: &mut Context<Self>) {
         let subscribe = self.room.send(Subscribe {
             session_id: self.id,
             player_id: player.as_ref().map(|player| player.player_id),

@@ -2,7 +2,8 @@
 //! `server`), the socket is served by a lean task of our own (`connection`) with buffers we size, not by
 //! actix-http's 8 KiB read and write buffers. A `Transport` is a cheap, cloneable handle onto the socket's
 //! bounded queue of pre-encoded frames: a frame is queued without waiting, from any thread, so rooms push
-//! ticks straight into it with no actor hop. A full queue means the client is too slow.
+//! ticks straight into it with no actor hop; when nothing waits, the frame is written to the socket right
+//! there, without waking the connection's task. A full queue means the client is too slow.
 //!
 //! Server frames are unmasked, so a room encodes each event's whole frame once (`Frame::text`) and the
 //! same reference-counted bytes are queued to every socket.

@@ -23,6 +23,7 @@ mod rate_limits;
 mod reality_check;
 mod recovery;
 mod responsible_gaming;
+mod revocation;
 mod rtp;
 mod shop;
 mod slots;

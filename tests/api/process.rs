@@ -118,7 +118,9 @@ fn start_node(settings: &game_cluster::configuration::Settings) -> (Child, mpsc:
 }
 
 /// A node killed with SIGKILL in the middle of a round: on restart, recovery refunds the open bet of the
-/// unfinished round exactly once, no bet stays open, the audit passes, and play goes on.
+/// unfinished round exactly once, no bet stays open, the audit passes, and play goes on. The aborted round
+/// is listed with its hash and crash point, one hash apart from the round after it and from the chain's
+/// terminating hash, and verifies through the API and the CLI.
 #[actix_web::test]
 async fn a_killed_node_recovers_every_open_bet_on_restart() {
     use futures_util::SinkExt;
@@ -158,10 +160,14 @@ async fn a_killed_node_recovers_every_open_bet_on_restart() {
         .await
         .unwrap();
     let room = &settings.crash.rooms["aviator"];
+    let crash_point = |link: &game_cluster::fair::crash::GameHash| {
+        game_cluster::fair::crash::crash_point(&room.salt, link, room.house_edge_bps)
+    };
     let chain = loop {
-        // A first game that runs long enough (at least 3x, about 18 s) to be killed in the middle.
+        // A first game that runs long enough (at least 3x, about 18 s) to be killed in the middle, and a
+        // second one short enough (at most 2x, about 12 s) to wait for.
         let chain = game_cluster::fair::crash::generate_chain(3);
-        if game_cluster::fair::crash::crash_point(&room.salt, &chain[1], room.house_edge_bps) >= 300 {
+        if crash_point(&chain[1]) >= 300 && crash_point(&chain[0]) <= 200 {
             break chain;
         }
     };
@@ -192,7 +198,7 @@ async fn a_killed_node_recovers_every_open_bet_on_restart() {
         "the stake was taken before the kill"
     );
 
-    let (mut restarted, _lines, _) = start_node(&settings);
+    let (mut restarted, _lines, restarted_port) = start_node(&settings);
     // The dead process's lease expires first (its TTL), then the restarted node leads and recovers.
     let deadline = std::time::Instant::now() + Duration::from_millis(settings.cluster.lease_ttl_ms + 5_000);
     let statuses = loop {
@@ -217,7 +223,78 @@ async fn a_killed_node_recovers_every_open_bet_on_restart() {
     let report = game_cluster::wallet::audit::run(&pool).await.unwrap();
     assert!(report.ok, "{:?}", report.breaches);
 
+    let base = format!("http://127.0.0.1:{restarted_port}");
+    let rounds = wait_for_rounds(&client, &base, 2).await;
+    let expected = [(&chain[0], "crashed"), (&chain[1], "aborted")];
+    for (round, (link, status)) in rounds.iter().zip(expected) {
+        assert_eq!(round["status"], status, "{round}");
+        assert_eq!(round["hash"], hex::encode(link), "{round}");
+        let hundredths = (round["crash_point"].as_f64().unwrap() * 100.0).round() as u32;
+        assert_eq!(hundredths, crash_point(link), "{round}");
+    }
+    assert!(rounds[1]["crashed_at"].is_null(), "an aborted round never crashed");
+    let sha256 = |text: &Value| {
+        let bytes = hex::decode(text.as_str().unwrap()).unwrap();
+        hex::encode(<sha2::Sha256 as sha2::Digest>::digest(bytes))
+    };
+    assert_eq!(sha256(&rounds[0]["hash"]), rounds[1]["hash"], "no game skipped");
+    assert_eq!(
+        sha256(&rounds[1]["hash"]),
+        hex::encode(chain[2]),
+        "the aborted game was the first"
+    );
+
+    let aborted = rounds[1]["round_id"].as_i64().unwrap();
+    let verdict: Value = client
+        .post(format!("{base}/api/v1/game/verify"))
+        .json(&json!({ "round_id": aborted }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            &verdict["status"],
+            &verdict["previous_hash_matches"],
+            &verdict["crash_point_matches"]
+        ),
+        (&json!("aborted"), &json!(true), &json!(true)),
+        "{verdict}"
+    );
+    let cli = binary(&settings)
+        .args(["verify", "--round", &aborted.to_string()])
+        .output()
+        .unwrap();
+    assert!(cli.status.success(), "{}", String::from_utf8_lossy(&cli.stderr));
+    assert!(String::from_utf8_lossy(&cli.stdout).contains("\"aborted\""));
+
     stop_with_sigterm(&mut restarted);
+}
+
+/// The room's listed rounds once there are `count` of them (newest first).
+async fn wait_for_rounds(client: &reqwest::Client, base: &str, count: usize) -> Vec<serde_json::Value> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(PROCESS_WAIT_S);
+    loop {
+        let listed: serde_json::Value = client
+            .get(format!("{base}/api/v1/game/rounds?room=aviator"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let rounds = listed["rounds"].as_array().cloned().unwrap_or_default();
+        if rounds.len() >= count {
+            return rounds;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{count} rounds were never listed: {listed}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
 
 /// The next JSON text message on a raw test socket.

@@ -50,6 +50,23 @@ impl RawSocket {
         raw
     }
 
+    /// Sends the upgrade request for `token` and returns the answer's head, whatever it is.
+    async fn try_upgrade(app: &TestApp, token: &str) -> (RawSocket, String) {
+        let address: std::net::SocketAddr = app.address.trim_start_matches("http://").parse().unwrap();
+        let stream = TcpStream::connect(address).await.expect("the connection opens");
+        let mut raw = RawSocket {
+            stream,
+            received: Vec::new(),
+        };
+        let request = format!(
+            "GET /ws?token={token}&room=aviator HTTP/1.1\r\nHost: {address}\r\nUpgrade: websocket\r\n\
+             Connection: Upgrade\r\nSec-WebSocket-Key: {SAMPLE_KEY}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        );
+        raw.stream.write_all(request.as_bytes()).await.unwrap();
+        let head = raw.response_head().await;
+        (raw, head)
+    }
+
     async fn response_head(&mut self) -> String {
         loop {
             if let Some(end) = self.received.windows(4).position(|window| window == b"\r\n\r\n") {
@@ -221,4 +238,40 @@ async fn a_socket_that_never_reads_is_dropped_without_delaying_the_others() {
         "ticks stay on schedule: the longest gap was {:?} (the stuck socket was dropped after {dropped_after:?})",
         longest_gap.get()
     );
+}
+
+/// A node holds at most `session.sockets_max` WebSockets: one more is answered 503 `server_busy` in the
+/// error envelope (nginx then tries another node), and a closed socket frees its place.
+#[actix_web::test]
+async fn a_node_at_its_socket_limit_answers_busy_until_a_socket_closes() {
+    let mut settings = crate::helpers::test_settings();
+    settings.session.sockets_max = 2;
+    crate::helpers::create_database(&mut settings).await;
+    let app = crate::helpers::spawn_app_with(settings).await;
+    let player = app.signup("socket-limit").await;
+    let first = RawSocket::connect(&app, &player.token, None).await;
+    let _second = RawSocket::connect(&app, &player.token, None).await;
+
+    let (mut refused, head) = RawSocket::try_upgrade(&app, &player.token).await;
+    assert!(head.starts_with("HTTP/1.1 503"), "a third socket is refused: {head}");
+    assert!(head.to_ascii_lowercase().contains("retry-after: 1"), "{head}");
+    let mut body = String::new();
+    let _ = refused.stream.read_to_string(&mut body).await;
+    let body = String::from_utf8_lossy(&refused.received).into_owned() + &body;
+    let envelope: Value = serde_json::from_str(&body).expect("the body is the JSON envelope");
+    assert_eq!(envelope["error"]["code"], "server_busy");
+
+    drop(first);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (_socket, head) = RawSocket::try_upgrade(&app, &player.token).await;
+        if head.starts_with("HTTP/1.1 101") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the closed socket's place never came back: {head}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }

@@ -317,25 +317,31 @@ impl Cluster {
 
     /// Runs `game-cluster audit` against the cluster's primary, as an operator would.
     pub fn assert_audit_passes(&self) {
-        let command = format!(
-            "eval \"$({} env)\" && cd {} && {} audit",
-            repo_root().join("scripts/cluster.sh").display(),
-            repo_root().display(),
-            env!("CARGO_BIN_EXE_game-cluster"),
-        );
-        let output = Command::new("bash")
-            .args(["-c", &command])
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("CLUSTER_DIR", &self.dir)
-            .output()
-            .expect("the audit runs");
+        let output = self.cli(&["audit"]);
         assert!(
             output.status.success(),
             "the audit failed:\n{}\n{}",
             String::from_utf8_lossy(&output.stdout),
             String::from_utf8_lossy(&output.stderr)
         );
+    }
+
+    /// Runs `game-cluster ARGS` configured for the cluster (`scripts/cluster.sh env`), as an operator would.
+    pub fn cli(&self, args: &[&str]) -> Output {
+        let command = format!(
+            "eval \"$({} env)\" && cd {} && {} {}",
+            repo_root().join("scripts/cluster.sh").display(),
+            repo_root().display(),
+            env!("CARGO_BIN_EXE_game-cluster"),
+            args.join(" "),
+        );
+        Command::new("bash")
+            .args(["-c", &command])
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("CLUSTER_DIR", &self.dir)
+            .output()
+            .expect("the CLI runs")
     }
 
     pub fn stop(mut self) {

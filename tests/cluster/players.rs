@@ -231,6 +231,11 @@ impl Swarm {
         self.record().aborted.len()
     }
 
+    /// The ids of the rounds announced as aborted so far.
+    pub fn aborted_round_ids(&self) -> Vec<i64> {
+        self.record().aborted.iter().copied().collect()
+    }
+
     pub fn close_codes(&self) -> Vec<(u16, String)> {
         self.record().closes.clone()
     }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch, Semaphore};
-use tokio::time::MissedTickBehavior;
+use tokio::time::{Instant, MissedTickBehavior};
 
 /// Handshakes in progress at once; further accepted connections wait for one to finish.
 const HANDSHAKES_IN_FLIGHT_MAX: usize = 1_024;
@@ -24,6 +24,16 @@ pub struct Settings {
     pub tick_interval: Duration,
     pub payload_bytes: usize,
     pub shards: usize,
+    pub tick_phase: TickPhase,
+}
+
+/// When the first tick falls; every later one follows an interval after the previous.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TickPhase {
+    /// On the next wall-clock multiple of the interval (every process on the machine in step).
+    Aligned,
+    /// At once.
+    Free,
 }
 
 pub struct Server {
@@ -36,7 +46,16 @@ impl Server {
     /// Starts the ticker and the shards on the current runtime.
     pub fn start(settings: Settings) -> Server {
         let (frames, frame) = watch::channel(Bytes::new());
-        tokio::spawn(tick_forever(settings.tick_interval, settings.payload_bytes, frames));
+        let first_tick = match settings.tick_phase {
+            TickPhase::Aligned => Instant::now() + until_next_multiple(settings.tick_interval),
+            TickPhase::Free => Instant::now(),
+        };
+        tokio::spawn(tick_forever(
+            first_tick,
+            settings.tick_interval,
+            settings.payload_bytes,
+            frames,
+        ));
         let shards = (0..settings.shards)
             .map(|_| {
                 let (join, joins) = mpsc::channel(JOIN_QUEUE_SOCKETS_MAX);
@@ -71,7 +90,8 @@ impl Server {
             tokio::spawn(async move {
                 let upgraded = handshake::upgrade(&mut stream).await;
                 drop(permit);
-                if upgraded.is_ok() {
+                // As the game server does: every frame leaves at once, never held by Nagle's algorithm.
+                if upgraded.is_ok() && stream.set_nodelay(true).is_ok() {
                     if let Ok(socket) = stream.into_std() {
                         let _ = shard.send(socket).await;
                     }
@@ -81,9 +101,17 @@ impl Server {
     }
 }
 
-/// Publishes tick `seq` (1, 2, ...) every `interval`, stamped with the wall clock when it is built.
-async fn tick_forever(interval: Duration, payload_bytes: usize, frames: watch::Sender<Bytes>) {
-    let mut timer = tokio::time::interval(interval);
+/// How long until the wall clock reaches the next multiple of `interval`. Processes of one machine share
+/// the monotonic clock, so ticks aligned once stay aligned.
+fn until_next_multiple(interval: Duration) -> Duration {
+    let interval_ms = u64::try_from(interval.as_millis()).unwrap_or(u64::MAX).max(1);
+    Duration::from_millis(interval_ms - wall_clock_ms() % interval_ms)
+}
+
+/// Publishes tick `seq` (1, 2, ...) every `interval` from `first_tick`, stamped with the wall clock when
+/// it is built.
+async fn tick_forever(first_tick: Instant, interval: Duration, payload_bytes: usize, frames: watch::Sender<Bytes>) {
+    let mut timer = tokio::time::interval_at(first_tick, interval);
     // A late tick is not made up for: the next one follows one interval later, as in the game rooms.
     timer.set_missed_tick_behavior(MissedTickBehavior::Delay);
     for seq in 1_u64.. {
@@ -153,6 +181,19 @@ mod tests {
     use futures_util::StreamExt;
     use tokio_tungstenite::tungstenite::Message;
 
+    #[test]
+    fn an_aligned_first_tick_lands_on_a_multiple_of_the_interval() {
+        let interval = Duration::from_millis(100);
+        let wait = until_next_multiple(interval);
+        assert!((Duration::from_millis(1)..=interval).contains(&wait));
+        let landing_ms = (wall_clock_ms() + u64::try_from(wait.as_millis()).unwrap()) % 100;
+        // The clock moved on while the test ran, by at most a few milliseconds.
+        assert!(
+            !(5..=95).contains(&landing_ms),
+            "lands {landing_ms} ms off the multiple"
+        );
+    }
+
     /// Proves the baseline upgrades the swarm's URL and sends frames of the configured size with an
     /// increasing `seq`.
     #[tokio::test]
@@ -163,6 +204,7 @@ mod tests {
             tick_interval: Duration::from_millis(20),
             payload_bytes: 200,
             shards: 1,
+            tick_phase: TickPhase::Aligned,
         });
         tokio::spawn(async move { server.accept_forever(listener).await });
         let url = format!("ws://{address}/ws?room=aviator&token=anything");

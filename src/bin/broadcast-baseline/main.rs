@@ -6,7 +6,7 @@
 //! off a slow client.
 //!
 //! Usage: broadcast-baseline --listen 127.0.0.1:9001 [--tick-interval-ms 100] [--frame-bytes 138]
-//!        [--threads 1]
+//!        [--threads 1] [--tick-phase aligned|free]
 //! It prints `listening on ADDR` on stdout once it accepts connections (so `--listen 127.0.0.1:0` works).
 
 mod broadcast;
@@ -36,6 +36,11 @@ struct Options {
     /// Runtime threads; the sockets are spread over this many broadcast shards, one per thread.
     #[arg(long, default_value_t = 1)]
     threads: usize,
+    /// `aligned`: ticks fall on wall-clock multiples of the interval, so several baseline processes tick
+    /// at the same instant, as the cluster's nodes all relay the same tick at once (its job: one tick for
+    /// every player). `free`: each process ticks from its own start, which spreads their load in time.
+    #[arg(long, value_enum, default_value_t = broadcast::TickPhase::Aligned)]
+    tick_phase: broadcast::TickPhase,
 }
 
 impl Options {
@@ -83,6 +88,7 @@ async fn serve(options: Options) -> Result<(), String> {
         tick_interval: Duration::from_millis(options.tick_interval_ms),
         payload_bytes: options.frame_bytes,
         shards: options.threads,
+        tick_phase: options.tick_phase,
     };
     let server = broadcast::Server::start(settings);
     println!("listening on {address}");

@@ -36,6 +36,23 @@ pub struct Bettor {
     open: Option<OpenBet>,
     burst_done: bool,
     betting_ends: Option<Instant>,
+    /// A burst bet waiting for its moment (`--burst-spread-ms`), sent by the socket's loop.
+    deferred: Option<(Instant, String)>,
+}
+
+/// Counts a bet as sent, and the burst's first send.
+fn record_sent(pending: Pending) {
+    tally::record(|tally| {
+        tally.bets.sent += u64::from(pending.measured);
+        if pending.burst {
+            tally.burst.requests.sent += 1;
+            let first = tally
+                .burst
+                .first_sent
+                .map_or(pending.sent, |first| first.min(pending.sent));
+            tally.burst.first_sent = Some(first);
+        }
+    });
 }
 
 /// Takes the request in `slot` when `request_id` (`{prefix}{id}`) names it.
@@ -58,6 +75,7 @@ impl Bettor {
             open: None,
             burst_done: false,
             betting_ends: None,
+            deferred: None,
         }
     }
 
@@ -107,18 +125,27 @@ impl Bettor {
         }
         // An earlier bet still unanswered stays counted as sent and never answered.
         self.bet = Some(pending);
-        tally::record(|tally| {
-            tally.bets.sent += u64::from(pending.measured);
-            if burst {
-                tally.burst.requests.sent += 1;
-                let first = tally
-                    .burst
-                    .first_sent
-                    .map_or(pending.sent, |first| first.min(pending.sent));
-                tally.burst.first_sent = Some(first);
-            }
-        });
+        if burst && !swarm.burst_spread.is_zero() {
+            let delay = rand::thread_rng().gen_range(Duration::ZERO..swarm.burst_spread);
+            self.deferred = Some((received + delay, bet.to_string()));
+            return None;
+        }
+        record_sent(pending);
         Some(bet.to_string())
+    }
+
+    /// When the deferred burst bet is due.
+    pub fn deferred_at(&self) -> Option<Instant> {
+        self.deferred.as_ref().map(|(at, _)| *at)
+    }
+
+    /// The deferred burst bet, now sent: its latency counts from now.
+    pub fn take_deferred(&mut self) -> Option<String> {
+        let (_, bet) = self.deferred.take()?;
+        let pending = self.bet.as_mut()?;
+        pending.sent = Instant::now();
+        record_sent(*pending);
+        Some(bet)
     }
 
     pub fn on_tick(&mut self, swarm: &Swarm, text: &str) -> Option<String> {

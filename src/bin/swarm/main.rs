@@ -92,6 +92,7 @@ async fn run(options: Options) -> Result<Value, String> {
         bet_amount_micros: options.bet_amount_micros,
         bet_probability: if options.burst { 1.0 } else { options.bet_probability },
         burst: options.burst,
+        burst_spread: Duration::from_millis(options.burst_spread_ms),
         connect_timeout: CONNECT_TIMEOUT,
         measuring: AtomicBool::new(false),
         attempts_resolved: AtomicU32::new(0),

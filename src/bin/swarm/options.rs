@@ -56,6 +56,10 @@ pub struct Options {
     /// are connected, and in no other; the report's `burst` object describes that window.
     #[arg(long)]
     pub burst: bool,
+    /// In `--burst` mode, each bettor sends its bet at a random moment within this many milliseconds of
+    /// the round's start, as players click over a betting window (0: every bet on `round_start`).
+    #[arg(long, default_value_t = 0)]
+    pub burst_spread_ms: u64,
     /// Server processes whose memory per connection to report (their RSS summed).
     #[arg(long, alias = "server-pid", value_delimiter = ',')]
     pub server_pids: Vec<u32>,
@@ -99,6 +103,10 @@ impl Options {
                 "--bet-amount-micros must be positive".into(),
             ),
             (!self.burst || self.bettors > 0, "--burst needs --bettors".into()),
+            (
+                self.burst_spread_ms <= 60_000,
+                "--burst-spread-ms must be at most 60000".into(),
+            ),
         ];
         match checks.into_iter().find(|(ok, _)| !ok) {
             Some((_, message)) => Err(message),

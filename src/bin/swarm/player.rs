@@ -35,6 +35,8 @@ pub struct Swarm {
     pub bet_amount_micros: i64,
     pub bet_probability: f64,
     pub burst: bool,
+    /// A burst bet goes out at a random moment within this long of its round's start.
+    pub burst_spread: Duration,
     pub connect_timeout: Duration,
     /// Set during the measured window: histograms and request tallies record only then.
     pub measuring: AtomicBool,
@@ -138,9 +140,17 @@ pub async fn run(swarm: Arc<Swarm>, index: u32, permit: OwnedSemaphorePermit, mu
     let Some(mut socket) = socket else { return };
     let mut player = Player::new(index, index < swarm.bettors);
     let closed_early = loop {
+        let deferred_at = player.bettor.as_ref().and_then(Bettor::deferred_at);
         let frame = tokio::select! {
             biased;
             _ = stop.changed() => break None,
+            () = sleep_until_some(deferred_at) => {
+                let Some(bet) = player.bettor.as_mut().and_then(Bettor::take_deferred) else { continue };
+                if let Err(error) = socket.send(Message::Text(bet)).await {
+                    break Some(error_kind(&error));
+                }
+                continue;
+            }
             frame = socket.next() => frame,
         };
         let text = match frame {
@@ -163,6 +173,14 @@ pub async fn run(swarm: Arc<Swarm>, index: u32, permit: OwnedSemaphorePermit, mu
         None => {
             let _ = tokio::time::timeout(CLOSE_WAIT, socket.close(None)).await;
         }
+    }
+}
+
+/// Waits until `at`, or forever when there is nothing to wait for.
+async fn sleep_until_some(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
     }
 }
 

@@ -1,6 +1,6 @@
 //! Operator and player tools for chains: generate one for a room, and verify a revealed round.
 
-use super::store;
+use super::store::{self, RoundOutcome};
 use crate::fair::crash::{self as fair, GameHash};
 use serde::Serialize;
 use sqlx::PgPool;
@@ -29,6 +29,24 @@ pub struct Verification {
     pub previous_hash_matches: Option<bool>,
     /// Whether the recomputed crash point equals the one recorded; absent when nothing was recorded.
     pub crash_point_matches: Option<bool>,
+    /// How a stored round ended (`crashed`, or `aborted`: cut short, its bets refunded, its game used up
+    /// all the same); absent when verifying a hash given by the caller.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<RoundOutcome>,
+}
+
+/// Verifies a stored round (crashed or aborted) from its evidence.
+pub fn verify_stored(evidence: &store::RoundEvidence, house_edge_bps: u32) -> Verification {
+    Verification {
+        status: Some(evidence.status),
+        ..verify(
+            &evidence.hash,
+            &evidence.salt,
+            house_edge_bps,
+            evidence.previous_hash.as_ref(),
+            Some(evidence.crash_point),
+        )
+    }
 }
 
 /// Recomputes a game's crash point from its hash and salt, and hashes it forward one link.
@@ -47,6 +65,7 @@ pub fn verify(
         previous_hash: hex::encode(previous),
         previous_hash_matches: expected_previous.map(|expected| *expected == previous),
         crash_point_matches: recorded_crash.map(|recorded| recorded == crash_point),
+        status: None,
     }
 }
 

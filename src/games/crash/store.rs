@@ -144,7 +144,10 @@ pub struct NewRound {
     pub terminating_hash: String,
 }
 
-/// A crashed round whose hash is public.
+/// A finished round whose hash is public: one that crashed, or one that was aborted (its leader died or
+/// the cluster stopped mid-round) once its bets were settled. An aborted round's game was used up all
+/// the same, so it is revealed too: without it the list would skip a link of the chain, and a player
+/// could not tell a round cut short from a hidden one.
 #[derive(Debug, Clone, Serialize)]
 pub struct RevealedRound {
     pub round_id: i64,
@@ -152,8 +155,35 @@ pub struct RevealedRound {
     pub crash_point: serde_json::Value,
     #[serde(skip)]
     pub crash_point_hundredths: u32,
+    /// When it crashed; absent for an aborted round.
     pub crashed_at: Option<DateTime<Utc>>,
+    pub status: RoundOutcome,
 }
+
+/// How a revealed round ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RoundOutcome {
+    /// It ran to its crash point.
+    Crashed,
+    /// It was cut short and every bet refunded (or paid a cashout decided before); the crash point is the
+    /// one its game would have had.
+    Aborted,
+}
+
+impl RoundOutcome {
+    fn from_phase(phase: &str) -> sqlx::Result<RoundOutcome> {
+        match phase {
+            "crashed" => Ok(RoundOutcome::Crashed),
+            "aborted" => Ok(RoundOutcome::Aborted),
+            other => Err(sqlx::Error::Protocol(format!("round in phase {other} is not revealed"))),
+        }
+    }
+}
+
+/// The rounds whose hash may be shown (`r` is `crash_rounds`): crashed, or aborted and settled. Until
+/// an aborted round is settled, its recovery is still deciding its bets.
+const REVEALED: &str = "(r.phase = 'crashed' OR (r.phase = 'aborted' AND r.settled))";
 
 /// Stores a new chain for `room` and returns its id. Only the terminating hash is public.
 pub async fn insert_chain(pool: &PgPool, room: &str, salt: &str, chain: &[GameHash]) -> sqlx::Result<i64> {
@@ -393,13 +423,14 @@ fn revealed_from_row(row: &sqlx::postgres::PgRow) -> sqlx::Result<RevealedRound>
         crash_point: super::multiplier_json(crash_point as u32),
         crash_point_hundredths: crash_point as u32,
         crashed_at: row.try_get("crashed_at")?,
+        status: RoundOutcome::from_phase(row.try_get("phase")?)?,
     })
 }
 
 /// The room's most recent crashed round, for the next `round_start`.
 pub async fn last_revealed_round(pool: &PgPool, room: &str) -> sqlx::Result<Option<RevealedRound>> {
     let row = sqlx::query(
-        "SELECT id, hash, crash_point, crashed_at FROM crash_rounds
+        "SELECT id, hash, crash_point, crashed_at, phase FROM crash_rounds
          WHERE room = $1 AND phase = 'crashed' ORDER BY id DESC LIMIT 1",
     )
     .bind(room)
@@ -408,18 +439,20 @@ pub async fn last_revealed_round(pool: &PgPool, room: &str) -> sqlx::Result<Opti
     row.as_ref().map(revealed_from_row).transpose()
 }
 
-/// Crashed rounds of a room, newest first, strictly older than `before` when given.
+/// Revealed rounds of a room (crashed and aborted), newest first, strictly older than `before` when
+/// given. Consecutive rounds of one chain are one hash apart: SHA-256 of a round's hash is the hash of the
+/// round listed after it.
 pub async fn list_revealed_rounds(
     pool: &PgPool,
     room: &str,
     before: Option<i64>,
     limit: u32,
 ) -> sqlx::Result<Vec<RevealedRound>> {
-    let rows = sqlx::query(
-        "SELECT id, hash, crash_point, crashed_at FROM crash_rounds
-         WHERE room = $1 AND phase = 'crashed' AND ($2::int8 IS NULL OR id < $2)
-         ORDER BY id DESC LIMIT $3",
-    )
+    let rows = sqlx::query(&format!(
+        "SELECT r.id, r.hash, r.crash_point, r.crashed_at, r.phase FROM crash_rounds r
+         WHERE r.room = $1 AND {REVEALED} AND ($2::int8 IS NULL OR r.id < $2)
+         ORDER BY r.id DESC LIMIT $3"
+    ))
     .bind(room)
     .bind(before)
     .bind(i64::from(limit))
@@ -442,6 +475,7 @@ pub async fn chain_info(pool: &PgPool, room: &str) -> sqlx::Result<Option<(Strin
 /// the same chain (which must equal SHA-256 of this one).
 pub struct RoundEvidence {
     pub room: String,
+    pub status: RoundOutcome,
     pub hash: GameHash,
     pub salt: String,
     pub crash_point: u32,
@@ -449,12 +483,12 @@ pub struct RoundEvidence {
 }
 
 pub async fn round_evidence(pool: &PgPool, round: i64) -> sqlx::Result<Option<RoundEvidence>> {
-    let row = sqlx::query(
-        "SELECT r.room, r.hash, r.crash_point, c.salt, r.game_number, c.terminating_hash,
+    let row = sqlx::query(&format!(
+        "SELECT r.room, r.phase, r.hash, r.crash_point, c.salt, r.game_number, c.terminating_hash,
                 (SELECT p.hash FROM crash_rounds p WHERE p.chain_id = r.chain_id AND p.game_number = r.game_number - 1) AS previous
          FROM crash_rounds r JOIN crash_chains c ON c.id = r.chain_id
-         WHERE r.id = $1 AND r.phase = 'crashed'",
-    )
+         WHERE r.id = $1 AND {REVEALED}"
+    ))
     .bind(round)
     .fetch_optional(pool)
     .await?;
@@ -472,6 +506,7 @@ pub async fn round_evidence(pool: &PgPool, round: i64) -> sqlx::Result<Option<Ro
     }
     Ok(Some(RoundEvidence {
         room: row.try_get("room")?,
+        status: RoundOutcome::from_phase(row.try_get("phase")?)?,
         hash: to_hash(row.try_get("hash")?)?,
         salt: row.try_get("salt")?,
         crash_point: row.try_get::<i32, _>("crash_point")? as u32,
@@ -479,8 +514,8 @@ pub async fn round_evidence(pool: &PgPool, round: i64) -> sqlx::Result<Option<Ro
     }))
 }
 
-/// One of a player's crash bets in their history, with its round's result once the round crashed (a
-/// round's hash is secret until then).
+/// One of a player's crash bets in their history, with its round's result once the round crashed or
+/// was aborted and settled (a round's hash is secret until then).
 #[derive(Debug, serde::Serialize)]
 pub struct HistoryEntry {
     #[serde(flatten)]
@@ -493,13 +528,13 @@ pub struct HistoryEntry {
 
 /// The player's crash bets among `ids` (in no particular order): the entries of one history page.
 pub async fn player_history_entries(pool: &PgPool, player: Uuid, ids: &[Uuid]) -> sqlx::Result<Vec<HistoryEntry>> {
-    let rows = sqlx::query(
+    let rows = sqlx::query(&format!(
         "SELECT b.*, r.room, r.phase,
-             CASE WHEN r.phase = 'crashed' THEN r.hash END AS revealed_hash,
-             CASE WHEN r.phase = 'crashed' THEN r.crash_point END AS revealed_crash_point
+             CASE WHEN {REVEALED} THEN r.hash END AS revealed_hash,
+             CASE WHEN {REVEALED} THEN r.crash_point END AS revealed_crash_point
          FROM crash_bets b JOIN crash_rounds r ON r.id = b.round_id
-         WHERE b.player_id = $1 AND b.id = ANY($2)",
-    )
+         WHERE b.player_id = $1 AND b.id = ANY($2)"
+    ))
     .bind(player)
     .bind(ids)
     .fetch_all(pool)

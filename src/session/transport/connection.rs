@@ -8,6 +8,7 @@ use super::{Incoming, SocketLimits};
 use actix::Recipient;
 use bytes::BytesMut;
 use std::io;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpStream;
 
@@ -16,7 +17,7 @@ const DISCARD_BUFFER_BYTES: usize = 1024;
 
 /// Serves the socket until the client goes, a write stalls, or every `Transport` handle is dropped.
 pub async fn serve(
-    stream: TcpStream,
+    stream: Arc<TcpStream>,
     read_buffer: BytesMut,
     limits: SocketLimits,
     mut queue: FrameReceiver,
@@ -85,7 +86,13 @@ async fn read_some(stream: &TcpStream, buffer: &mut BytesMut, read_buffer_bytes:
         stream.readable().await?;
         buffer.reserve(read_buffer_bytes);
         match stream.try_read_buf(buffer) {
-            Err(error) if error.kind() == io::ErrorKind::WouldBlock => continue,
+            Err(error) if error.kind() == io::ErrorKind::WouldBlock => {
+                // Readiness was stale (it always is after a read that emptied the socket): give the
+                // reservation back rather than hold it while the client is idle.
+                if buffer.is_empty() {
+                    *buffer = BytesMut::new();
+                }
+            }
             result => return result,
         }
     }

@@ -1,6 +1,12 @@
 //! A socket's bounded queue of pre-encoded frames. tokio's bounded channel allocates a 32-slot block and
 //! cache-padded state up front (about 1.6 KiB a socket, idle or not); this queue allocates nothing until a
 //! frame waits, and holds only what is waiting.
+//!
+//! A frame pushed while nothing waits and the writer is between frames is written to the socket at once,
+//! on the pushing thread, with one non-blocking write: a room's tick reaches thousands of sockets without
+//! waking thousands of connection tasks (the baseline broadcaster's way). Only what the kernel does not
+//! take at once waits in the queue for the connection's writer. The lock orders both paths, so frames
+//! leave in the order they were pushed.
 
 use super::SendFailure;
 use bytes::Bytes;
@@ -8,6 +14,7 @@ use std::collections::VecDeque;
 use std::future::poll_fn;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Poll, Waker};
+use tokio::net::TcpStream;
 
 /// Capacity an emptied queue may keep; a queue that grew past it after a burst gives the memory back.
 const IDLE_CAPACITY_FRAMES_MAX: usize = 8;
@@ -35,13 +42,20 @@ struct State {
     closing: bool,
     receiver_gone: bool,
     writer: Option<Waker>,
+    /// The writer holds a frame it has not finished writing: a new frame must queue behind it.
+    writing: bool,
+    /// The socket, for writing a frame at once when nothing waits; gone with the receiver, so the
+    /// connection's end closes it whatever handles remain.
+    socket: Option<Arc<TcpStream>>,
 }
 
-pub fn bounded(capacity: usize) -> (FrameSender, FrameReceiver) {
+/// A queue of at most `capacity` waiting frames; with a `socket`, frames go straight to it when they can.
+pub fn bounded(capacity: usize, socket: Option<Arc<TcpStream>>) -> (FrameSender, FrameReceiver) {
     let shared = Arc::new(Shared {
         capacity,
         state: Mutex::new(State {
             senders: 1,
+            socket,
             ..State::default()
         }),
     });
@@ -66,10 +80,19 @@ impl FrameSender {
         let _ = self.push(frame, true);
     }
 
-    fn push(&self, frame: Bytes, close: bool) -> Result<(), SendFailure> {
+    fn push(&self, mut frame: Bytes, close: bool) -> Result<(), SendFailure> {
         let mut state = self.shared.lock();
         if state.receiver_gone || state.closing {
             return Err(SendFailure::Closed);
+        }
+        if !close && state.frames.is_empty() && !state.writing {
+            if let Some(socket) = &state.socket {
+                let written = write_now(socket, &frame);
+                if written == frame.len() {
+                    return Ok(());
+                }
+                frame = frame.slice(written..);
+            }
         }
         if !close && state.frames.len() >= self.shared.capacity {
             return Err(SendFailure::Full);
@@ -83,6 +106,12 @@ impl FrameSender {
         }
         Ok(())
     }
+}
+
+/// Writes what the socket takes without waiting (nothing when it would block); an error is left for the
+/// connection's writer, which meets it on the queued frame and ends the connection.
+fn write_now(socket: &TcpStream, frame: &[u8]) -> usize {
+    socket.try_write(frame).unwrap_or(0)
 }
 
 impl Clone for FrameSender {
@@ -107,11 +136,14 @@ impl Drop for FrameSender {
 }
 
 impl FrameReceiver {
-    /// The next frame, or `None` once the queue is empty and every sender is gone.
+    /// The next frame, or `None` once the queue is empty and every sender is gone. The writer calls it
+    /// again only once it has written the previous frame whole: until then, pushers queue behind it.
     pub async fn recv(&mut self) -> Option<Bytes> {
         poll_fn(|context| {
             let mut state = self.shared.lock();
+            state.writing = false;
             if let Some(frame) = state.frames.pop_front() {
+                state.writing = true;
                 if state.frames.is_empty() && state.frames.capacity() > IDLE_CAPACITY_FRAMES_MAX {
                     state.frames = VecDeque::new();
                 }
@@ -133,6 +165,7 @@ impl Drop for FrameReceiver {
         state.receiver_gone = true;
         state.frames = VecDeque::new();
         state.writer = None;
+        state.socket = None;
     }
 }
 
@@ -142,7 +175,7 @@ mod tests {
 
     #[tokio::test]
     async fn frames_come_out_in_order_until_every_sender_is_gone() {
-        let (sender, mut receiver) = bounded(2);
+        let (sender, mut receiver) = bounded(2, None);
         let other = sender.clone();
         sender.try_push(Bytes::from_static(b"a")).unwrap();
         other.try_push(Bytes::from_static(b"b")).unwrap();
@@ -155,7 +188,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_close_frame_gets_in_when_full_and_ends_the_queue() {
-        let (sender, mut receiver) = bounded(1);
+        let (sender, mut receiver) = bounded(1, None);
         sender.try_push(Bytes::from_static(b"tick")).unwrap();
         sender.push_close(Bytes::from_static(b"close"));
         assert_eq!(sender.try_push(Bytes::from_static(b"late")), Err(SendFailure::Closed));
@@ -165,7 +198,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_waiting_writer_wakes_for_a_frame_and_senders_see_it_gone() {
-        let (sender, mut receiver) = bounded(4);
+        let (sender, mut receiver) = bounded(4, None);
         let waiting = tokio::spawn(async move {
             let frame = receiver.recv().await;
             (frame, receiver)
@@ -176,5 +209,64 @@ mod tests {
         assert_eq!(frame.as_deref(), Some(&b"x"[..]));
         drop(receiver);
         assert_eq!(sender.try_push(Bytes::from_static(b"y")), Err(SendFailure::Closed));
+    }
+
+    async fn socket_pair() -> (Arc<TcpStream>, TcpStream) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        (Arc::new(server), client)
+    }
+
+    async fn read_exactly(client: &mut TcpStream, length: usize) -> Vec<u8> {
+        use tokio::io::AsyncReadExt;
+        let mut bytes = vec![0; length];
+        client.read_exact(&mut bytes).await.unwrap();
+        bytes
+    }
+
+    #[tokio::test]
+    async fn a_frame_pushed_while_nothing_waits_is_written_without_the_writer() {
+        let (server, mut client) = socket_pair().await;
+        server.writable().await.unwrap();
+        let (sender, _receiver) = bounded(4, Some(server));
+        sender.try_push(Bytes::from_static(b"tick")).unwrap();
+        // Nobody polls the receiver: the frame went out on the pushing call.
+        assert_eq!(read_exactly(&mut client, 4).await, b"tick");
+    }
+
+    #[tokio::test]
+    async fn frames_pushed_behind_a_waiting_one_keep_their_order() {
+        const FRAME_BYTES: usize = 1 << 20;
+        const FRAMES: u8 = 8;
+        let (server, mut client) = socket_pair().await;
+        server.writable().await.unwrap();
+        let (sender, mut receiver) = bounded(usize::from(FRAMES) + 1, Some(server.clone()));
+        // More than the kernel's buffers take: the first frames go out at once, the rest wait.
+        for value in 0..FRAMES {
+            sender.try_push(Bytes::from(vec![value; FRAME_BYTES])).unwrap();
+        }
+        sender.try_push(Bytes::from_static(b"z")).unwrap();
+        drop(sender);
+        let writer = tokio::spawn(async move {
+            while let Some(frame) = receiver.recv().await {
+                let mut rest = &frame[..];
+                while !rest.is_empty() {
+                    server.writable().await.unwrap();
+                    match server.try_write(rest) {
+                        Ok(written) => rest = &rest[written..],
+                        Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => {}
+                        Err(error) => panic!("{error}"),
+                    }
+                }
+            }
+        });
+        let bytes = read_exactly(&mut client, usize::from(FRAMES) * FRAME_BYTES + 1).await;
+        writer.await.unwrap();
+        for value in 0..FRAMES {
+            let start = usize::from(value) * FRAME_BYTES;
+            assert!(bytes[start..start + FRAME_BYTES].iter().all(|byte| *byte == value));
+        }
+        assert_eq!(bytes.last(), Some(&b'z'));
     }
 }

@@ -1,8 +1,14 @@
 //! The node's HTTP server, built from actix-http's parts so that a WebSocket upgrade hands the raw TCP
 //! stream to us: one port serves both the API and `/ws`. An upgrade request still goes through the App
 //! (routing, middleware, metrics, the handler's checks and JSON errors); when the handler answers 101 with
-//! an `Accept` in the response, the response is written here and the socket is served by `connection`,
-//! free of actix-http's per-connection buffers. Any other answer is written and the connection closed.
+//! an `Accept` in the response, the response is written here and the socket is served by `connection` in
+//! a task of its own, free of actix-http's per-connection buffers. Any other answer is written and the
+//! connection closed.
+//!
+//! The upgraded socket gets its own small task rather than living on in the HTTP connection's: that task
+//! is sized for actix-http's whole dispatcher and the App's request future (4.2 KiB, measured with massif),
+//! which a WebSocket would otherwise hold for its whole life. So this module counts the open sockets
+//! itself: a node holds at most `sockets_max`, and a graceful stop waits for them to close.
 
 use super::{connection, queue, Incoming, SocketLimits, Transport};
 use actix::Recipient;
@@ -13,7 +19,9 @@ use actix_service::{fn_factory, fn_service, map_config, IntoServiceFactory, Serv
 use actix_web::dev::{AppConfig, Server};
 use bytes::BytesMut;
 use std::rc::Rc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
@@ -48,7 +56,8 @@ impl Accept {
 
     /// Starts the session and returns the connection's future, which ends when the socket does.
     fn start(self, stream: TcpStream, read_buffer: BytesMut) -> impl std::future::Future<Output = ()> {
-        let (queue, frames) = queue::bounded(self.limits.write_queue_frames_max);
+        let stream = Arc::new(stream);
+        let (queue, frames) = queue::bounded(self.limits.write_queue_frames_max, Some(stream.clone()));
         let session = (self.start)(Transport { queue });
         connection::serve(stream, read_buffer, self.limits, frames, session)
     }
@@ -60,6 +69,51 @@ pub struct ServerOptions {
     pub workers: usize,
     pub shutdown_timeout_s: u64,
     pub client_request_timeout: Duration,
+    /// The node's open WebSockets, counted by the connections themselves.
+    pub sockets: OpenSockets,
+    /// WebSockets held at once; an upgrade past it is answered 503 `server_busy`.
+    pub sockets_max: usize,
+}
+
+/// How often a graceful stop checks whether every socket has closed.
+const SOCKETS_CLOSED_POLL: Duration = Duration::from_millis(50);
+
+/// The WebSockets open on a node. Each upgraded connection holds one count until its socket is closed.
+#[derive(Clone, Default)]
+pub struct OpenSockets(Arc<AtomicUsize>);
+
+/// One open socket's count, given back when the connection ends.
+struct SocketCount(Arc<AtomicUsize>);
+
+impl OpenSockets {
+    pub fn count(&self) -> usize {
+        self.0.load(Ordering::Acquire)
+    }
+
+    /// Counts one more socket unless `max` are already open.
+    fn try_open(&self, max: usize) -> Option<SocketCount> {
+        self.0
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |open| {
+                (open < max).then_some(open + 1)
+            })
+            .ok()
+            .map(|_| SocketCount(self.0.clone()))
+    }
+
+    /// Waits until every socket has closed, or `limit`; returns how many are still open.
+    pub async fn wait_until_closed(&self, limit: Duration) -> usize {
+        let deadline = Instant::now() + limit;
+        while self.count() > 0 && Instant::now() < deadline {
+            tokio::time::sleep(SOCKETS_CLOSED_POLL).await;
+        }
+        self.count()
+    }
+}
+
+impl Drop for SocketCount {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 /// Serves the App that `app` builds (once per worker, plus once for upgrade requests) on `listener`.
@@ -85,20 +139,23 @@ where
         builder = builder.workers(options.workers);
     }
     let timeout = options.client_request_timeout;
+    let (sockets, sockets_max) = (options.sockets, options.sockets_max);
     let builder = builder.listen("game-cluster", listener, move || {
         let upgrade_app = app.clone();
+        let sockets = sockets.clone();
         HttpService::build()
             .client_request_timeout(timeout)
             .local_addr(local_addr)
             .upgrade(fn_factory(move || {
                 let factory = upgrade_app().into_factory();
+                let sockets = sockets.clone();
                 async move {
                     let service = factory.new_service(AppConfig::default()).await.map_err(|error| {
                         tracing::error!(?error, "failed to build the upgrade service");
                     })?;
                     let service = Rc::new(service);
                     Ok::<_, ()>(fn_service(move |(request, framed)| {
-                        hand_over(service.clone(), request, framed)
+                        hand_over(service.clone(), request, framed, sockets.clone(), sockets_max)
                     }))
                 }
             }))
@@ -109,11 +166,13 @@ where
 }
 
 /// Runs an upgrade request through the App and writes its answer; a 101 with an `Accept` starts the
-/// session on the raw stream.
+/// session on the raw stream, in a task of its own, unless the node already holds `sockets_max` sockets.
 async fn hand_over<S, B>(
     app: Rc<S>,
     request: Request,
     framed: Framed<TcpStream, h1::Codec>,
+    sockets: OpenSockets,
+    sockets_max: usize,
 ) -> Result<(), actix_web::Error>
 where
     S: Service<Request, Response = actix_web::dev::ServiceResponse<B>, Error = actix_web::Error>,
@@ -125,24 +184,38 @@ where
     };
     let accept = response.extensions_mut().remove::<Accept>();
     let mut parts = framed.into_parts();
-    let (mut head, body) = response.into_parts();
     // An answer to an earlier pipelined request may still wait in actix's buffer: it goes out first.
     let mut out = std::mem::take(&mut parts.write_buf);
-    if let (Some(accept), StatusCode::SWITCHING_PROTOCOLS) = (accept, head.status()) {
-        parts
-            .codec
-            .encode(h1::Message::Item((head, BodySize::None)), &mut out)?;
-        if let Err(error) = parts.io.write_all(&out).await {
-            tracing::debug!(%error, "the client left during the WebSocket handshake");
-            return Ok(());
+    if let (Some(accept), StatusCode::SWITCHING_PROTOCOLS) = (accept, response.status()) {
+        match sockets.try_open(sockets_max) {
+            Some(count) => {
+                let (head, _) = response.into_parts();
+                parts
+                    .codec
+                    .encode(h1::Message::Item((head, BodySize::None)), &mut out)?;
+                if let Err(error) = parts.io.write_all(&out).await {
+                    tracing::debug!(%error, "the client left during the WebSocket handshake");
+                    return Ok(());
+                }
+                // Game frames are small and must leave at once: Nagle's algorithm would hold a frame
+                // behind an unacknowledged one for as long as the client delays its ACK (40 ms or more).
+                if let Err(error) = parts.io.set_nodelay(true) {
+                    tracing::debug!(%error, "cannot set TCP_NODELAY on a WebSocket");
+                }
+                let connection = accept.start(parts.io, parts.read_buf);
+                actix_web::rt::spawn(async move {
+                    connection.await;
+                    drop(count);
+                });
+                return Ok(());
+            }
+            None => {
+                tracing::warn!(sockets_max, "refused a WebSocket: the node holds its maximum");
+                response = busy_response(sockets_max);
+            }
         }
-        drop(out);
-        // Awaited, not spawned: actix-server counts the connection until the socket ends, so a graceful
-        // stop waits for the sessions' close frames (up to `shutdown_timeout_s`) instead of dropping the
-        // worker under them, and the worker's connection limit covers WebSockets too.
-        accept.start(parts.io, parts.read_buf).await;
-        return Ok(());
     }
+    let (mut head, body) = response.into_parts();
     let body = actix_http::body::to_bytes(body).await.unwrap_or_default();
     head.head_mut().set_connection_type(ConnectionType::Close);
     parts
@@ -153,4 +226,17 @@ where
     let _ = parts.io.write_all(&out).await;
     let _ = parts.io.shutdown().await;
     Ok(())
+}
+
+/// 503 `server_busy` in the API's error envelope, with a hint to retry (through nginx, another node).
+fn busy_response(sockets_max: usize) -> Response<actix_http::body::BoxBody> {
+    let body = serde_json::json!({"error": {
+        "code": "server_busy",
+        "message": format!("this node holds its maximum of {sockets_max} WebSockets; try again shortly"),
+    }});
+    Response::build(StatusCode::SERVICE_UNAVAILABLE)
+        .insert_header((actix_http::header::CONTENT_TYPE, "application/json"))
+        .insert_header((actix_http::header::RETRY_AFTER, "1"))
+        .body(body.to_string())
+        .map_into_boxed_body()
 }

@@ -10,7 +10,7 @@
 use super::bet_writer::BetWriter;
 use super::pause::{self, BettingPause};
 use super::recovery;
-use super::store::{self, Fence, RevealedRound, StoreError};
+use super::store::{self, Fence, RevealedRound, RoundOutcome, StoreError};
 use super::view::RoomView;
 use super::{multiplier_json, BetStatus, BetView, GameError};
 use crate::cluster::bus::EventBus;
@@ -554,6 +554,7 @@ impl CrashRoom {
             crash_point: multiplier_json(round.crash_point),
             crash_point_hundredths: round.crash_point,
             crashed_at: Some(Utc::now()),
+            status: RoundOutcome::Crashed,
         };
         let event = json!({
             "type": "crash",

@@ -1,0 +1,46 @@
+//! The operator revokes every token of a player (a stolen device, a compromised account): the player's
+//! token version is bumped, every node forgets what it cached of it, and the player's open sockets on
+//! every node are closed with 4003. The player logs in again to play.
+
+use super::actions::{self, Action};
+use crate::api::error::ApiError;
+use crate::auth::extract::AdminUser;
+use crate::auth::revocation::{Revoked, TokenRevocations};
+use crate::cluster::push::PlayerPush;
+use crate::cluster::NodeInfo;
+use crate::db::Database;
+use crate::session::players::announce_revocation;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use serde_json::json;
+use uuid::Uuid;
+
+/// `POST /api/v1/admin/players/{player_id}/revoke-tokens`
+pub async fn revoke_tokens(
+    admin: AdminUser,
+    path: web::Path<Uuid>,
+    revocations: web::Data<TokenRevocations>,
+    push: web::Data<PlayerPush>,
+    database: web::Data<Database>,
+    node: web::Data<NodeInfo>,
+) -> Result<HttpResponse, ApiError> {
+    let player_id = path.into_inner();
+    let version = revocations
+        .revoke_all(player_id)
+        .await
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "player_not_found", "no player has this id"))?;
+    announce_revocation(&push, player_id, Revoked::AllBefore { version });
+    actions::record(
+        &database.writer,
+        Action {
+            admin: &admin.subject,
+            action: "revoke_tokens",
+            target: &player_id.to_string(),
+            details: json!({ "token_version": version }),
+            node_id: &node.node_id,
+        },
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(json!({ "player_id": player_id, "token_version": version, "revoked": true })))
+}
