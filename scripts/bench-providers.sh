@@ -125,6 +125,7 @@ main() {
   export CLUSTER_DIR
   clear_app_env
   export APP__CRASH__CHAIN_AUTO_GENERATE_LENGTH=0
+  lift_rate_limits
   log "starting a cluster for the benchmark in $CLUSTER_DIR"
   "$REPO_ROOT/scripts/cluster.sh" start >&2
   cluster_load

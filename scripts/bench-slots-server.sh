@@ -268,6 +268,7 @@ main() {
   export APP__AUTH__PASSWORD_HASH_MEMORY_KIB=1024 APP__AUTH__PASSWORD_HASH_ITERATIONS=1
   # No crash chain: the rooms wait idle instead of ticking beside the spins.
   export APP__CRASH__CHAIN_AUTO_GENERATE_LENGTH=0
+  lift_rate_limits
   log "starting a cluster for the benchmark in $CLUSTER_DIR"
   "$REPO_ROOT/scripts/cluster.sh" start >&2
   cluster_load

@@ -73,6 +73,7 @@ run_pgbench() {
 bench_env() {
   clear_app_env
   export APP_ENV="${BENCH_APP_ENV:-local}"
+  lift_rate_limits
   export APP__APPLICATION__HOST=$LOOPBACK
   APP__APPLICATION__PORT=$(free_port)
   export APP__APPLICATION__PORT

@@ -31,6 +31,7 @@ cleanup() {
 start_node() {
   clear_app_env
   export APP_ENV=local NO_COLOR=1
+  lift_rate_limits
   export APP__APPLICATION__HOST=$LOOPBACK APP__APPLICATION__PORT=$NODE_PORT APP__APPLICATION__NODE_ID=bench-ws
   export APP__DATABASE__HOST=$LOOPBACK APP__DATABASE__PORT=$PG_PORT APP__DATABASE__USERNAME=postgres
   export APP__DATABASE__PASSWORD=$PG_PASSWORD APP__DATABASE__DATABASE_NAME=game_cluster

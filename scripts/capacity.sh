@@ -83,6 +83,7 @@ export CLUSTER_DIR=${CLUSTER_DIR_CAPACITY:-$LOCAL_DIR/capacity}
 export CLUSTER_PORTS=auto CLUSTER_NODES=$NODES
 # Rooms play short chains (no game above 5.00x), so a step or the burst never waits on a long round.
 export APP__CRASH__CHAIN_AUTO_GENERATE_LENGTH=0
+lift_rate_limits
 # The room that ticks at each interval of TICKS_MS, in order.
 ROOMS=(aviator jetx)
 CLUSTER=$REPO_ROOT/scripts/cluster.sh

@@ -655,6 +655,18 @@ clear_app_env() {
   done
 }
 
+# lift_rate_limits exports rate limits no measurement reaches: benchmarks and the capacity run play
+# thousands of players from one address, which is what the per-address limits exist to stop.
+lift_rate_limits() {
+  local name
+  for name in LOGIN_PER_IP_PER_MIN LOGIN_PER_ACCOUNT_PER_MIN SIGNUP_PER_IP_PER_MIN \
+    PLAYER_WRITES_PER_PLAYER_PER_MIN UNAUTHENTICATED_PER_IP_PER_MIN WS_CONNECTS_PER_IP_PER_MIN \
+    WS_MESSAGES_PER_SOCKET_PER_S ADMIN_PER_IP_PER_MIN PROVIDER_CALLS_PER_PROVIDER_PER_MIN \
+    STAKE_RGS_PER_IP_PER_MIN; do
+    export "APP__RATE_LIMITS__$name=10000000"
+  done
+}
+
 # GAME_BIN can point at a prebuilt binary; SKIP_BUILD=1 then skips cargo.
 GAME_BIN="${GAME_BIN:-$REPO_ROOT/target/release/game-cluster}"
 

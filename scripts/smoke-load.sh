@@ -9,8 +9,9 @@
 # studio's calls on the seamless wallet (provider-sim, then loadtest/providers.js; PROVIDER_SMOKE=0 skips them), then
 # the browser tests (scripts/browser-test.sh: Playwright driving Debian's Chromium through the player
 # page and the admin dashboard; BROWSER_TESTS=0 skips them), then the API fuzzed against its OpenAPI
-# document (scripts/contract-fuzz.sh: Schemathesis, then the ledger audit; CONTRACT_FUZZ=0 skips it), and
-# stops the cluster on every exit path.
+# document (scripts/contract-fuzz.sh: Schemathesis, then the ledger audit; CONTRACT_FUZZ=0 skips it), then
+# the abuse players (loadtest/abuse.js: the rate limits hold against floods while ordinary players keep the
+# smoke's thresholds; ABUSE_SMOKE=0 skips them), and stops the cluster on every exit path.
 #
 # Environment:
 #   SMOKE_GAME_BIN  the node binary (default: target/release/game-cluster, built here first). The
@@ -105,10 +106,16 @@ main() {
       "$REPO_ROOT/scripts/browser-test.sh"
   fi
   if [[ "${CONTRACT_FUZZ:-1}" != 0 ]]; then
-    # Last: the fuzzer's admin run creates providers, games and items with generated names, which the
+    # After the browser tests: the fuzzer's admin run creates providers, games and items with generated names, which the
     # browser tests' lobby and dashboard need not show.
     log "fuzzing the API against its contract"
     "$REPO_ROOT/scripts/contract-fuzz.sh"
+  fi
+  if [[ "${ABUSE_SMOKE:-1}" != 0 ]]; then
+    # Last, so its floods cannot touch the other phases' figures: the rate limits hold against credential
+    # stuffing, a bet flood, a message flood and a socket flood while ordinary players keep their latencies.
+    log "running the abuse players (loadtest/abuse.js)"
+    SCRIPT=abuse.js "$REPO_ROOT/scripts/loadtest.sh" --quiet
   fi
 }
 

@@ -14,6 +14,8 @@ pub use economy::ShopSettings;
 mod bonus;
 pub use bonus::{BonusSettings, ReferralPayOn, ReferralSettings, WAGERING_MULTIPLIER_MAX};
 pub use providers::{ProvidersSettings, RtpSettings};
+pub mod edge;
+pub use edge::{HttpHeadersSettings, IpRange, RateLimitSettings};
 mod responsible_gaming;
 pub use responsible_gaming::ResponsibleGamingSettings;
 
@@ -37,6 +39,8 @@ pub struct Settings {
     pub responsible_gaming: ResponsibleGamingSettings,
     pub bonus: BonusSettings,
     pub referral: ReferralSettings,
+    pub rate_limits: RateLimitSettings,
+    pub http_headers: HttpHeadersSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -616,6 +620,8 @@ impl Settings {
         self.rtp.validate()?;
         self.shop.validate()?;
         self.responsible_gaming.validate()?;
+        self.rate_limits.validate()?;
+        self.http_headers.validate()?;
         self.bonus.validate()?;
         self.referral.validate()?;
         self.validate_game()

@@ -4,10 +4,12 @@
 //! wallet.
 
 use crate::admin::AdminCredential;
+use crate::api::headers::{self, HeaderPolicy};
 use crate::api::health::Readiness;
 use crate::api::internal::{ClusterSecret, CrashLeaders};
 use crate::api::json::JsonLimits;
 use crate::api::middleware;
+use crate::api::rate_limit;
 use crate::api::wallet::TopUpPolicy;
 use crate::auth::revocation::TokenRevocations;
 use crate::auth::{PasswordHasherConfig, TokenKeys};
@@ -529,6 +531,8 @@ fn build_server(
         .map(|room| room.auto_cashout_max)
         .max()
         .unwrap_or(0);
+    let (rate_limiter, rate_limits) = rate_limit::from_settings(settings, &redis)?;
+    let header_policy = web::Data::new(HeaderPolicy::from_settings(&settings.http_headers)?);
     let room_relays = web::Data::new(rooms.clone());
     let forwarder = web::Data::new(forwarder);
     let sentinels = web::Data::new(sentinels);
@@ -542,8 +546,12 @@ fn build_server(
         auto_cashout_max,
         connections,
         players,
+        rate_limiter: rate_limiter.clone(),
+        rate_limits: rate_limits.clone(),
         revocations: revocations.clone(),
     });
+    let rate_limiter = web::Data::new(rate_limiter);
+    let rate_limits = web::Data::new(rate_limits);
     let revocations = web::Data::new(revocations);
     let push = web::Data::new(push);
     let drain = web::Data::from(drain);
@@ -584,7 +592,12 @@ fn build_server(
         App::new()
             .wrap(from_fn(middleware::refuse_nul_characters))
             .wrap(from_fn(middleware::catch_panics))
+            .wrap(from_fn(rate_limit::limit_requests))
             .wrap(from_fn(middleware::record_requests))
+            .wrap(from_fn(headers::add_headers))
+            .app_data(rate_limiter.clone())
+            .app_data(rate_limits.clone())
+            .app_data(header_policy.clone())
             .app_data(metrics.clone())
             .app_data(web::PayloadConfig::new(body_limit))
             .app_data(middleware::query_config())

@@ -14,9 +14,11 @@ pub mod tokens;
 
 use crate::api::error::ApiError;
 use crate::api::json::BoundedJson;
+use crate::api::rate_limit::{LoginGuard, RateLimitPolicy};
 use crate::api::{idempotency_key, parse_amount};
 use crate::auth::extract::AdminUser;
 use crate::auth::TokenKeys;
+use crate::cluster::rate_limit::RateLimiter;
 use crate::db::Database;
 use crate::economy::referrals::{self, ReferralPolicy};
 use crate::players;
@@ -103,9 +105,15 @@ pub async fn login(
     body: BoundedJson<AdminLogin>,
     credential: web::Data<AdminCredential>,
     keys: web::Data<TokenKeys>,
+    limiter: web::Data<RateLimiter>,
+    limits: web::Data<RateLimitPolicy>,
 ) -> Result<HttpResponse, ApiError> {
+    // The operator's credential gets the players' lockout after failed logins, under its own keys.
+    let guard = LoginGuard::new(&limiter, &limits, &format!("admin:{}", body.0.username));
+    guard.admit().await?;
     let username_ok = secrets_equal(&body.0.username, &credential.username);
     let password_ok = secrets_equal(&body.0.password, credential.password.expose_secret());
+    guard.record(username_ok && password_ok).await;
     if !(username_ok && password_ok) {
         tracing::warn!("admin login refused");
         return Err(ApiError::new(

@@ -59,9 +59,10 @@ const ASSETS: &[Asset] = &[
     asset!("vendor/swagger-ui.css", "text/css; charset=utf-8"),
 ];
 
-/// Only this origin, for scripts, styles, images and the API and WebSocket calls alike.
+/// Only this origin, for scripts, styles, images and the API and WebSocket calls alike. Who may frame the
+/// pages (`frame-ancestors`) is the operator's choice, added to every answer by `headers`.
 const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; img-src 'self' data:; style-src 'self'; \
-     script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+     script-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'self'";
 
 /// The reference page's policy: still only this origin, but Swagger UI sets inline styles on its elements.
 const DOCS_CONTENT_SECURITY_POLICY: &str = "default-src 'self'; img-src 'self' data:; \

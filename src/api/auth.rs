@@ -2,10 +2,12 @@
 
 use super::error::ApiError;
 use super::json::BoundedJson;
+use super::rate_limit::{LoginGuard, RateLimitPolicy};
 use crate::auth::extract::AuthenticatedPlayer;
 use crate::auth::revocation::{Revoked, TokenRevocations};
 use crate::auth::{PasswordHasherConfig, TokenKeys};
 use crate::cluster::push::PlayerPush;
+use crate::cluster::rate_limit::RateLimiter;
 use crate::configuration::Settings;
 use crate::db::Database;
 use crate::economy::referrals::{self, ReferralCode, ReferralPolicy, ReferralView, Referrer};
@@ -155,6 +157,8 @@ pub async fn login(
     database: web::Data<Database>,
     hasher: web::Data<PasswordHasherConfig>,
     keys: web::Data<TokenKeys>,
+    limiter: web::Data<RateLimiter>,
+    limits: web::Data<RateLimitPolicy>,
 ) -> Result<HttpResponse, ApiError> {
     let Credentials { username, password } = body.0;
     let invalid = || {
@@ -167,6 +171,8 @@ pub async fn login(
     if username.len() > *players::USERNAME_LENGTH.end() || password.len() > 4 * players::PASSWORD_LENGTH.end() {
         return Err(invalid());
     }
+    let guard = LoginGuard::new(&limiter, &limits, &username);
+    guard.admit().await?;
     let found = players::find_credentials(&database.writer, &username).await?;
     let (player, stored_hash) = match found {
         Some((player, hash)) => (Some(player), Some(hash)),
@@ -176,6 +182,7 @@ pub async fn login(
         .verify(SecretString::from(password), stored_hash)
         .await
         .map_err(hashing_failed)?;
+    guard.record(verified && player.is_some()).await;
     let player = player.filter(|_| verified).ok_or_else(invalid)?;
     refuse_unless_active(&database, &player).await?;
     let token = keys

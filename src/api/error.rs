@@ -13,6 +13,8 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
+    /// Seconds a refused client should wait (`Retry-After`), for 429 and some 503 answers.
+    pub retry_after_s: Option<u64>,
 }
 
 /// The body of every error answer of the API (the OpenAPI document's `ErrorEnvelope`).
@@ -36,6 +38,20 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            retry_after_s: None,
+        }
+    }
+
+    /// 429 `rate_limited`, telling the client when to come back.
+    pub fn rate_limited(retry_after: std::time::Duration, what: &str) -> ApiError {
+        let seconds = crate::cluster::rate_limit::gcra::retry_after_s(retry_after);
+        ApiError {
+            retry_after_s: Some(seconds),
+            ..ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                format!("too many {what}; retry after {seconds} s"),
+            )
         }
     }
 
@@ -67,7 +83,11 @@ impl ApiError {
     }
 
     pub fn to_response(&self) -> HttpResponse {
-        HttpResponse::build(self.status).json(Envelope {
+        let mut response = HttpResponse::build(self.status);
+        if let Some(seconds) = self.retry_after_s {
+            response.insert_header((actix_web::http::header::RETRY_AFTER, seconds.to_string()));
+        }
+        response.json(Envelope {
             error: Body {
                 code: self.code,
                 message: &self.message,

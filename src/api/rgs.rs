@@ -8,12 +8,15 @@
 //! changes nothing, is answered in the protocol's own format, logged and counted
 //! (`provider_calls_refused_total{provider,reason}`).
 
+use super::rate_limit::RateLimitPolicy;
 use crate::catalog::Protocol;
+use crate::cluster::rate_limit::gcra::retry_after_s;
+use crate::cluster::rate_limit::RateLimiter;
 use crate::providers::adapter::ProviderAdapter;
 use crate::providers::adapter_for;
 use crate::providers::model::{Answer, Operation, Status};
 use crate::providers::service::ProviderWallet;
-use actix_web::http::StatusCode;
+use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 use std::time::Duration;
@@ -49,6 +52,18 @@ async fn call(
             Answer::refused(status, None, message),
         )
     };
+    if let Some(wait) = over_provider_limit(&request, &provider_id).await {
+        let seconds = retry_after_s(wait);
+        let mut answer = refuse(
+            "rate_limited",
+            Status::Unavailable,
+            format!("rate limited; retry after {seconds} s"),
+        );
+        answer
+            .headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from(seconds));
+        return answer;
+    }
     let provider = match wallet.provider(&provider_id).await {
         Ok(Some(provider)) if provider.protocol == protocol => provider,
         Ok(_) => return refuse("unknown_provider", Status::InvalidPartner, "no such provider".into()),
@@ -113,6 +128,15 @@ async fn read_body(mut payload: web::Payload, limit: usize) -> Result<web::Bytes
 fn respond(adapter: &dyn ProviderAdapter, operation: Operation, answer: Answer) -> HttpResponse {
     let rendered = adapter.render(operation, None, &answer);
     with_status(rendered.http_status, rendered.body)
+}
+
+/// Counts the call against its provider's own limit (`rate_limits.provider_calls_per_provider_per_min`);
+/// the wait when it is over.
+async fn over_provider_limit(request: &HttpRequest, provider_id: &str) -> Option<Duration> {
+    let limiter = request.app_data::<web::Data<RateLimiter>>()?;
+    let policy = request.app_data::<web::Data<RateLimitPolicy>>()?;
+    let verdict = limiter.check("provider", provider_id, policy.provider_calls).await;
+    verdict.err().map(|limited| limited.retry_after)
 }
 
 fn with_status(status: u16, body: serde_json::Value) -> HttpResponse {

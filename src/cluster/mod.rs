@@ -5,6 +5,7 @@ pub mod bus;
 pub mod lease;
 pub mod listener;
 pub mod push;
+pub mod rate_limit;
 pub mod redis;
 pub mod registry;
 

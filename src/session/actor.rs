@@ -2,14 +2,17 @@
 //! messages, keeps a heartbeat, and forwards bets and cashouts to the room actors with the moment each
 //! request arrived.
 
+use super::limits::{self, MessageLimit, MessageVerdict};
 use super::players::{PlayerSockets, Register, Unregister};
 use super::protocol::{self, ClientMessage};
 use super::reality_check;
 use super::transport::{Incoming, SendFailure, Transport};
 use crate::api::error::ApiError;
+use crate::api::rate_limit::RateLimitPolicy;
 use crate::auth::extract::{player_from_claims, verify_token, AuthenticatedPlayer};
 use crate::auth::revocation::TokenRevocations;
 use crate::auth::{Claims, Role, TokenKeys};
+use crate::cluster::rate_limit::RateLimiter;
 use crate::configuration::SessionSettings;
 use crate::games::crash::relay::{RoomRelay, Subscribe, ToSession, Unsubscribe};
 use crate::games::crash::room::{Cashout, PlaceBet, PlayerRef};
@@ -40,6 +43,9 @@ pub mod close_code {
     pub const TOKEN_REVOKED: u16 = 4003;
     /// The client did not read its frames fast enough.
     pub const SLOW_CONSUMER: u16 = 4008;
+    /// The client kept sending messages over its rate limit (`rate_limits.ws_messages_per_socket_per_s`)
+    /// after `rate_limits.ws_rate_limited_messages_max` of them were refused with `rate_limited`.
+    pub const RATE_LIMITED: u16 = 4029;
     /// The client's close frame carried a code no endpoint may send.
     pub const PROTOCOL_ERROR: u16 = 1002;
 
@@ -87,6 +93,9 @@ pub struct SessionContext {
     pub connections: std::sync::Arc<AtomicU64>,
     /// This node's directory of player sockets, which delivers pushes to single players.
     pub players: Addr<PlayerSockets>,
+    /// Bets and cashouts count against the player's cluster-wide limit, as REST calls do.
+    pub rate_limiter: RateLimiter,
+    pub rate_limits: RateLimitPolicy,
     /// Refuses logged-out and revoked tokens.
     pub revocations: TokenRevocations,
 }
@@ -126,6 +135,8 @@ pub struct PlayerSession {
     reality_check_in_flight: bool,
     /// Why the session ended, for the metrics: the client's own close unless the server closed it.
     close_reason: Cell<&'static str>,
+    /// The socket's own message limit.
+    message_limit: MessageLimit,
 }
 
 /// The metrics label for a close code the server sends.
@@ -137,6 +148,7 @@ fn close_reason_label(code: u16) -> &'static str {
         close_code::HEARTBEAT_TIMEOUT => "heartbeat_timeout",
         close_code::TOKEN_REVOKED => "token_revoked",
         close_code::SLOW_CONSUMER => "slow_consumer",
+        close_code::RATE_LIMITED => "rate_limited",
         _ => "other",
     }
 }
@@ -149,6 +161,8 @@ impl PlayerSession {
         transport: Transport,
         context: Arc<SessionContext>,
     ) -> PlayerSession {
+        let limits = &context.rate_limits;
+        let message_limit = MessageLimit::new(limits.ws_messages_per_socket, limits.ws_rate_limited_messages_max);
         PlayerSession {
             id: NEXT_SESSION_ID.fetch_add(1, Ordering::Relaxed),
             room_name,
@@ -162,6 +176,7 @@ impl PlayerSession {
             connected_instant: Instant::now(),
             reality_check_in_flight: false,
             close_reason: Cell::new("client_closed"),
+            message_limit,
         }
     }
 
@@ -183,6 +198,17 @@ impl PlayerSession {
 
     fn error(&self, error: &GameError, request_id: Option<&str>, ctx: &mut Context<Self>) {
         self.send(protocol::error(error.code(), &error.to_string(), request_id), ctx);
+    }
+
+    /// Counts one message against the socket's limit; over it the message is refused with `rate_limited`,
+    /// and a socket that keeps going is closed (4029). False when the message must be dropped.
+    fn admit_message(&mut self, ctx: &mut Context<Self>) -> bool {
+        match self.message_limit.admit() {
+            MessageVerdict::Admitted => return true,
+            MessageVerdict::Refused { retry_after } => self.send(self.message_limit.refusal(retry_after), ctx),
+            MessageVerdict::Close => self.close(close_code::RATE_LIMITED, "too many messages", ctx),
+        }
+        false
     }
 
     /// Takes a place for one more request to the room, or answers `too_many_requests`.
@@ -397,12 +423,23 @@ impl PlayerSession {
         if !self.admit_request(request_id.as_deref(), ctx) {
             return;
         }
-        let reply = room.send(message);
+        let admitted = limits::player_write(
+            &self.context.rate_limiter,
+            self.context.rate_limits.player_writes,
+            player.player_id,
+        );
+        let reply = async move {
+            admitted.await?;
+            Ok(room.send(message).await.unwrap_or(Err(GameError::RoomUnavailable)))
+        };
         ctx.spawn(reply.into_actor(self).map(move |result, session, ctx| {
             session.requests_in_flight -= 1;
-            let frame = match result.unwrap_or(Err(GameError::RoomUnavailable)) {
-                Ok(placed) => protocol::bet_placed(&placed.bet, placed.balance, placed.replayed, request_id.as_deref()),
-                Err(error) => protocol::error(error.code(), &error.to_string(), request_id.as_deref()),
+            let frame = match result {
+                Ok(Ok(placed)) => {
+                    protocol::bet_placed(&placed.bet, placed.balance, placed.replayed, request_id.as_deref())
+                }
+                Ok(Err(error)) => protocol::error(error.code(), &error.to_string(), request_id.as_deref()),
+                Err(limited) => limits::player_refusal(limited, request_id.as_deref()),
             };
             session.send(frame, ctx);
         }));
@@ -422,16 +459,26 @@ impl PlayerSession {
         if !self.admit_request(request_id.as_deref(), ctx) {
             return;
         }
-        let reply = self.room.send(Cashout {
+        let admitted = limits::player_write(
+            &self.context.rate_limiter,
+            self.context.rate_limits.player_writes,
+            player.player_id,
+        );
+        let cashout = self.room.send(Cashout {
             player_id: player.player_id,
             bet_id,
             received_at,
         });
+        let reply = async move {
+            admitted.await?;
+            Ok(cashout.await.unwrap_or(Err(GameError::RoomUnavailable)))
+        };
         ctx.spawn(reply.into_actor(self).map(move |result, session, ctx| {
             session.requests_in_flight -= 1;
-            let frame = match result.unwrap_or(Err(GameError::RoomUnavailable)) {
-                Ok(cashed) => protocol::cashed_out(&cashed.bet, cashed.balance, false, request_id.as_deref()),
-                Err(error) => protocol::error(error.code(), &error.to_string(), request_id.as_deref()),
+            let frame = match result {
+                Ok(Ok(cashed)) => protocol::cashed_out(&cashed.bet, cashed.balance, false, request_id.as_deref()),
+                Ok(Err(error)) => protocol::error(error.code(), &error.to_string(), request_id.as_deref()),
+                Err(limited) => limits::player_refusal(limited, request_id.as_deref()),
             };
             session.send(frame, ctx);
         }));
@@ -524,7 +571,11 @@ impl Handler<Incoming> for PlayerSession {
     fn handle(&mut self, incoming: Incoming, ctx: &mut Context<Self>) {
         self.last_heard = Instant::now();
         match incoming {
-            Incoming::Text(text) => self.handle_text(&text, ctx),
+            Incoming::Text(text) => {
+                if self.admit_message(ctx) {
+                    self.handle_text(&text, ctx);
+                }
+            }
             Incoming::Ping(payload) => {
                 if let Err(SendFailure::Full) = self.transport.try_send_pong(&payload) {
                     self.close(close_code::SLOW_CONSUMER, "too slow to keep up with the game", ctx);

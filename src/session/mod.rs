@@ -3,6 +3,7 @@
 
 pub mod actor;
 pub mod balance;
+pub mod limits;
 pub mod players;
 pub mod protocol;
 pub mod reality_check;

@@ -19,6 +19,7 @@ mod operations;
 mod process;
 mod providers;
 mod push;
+mod rate_limits;
 mod reality_check;
 mod recovery;
 mod responsible_gaming;
