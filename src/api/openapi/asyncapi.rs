@@ -269,6 +269,11 @@ pub fn close_codes() -> Vec<(u16, &'static str, &'static str)> {
             "the token was logged out or revoked by an operator: log in again",
         ),
         (
+            close_code::RATE_LIMITED,
+            "rate_limited",
+            "the socket kept sending past its message limit after `rate_limited` errors: slow down, then reconnect",
+        ),
+        (
             close_code::SLOW_CONSUMER,
             "slow_consumer",
             "the client did not read its frames fast enough",

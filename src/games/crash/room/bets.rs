@@ -166,24 +166,28 @@ impl CrashRoom {
 
     /// Judges one bet at its arrival time and, when it is new and valid, registers it as pending.
     fn admit(&mut self, bet: PlaceBet) -> Admission {
+        // A retry of a bet this round already took gets the first answer, even once betting has closed:
+        // the client only resends what it never heard the answer to.
+        let client_key = (bet.player.player_id, bet.client_bet_id.clone());
+        if let Some(round) = self.round.as_ref() {
+            if let Some(existing) = round.by_client_id.get(&client_key).and_then(|id| round.bets.get(id)) {
+                return Admission::Answered(if existing.view.status == BetStatus::Pending {
+                    Err(GameError::BetInProgress)
+                } else {
+                    Ok(PlacedBet {
+                        bet: existing.view.clone(),
+                        balance: None,
+                        replayed: true,
+                    })
+                });
+            }
+        }
         if let Err(error) = self.validate_bet(&bet) {
             return Admission::Answered(Err(error));
         }
         let Some(round) = self.round.as_mut() else {
             return Admission::Answered(Err(GameError::BettingClosed));
         };
-        let client_key = (bet.player.player_id, bet.client_bet_id.clone());
-        if let Some(existing) = round.by_client_id.get(&client_key).and_then(|id| round.bets.get(id)) {
-            return Admission::Answered(if existing.view.status == BetStatus::Pending {
-                Err(GameError::BetInProgress)
-            } else {
-                Ok(PlacedBet {
-                    bet: existing.view.clone(),
-                    balance: None,
-                    replayed: true,
-                })
-            });
-        }
         let view = BetView {
             bet_id: Uuid::now_v7(),
             round_id: round.id,
