@@ -409,6 +409,22 @@ async fn nginx_own_refusals_carry_the_envelope() {
         .expect("nginx answers");
     assert_nginx_envelope(response, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large").await;
 
+    let trace = reqwest::Method::from_bytes(b"TRACE").unwrap();
+    let response = edge
+        .client
+        .request(trace, edge.url("/api/v1/me"))
+        .send()
+        .await
+        .expect("nginx answers");
+    assert_nginx_envelope(response, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed").await;
+    let response = edge
+        .client
+        .get(edge.url("/api/v1/games%00"))
+        .send()
+        .await
+        .expect("nginx answers");
+    assert_nginx_envelope(response, StatusCode::BAD_REQUEST, "bad_request").await;
+
     let unused = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
     let dead = unused.local_addr().unwrap().to_string();
     drop(unused);
