@@ -100,7 +100,8 @@ main() {
   started=$(date +%s)
   player=$(player_token "$BASE_URL")
   admin=$(admin_token "$BASE_URL")
-  fuzz public-and-player "$player" --exclude-tag admin || status=$?
+  # Logging out would revoke the very token the rest of the run plays with (every later call a 401).
+  fuzz public-and-player "$player" --exclude-tag admin --exclude-path /api/v1/auth/logout || status=$?
   fuzz admin "$admin" --include-tag admin || status=$?
   log "Schemathesis sent $(requests_sent "$REPORT_DIR"/*.har) requests in $(($(date +%s) - started)) s" \
     "(HAR files in $REPORT_DIR)"
