@@ -259,6 +259,9 @@ shared_buffers = 256MB
 wal_buffers = 16MB
 max_wal_size = 4GB
 checkpoint_timeout = 15min
+# A lock wait longer than deadlock_timeout (1 s) is logged with its holders: the slow statements a
+# load run reports can then be told apart (a deadlock broken, a long transaction) from the log.
+log_lock_waits = on
 EOF
   if [[ -n "$extra" ]]; then printf '%s\n' "$extra" >>"$data/game-cluster.conf"; fi
   [[ $EUID -ne 0 ]] || chown postgres:postgres "$data/game-cluster.conf"

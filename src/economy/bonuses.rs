@@ -111,7 +111,7 @@ async fn ensure_bonus_account(
         return Ok(AccountId(id));
     }
     let mut transaction = pool.begin().await?;
-    sqlx::query("SELECT id FROM accounts WHERE id = $1 FOR UPDATE")
+    sqlx::query("SELECT id FROM accounts WHERE id = $1 FOR NO KEY UPDATE")
         .bind(player_account.0)
         .execute(&mut *transaction)
         .await?;

@@ -233,7 +233,7 @@ async fn purchase_in(
 
 async fn lock_accounts(transaction: &mut Transaction<'_, Postgres>, ids: &[AccountId]) -> Result<(), sqlx::Error> {
     let ids: Vec<i64> = ids.iter().map(|id| id.0).collect();
-    sqlx::query("SELECT id FROM accounts WHERE id = ANY($1) ORDER BY id FOR UPDATE")
+    sqlx::query("SELECT id FROM accounts WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE")
         .bind(&ids)
         .fetch_all(&mut **transaction)
         .await?;

@@ -168,7 +168,7 @@ async fn lock_accounts(
                 p.self_excluded_until
          FROM accounts a JOIN players p ON p.account_id = a.id
          WHERE p.id = ANY($1)
-         ORDER BY a.id FOR UPDATE OF a",
+         ORDER BY a.id FOR NO KEY UPDATE OF a",
     )
     .bind(&player_ids)
     .fetch_all(&mut **transaction)
@@ -632,7 +632,7 @@ async fn apply_house_deltas(
     let (ids, amounts): (Vec<i64>, Vec<i64>) = deltas.iter().map(|(id, delta)| (*id, *delta)).unzip();
     let rows: Vec<(i64, i64)> = sqlx::query_as(
         "WITH locked AS (
-             SELECT id FROM accounts WHERE id = ANY($1) ORDER BY id FOR UPDATE
+             SELECT id FROM accounts WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE
          )
          UPDATE accounts AS a SET balance = a.balance + d.delta, updated_at = now()
          FROM unnest($1::int8[], $2::int8[]) AS d(id, delta) JOIN locked AS l ON l.id = d.id

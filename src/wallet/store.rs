@@ -26,6 +26,16 @@ const LOCKED_ATTEMPTS_MAX: u32 = 3;
 /// SQLSTATE of a deadlock Postgres broke by aborting one of the transactions.
 const DEADLOCK_DETECTED: &str = "40P01";
 
+/// The row lock every writer of `accounts` takes before it changes a balance. Not `FOR UPDATE`: that
+/// one also blocks the `FOR KEY SHARE` lock a foreign key check takes on the account a new row refers to
+/// (a transfer, a bet), and such a check runs after the writer's own balance locks, out of id order. A
+/// batch holding a house row then waited for a locked batch holding a player row its new transfer row
+/// named, the locked batch waited for the house row, and Postgres broke the cycle only after
+/// `deadlock_timeout` (1 s): the abuse smoke's bet acknowledgements, CI run 21. Balances are not keys,
+/// so this lock still excludes every other balance writer. The other writers (the providers' journal,
+/// purchases, bonus accounts) spell the same lock out in their SQL.
+pub const ACCOUNT_ROW_LOCK: &str = "FOR NO KEY UPDATE";
+
 /// The ledger's own accounts: one root treasury (where deposits come from), and per wallet shard one
 /// house sub-account and one treasury pool sub-account, so that shards never queue behind each other on
 /// a single hot row.
@@ -285,7 +295,7 @@ struct ReadAccounts {
 }
 
 impl ReadAccounts {
-    /// Reads the players' guards again, now that their account rows are locked. A `FOR UPDATE` read that
+    /// Reads the players' guards again, now that their account rows are locked. A locking read that
     /// waited for a row lock re-reads only the locked row: the guard joined to it is as it was when the
     /// statement started, so a guard created by the transaction it waited for would be missed.
     async fn with_guards_reloaded(mut self, transaction: &mut Transaction<'_, Postgres>) -> Result<Self, sqlx::Error> {
@@ -317,8 +327,8 @@ async fn read_accounts(
                  || ARRAY(SELECT player_account_id FROM player_bonus WHERE bonus_account_id = ANY($1))) {lock}",
         guard = guard::store::JOINED_COLUMNS,
         lock = match lock {
-            Lock::None => "",
-            Lock::ForUpdate => "ORDER BY a.id FOR UPDATE OF a",
+            Lock::None => String::new(),
+            Lock::ForUpdate => format!("ORDER BY a.id {ACCOUNT_ROW_LOCK} OF a"),
         },
     );
     let rows = sqlx::query(&sql).bind(ids).fetch_all(&mut **transaction).await?;
@@ -355,7 +365,7 @@ async fn read_accounts(
 /// accounts, never deadlock (nor against the other writers, which lock in id order too). It finds its
 /// rows by an index scan of the primary key over the sorted ids, which returns (and so locks) them in id
 /// order, joined to the sorted plan; `ordered_row_access` keeps the planner from a sequential or bitmap
-/// scan, which would lock in the table's physical order. A separate `SELECT … ORDER BY id FOR UPDATE`
+/// scan, which would lock in the table's physical order. A separate `SELECT … ORDER BY id` with the row lock
 /// first gives the same order but writes a lock record per row before the update writes the row, and
 /// cost about a third of the wallet's throughput (docs/BENCHMARKS.md, issue 18).
 async fn write_plan(

@@ -294,6 +294,45 @@ async fn wallet_update_locks_accounts_in_id_order() {
     }
 }
 
+/// A balance writer's row lock leaves foreign key checks alone: a new transfer naming a locked account
+/// (its check takes `FOR KEY SHARE`) goes on without waiting, so it cannot close a lock cycle with the
+/// batch holding the lock; two balance writers still exclude each other.
+#[actix_web::test]
+async fn account_row_lock_lets_foreign_key_checks_pass() {
+    use game_cluster::wallet::store::ACCOUNT_ROW_LOCK;
+    let app = spawn_app().await;
+    let account: i64 = sqlx::query_scalar("SELECT id FROM accounts ORDER BY id LIMIT 1")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let mut holder = app.pool.begin().await.unwrap();
+    sqlx::query(&format!("SELECT id FROM accounts WHERE id = $1 {ACCOUNT_ROW_LOCK}"))
+        .bind(account)
+        .execute(&mut *holder)
+        .await
+        .unwrap();
+    let mut other = app.pool.begin().await.unwrap();
+    sqlx::query("SELECT 1 FROM accounts WHERE id = $1 FOR KEY SHARE NOWAIT")
+        .bind(account)
+        .execute(&mut *other)
+        .await
+        .expect("a foreign key check does not wait for a balance writer");
+    let refused = sqlx::query(&format!(
+        "SELECT id FROM accounts WHERE id = $1 {ACCOUNT_ROW_LOCK} NOWAIT"
+    ))
+    .bind(account)
+    .execute(&mut *other)
+    .await
+    .expect_err("a second balance writer must wait");
+    let code = refused
+        .as_database_error()
+        .and_then(|error| error.code())
+        .map(|code| code.into_owned());
+    assert_eq!(code.as_deref(), Some("55P03"), "lock_not_available: {refused}");
+    other.rollback().await.unwrap();
+    holder.rollback().await.unwrap();
+}
+
 /// Every scan of `relation` in an EXPLAIN (FORMAT JSON) plan, as "<node type> using <index>".
 fn collect_scans_of(node: &serde_json::Value, relation: &str, scans: &mut Vec<String>) {
     let node_type = node["Node Type"].as_str().unwrap_or("?");

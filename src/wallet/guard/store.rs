@@ -115,7 +115,7 @@ pub async fn write_guard_usage(
 }
 
 /// Inserts or replaces a player's whole guard row and bumps its revision. The caller holds the player's
-/// `accounts` row FOR UPDATE, so no batch of theirs is between its read and its write.
+/// `accounts` row locked (`ACCOUNT_ROW_LOCK`), so no batch of theirs is between its read and its write.
 pub async fn save_guard(transaction: &mut Transaction<'_, Postgres>, guard: &PlayerGuard) -> Result<(), sqlx::Error> {
     let status = if guard.blocked { "blocked" } else { "active" };
     let usage = &guard.usage;
