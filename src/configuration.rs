@@ -332,8 +332,17 @@ pub struct DatabaseSettings {
     pub require_ssl: bool,
     pub writer_pool_size: u32,
     pub reader_pool_size: u32,
+    /// How long a caller waits for a pooled connection, connecting included: with no primary behind the
+    /// writer address (a failover), this is how soon a query gives up and its caller retries.
     pub acquire_timeout_ms: u64,
     pub statement_timeout_ms: u64,
+    /// An idle pooled connection is closed after this long, below the idle limit of a proxy in between
+    /// (HAProxy's `timeout client`/`timeout server`, 10 min in scripts/patroni.sh), so the pool never hands
+    /// out a connection the proxy has already cut.
+    pub idle_timeout_ms: u64,
+    /// Every connection is replaced after this long, so that connections follow a moved primary or a new
+    /// replica even without a failure to notice.
+    pub max_lifetime_ms: u64,
     /// A streaming replica for reads; the primary serves reads when it is absent.
     pub replica_host: Option<String>,
     pub replica_port: Option<u16>,
@@ -379,6 +388,14 @@ impl DatabaseSettings {
 
     pub fn acquire_timeout(&self) -> Duration {
         Duration::from_millis(self.acquire_timeout_ms)
+    }
+
+    pub fn idle_timeout(&self) -> Duration {
+        Duration::from_millis(self.idle_timeout_ms)
+    }
+
+    pub fn max_lifetime(&self) -> Duration {
+        Duration::from_millis(self.max_lifetime_ms)
     }
 }
 
@@ -499,9 +516,14 @@ pub struct WalletSettings {
     pub batch_delay_ms: u64,
     /// How long a caller waits for room in a full shard mailbox before `wallet_overloaded`.
     pub admission_timeout_ms: u64,
-    /// Attempts to commit one batch (or one operation alone) before it fails as unavailable.
+    /// Attempts to commit one batch (or one operation alone) before it fails as unavailable, when the
+    /// failure is contention (a serialization failure, a deadlock, a resource limit).
     pub commit_attempts_max: u32,
     pub commit_retry_backoff_ms: u64,
+    /// How long a batch keeps retrying while the ledger is out of reach (a lost connection, no primary
+    /// behind the writer address, a primary turned read-only): long enough to ride through a Postgres
+    /// failover. A batch whose commit outcome was lost is resolved by its idempotency keys on the retry.
+    pub commit_retry_window_ms: u64,
     pub dev_top_up_enabled: bool,
     pub top_up_max_micros: i64,
 }
@@ -580,6 +602,15 @@ impl Settings {
         }
         if db.statement_timeout_ms == 0 {
             return invalid("database.statement_timeout_ms", "must be positive");
+        }
+        if !(1_000..=3_600_000).contains(&db.idle_timeout_ms) {
+            return invalid("database.idle_timeout_ms", "must be 1 s to 1 h");
+        }
+        if db.max_lifetime_ms < db.idle_timeout_ms || db.max_lifetime_ms > 86_400_000 {
+            return invalid(
+                "database.max_lifetime_ms",
+                "must be at least database.idle_timeout_ms and at most 24 h",
+            );
         }
         if self.auth.jwt_secret.expose_secret().len() < 32 {
             return invalid("auth.jwt_secret", "must be at least 32 bytes");
@@ -774,6 +805,9 @@ impl Settings {
         }
         if !(1..=10).contains(&wallet.commit_attempts_max) {
             return invalid("wallet.commit_attempts_max", "must be 1 to 10");
+        }
+        if wallet.commit_retry_window_ms > 120_000 {
+            return invalid("wallet.commit_retry_window_ms", "must be at most 120000 (2 min)");
         }
         if crate::money::Amount::parse(wallet.top_up_max_micros).is_err() {
             return invalid("wallet.top_up_max_micros", "must be a valid positive amount");

@@ -113,7 +113,13 @@ impl ResponseError for ApiError {
 }
 
 impl From<sqlx::Error> for ApiError {
+    /// A database out of reach (a failover under way) is 503 `database_unavailable`, which clients retry;
+    /// anything else is an opaque 500.
     fn from(error: sqlx::Error) -> ApiError {
+        if crate::db::is_out_of_reach(&error) {
+            tracing::warn!(%error, "the database is out of reach");
+            return ApiError::unavailable("database_unavailable", "the database is unavailable; retry shortly");
+        }
         ApiError::internal(error)
     }
 }

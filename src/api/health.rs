@@ -140,9 +140,11 @@ pub async fn health(
     ));
     let replica = replica_status(&database, settings.database.replica_host.is_some());
     let (postgres, redis, replica) = tokio::join!(postgres, redis, replica);
-    let healthy = postgres.ok && redis.ok && replica.ok && pubsub.is_fresh();
+    let database = database_state(postgres.ok, replica.ok);
+    let status = overall_status(database, redis.ok && pubsub.is_fresh());
     let body = json!({
-        "status": if healthy { "ok" } else { "unhealthy" },
+        "status": status,
+        "database": database,
         "node_id": node.node_id,
         "url": node.url,
         "version": node.version,
@@ -150,10 +152,48 @@ pub async fn health(
         "leader_of": leaders.led_here(),
         "checks": { "postgres": postgres, "redis": redis, "pubsub": pubsub_status(&pubsub), "replica": replica },
     });
-    if healthy {
-        HttpResponse::Ok().json(body)
-    } else {
+    if status == Status::Unhealthy {
         HttpResponse::ServiceUnavailable().json(body)
+    } else {
+        HttpResponse::Ok().json(body)
+    }
+}
+
+/// The database as a whole: `degraded` while the writer address reaches no primary (a failover is under
+/// way) but reads are still served by the reader address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+enum DatabaseState {
+    Ok,
+    Degraded,
+    Down,
+}
+
+fn database_state(primary_ok: bool, reader_ok: bool) -> DatabaseState {
+    match (primary_ok, reader_ok) {
+        (true, true) => DatabaseState::Ok,
+        (false, true) => DatabaseState::Degraded,
+        // A primary without a working reader address: writes go on, reads that use the reader fail.
+        (true, false) => DatabaseState::Degraded,
+        (false, false) => DatabaseState::Down,
+    }
+}
+
+/// The node's answer: `degraded` (200) keeps it in the load balancer while the database fails over, so
+/// players keep their sockets and reads; money movements wait in the wallet for the new primary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+enum Status {
+    Ok,
+    Degraded,
+    Unhealthy,
+}
+
+fn overall_status(database: DatabaseState, coordination_ok: bool) -> Status {
+    match (database, coordination_ok) {
+        (DatabaseState::Ok, true) => Status::Ok,
+        (DatabaseState::Degraded, true) => Status::Degraded,
+        _ => Status::Unhealthy,
     }
 }
 
@@ -215,4 +255,31 @@ pub async fn metrics(
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
         .body(handle.render())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_primary_with_reads_served_is_degraded_not_down() {
+        assert_eq!(database_state(false, true), DatabaseState::Degraded);
+        assert_eq!(overall_status(database_state(false, true), true), Status::Degraded);
+        assert_eq!(overall_status(database_state(true, true), true), Status::Ok);
+    }
+
+    #[test]
+    fn no_database_at_all_or_no_redis_is_unhealthy() {
+        assert_eq!(overall_status(database_state(false, false), true), Status::Unhealthy);
+        assert_eq!(overall_status(database_state(true, true), false), Status::Unhealthy);
+        assert_eq!(overall_status(database_state(false, true), false), Status::Unhealthy);
+    }
+
+    #[test]
+    fn states_are_written_in_snake_case() {
+        assert_eq!(
+            json!({ "s": Status::Degraded, "d": DatabaseState::Down }),
+            json!({ "s": "degraded", "d": "down" })
+        );
+    }
 }

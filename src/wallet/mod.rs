@@ -68,6 +68,7 @@ impl Wallet {
             batch_delay: Duration::from_millis(settings.batch_delay_ms),
             commit_attempts_max: settings.commit_attempts_max,
             commit_retry_backoff: Duration::from_millis(settings.commit_retry_backoff_ms),
+            commit_retry_window: Duration::from_millis(settings.commit_retry_window_ms),
         };
         let balances = Arc::new(OnceLock::new());
         let shards = (0..settings.shard_count as usize)

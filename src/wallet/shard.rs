@@ -42,7 +42,13 @@ pub struct ShardLimits {
     pub batch_delay: Duration,
     pub commit_attempts_max: u32,
     pub commit_retry_backoff: Duration,
+    /// How long a batch keeps retrying while the ledger is out of reach (see [`Failure::OutOfReach`]).
+    pub commit_retry_window: Duration,
 }
+
+/// The longest pause between two attempts of one batch: the backoff grows with each attempt up to it, so
+/// a batch waiting out a failover still notices the new primary within this long.
+const COMMIT_RETRY_BACKOFF_MAX: Duration = Duration::from_millis(500);
 
 pub struct WalletShard {
     index: usize,
@@ -210,9 +216,14 @@ impl Handler<Drain> for WalletShard {
     }
 }
 
-/// Commits a batch, retrying transient failures with a fixed backoff. When the batch as a whole keeps
+/// Commits a batch, retrying transient failures with a growing backoff. When the batch as a whole keeps
 /// failing for a reason tied to its content, each operation is committed alone so that one bad
 /// operation fails only itself.
+///
+/// A retry is safe even when the failed attempt did commit (the connection died during COMMIT, so its
+/// outcome is unknown): every transfer carries its idempotency key, the retry finds the keys stored and
+/// answers their stored outcomes (`replayed`), never applying them twice; and a batch that did not commit
+/// is applied by the retry, never dropped.
 async fn commit_with_retries(
     store: &LedgerStore,
     requests: &[TransferRequest],
@@ -245,37 +256,106 @@ async fn commit_attempts(
     requests: &[TransferRequest],
     limits: ShardLimits,
 ) -> Result<BatchOutcomes, sqlx::Error> {
+    let started = std::time::Instant::now();
     let mut attempt = 1;
     loop {
-        match store.commit_batch(requests).await {
+        let error = match store.commit_batch(requests).await {
             Ok(outcomes) => return Ok(outcomes),
-            Err(error) if attempt < limits.commit_attempts_max && is_transient(&error) => {
-                tracing::debug!(%error, attempt, "wallet batch commit failed; retrying");
-                attempt += 1;
-                tokio::time::sleep(limits.commit_retry_backoff * attempt).await;
-            }
-            Err(error) => return Err(error),
+            Err(error) => error,
+        };
+        let retry = match classify(&error) {
+            Failure::OutOfReach => started.elapsed() < limits.commit_retry_window,
+            Failure::Contention => attempt < limits.commit_attempts_max,
+            Failure::Permanent => false,
+        };
+        if !retry {
+            return Err(error);
+        }
+        tracing::debug!(%error, attempt, "wallet batch commit failed; retrying");
+        metrics::counter!("wallet_commit_retries_total", "failure" => classify(&error).as_str()).increment(1);
+        attempt += 1;
+        tokio::time::sleep(retry_backoff(limits.commit_retry_backoff, attempt)).await;
+    }
+}
+
+/// The pause before attempt `attempt` (from 2): the configured backoff times the attempt number, at most
+/// [`COMMIT_RETRY_BACKOFF_MAX`].
+fn retry_backoff(backoff: Duration, attempt: u32) -> Duration {
+    backoff.saturating_mul(attempt).min(COMMIT_RETRY_BACKOFF_MAX)
+}
+
+/// Why a commit failed, which decides how long it is retried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Failure {
+    /// The ledger is out of reach: the connection was lost, no connection could be had, the server is
+    /// shutting down or starting, or it is no longer the primary (a failover is under way). Retried for
+    /// `commit_retry_window`.
+    OutOfReach,
+    /// Concurrency or resources: a serialization failure, a deadlock, a resource limit. Retried
+    /// `commit_attempts_max` times.
+    Contention,
+    /// Constraint violations and bugs: retrying cannot help.
+    Permanent,
+}
+
+impl Failure {
+    fn as_str(self) -> &'static str {
+        match self {
+            Failure::OutOfReach => "out_of_reach",
+            Failure::Contention => "contention",
+            Failure::Permanent => "permanent",
         }
     }
 }
 
-/// Failures worth retrying as they are: lost connections, pool exhaustion, serialization conflicts,
-/// deadlocks and a server shutting down or starting. Constraint violations and bugs are not.
-fn is_transient(error: &sqlx::Error) -> bool {
+fn classify(error: &sqlx::Error) -> Failure {
+    if crate::db::is_out_of_reach(error) {
+        return Failure::OutOfReach;
+    }
     match error {
-        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed => true,
+        // The pool closes when the node shuts down: a few attempts, not a failover's wait.
+        sqlx::Error::PoolClosed => Failure::Contention,
         sqlx::Error::Database(database) => {
             let code = database.code().unwrap_or_default();
-            // 40001 serialization failure, 40P01 deadlock, 57P0x shutdown, 08xxx connection, 53xxx resources.
-            ["40001", "40P01", "57P01", "57P02", "57P03"].contains(&code.as_ref())
-                || code.starts_with("08")
-                || code.starts_with("53")
+            // 40001 serialization failure, 40P01 deadlock, 53xxx resources.
+            if ["40001", "40P01"].contains(&code.as_ref()) || code.starts_with("53") {
+                Failure::Contention
+            } else {
+                Failure::Permanent
+            }
         }
-        _ => false,
+        _ => Failure::Permanent,
     }
+}
+
+/// Failures worth retrying as they are (the batch is not split for them).
+fn is_transient(error: &sqlx::Error) -> bool {
+    classify(error) != Failure::Permanent
 }
 
 fn unavailable(shard: usize, error: &sqlx::Error) -> TransferError {
     tracing::error!(shard, %error, "wallet commit failed");
     TransferError::Unavailable("the ledger could not commit the transfer".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lost_connection_waits_out_a_failover_and_contention_only_a_few_attempts() {
+        assert_eq!(classify(&sqlx::Error::PoolTimedOut), Failure::OutOfReach);
+        let reset = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
+        assert_eq!(classify(&sqlx::Error::Io(reset)), Failure::OutOfReach);
+        assert_eq!(classify(&sqlx::Error::PoolClosed), Failure::Contention);
+        assert_eq!(classify(&sqlx::Error::RowNotFound), Failure::Permanent);
+    }
+
+    #[test]
+    fn the_backoff_grows_with_each_attempt_up_to_its_bound() {
+        let backoff = Duration::from_millis(50);
+        assert_eq!(retry_backoff(backoff, 2), Duration::from_millis(100));
+        assert_eq!(retry_backoff(backoff, 9), Duration::from_millis(450));
+        assert_eq!(retry_backoff(backoff, 1_000), COMMIT_RETRY_BACKOFF_MAX);
+    }
 }

@@ -6,6 +6,7 @@ mod auth;
 mod bad_input;
 mod bonuses;
 mod catalog;
+mod commit_outcome;
 mod crash;
 mod forwarding;
 mod helpers;
