@@ -52,7 +52,7 @@ slots-baseline:
 	scripts/slots-baseline.sh $(ARGS)
 
 bench-failover:
-	scripts/bench-failover.sh $(RUNS)
+	scripts/bench-failover.sh $(RUNS) $(MODE)
 
 # The k6 smoke (or SCRIPT=crash-players.js ...) against the running local cluster, then audit.
 loadtest:

@@ -21,6 +21,10 @@
 #                       this repository)
 #   BENCH_ROUNDS        how many times each build runs per batch size, alternating (default 1, or 2
 #                       with a baseline)
+#   BENCH_POSTGRES      "plain" (default): one throwaway Postgres; "patroni": the local cluster's
+#                       Patroni topology (scripts/patroni.sh: synchronous replication to a standby,
+#                       through HAProxy's writer port), started in a scratch directory with one idle node,
+#                       so both pgbench and the wallet pay for the synchronous standby
 #
 # Every wallet run gets a fresh database on the same Postgres, so no run inherits another's tables.
 # pgbench runs before the first and after the last wallet run; the ratios use the mean of the two.
@@ -42,7 +46,11 @@ cleanup() {
   local rc=$?
   set +e
   trap - EXIT INT TERM
-  stop_throwaway_services "$WORK_DIR"
+  if [[ "${BENCH_POSTGRES:-plain}" == patroni ]]; then
+    CLUSTER_DIR="$WORK_DIR/cluster" "$REPO_ROOT/scripts/cluster.sh" stop >/dev/null 2>&1
+  else
+    stop_throwaway_services "$WORK_DIR"
+  fi
   if [[ -n "$BASELINE_WORKTREE" ]]; then
     git -C "$REPO_ROOT" worktree remove --force "$BASELINE_WORKTREE" >/dev/null 2>&1
   fi
@@ -158,8 +166,23 @@ machine_info() {
   cpu=$(sed -n '/^model name/{s/^model name[[:space:]]*:[[:space:]]*//p;q}' /proc/cpuinfo)
   mem_kb=$(sed -n 's/^MemTotal:[[:space:]]*\([0-9]*\).*/\1/p' /proc/meminfo)
   echo "Machine: $(nproc) CPUs, ${cpu:-unknown CPU model}, $((mem_kb / 1024 / 1024)) GiB RAM"
-  echo "Postgres: $("$(pg_bin_dir)/postgres" --version) (fsync=on, synchronous_commit=on)"
+  echo "Postgres: $("$(pg_bin_dir)/postgres" --version) (fsync=on, synchronous_commit=on, ${BENCH_POSTGRES:-plain})"
   echo "Runs: ${BENCH_SECONDS}s each, ${BENCH_PLAYERS} players, concurrency ${BENCH_CONCURRENCY}"
+}
+
+# start_postgres starts the Postgres (and Redis) the runs use and sets PG_PORT, PG_PASSWORD and
+# REDIS_PORT: a throwaway server, or a Patroni cluster of the local cluster's topology.
+start_postgres() {
+  if [[ "${BENCH_POSTGRES:-plain}" != patroni ]]; then
+    start_throwaway_services "$WORK_DIR"
+    return 0
+  fi
+  log "starting a Patroni cluster (synchronous replication) in $WORK_DIR/cluster"
+  (clear_app_env && CLUSTER_DIR="$WORK_DIR/cluster" CLUSTER_PORTS=auto CLUSTER_NODES=1 CLUSTER_POSTGRES=patroni \
+    GAME_BIN=$GAME_BIN "$REPO_ROOT/scripts/cluster.sh" start >"$WORK_DIR/cluster-start.log" 2>&1) ||
+    { tail -n 30 "$WORK_DIR/cluster-start.log" >&2; die "the Patroni cluster did not start"; }
+  # shellcheck source=/dev/null
+  source "$WORK_DIR/cluster/cluster.env"
 }
 
 main() {
@@ -172,7 +195,7 @@ main() {
 
   WORK_DIR=$(scratch_dir bench)
   PG_PASSWORD=$(random_hex 16)
-  start_throwaway_services "$WORK_DIR"
+  start_postgres
 
   # A copy, so that a rebuild while the benchmark runs cannot change the candidate between its runs.
   CANDIDATE_BIN="$WORK_DIR/game-cluster-candidate"

@@ -81,6 +81,10 @@ NGINX_TEMPLATE=${CAPACITY_NGINX_TEMPLATE:-$NGINX_TEMPLATE}
 export NGINX_TEMPLATE
 export CLUSTER_DIR=${CLUSTER_DIR_CAPACITY:-$LOCAL_DIR/capacity}
 export CLUSTER_PORTS=auto CLUSTER_NODES=$NODES
+# The plain Postgres (a primary and a replica): the capacity figures measure the nodes and nginx, and the
+# per-process CPU table below reads the plain servers' pids; Patroni's three members, etcd and HAProxy
+# would only take CPU from the nodes on this 2-core machine.
+export CLUSTER_POSTGRES=plain
 # Rooms play short chains (no game above 5.00x), so a step or the burst never waits on a long round.
 export APP__CRASH__CHAIN_AUTO_GENERATE_LENGTH=0
 lift_rate_limits

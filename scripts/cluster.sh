@@ -19,7 +19,16 @@
 #                       print its port
 #   restart-redis PORT  start the (killed) Redis on PORT again with its config,
 #                       as a replica of the current primary; returns in sync
-#   restart-postgres    restart the Postgres primary (pg_ctl -m fast)
+#   restart-postgres    restart the Postgres primary (pg_ctl -m fast; with
+#                       Patroni: patronictl restart of the primary)
+#   kill-pg-primary     Patroni only: SIGKILL the primary member's Patroni and
+#                       Postgres (its machine dies); prints the member (pg-I)
+#   start-pg-member I   Patroni only: start member pg-I again (a former primary
+#                       rejoins as a replica, pg_rewind as needed)
+#   switchover          Patroni only: planned switchover to the sync standby
+#                       (patronictl switchover); prints the new primary (pg-I)
+#   kill-etcd-member I  Patroni only: SIGKILL etcd member I
+#   start-etcd-member I Patroni only: start etcd member I again
 #   env [I]             print `export` lines for node I, or without I for a
 #                       CLI process such as `game-cluster audit`
 #   short-chains [GAMES] [MAX]
@@ -35,6 +44,10 @@
 #   CLUSTER_PORTS           "auto": every port chosen free; otherwise nginx
 #                           8080, node I 8080+I, Postgres 55432/55433, Redis
 #                           56379/56380, Sentinels 56381-56383
+#   CLUSTER_POSTGRES        "patroni" (default for a new cluster): three
+#                           Patroni members with etcd and HAProxy (see
+#                           scripts/patroni.sh); "plain": a primary and a
+#                           streaming replica started by hand (cheaper)
 #   CLUSTER_NODES           node count for start (default: the recorded
 #                           count, else 3)
 #   CLUSTER_APP_ENV         APP_ENV of the nodes (default local)
@@ -53,7 +66,9 @@
 #
 # CLUSTER_DIR/cluster.env (mode 600; KEY=value, lists in double quotes):
 #   NGINX_PORT, NODE_COUNT, NODE_PORTS (node I is the I-th), PG_PORT,
-#   PG_REPLICA_PORT, REDIS_PORT (the initial primary), REDIS_REPLICA_PORT,
+#   PG_REPLICA_PORT (with Patroni: HAProxy's writer and reader ports), PG_MODE,
+#   PATRONI_PG_PORTS, PATRONI_API_PORTS, ETCD_CLIENT_PORTS, ETCD_PEER_PORTS
+#   (member I is the I-th; empty when plain), REDIS_PORT (the initial primary), REDIS_REPLICA_PORT,
 #   SENTINEL_PORTS, REDIS_SERVICE_NAME, DB_NAME, PG_PASSWORD, JWT_SECRET,
 #   ADMIN_USERNAME, ADMIN_PASSWORD, CLUSTER_SECRET, CLUSTER_DIR, PORTS_MODE,
 #   NODE_BIN, NODE_WORKDIR, NODE_APP_ENV
@@ -66,9 +81,14 @@ CALLER_GAME_WORKDIR=${GAME_WORKDIR:-}
 CALLER_APP_ENV=${CLUSTER_APP_ENV:-}
 CALLER_NODES=${CLUSTER_NODES:-}
 CALLER_PORTS_MODE=${CLUSTER_PORTS:-}
+CALLER_PG_MODE=${CLUSTER_POSTGRES:-}
 
 # shellcheck source=scripts/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source=scripts/patroni.sh
+source "$(dirname "${BASH_SOURCE[0]}")/patroni.sh"
+# shellcheck source=scripts/patroni-ops.sh
+source "$(dirname "${BASH_SOURCE[0]}")/patroni-ops.sh"
 
 SERVICE_NAME=gamecluster
 REPL_ROLE=replicator
@@ -183,7 +203,8 @@ write_env_file() {
   local key
   {
     echo "# Written by scripts/cluster.sh; sourceable KEY=value lines. Private: holds secrets."
-    for key in CLUSTER_DIR NGINX_PORT NODE_COUNT NODE_PORTS PG_PORT PG_REPLICA_PORT \
+    for key in CLUSTER_DIR NGINX_PORT NODE_COUNT NODE_PORTS PG_PORT PG_REPLICA_PORT PG_MODE \
+      PATRONI_PG_PORTS PATRONI_API_PORTS ETCD_CLIENT_PORTS ETCD_PEER_PORTS \
       REDIS_PORT REDIS_REPLICA_PORT SENTINEL_PORTS REDIS_SERVICE_NAME DB_NAME \
       PG_PASSWORD JWT_SECRET ADMIN_USERNAME ADMIN_PASSWORD CLUSTER_SECRET \
       PORTS_MODE NODE_BIN NODE_WORKDIR NODE_APP_ENV; do
@@ -204,6 +225,12 @@ load_settings() {
   PORTS_MODE=${CALLER_PORTS_MODE:-${PORTS_MODE:-fixed}}
   read -r -a NODE_PORT_LIST <<<"$NODE_PORTS"
   read -r -a SENTINEL_PORT_LIST <<<"$SENTINEL_PORTS"
+  # A cluster recorded before PG_MODE existed runs the plain topology.
+  PG_MODE=${PG_MODE:-plain}
+  read -r -a PATRONI_PG_PORT_LIST <<<"${PATRONI_PG_PORTS:-}"
+  read -r -a PATRONI_API_PORT_LIST <<<"${PATRONI_API_PORTS:-}"
+  read -r -a ETCD_CLIENT_PORT_LIST <<<"${ETCD_CLIENT_PORTS:-}"
+  read -r -a ETCD_PEER_PORT_LIST <<<"${ETCD_PEER_PORTS:-}"
 }
 
 # pick_port DEFAULT prints DEFAULT, or a free port not used by this cluster
@@ -228,7 +255,8 @@ pick_port() {
 # taken_ports lists the ports this cluster already uses.
 taken_ports() {
   printf '%s ' "${NGINX_PORT:-}" "${PG_PORT:-}" "${PG_REPLICA_PORT:-}" "${REDIS_PORT:-}" \
-    "${REDIS_REPLICA_PORT:-}" "${SENTINEL_PORT_LIST[@]}" "${NODE_PORT_LIST[@]}"
+    "${REDIS_REPLICA_PORT:-}" "${SENTINEL_PORT_LIST[@]}" "${NODE_PORT_LIST[@]}" \
+    "${PATRONI_PG_PORT_LIST[@]}" "${PATRONI_API_PORT_LIST[@]}" "${ETCD_CLIENT_PORT_LIST[@]}" "${ETCD_PEER_PORT_LIST[@]}"
 }
 
 # init_settings chooses the ports of a new cluster (nothing recorded yet).
@@ -236,13 +264,24 @@ taken_ports() {
 init_settings() {
   local i
   PORTS_MODE=${CALLER_PORTS_MODE:-fixed}
+  PG_MODE=${CALLER_PG_MODE:-patroni}
+  [[ "$PG_MODE" == patroni || "$PG_MODE" == plain ]] || die "CLUSTER_POSTGRES must be patroni or plain, got '$PG_MODE'"
   NODE_PORT_LIST=() SENTINEL_PORT_LIST=()
+  PATRONI_PG_PORT_LIST=() PATRONI_API_PORT_LIST=() ETCD_CLIENT_PORT_LIST=() ETCD_PEER_PORT_LIST=()
   NGINX_PORT=$(pick_port 8080)
   PG_PORT=$(pick_port 55432)
   PG_REPLICA_PORT=$(pick_port 55433)
   REDIS_PORT=$(pick_port 56379)
   REDIS_REPLICA_PORT=$(pick_port 56380)
   for i in 1 2 3; do SENTINEL_PORT_LIST+=("$(pick_port $((56380 + i)))"); done
+  if [[ "$PG_MODE" == patroni ]]; then
+    for i in 1 2 3; do
+      PATRONI_PG_PORT_LIST+=("$(pick_port $((55440 + i)))")
+      PATRONI_API_PORT_LIST+=("$(pick_port $((58440 + i)))")
+      ETCD_CLIENT_PORT_LIST+=("$(pick_port $((52380 + i)))")
+      ETCD_PEER_PORT_LIST+=("$(pick_port $((52390 + i)))")
+    done
+  fi
   NODE_BIN=${CALLER_GAME_BIN:-$GAME_BIN}
   NODE_WORKDIR=${CALLER_GAME_WORKDIR:-$REPO_ROOT}
   NODE_APP_ENV=${CALLER_APP_ENV:-local}
@@ -254,6 +293,10 @@ sync_lists() {
   NODE_COUNT=${#NODE_PORT_LIST[@]}
   NODE_PORTS="${NODE_PORT_LIST[*]}"
   SENTINEL_PORTS="${SENTINEL_PORT_LIST[*]}"
+  PATRONI_PG_PORTS="${PATRONI_PG_PORT_LIST[*]}"
+  PATRONI_API_PORTS="${PATRONI_API_PORT_LIST[*]}"
+  ETCD_CLIENT_PORTS="${ETCD_CLIENT_PORT_LIST[*]}"
+  ETCD_PEER_PORTS="${ETCD_PEER_PORT_LIST[*]}"
   # Read through ${!key} by write_env_file.
   # shellcheck disable=SC2034
   REDIS_SERVICE_NAME=$SERVICE_NAME
@@ -706,14 +749,21 @@ cmd_start() {
   ensure_packages
   ensure_secrets
   if [[ -f "$CLUSTER_ENV_FILE" ]]; then load_settings; else init_settings; fi
+  if [[ -n "$CALLER_PG_MODE" && "$CALLER_PG_MODE" != "$PG_MODE" ]]; then
+    die "the cluster in $CLUSTER_DIR runs Postgres '$PG_MODE', not '$CALLER_PG_MODE'; 'scripts/cluster.sh stop --purge' (make clean-cluster) starts afresh"
+  fi
   [[ "${CALLER_NODES:-1}" =~ ^[1-9][0-9]*$ ]] || die "CLUSTER_NODES must be a number >= 1"
   set_node_count "${CALLER_NODES:-${NODE_COUNT:-3}}"
   [[ -x "$NODE_BIN" ]] || die "$NODE_BIN does not exist or is not executable (build it, or set GAME_BIN)"
   [[ -d "$NODE_WORKDIR/config" ]] || die "$NODE_WORKDIR has no config/ directory (set GAME_WORKDIR)"
   # Recorded first, so that stop and status find a half-started cluster.
   write_env_file
-  start_pg_primary
-  start_pg_replica
+  if [[ "$PG_MODE" == patroni ]]; then
+    start_postgres_ha
+  else
+    start_pg_primary
+    start_pg_replica
+  fi
   start_redis_instance 1 "$REDIS_PORT"
   start_redis_instance 2 "$REDIS_REPLICA_PORT" "$REDIS_PORT"
   start_sentinels
@@ -766,10 +816,7 @@ cmd_kill_node() {
   load_settings
   valid_node "$i"
   pid=$(node_pid "$i") || die "node-$i is not running"
-  kill -KILL "$pid"
-  # SIGKILL is not instant; callers expect the process gone on return.
-  stop_pid_wait "$pid" 5
-  log "killed node-$i (pid $pid) with SIGKILL"
+  sigkill_wait "$pid" "node-$i"
 }
 
 cmd_drain_node() {
@@ -790,9 +837,7 @@ cmd_kill_redis_primary() {
   dir=$(redis_dir_for_port "$port")
   redis_running "$dir" || die "the primary the Sentinels report (port $port) is not running"
   pid=$(redis_pid "$dir")
-  kill -KILL "$pid"
-  stop_pid_wait "$pid" 5
-  log "killed the Redis primary on port $port (pid $pid) with SIGKILL"
+  sigkill_wait "$pid" "the Redis primary on port $port"
   printf '%s\n' "$port"
 }
 
@@ -819,6 +864,10 @@ cmd_restart_redis() {
 cmd_restart_postgres() {
   local started=$SECONDS
   load_settings
+  if [[ "$PG_MODE" == patroni ]]; then
+    restart_patroni_primary
+    return 0
+  fi
   pg_running "$PG_DIR" || die "the Postgres primary is not running"
   log "restarting the Postgres primary (fast shutdown)"
   pg_restart "$PG_DIR" || die "the restart failed; see $(pg_log_file "$PG_DIR")"
@@ -891,6 +940,13 @@ stop_all() {
   nginx_stop "$NGINX_DIR" 10
   for i in 1 2 3; do stop_logged "Sentinel $i" "$(sentinel_dir "$i")"; done
   for i in 2 1; do stop_logged "Redis $i" "$(redis_dir "$i")"; done
+  # The Patroni topology's ports come from cluster.env; its processes are
+  # found by their pidfiles even when start died before writing it.
+  if [[ -f "$CLUSTER_ENV_FILE" ]]; then load_settings; fi
+  if [[ "${PG_MODE:-plain}" == patroni ]] || compgen -G "$RUN_DIR/patroni-*.pid" >/dev/null ||
+    compgen -G "$RUN_DIR/etcd-*.pid" >/dev/null; then
+    stop_postgres_ha
+  fi
   for dir in "$PG_REPLICA_DIR" "$PG_DIR"; do
     if pg_running "$dir"; then
       log "stopping Postgres in $dir"
@@ -925,7 +981,7 @@ stop_logged() {
 # wiped.
 is_cluster_dir() {
   [[ -f "$MARKER_FILE" || -f "$SECRETS_FILE" ]] &&
-    [[ "$CLUSTER_DIR" != / && "$CLUSTER_DIR" != "$REPO_ROOT" && "$CLUSTER_DIR" != "$HOME" ]]
+    [[ "$CLUSTER_DIR" != / && "$CLUSTER_DIR" != "$REPO_ROOT" && "$CLUSTER_DIR" != "${HOME:-/}" ]]
 }
 
 # purge_dir deletes CLUSTER_DIR (main checked is_cluster_dir already).
@@ -1128,12 +1184,24 @@ cmd_status() {
   load_settings
   echo "cluster in $CLUSTER_DIR"
   row PROCESS PID PORT "ROLE / STATE"
-  status_postgres
+  if [[ "$PG_MODE" == patroni ]]; then status_patroni; else status_postgres; fi
   status_redis
   status_sentinels
   status_nodes
   status_nginx
+  if [[ "$PG_MODE" == patroni ]]; then
+    echo
+    patronictl_run list 2>&1 || true
+  fi
   [[ $ALL_OK -eq 1 ]]
+}
+
+postgres_urls() {
+  if [[ "$PG_MODE" == patroni ]]; then
+    echo "HAProxy writer $LOOPBACK:$PG_PORT, reader $LOOPBACK:$PG_REPLICA_PORT (Patroni members on ${PATRONI_PG_PORTS// /,}, etcd on ${ETCD_CLIENT_PORTS// /,})"
+  else
+    echo "primary $LOOPBACK:$PG_PORT, replica $LOOPBACK:$PG_REPLICA_PORT"
+  fi
 }
 
 print_urls() {
@@ -1150,7 +1218,7 @@ game-cluster is up: $NODE_COUNT node(s) behind nginx.
   Health:      http://$LOOPBACK:$NGINX_PORT/health
   Nodes:       $node_urls
   Admin:       $ADMIN_USERNAME / $ADMIN_PASSWORD
-  Postgres:    primary $LOOPBACK:$PG_PORT, replica $LOOPBACK:$PG_REPLICA_PORT, db $DB_NAME, user postgres
+  Postgres:    $(postgres_urls), db $DB_NAME, user postgres
   Redis:       $LOOPBACK:$REDIS_PORT (initial primary), $LOOPBACK:$REDIS_REPLICA_PORT (replica), Sentinels $(sentinel_list) ($SERVICE_NAME)
   Files:       $CLUSTER_ENV_FILE (ports and secrets), logs in $LOG_DIR
 
@@ -1191,7 +1259,7 @@ main() {
       is_cluster_dir || die "$CLUSTER_DIR does not look like a cluster directory; leaving it alone"
       lock_acquire
       ;;
-    scale | start-node | drain-node | restart-redis | restart-postgres)
+    scale | start-node | drain-node | restart-redis | restart-postgres | start-pg-member | switchover)
       [[ -f "$CLUSTER_ENV_FILE" ]] || cluster_load
       lock_acquire
       ;;
@@ -1207,6 +1275,11 @@ main() {
     kill-redis-primary) cmd_kill_redis_primary "$@" ;;
     restart-redis) cmd_restart_redis "$@" ;;
     restart-postgres) cmd_restart_postgres "$@" ;;
+    kill-pg-primary) cmd_kill_pg_primary "$@" ;;
+    start-pg-member) cmd_start_pg_member "$@" ;;
+    switchover) cmd_switchover "$@" ;;
+    kill-etcd-member) cmd_kill_etcd_member "$@" ;;
+    start-etcd-member) cmd_start_etcd_member "$@" ;;
     env) cmd_env "$@" ;;
     short-chains) cmd_short_chains "$@" ;;
     -h | --help | help) usage ;;

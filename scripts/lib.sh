@@ -646,6 +646,15 @@ stop_pid_wait() {
   fi
 }
 
+# sigkill_wait PID WHAT kills PID with SIGKILL, as a machine's death would,
+# waits until it is gone (SIGKILL is not instant; callers of a fault expect the
+# process gone on return) and logs "killed WHAT (pid PID) with SIGKILL".
+sigkill_wait() {
+  kill -KILL "$1" 2>/dev/null || true
+  stop_pid_wait "$1" 5
+  log "killed $2 (pid $1) with SIGKILL"
+}
+
 # clear_app_env unsets every APP_* variable inherited from the caller (for
 # instance after `eval "$(scripts/env.sh)"`), so throwaway runs are configured
 # only by what the script sets, never by the local cluster's settings.
