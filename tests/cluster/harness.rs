@@ -78,6 +78,9 @@ async fn install_short_chain(pool: &PgPool) {
         .expect("the chain is stored");
 }
 
+/// One `scripts/cluster.sh start` at a time (see `Cluster::start_with`).
+static CLUSTER_STARTS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 impl Cluster {
     pub async fn start(name: &str) -> Cluster {
         Cluster::start_with(name, &[]).await
@@ -98,7 +101,12 @@ impl Cluster {
             ("APP__CLUSTER__LEASE_TTL_MS", LEASE_TTL_MS.to_string()),
             ("APP__LOGGING__FILTER", "info,sqlx=warn".into()),
         ]);
-        script(&dir, &["start"], &environment);
+        {
+            // Ports are picked free and bound only as the services start: two clusters starting at once
+            // could pick the same one, so starts take turns (a failed start's poison is harmless).
+            let _starting = CLUSTER_STARTS.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            script(&dir, &["start"], &environment);
+        }
         let env = parse_env_file(&dir.join("cluster.env"));
         let url = format!(
             "postgres://postgres:{}@127.0.0.1:{}/{}",
@@ -243,6 +251,33 @@ impl Cluster {
         script(&self.dir, &["restart-postgres"], &[]);
     }
 
+    /// Runs `scripts/cluster.sh ARGS` on this cluster and returns its standard output, trimmed.
+    pub fn run_script(&self, args: &[&str]) -> String {
+        let output = script(&self.dir, args, &[]);
+        String::from_utf8_lossy(&output.stdout).trim().to_owned()
+    }
+
+    /// The HTTP client the harness uses (2 s timeout).
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    /// Every key in `keys` is a posted transfer, exactly once.
+    pub async fn assert_transfers_posted(&self, keys: &[String]) {
+        let posted: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM transfers WHERE idempotency_key = ANY($1) AND status = 'posted'")
+                .bind(keys)
+                .fetch_one(&self.pool)
+                .await
+                .expect("the transfers load");
+        assert_eq!(
+            posted,
+            keys.len() as i64,
+            "every acknowledged transfer is posted exactly once"
+        );
+        println!("{} acknowledged transfers, all posted", keys.len());
+    }
+
     async fn unsettled_bets(&self) -> i64 {
         sqlx::query_scalar("SELECT count(*) FROM crash_bets WHERE status IN ('pending', 'open', 'cashing_out')")
             .fetch_one(&self.pool)
@@ -355,10 +390,12 @@ impl Drop for Cluster {
     fn drop(&mut self) {
         if !self.stopped {
             eprintln!("stopping the cluster in {} (kept for its logs)", self.dir.display());
+            // HOME too, as in `script`: cluster.sh runs under `set -u` and reads it.
             let _ = Command::new(repo_root().join("scripts/cluster.sh"))
                 .arg("stop")
                 .env_clear()
                 .env("PATH", std::env::var("PATH").unwrap_or_default())
+                .env("HOME", std::env::var("HOME").unwrap_or_else(|_| "/root".into()))
                 .env("CLUSTER_DIR", &self.dir)
                 .output();
         }

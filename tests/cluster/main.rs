@@ -1,21 +1,42 @@
-//! Fault tests: each starts a real cluster on loopback (Postgres primary + replica, Redis primary +
+//! Fault tests: each starts a real cluster on loopback (Postgres as three Patroni members with etcd and
+//! HAProxy, see scripts/patroni.sh; Redis primary +
 //! replica + 3 Sentinels, 3 nodes, nginx) with `scripts/cluster.sh`, runs simulated players who bet and
 //! cash out through nginx, injects one fault, and checks that the audit passes, every bet is settled or
 //! refunded exactly once, every cashout acknowledged to a player was paid, and play resumed.
 //!
-//! The clusters are heavy for a 2-core machine, so the tests take turns (one cluster at a time).
+//! The clusters are heavy for a 2-core machine, so the tests take turns (`cluster_turn`: two clusters at a
+//! time).
 
 mod checks;
+mod deposits;
 mod harness;
 mod players;
+mod postgres_ha;
 
 use harness::Cluster;
 use players::Swarm;
 use serde_json::Value;
 use std::time::{Duration, Instant};
 
-/// One cluster at a time, whatever the harness's thread count.
-static ONE_CLUSTER_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+/// Clusters running at once, whatever the harness's thread count (`CLUSTER_TESTS_AT_ONCE`, default 2).
+/// A fault test mostly waits (leases, Patroni's TTL, rounds): one cluster kept this 2-core machine's load
+/// average near 1, so two share it and the fault tests take half the time.
+static CLUSTER_TURNS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+const CLUSTER_TESTS_AT_ONCE_DEFAULT: usize = 2;
+
+/// Waits for this test's turn to run a cluster; the turn lasts as long as the permit.
+async fn cluster_turn() -> tokio::sync::SemaphorePermit<'static> {
+    let at_once = std::env::var("CLUSTER_TESTS_AT_ONCE")
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .filter(|count| *count > 0)
+        .unwrap_or(CLUSTER_TESTS_AT_ONCE_DEFAULT);
+    CLUSTER_TURNS
+        .get_or_init(|| tokio::sync::Semaphore::new(at_once))
+        .acquire()
+        .await
+        .expect("the semaphore is never closed")
+}
 
 const PLAYERS: usize = 12;
 
@@ -56,7 +77,7 @@ async fn check_after_fault(cluster: &Cluster, swarm: &Swarm, fault_at: Instant) 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killing_the_leader_moves_leadership_within_the_lease_ttl() {
-    let _turn = ONE_CLUSTER_AT_A_TIME.lock().await;
+    let _turn = cluster_turn().await;
     let (cluster, swarm) = playing_cluster("leader", &[], true).await;
     let leader = cluster.leader_of("aviator").await.expect("a leader");
     let epoch = swarm.epoch();
@@ -93,7 +114,7 @@ async fn killing_the_leader_moves_leadership_within_the_lease_ttl() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn players_of_a_killed_node_reconnect_through_nginx_with_their_open_bets() {
-    let _turn = ONE_CLUSTER_AT_A_TIME.lock().await;
+    let _turn = cluster_turn().await;
     let cluster = Cluster::start("follower").await;
     let leader = cluster.leader_of("aviator").await.expect("a leader");
     let victim = (1..=3).find(|node| *node != leader).expect("a follower");
@@ -125,7 +146,7 @@ async fn players_of_a_killed_node_reconnect_through_nginx_with_their_open_bets()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killing_the_redis_primary_fails_over_and_ticks_resume() {
-    let _turn = ONE_CLUSTER_AT_A_TIME.lock().await;
+    let _turn = cluster_turn().await;
     let (cluster, swarm) = playing_cluster("redis", &[], true).await;
     let leader = cluster.leader_of("aviator").await.expect("a leader");
     let epoch = swarm.epoch();
@@ -170,7 +191,7 @@ async fn killing_the_redis_primary_fails_over_and_ticks_resume() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restarting_postgres_leaves_nothing_half_applied() {
-    let _turn = ONE_CLUSTER_AT_A_TIME.lock().await;
+    let _turn = cluster_turn().await;
     let (cluster, swarm) = playing_cluster("postgres", &[], true).await;
     let fault_at = Instant::now();
     cluster.restart_postgres();
@@ -181,7 +202,7 @@ async fn restarting_postgres_leaves_nothing_half_applied() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn draining_the_leader_hands_its_room_over_after_the_round() {
-    let _turn = ONE_CLUSTER_AT_A_TIME.lock().await;
+    let _turn = cluster_turn().await;
     // Long enough for the longest round of the test chain (about 30 s) to finish before the handover.
     let overrides = [("APP__APPLICATION__HANDOVER_TIMEOUT_S", "45")];
     let (cluster, swarm) = playing_cluster("drain-leader", &overrides, false).await;
@@ -213,7 +234,7 @@ const PINNED_TO_DRAINED: usize = 6;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn draining_a_node_only_ever_tells_clients_to_reconnect() {
-    let _turn = ONE_CLUSTER_AT_A_TIME.lock().await;
+    let _turn = cluster_turn().await;
     let cluster = Cluster::start("drain").await;
     let leader = cluster.leader_of("aviator").await.expect("a leader");
     let victim = (1..=3).find(|node| *node != leader).expect("a follower");
@@ -254,7 +275,7 @@ async fn revoking_a_players_tokens_closes_their_sockets_on_every_node() {
     use futures_util::StreamExt;
     use tokio_tungstenite::tungstenite::Message;
 
-    let _turn = ONE_CLUSTER_AT_A_TIME.lock().await;
+    let _turn = cluster_turn().await;
     let cluster = Cluster::start("revoke").await;
     let client = reqwest::Client::new();
     let public = cluster.public_url();

@@ -156,6 +156,19 @@ impl Swarm {
         .await
     }
 
+    /// How long after `at` the first tick (not any event: a multiplier tick of a running round) arrived.
+    pub async fn wait_first_tick_after(&self, at: Instant, limit: Duration) -> Option<Duration> {
+        self.wait_for(limit, |record| {
+            record
+                .tick_only
+                .values()
+                .filter(|tick| **tick > at)
+                .min()
+                .map(|tick| *tick - at)
+        })
+        .await
+    }
+
     /// The newest leader epoch seen so far.
     pub fn epoch(&self) -> u64 {
         self.record().ticks.keys().map(|(epoch, _)| *epoch).max().unwrap_or(0)
@@ -241,10 +254,10 @@ impl Swarm {
     }
 }
 
-async fn sign_up(public: &str) -> String {
-    let client = reqwest::Client::new();
-    let username = format!("p{}", &Uuid::new_v4().simple().to_string()[..12]);
-    let signup: Value = client
+/// Signs a new player up (the username is `prefix` and 12 random hex digits); the sign-up answer.
+pub async fn sign_up_player(client: &reqwest::Client, public: &str, prefix: &str) -> Value {
+    let username = format!("{prefix}{}", &Uuid::new_v4().simple().to_string()[..12]);
+    client
         .post(format!("{public}/api/v1/auth/signup"))
         .json(&json!({ "username": username, "password": "fault-test-password" }))
         .send()
@@ -252,7 +265,12 @@ async fn sign_up(public: &str) -> String {
         .expect("signup answers")
         .json()
         .await
-        .expect("signup is JSON");
+        .expect("signup is JSON")
+}
+
+async fn sign_up(public: &str) -> String {
+    let client = reqwest::Client::new();
+    let signup = sign_up_player(&client, public, "p").await;
     let token = signup["token"].as_str().expect("a token").to_owned();
     let top_up = client
         .post(format!("{public}/api/v1/wallet/top-up"))
