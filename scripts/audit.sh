@@ -13,7 +13,7 @@ main() {
   cluster_load
   bin=${CALLER_GAME_BIN:-$NODE_BIN}
   [[ -x "$bin" ]] || die "$bin is missing; run 'make up' (or cargo build --release)"
-  pg_running "$CLUSTER_DIR/pg" || die "the cluster's Postgres primary is not running; run 'make up'"
+  cluster_primary_answers || die "the cluster's Postgres primary does not answer on port $PG_PORT; run 'make up' (or see 'make status')"
   clear_app_env
   eval "$("$REPO_ROOT/scripts/cluster.sh" env)"
   # The binary reads config/ from its working directory.

@@ -879,6 +879,13 @@ cluster_load() {
 # Throwaway servers for tests and benchmarks
 # ---------------------------------------------------------------------------
 
+# cluster_primary_answers succeeds when the cluster's write address (PG_PORT:
+# the primary itself, or HAProxy's writer port in front of Patroni) reaches a
+# Postgres that takes writes, within a few seconds. Call after cluster_load.
+cluster_primary_answers() {
+  [[ "$(PGCONNECT_TIMEOUT=3 pg_psql "$PG_PORT" postgres -tAc "SELECT NOT pg_is_in_recovery()" 2>/dev/null)" == t ]]
+}
+
 # start_throwaway_services DIR starts Postgres and Redis on free loopback
 # ports under DIR and sets PG_PORT and REDIS_PORT. A port reported as free can
 # be taken by a concurrent run before our server binds it, so each server gets

@@ -245,7 +245,7 @@ main() {
     log "FAIL: k6 exited with $k6_rc"
   fi
   if ((LOCAL_CLUSTER)); then
-    pg_running "$CLUSTER_DIR/pg" || die "the cluster's Postgres primary is not running"
+    cluster_primary_answers || die "the cluster's Postgres primary does not answer on port $PG_PORT"
     check_settlement || settle_rc=$?
     if [[ -s "$summary" ]]; then check_crash_bets "$summary" || settle_rc=1; fi
     [[ -n "${SUMMARY_EXPORT:-}" ]] || rm -f "$summary"
