@@ -116,8 +116,8 @@ fn pubsub_status(pubsub: &PubsubHealth) -> serde_json::Value {
     tag = "operations",
     summary = "Liveness with the node's dependency checks",
     responses(
-        (status = 200, description = "healthy", body = serde_json::Value),
-        (status = 503, description = "a dependency is unhealthy (same shape)", body = serde_json::Value),
+        (status = 200, description = "`status` `ok`, or `degraded` while no Postgres primary answers but reads are served (a failover is under way: money movements wait, the node stays in the load balancer)", body = serde_json::Value),
+        (status = 503, description = "`status` `unhealthy`: the database or Redis is out of reach (same shape)", body = serde_json::Value),
         (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
     ),
     security(())
