@@ -32,6 +32,8 @@ struct Record {
     /// The same, ticks only.
     tick_only: BTreeMap<(u64, u64), Instant>,
     round_starts: BTreeMap<i64, Instant>,
+    /// First arrival of each `crash` event.
+    crashes: Vec<Instant>,
     running_since: Option<Instant>,
     cashouts: Vec<(Uuid, i64)>,
     errors: Vec<String>,
@@ -167,6 +169,17 @@ impl Swarm {
                 .map(|tick| *tick - at)
         })
         .await
+    }
+
+    /// How long after `at` the first round crashed, if one has yet.
+    pub fn first_crash_after(&self, at: Instant) -> Option<Duration> {
+        let record = self.record();
+        record
+            .crashes
+            .iter()
+            .filter(|crash| **crash > at)
+            .min()
+            .map(|crash| *crash - at)
     }
 
     /// The newest leader epoch seen so far.
@@ -426,7 +439,11 @@ impl Player {
                 None
             }
             "crash" => {
-                record.ticks.entry(position).or_insert(now);
+                // Each player sees the crash; the first arrival counts, as for every event.
+                if let std::collections::btree_map::Entry::Vacant(first) = record.ticks.entry(position) {
+                    first.insert(now);
+                    record.crashes.push(now);
+                }
                 record.open_bets.remove(&self.index);
                 *manual_bet = None;
                 None

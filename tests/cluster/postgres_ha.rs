@@ -154,9 +154,14 @@ async fn killing_the_postgres_primary_promotes_the_sync_standby_and_the_old_prim
         .wait_first_tick_after(fault_at + new_round, Duration::from_secs(45))
         .await
         .expect("the new round ticks");
+    // A round in the air at the kill plays on to its committed crash point; the next round opens only
+    // after it (and after its settlement reaches the new primary).
+    let in_flight_crash = swarm
+        .first_crash_after(fault_at)
+        .map_or_else(|| "-".to_owned(), |crash| crash.as_millis().to_string());
     println!(
         "BENCH pg_primary_death: killed {killed}; first acknowledged transfer {} ms, new crash round {} ms, \
-         its first tick {} ms after the kill",
+         its first tick {} ms after the kill; the round in the air crashed at {in_flight_crash} ms",
         first_transfer.as_millis(),
         new_round.as_millis(),
         (new_round + first_tick).as_millis()
