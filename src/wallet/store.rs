@@ -28,7 +28,7 @@ const DEADLOCK_DETECTED: &str = "40P01";
 
 /// The row lock every writer of `accounts` takes before it changes a balance. Not `FOR UPDATE`: that
 /// one also blocks the `FOR KEY SHARE` lock a foreign key check takes on the account a new row refers to
-/// (a transfer, a bet), and such a check runs after the writer's own balance locks, out of id order. A
+/// (a bet, a slot round; a transfer's accounts have an unlocked check since issue 18), and such a check runs after the writer's own balance locks, out of id order. A
 /// batch holding a house row then waited for a locked batch holding a player row its new transfer row
 /// named, the locked batch waited for the house row, and Postgres broke the cycle only after
 /// `deadlock_timeout` (1 s): the abuse smoke's bet acknowledgements, CI run 21. Balances are not keys,
@@ -134,7 +134,7 @@ impl LedgerStore {
     async fn commit_optimistic(&self, requests: &[TransferRequest]) -> Result<Option<BatchOutcomes>, sqlx::Error> {
         let no_existing = HashMap::new();
         let account_ids = involved_accounts(requests, no_existing.values());
-        let mut transaction = self.pool.begin().await?;
+        let mut transaction = self.pool.begin_with(BEGIN_BATCH_SQL).await?;
         let read = read_accounts(&mut transaction, &account_ids, Lock::None).await?;
         let book = bonus::store::load_book(&mut transaction, requests, &read.accounts, self.stake_order, false).await?;
         let plan = plan_batch(
@@ -146,7 +146,7 @@ impl LedgerStore {
     }
 
     async fn commit_locked(&self, requests: &[TransferRequest]) -> Result<Option<BatchOutcomes>, sqlx::Error> {
-        let mut transaction = self.pool.begin().await?;
+        let mut transaction = self.pool.begin_with(BEGIN_BATCH_SQL).await?;
         let existing = load_existing(&mut transaction, requests).await?;
         let account_ids = involved_accounts(requests, existing.values());
         let read = read_accounts(&mut transaction, &account_ids, Lock::ForUpdate)
@@ -364,7 +364,7 @@ async fn read_accounts(
 /// The update takes its row locks in id order, so batches of several nodes, which share the house
 /// accounts, never deadlock (nor against the other writers, which lock in id order too). It finds its
 /// rows by an index scan of the primary key over the sorted ids, which returns (and so locks) them in id
-/// order, joined to the sorted plan; `ordered_row_access` keeps the planner from a sequential or bitmap
+/// order, joined to the sorted plan; `BEGIN_BATCH_SQL` keeps the planner from a sequential or bitmap
 /// scan, which would lock in the table's physical order. A separate `SELECT … ORDER BY id` with the row lock
 /// first gives the same order but writes a lock record per row before the update writes the row, and
 /// cost about a third of the wallet's throughput (docs/BENCHMARKS.md, issue 18).
@@ -396,7 +396,6 @@ async fn write_plan(
         ids.windows(2).all(|pair| pair[0] < pair[1]),
         "the plan's accounts are sorted by id"
     );
-    ordered_row_access(transaction).await?;
     sqlx::query_as(WRITE_PLAN_SQL)
         .bind(&ids)
         .bind(&olds)
@@ -440,17 +439,12 @@ pub const WRITE_PLAN_SQL: &str = "WITH updated AS (
      )
      SELECT (SELECT count(*) FROM updated), (SELECT count(*) FROM inserted)";
 
-/// The plan settings under which `write_plan`'s update reads `accounts` only through its primary key, in
-/// id order: for this transaction only, a sequential or bitmap scan of the table is not considered
-/// (`enable_*` off only prices them out; the primary key index always offers the other path). The test
-/// `wallet_update_locks_accounts_in_id_order` checks the plan.
-pub const ORDERED_ROW_ACCESS_SQL: &str =
-    "SELECT set_config('enable_seqscan', 'off', true), set_config('enable_bitmapscan', 'off', true)";
-
-async fn ordered_row_access(transaction: &mut Transaction<'_, Postgres>) -> Result<(), sqlx::Error> {
-    sqlx::query(ORDERED_ROW_ACCESS_SQL).execute(&mut **transaction).await?;
-    Ok(())
-}
+/// How a batch's transaction begins: with the plan settings under which `write_plan`'s update reads
+/// `accounts` only through its primary key, in id order. For this transaction only, a sequential or
+/// bitmap scan of the table is not considered (`enable_*` off only prices them out; the primary key
+/// index always offers the other path). One simple query, so the settings cost no round trip of their
+/// own. The test `wallet_update_locks_accounts_in_id_order` checks the plan.
+pub const BEGIN_BATCH_SQL: &str = "BEGIN; SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off";
 
 /// The columns of new transfer rows, one vector per column, for a single `unnest` insert.
 #[derive(Default)]

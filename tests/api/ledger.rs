@@ -246,7 +246,7 @@ async fn next_change(changes: &mut tokio::sync::mpsc::Receiver<BalanceChange>) -
 /// test table is where the planner would prefer a sequential scan.
 #[actix_web::test]
 async fn wallet_update_locks_accounts_in_id_order() {
-    use game_cluster::wallet::store::{ORDERED_ROW_ACCESS_SQL, WRITE_PLAN_SQL};
+    use game_cluster::wallet::store::{BEGIN_BATCH_SQL, WRITE_PLAN_SQL};
     let app = spawn_app().await;
     let mut ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM accounts ORDER BY id")
         .fetch_all(&app.pool)
@@ -254,11 +254,7 @@ async fn wallet_update_locks_accounts_in_id_order() {
         .unwrap();
     ids.truncate(8);
     let none: Vec<i64> = Vec::new();
-    let mut transaction = app.pool.begin().await.unwrap();
-    sqlx::query(ORDERED_ROW_ACCESS_SQL)
-        .execute(&mut *transaction)
-        .await
-        .unwrap();
+    let mut transaction = app.pool.begin_with(BEGIN_BATCH_SQL).await.unwrap();
     let explain = format!("EXPLAIN (FORMAT JSON) {WRITE_PLAN_SQL}");
     let (plan,): (serde_json::Value,) = sqlx::query_as(&explain)
         .bind(&ids)
@@ -331,6 +327,67 @@ async fn account_row_lock_lets_foreign_key_checks_pass() {
     assert_eq!(code.as_deref(), Some("55P03"), "lock_not_available: {refused}");
     other.rollback().await.unwrap();
     holder.rollback().await.unwrap();
+}
+
+/// A transfer's accounts must exist, although no foreign key locks them any more: the statement's
+/// check refuses a row naming a missing account, and no account can be deleted, renumbered or truncated
+/// out from under the transfers that name it.
+#[actix_web::test]
+async fn transfers_name_only_existing_accounts_and_accounts_are_permanent() {
+    let app = spawn_app().await;
+    let account: i64 = sqlx::query_scalar("SELECT id FROM accounts ORDER BY id LIMIT 1")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let missing = account + 1_000_000;
+    let insert = sqlx::query(
+        "INSERT INTO transfers (id, idempotency_key, debit_account_id, credit_account_id, amount, currency, kind,
+                                reference, status, rejection_code)
+         VALUES ($1, $2, $3, $4, 1, 'USD', 'deposit', 'test', 'rejected', 'insufficient_funds')",
+    )
+    .bind(uuid::Uuid::now_v7())
+    .bind("missing-account")
+    .bind(account)
+    .bind(missing)
+    .execute(&app.pool)
+    .await
+    .expect_err("a transfer naming a missing account is refused");
+    assert_eq!(
+        sqlstate(&insert).as_deref(),
+        Some("23503"),
+        "foreign_key_violation: {insert}"
+    );
+    for statement in [
+        "DELETE FROM accounts WHERE id = $1",
+        "UPDATE accounts SET id = DEFAULT WHERE id = $1",
+    ] {
+        let refused = sqlx::query(statement)
+            .bind(account)
+            .execute(&app.pool)
+            .await
+            .expect_err(statement);
+        assert_eq!(
+            sqlstate(&refused).as_deref(),
+            Some("23001"),
+            "restrict_violation: {refused}"
+        );
+    }
+    let refused = sqlx::query("TRUNCATE accounts CASCADE")
+        .execute(&app.pool)
+        .await
+        .expect_err("accounts are never truncated");
+    assert_eq!(
+        sqlstate(&refused).as_deref(),
+        Some("23001"),
+        "restrict_violation: {refused}"
+    );
+}
+
+fn sqlstate(error: &sqlx::Error) -> Option<String> {
+    error
+        .as_database_error()
+        .and_then(|error| error.code())
+        .map(|code| code.into_owned())
 }
 
 /// Every scan of `relation` in an EXPLAIN (FORMAT JSON) plan, as "<node type> using <index>".
