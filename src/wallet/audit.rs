@@ -13,6 +13,11 @@ use sqlx::{PgPool, Row};
 /// How many offending rows one check reports at most.
 const BREACH_ROWS_MAX: i64 = 100;
 
+/// How long one check may run. The pools' `statement_timeout_ms` bounds the requests players wait on;
+/// a check reads whole tables, and a capacity run's ledger (hundreds of thousands of bets, statistics
+/// not yet refreshed after the burst) once took longer than that (issue 18).
+const AUDIT_STATEMENT_TIMEOUT_MS: u32 = 120_000;
+
 #[derive(Debug, Serialize)]
 pub struct AuditReport {
     pub ok: bool,
@@ -35,6 +40,10 @@ pub async fn run(pool: &PgPool) -> anyhow::Result<AuditReport> {
         .execute(&mut *transaction)
         .await
         .context("failed to set the audit snapshot")?;
+    sqlx::query(&format!("SET LOCAL statement_timeout = {AUDIT_STATEMENT_TIMEOUT_MS}"))
+        .execute(&mut *transaction)
+        .await
+        .context("failed to set the audit's statement timeout")?;
     let mut breaches = Vec::new();
     for check in CHECKS {
         let rows = sqlx::query(check.sql)
