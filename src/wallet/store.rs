@@ -26,14 +26,15 @@ const LOCKED_ATTEMPTS_MAX: u32 = 3;
 /// SQLSTATE of a deadlock Postgres broke by aborting one of the transactions.
 const DEADLOCK_DETECTED: &str = "40P01";
 
-/// The row lock every writer of `accounts` takes before it changes a balance. Not `FOR UPDATE`: that
-/// one also blocks the `FOR KEY SHARE` lock a foreign key check takes on the account a new row refers to
-/// (a bet, a slot round; a transfer's accounts have an unlocked check since issue 18), and such a check runs after the writer's own balance locks, out of id order. A
-/// batch holding a house row then waited for a locked batch holding a player row its new transfer row
-/// named, the locked batch waited for the house row, and Postgres broke the cycle only after
-/// `deadlock_timeout` (1 s): the abuse smoke's bet acknowledgements, CI run 21. Balances are not keys,
-/// so this lock still excludes every other balance writer. The other writers (the providers' journal,
-/// purchases, bonus accounts) spell the same lock out in their SQL.
+/// The row lock every writer of `accounts` takes before it changes a balance. Not `FOR UPDATE`: that one
+/// also blocks the `FOR KEY SHARE` lock a foreign key check takes on the account a new row refers to (a
+/// bet, a slot round; a transfer's accounts have an unlocked check since issue 18), and such a check runs
+/// after the writer's own balance locks, out of id order. A batch holding a house row then waited for a
+/// locked batch holding a player row its new transfer row named, the locked batch waited for the house row,
+/// and Postgres broke the cycle only after `deadlock_timeout` (1 s): the abuse smoke's bet
+/// acknowledgements, CI run 21. Balances are not keys, so this lock still excludes every other balance
+/// writer. The other writers (the providers' journal, purchases, bonus accounts) spell the same lock out in
+/// their SQL.
 pub const ACCOUNT_ROW_LOCK: &str = "FOR NO KEY UPDATE";
 
 /// The ledger's own accounts: one root treasury (where deposits come from), and per wallet shard one
