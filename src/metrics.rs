@@ -79,6 +79,16 @@ fn describe() {
         Unit::Seconds,
         "Time from a bet or cashout's arrival to its answer, forwarding included"
     );
+    describe_histogram!(
+        "crash_stake_seconds",
+        Unit::Seconds,
+        "A room leader's time to record a bet, debit its stake and mark it open, by stage"
+    );
+    describe_histogram!(
+        "crash_forward_batch_seconds",
+        Unit::Seconds,
+        "Time from sending a batch of bets to the room's leader to its answers"
+    );
     describe_counter!("instant_bets_total", "Dice, Plinko and Mines bets by game and result");
     describe_histogram!("instant_bet_seconds", Unit::Seconds, "Time to place an instant bet");
     describe_histogram!(

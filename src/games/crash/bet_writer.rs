@@ -5,7 +5,9 @@
 //! costs a handful of statements and one fence check each.
 //!
 //! There is no timer: while one batch is being written the next requests queue, so batches grow with the
-//! load and a lone bet is written at once.
+//! load and a lone bet is written at once. Records and opens are written by two tasks, so new bets never
+//! wait behind the opens of earlier ones (a bet is acknowledged once its stake is debited, before its open
+//! is written, and a burst's admissions are what players wait for).
 
 use super::store::{bet_view_from_row, Fence, StoreError, FENCE_HOLDS};
 use super::BetView;
@@ -35,41 +37,45 @@ pub struct PendingBet {
 /// What recording a pending bet found: it is new, or the player already used its `client_bet_id`.
 pub type Recorded = Result<Option<BetView>, StoreError>;
 
-enum Request {
-    Insert(PendingBet, oneshot::Sender<Recorded>),
-    MarkOpen(Uuid, oneshot::Sender<Result<(), StoreError>>),
-}
+type Insert = (PendingBet, oneshot::Sender<Recorded>);
+type MarkOpen = (Uuid, oneshot::Sender<Result<(), StoreError>>);
 
-/// The handle of one leadership term's writer; the writer stops when the last handle is dropped.
+/// The handle of one leadership term's writer; its tasks stop when the last handle is dropped.
 #[derive(Clone)]
 pub struct BetWriter {
-    requests: mpsc::Sender<Request>,
+    inserts: mpsc::Sender<Insert>,
+    opens: mpsc::Sender<MarkOpen>,
 }
 
 impl BetWriter {
     pub fn start(pool: PgPool, fence: Fence) -> BetWriter {
-        let (requests, queue) = mpsc::channel(BET_WRITE_QUEUE_CAPACITY);
-        actix::spawn(run(pool, fence, queue));
-        BetWriter { requests }
+        let (inserts, insert_queue) = mpsc::channel(BET_WRITE_QUEUE_CAPACITY);
+        let (opens, open_queue) = mpsc::channel(BET_WRITE_QUEUE_CAPACITY);
+        actix::spawn(run(insert_queue, {
+            let (pool, fence) = (pool.clone(), fence.clone());
+            move |batch| {
+                let (pool, fence) = (pool.clone(), fence.clone());
+                async move { write_inserts(&pool, &fence, batch).await }
+            }
+        }));
+        actix::spawn(run(open_queue, move |batch| {
+            let (pool, fence) = (pool.clone(), fence.clone());
+            async move { write_opens(&pool, &fence, batch).await }
+        }));
+        BetWriter { inserts, opens }
     }
 
     /// Records a pending bet; `Some(bet)` when the player's `client_bet_id` was already used.
     pub async fn insert(&self, bet: PendingBet) -> Recorded {
         let (reply, answer) = oneshot::channel();
-        self.requests
-            .send(Request::Insert(bet, reply))
-            .await
-            .map_err(|_| stopped())?;
+        self.inserts.send((bet, reply)).await.map_err(|_| stopped())?;
         answer.await.unwrap_or_else(|_| Err(stopped()))
     }
 
     /// Marks a staked bet open.
     pub async fn mark_open(&self, bet: Uuid) -> Result<(), StoreError> {
         let (reply, answer) = oneshot::channel();
-        self.requests
-            .send(Request::MarkOpen(bet, reply))
-            .await
-            .map_err(|_| stopped())?;
+        self.opens.send((bet, reply)).await.map_err(|_| stopped())?;
         answer.await.unwrap_or_else(|_| Err(stopped()))
     }
 }
@@ -83,27 +89,19 @@ fn shared(error: &sqlx::Error) -> StoreError {
     StoreError::Database(sqlx::Error::Protocol(format!("a bet batch failed: {error}")))
 }
 
-async fn run(pool: PgPool, fence: Fence, mut queue: mpsc::Receiver<Request>) {
+/// Writes whatever has queued, one batch at a time, until every handle is gone.
+async fn run<T, W, F>(mut queue: mpsc::Receiver<T>, write: W)
+where
+    W: Fn(Vec<T>) -> F,
+    F: std::future::Future<Output = ()>,
+{
     let mut batch = Vec::with_capacity(BET_WRITE_BATCH_MAX);
     while queue.recv_many(&mut batch, BET_WRITE_BATCH_MAX).await > 0 {
-        let mut inserts = Vec::new();
-        let mut opens = Vec::new();
-        for request in batch.drain(..) {
-            match request {
-                Request::Insert(bet, reply) => inserts.push((bet, reply)),
-                Request::MarkOpen(id, reply) => opens.push((id, reply)),
-            }
-        }
-        if !inserts.is_empty() {
-            write_inserts(&pool, &fence, inserts).await;
-        }
-        if !opens.is_empty() {
-            write_opens(&pool, &fence, opens).await;
-        }
+        write(std::mem::replace(&mut batch, Vec::with_capacity(BET_WRITE_BATCH_MAX))).await;
     }
 }
 
-async fn write_inserts(pool: &PgPool, fence: &Fence, inserts: Vec<(PendingBet, oneshot::Sender<Recorded>)>) {
+async fn write_inserts(pool: &PgPool, fence: &Fence, inserts: Vec<Insert>) {
     let bets: Vec<&PendingBet> = inserts.iter().map(|(bet, _)| bet).collect();
     match insert_pending(pool, fence, &bets).await {
         Ok(outcomes) => {
@@ -120,7 +118,7 @@ async fn write_inserts(pool: &PgPool, fence: &Fence, inserts: Vec<(PendingBet, o
     }
 }
 
-async fn write_opens(pool: &PgPool, fence: &Fence, opens: Vec<(Uuid, oneshot::Sender<Result<(), StoreError>>)>) {
+async fn write_opens(pool: &PgPool, fence: &Fence, opens: Vec<MarkOpen>) {
     let ids: Vec<Uuid> = opens.iter().map(|(id, _)| *id).collect();
     let outcome = sqlx::query(&format!(
         "UPDATE crash_bets SET status = 'open' WHERE id = ANY($3) AND status = 'pending' AND {FENCE_HOLDS}"

@@ -297,9 +297,12 @@ impl Forwarder {
         let wire = ForwardedBets {
             bets: messages.iter().map(ForwardedBet::from).collect(),
         };
+        let started = std::time::Instant::now();
         let outcome = self
             .to_leader::<_, _, BetAnswers>(room, leader, PlaceBets { bets: messages }, "bet-batches", &wire)
             .await;
+        metrics::histogram!("crash_forward_batch_seconds", "room" => room.to_owned())
+            .record(started.elapsed().as_secs_f64());
         answer_each(replies, outcome);
     }
 

@@ -152,7 +152,7 @@ impl CrashRoom {
                 .await
                 .map_err(|error| error.to_string())
         };
-        ctx.spawn(refund.into_actor(self).map(|result, room, ctx| {
+        self.detach(ctx, refund, |room, result, ctx| {
             if let Some(round) = room.round.as_mut() {
                 round.in_flight -= 1;
                 if let Err(error) = result {
@@ -161,7 +161,7 @@ impl CrashRoom {
                 }
             }
             room.try_settle(ctx);
-        }));
+        });
     }
 
     /// Judges one bet at its arrival time and, when it is new and valid, registers it as pending.
@@ -215,7 +215,7 @@ impl CrashRoom {
 }
 
 impl Handler<PlaceBets> for CrashRoom {
-    type Result = ResponseActFuture<Self, Result<Vec<Result<PlacedBet, GameError>>, GameError>>;
+    type Result = ResponseFuture<Result<Vec<Result<PlacedBet, GameError>>, GameError>>;
 
     fn handle(&mut self, batch: PlaceBets, ctx: &mut Context<Self>) -> Self::Result {
         let mut answers: Vec<Option<Result<PlacedBet, GameError>>> = Vec::with_capacity(batch.bets.len());
@@ -232,45 +232,60 @@ impl Handler<PlaceBets> for CrashRoom {
         let writes = (self.pool.clone(), self.fence.clone(), self.bets.clone());
         let wallet = self.wallet.clone();
         // Every stake of the batch is in flight at once (the bet writer and the wallet's shards batch
-        // them), and each is finished in the room the moment it completes (its bet opens, or is refunded
-        // if the round crashed meanwhile), not when the slowest stake of its batch does; the batch's
-        // answer gathers them afterwards.
+        // them). A bet is answered the moment its stake is debited: from then on it is in play whatever
+        // happens to its bookkeeping (a successor's recovery refunds every staked bet of a round it
+        // aborts, open or not). The room finishes it once it is also marked open (its bet opens, or is
+        // refunded if the round crashed meanwhile), so the round starts running only with every bet open.
         let staked: Vec<_> = staking
             .into_iter()
             .map(|(index, player, view)| {
                 let bet_id = view.bet_id;
                 let (done, outcome) = oneshot::channel();
+                let bets = writes.2.clone();
                 let stake = place_stake(writes.clone(), wallet.clone(), player, view);
-                ctx.spawn(stake.into_actor(self).map(move |outcome, room, ctx| {
-                    room.finish_stake(bet_id, &outcome, ctx);
-                    let _ = done.send(outcome);
-                }));
+                let stake_and_open = async move {
+                    let staked = stake.await;
+                    let _ = done.send(staked.clone());
+                    match staked {
+                        Ok(placed) if !placed.replayed => mark_open(&bets, placed).await,
+                        other => other,
+                    }
+                };
+                self.detach(ctx, stake_and_open, move |room, outcome, ctx| {
+                    room.finish_stake(bet_id, &outcome, ctx)
+                });
                 async move { (index, outcome.await.unwrap_or(Err(GameError::OutcomeUnknown))) }
             })
             .collect();
-        Box::pin(join_all(staked).into_actor(self).map(move |outcomes, _, _| {
-            for (index, outcome) in outcomes {
+        Box::pin(async move {
+            for (index, outcome) in join_all(staked).await {
                 answers[index] = Some(outcome);
             }
             Ok(answers
                 .into_iter()
                 .map(|answer| answer.unwrap_or(Err(GameError::OutcomeUnknown)))
                 .collect())
-        }))
+        })
     }
 }
 
 /// A single bet is a batch of one, so both take the same path.
 impl Handler<PlaceBet> for CrashRoom {
-    type Result = ResponseActFuture<Self, Result<PlacedBet, GameError>>;
+    type Result = ResponseFuture<Result<PlacedBet, GameError>>;
 
     fn handle(&mut self, bet: PlaceBet, ctx: &mut Context<Self>) -> Self::Result {
         let answers = <Self as Handler<PlaceBets>>::handle(self, PlaceBets { bets: vec![bet] }, ctx);
-        Box::pin(answers.map(|answers, _, _| answers?.into_iter().next().unwrap_or(Err(GameError::OutcomeUnknown))))
+        Box::pin(async move {
+            answers
+                .await?
+                .into_iter()
+                .next()
+                .unwrap_or(Err(GameError::OutcomeUnknown))
+        })
     }
 }
 
-/// Records the pending bet, debits the stake and marks the bet open; a failed debit voids the bet.
+/// Records the pending bet and debits the stake; a failed debit voids the bet.
 async fn place_stake(
     (pool, fence, bets): (PgPool, Fence, BetWriter),
     wallet: Wallet,
@@ -286,6 +301,7 @@ async fn place_stake(
         amount: view.amount,
         auto_cashout: view.auto_cashout,
     };
+    let started = std::time::Instant::now();
     let existing = bets.insert(new_bet).await.map_err(|error| {
         tracing::error!(%error, "failed to record a bet");
         GameError::from(error)
@@ -301,19 +317,15 @@ async fn place_stake(
             replayed: true,
         });
     }
+    record_stage("record", started);
     let amount = Amount::parse(view.amount).expect("validated amount");
     let reference = format!("crash:{}", view.round_id);
     let request = wallet.stake_request(player.account, amount, store::stake_key(view.bet_id), reference);
-    match wallet.transfer(request).await {
+    let started = std::time::Instant::now();
+    let debited = wallet.transfer(request).await;
+    record_stage("debit", started);
+    match debited {
         Ok(receipt) => {
-            // The stake has moved, so the bet is in play whatever happens to this bookkeeping write; the
-            // crash and cashout writes that follow overwrite the status either way. A refused fence is
-            // different: the successor's recovery refunds the bet, so it must not be acknowledged.
-            match bets.mark_open(view.bet_id).await {
-                Ok(()) => {}
-                Err(StoreError::Fenced { .. }) => return Err(GameError::LeaderChanged),
-                Err(error) => tracing::error!(bet_id = %view.bet_id, %error, "failed to mark a staked bet open"),
-            }
             view.status = BetStatus::Open;
             Ok(PlacedBet {
                 bet: view,
@@ -329,4 +341,24 @@ async fn place_stake(
             Err(GameError::Wallet(error))
         }
     }
+}
+
+/// Marks a staked bet open. The stake has moved, so the bet is in play whatever happens to this
+/// bookkeeping write (the crash and cashout writes that follow overwrite the status either way); a refused
+/// fence means a successor leads the room, and the room stops.
+async fn mark_open(bets: &BetWriter, placed: PlacedBet) -> Result<PlacedBet, GameError> {
+    let started = std::time::Instant::now();
+    let marked = bets.mark_open(placed.bet.bet_id).await;
+    record_stage("open", started);
+    match marked {
+        Ok(()) => {}
+        Err(StoreError::Fenced { .. }) => return Err(GameError::LeaderChanged),
+        Err(error) => tracing::error!(bet_id = %placed.bet.bet_id, %error, "failed to mark a staked bet open"),
+    }
+    Ok(placed)
+}
+
+/// How long one step of a stake took on the leader: recording the bet, debiting it, marking it open.
+fn record_stage(stage: &'static str, started: std::time::Instant) {
+    metrics::histogram!("crash_stake_seconds", "stage" => stage).record(started.elapsed().as_secs_f64());
 }

@@ -26,7 +26,7 @@ impl CrashRoom {
                 .effective_target(amount, auto_cashout)
                 .expect("a bet in the auto list has a target");
             let credit = self.decide_cashout(bet_id, target);
-            let settle = credit.into_actor(self).map(move |outcome, room, ctx| {
+            self.detach(ctx, credit, move |room, outcome, ctx| {
                 room.finish_cashout(&outcome, ctx);
                 let frame = match &outcome {
                     Ok(cashed) => protocol::cashed_out(&cashed.bet, cashed.balance, true, None),
@@ -34,7 +34,6 @@ impl CrashRoom {
                 };
                 room.send_to_player(player_id, frame);
             });
-            ctx.spawn(settle);
         }
     }
 
@@ -165,18 +164,20 @@ impl CrashRoom {
 }
 
 impl Handler<Cashout> for CrashRoom {
-    type Result = ResponseActFuture<Self, Result<CashedOut, GameError>>;
+    type Result = ResponseFuture<Result<CashedOut, GameError>>;
 
     fn handle(&mut self, request: Cashout, ctx: &mut Context<Self>) -> Self::Result {
         let multiplier = match self.judge_cashout(&request, ctx) {
             Ok(multiplier) => multiplier,
-            Err(error) => return Box::pin(actix::fut::ready(Err(error))),
+            Err(error) => return Box::pin(std::future::ready(Err(error))),
         };
         let credit = self.decide_cashout(request.bet_id, multiplier);
-        Box::pin(credit.into_actor(self).map(|outcome, room, ctx| {
+        let (done, answer) = tokio::sync::oneshot::channel();
+        self.detach(ctx, credit, move |room, outcome, ctx| {
             room.finish_cashout(&outcome, ctx);
-            outcome
-        }))
+            let _ = done.send(outcome);
+        });
+        Box::pin(async move { answer.await.unwrap_or(Err(GameError::OutcomeUnknown)) })
     }
 }
 

@@ -32,6 +32,7 @@ use uuid::Uuid;
 
 mod bets;
 mod cashouts;
+mod detached;
 
 pub use bets::PlaceBets;
 
