@@ -118,3 +118,78 @@ async fn recovery_pays_decisions_refunds_open_stakes_and_voids_the_rest() {
     assert_eq!(balance, 11_500_000);
     assert!(app.audit_ok().await);
 }
+
+/// A bet names only a round, player and account that exist, and keeps them; rounds and players, which
+/// bets refer to without foreign keys (their per-row locks slowed a burst's inserts), are never deleted,
+/// renumbered or truncated.
+#[actix_web::test]
+async fn crash_bets_name_only_existing_rows_and_rounds_and_players_are_permanent() {
+    let app = spawn_app().await;
+    let player = app.signup("integrity").await;
+    store::insert_chain(&app.pool, "integrity_test", "salt", &fair::generate_chain(2))
+        .await
+        .unwrap();
+    let fence = store::take_fence(&app.pool, "integrity_test", "test-node")
+        .await
+        .unwrap();
+    let round = store::start_round(&app.pool, &fence, 100).await.unwrap().unwrap().id;
+    let insert = |round: i64, player_id: Uuid, account: i64| {
+        sqlx::query(
+            "INSERT INTO crash_bets (id, round_id, player_id, account_id, client_bet_id, amount, status)
+             VALUES ($1, $2, $3, $4, $5, 1000000, 'pending')",
+        )
+        .bind(Uuid::now_v7())
+        .bind(round)
+        .bind(player_id)
+        .bind(account)
+        .bind(Uuid::now_v7().to_string())
+    };
+    for (what, statement) in [
+        ("round", insert(round + 1_000_000, player.id, player.account)),
+        ("player", insert(round, Uuid::now_v7(), player.account)),
+        ("account", insert(round, player.id, player.account + 1_000_000)),
+    ] {
+        let refused = statement.execute(&app.pool).await.expect_err(what);
+        assert_eq!(sqlstate(&refused).as_deref(), Some("23503"), "{what}: {refused}");
+    }
+    insert(round, player.id, player.account)
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let statements = [
+        "UPDATE crash_bets SET round_id = round_id WHERE player_id = $1::uuid",
+        "UPDATE crash_bets SET account_id = account_id WHERE player_id = $1::uuid",
+        "DELETE FROM players WHERE id = $1::uuid",
+        "UPDATE players SET id = gen_random_uuid() WHERE id = $1::uuid",
+    ];
+    for statement in statements {
+        let refused = sqlx::query(statement)
+            .bind(player.id)
+            .execute(&app.pool)
+            .await
+            .expect_err(statement);
+        assert_eq!(sqlstate(&refused).as_deref(), Some("23001"), "{statement}: {refused}");
+    }
+    for statement in [
+        "DELETE FROM crash_rounds WHERE id = $1",
+        "UPDATE crash_rounds SET id = DEFAULT WHERE id = $1",
+    ] {
+        let refused = sqlx::query(statement)
+            .bind(round)
+            .execute(&app.pool)
+            .await
+            .expect_err(statement);
+        assert_eq!(sqlstate(&refused).as_deref(), Some("23001"), "{statement}: {refused}");
+    }
+    for statement in ["TRUNCATE crash_rounds CASCADE", "TRUNCATE players CASCADE"] {
+        let refused = sqlx::query(statement).execute(&app.pool).await.expect_err(statement);
+        assert_eq!(sqlstate(&refused).as_deref(), Some("23001"), "{statement}: {refused}");
+    }
+}
+
+fn sqlstate(error: &sqlx::Error) -> Option<String> {
+    error
+        .as_database_error()
+        .and_then(|error| error.code())
+        .map(|code| code.into_owned())
+}
