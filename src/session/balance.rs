@@ -1,6 +1,7 @@
 //! Balance pushes: the wallet reports each player account's new balance after a posted transfer (see
 //! `wallet::observer`); this task coalesces the changes of one account within a short window into the
-//! latest one and pushes it as `balance_updated` to every socket of the player, on every node.
+//! latest one and pushes it as `balance_updated` to every socket of the player, on every node (the changes
+//! of one window travel together).
 
 use super::protocol;
 use crate::cluster::push::{Addressee, PlayerPush};
@@ -31,10 +32,10 @@ pub async fn push_balance_changes(mut changes: mpsc::Receiver<BalanceChange>, pu
                 Err(_) => break,
             }
         }
-        for change in latest_per_account(batch.drain(..)) {
+        push.frames_to_each(latest_per_account(batch.drain(..)).into_iter().map(|change| {
             let frame = protocol::balance_updated(change.balance.micros(), change.at.timestamp_millis());
-            push.frame_to(Addressee::Account(change.account.0), frame.to_string());
-        }
+            (Addressee::Account(change.account.0), frame.to_string())
+        }));
     }
 }
 

@@ -11,7 +11,7 @@ use super::actor::close_code;
 use crate::auth::extract::TokenIdentity;
 use crate::auth::revocation::{Revoked, TokenRevocations, TokenStanding};
 use crate::cluster::listener::BusMessage;
-use crate::cluster::push::{Addressee, PlayerEnvelope, PlayerPush, RevokedTokens};
+use crate::cluster::push::{Addressee, PlayerEnvelope, PlayerMessage, PlayerPush, RevokedTokens};
 use crate::games::crash::relay::ToSession;
 use actix::prelude::*;
 use bytestring::ByteString;
@@ -235,8 +235,12 @@ impl Handler<BusMessage> for PlayerSockets {
 
     fn handle(&mut self, message: BusMessage, ctx: &mut Context<Self>) {
         match message {
-            BusMessage::Event(payload) => match serde_json::from_str::<PlayerEnvelope>(&payload) {
-                Ok(envelope) => self.deliver(envelope),
+            BusMessage::Event(payload) => match serde_json::from_str::<PlayerMessage>(&payload) {
+                Ok(message) => {
+                    for envelope in message.into_envelopes() {
+                        self.deliver(envelope);
+                    }
+                }
                 Err(error) => tracing::warn!(%error, "dropped a player push that is not an envelope"),
             },
             // Pushes may have been lost (a reconnect, a full mailbox). Balances need nothing rebuilt: the
