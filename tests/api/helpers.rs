@@ -174,6 +174,15 @@ impl TestApp {
 }
 
 /// Asserts an error response: its status and the envelope's code, with a non-empty message.
+/// Asserts that a statement was refused by the database with `sqlstate` (`what` names it in the message).
+pub fn assert_sqlstate(refused: &sqlx::Error, sqlstate: &str, what: &str) {
+    let code = refused
+        .as_database_error()
+        .and_then(|error| error.code())
+        .map(|code| code.into_owned());
+    assert_eq!(code.as_deref(), Some(sqlstate), "{what}: {refused}");
+}
+
 pub async fn assert_error(response: Response, status: StatusCode, code: &str) {
     let actual_status = response.status();
     let text = response.text().await.unwrap();

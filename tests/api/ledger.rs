@@ -1,4 +1,4 @@
-use crate::helpers::{spawn_app, spawn_app_with, TestApp};
+use crate::helpers::{assert_sqlstate, spawn_app, spawn_app_with, TestApp};
 use futures_util::future::join_all;
 use game_cluster::money::Amount;
 use game_cluster::wallet::ledger::{
@@ -352,11 +352,7 @@ async fn transfers_name_only_existing_accounts_and_accounts_are_permanent() {
     .execute(&app.pool)
     .await
     .expect_err("a transfer naming a missing account is refused");
-    assert_eq!(
-        sqlstate(&insert).as_deref(),
-        Some("23503"),
-        "foreign_key_violation: {insert}"
-    );
+    assert_sqlstate(&insert, "23503", "foreign_key_violation");
     for statement in [
         "DELETE FROM accounts WHERE id = $1",
         "UPDATE accounts SET id = DEFAULT WHERE id = $1",
@@ -366,28 +362,13 @@ async fn transfers_name_only_existing_accounts_and_accounts_are_permanent() {
             .execute(&app.pool)
             .await
             .expect_err(statement);
-        assert_eq!(
-            sqlstate(&refused).as_deref(),
-            Some("23001"),
-            "restrict_violation: {refused}"
-        );
+        assert_sqlstate(&refused, "23001", "restrict_violation");
     }
     let refused = sqlx::query("TRUNCATE accounts CASCADE")
         .execute(&app.pool)
         .await
         .expect_err("accounts are never truncated");
-    assert_eq!(
-        sqlstate(&refused).as_deref(),
-        Some("23001"),
-        "restrict_violation: {refused}"
-    );
-}
-
-fn sqlstate(error: &sqlx::Error) -> Option<String> {
-    error
-        .as_database_error()
-        .and_then(|error| error.code())
-        .map(|code| code.into_owned())
+    assert_sqlstate(&refused, "23001", "restrict_violation");
 }
 
 /// Every scan of `relation` in an EXPLAIN (FORMAT JSON) plan, as "<node type> using <index>".

@@ -1,6 +1,6 @@
 //! Start-up recovery resolves every state a bet can be left in by a failure, from the ledger, once.
 
-use crate::helpers::spawn_app;
+use crate::helpers::{assert_sqlstate, spawn_app};
 use game_cluster::fair::crash as fair;
 use game_cluster::games::crash::bet_writer::{BetWriter, PendingBet};
 use game_cluster::games::crash::store;
@@ -150,7 +150,7 @@ async fn crash_bets_name_only_existing_rows_and_rounds_and_players_are_permanent
         ("account", insert(round, player.id, player.account + 1_000_000)),
     ] {
         let refused = statement.execute(&app.pool).await.expect_err(what);
-        assert_eq!(sqlstate(&refused).as_deref(), Some("23503"), "{what}: {refused}");
+        assert_sqlstate(&refused, "23503", what);
     }
     insert(round, player.id, player.account)
         .execute(&app.pool)
@@ -168,7 +168,7 @@ async fn crash_bets_name_only_existing_rows_and_rounds_and_players_are_permanent
             .execute(&app.pool)
             .await
             .expect_err(statement);
-        assert_eq!(sqlstate(&refused).as_deref(), Some("23001"), "{statement}: {refused}");
+        assert_sqlstate(&refused, "23001", statement);
     }
     for statement in [
         "DELETE FROM crash_rounds WHERE id = $1",
@@ -179,17 +179,10 @@ async fn crash_bets_name_only_existing_rows_and_rounds_and_players_are_permanent
             .execute(&app.pool)
             .await
             .expect_err(statement);
-        assert_eq!(sqlstate(&refused).as_deref(), Some("23001"), "{statement}: {refused}");
+        assert_sqlstate(&refused, "23001", statement);
     }
     for statement in ["TRUNCATE crash_rounds CASCADE", "TRUNCATE players CASCADE"] {
         let refused = sqlx::query(statement).execute(&app.pool).await.expect_err(statement);
-        assert_eq!(sqlstate(&refused).as_deref(), Some("23001"), "{statement}: {refused}");
+        assert_sqlstate(&refused, "23001", statement);
     }
-}
-
-fn sqlstate(error: &sqlx::Error) -> Option<String> {
-    error
-        .as_database_error()
-        .and_then(|error| error.code())
-        .map(|code| code.into_owned())
 }
