@@ -139,8 +139,10 @@ node_launch() {
     clear_app_env
     eval "$(node_env_lines "$i")"
     cd "$NODE_WORKDIR"
-    # The log is a file, so colour escape codes would only clutter it.
-    NO_COLOR=1 nohup setsid "$NODE_BIN" serve </dev/null >>"$log_file" 2>&1 &
+    # The log is a file, so colour escape codes would only clutter it. glibc gives each thread that
+    # allocates its own malloc arena (up to 8 per core); freed per-socket memory then stays spread over
+    # them. Two arenas hold about 2 KiB less per WebSocket (docs/BENCHMARKS.md, issue 18).
+    NO_COLOR=1 MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-2} nohup setsid "$NODE_BIN" serve </dev/null >>"$log_file" 2>&1 &
     printf '%s\n' "$!" >"$(node_pid_file "$i")"
   )
 }
