@@ -9,7 +9,9 @@
 # steps until one misses, then a bisection between the last step that held and the first that missed.
 # Every step records connected players, tick delivery p50/p99/max, bet acknowledgement p99, messages per
 # second, memory per connection and CPU and memory of every process group. The summary table gives, per
-# tick interval and topology, both servers' largest counts and their ratio. Then the betting burst, and
+# tick interval and topology, both servers' largest counts and their ratio, and memory per connection two
+# ways: the growth over the search's start per connection, and per connection added between its steps
+# (without what a node allocates once). Then the betting burst, and
 # every run ends with the ledger audit and a check that no bet was left unsettled: a load run that loses
 # money fails. The rooms play short chains (no game above 5.00x, see `scripts/cluster.sh short-chains`),
 # so that no step and no burst waits on a long round.

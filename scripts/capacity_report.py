@@ -163,13 +163,35 @@ def summary(path):
         return next((l for l in steps if (l["tick_interval_ms"], l["topology"], l["server"], l["players"])
                      == (tick, topology, server, players)), None)
 
+    def marginal_kib(tick, topology, server):
+        """KiB per added connection: the server's memory growth between the lowest and the highest count
+        of the search's rising steps in which every socket connected and stayed, over the connections
+        added. Unlike the growth over the search's start divided by the connections, it leaves out what a
+        node allocates once (the bettors' state, the runtime's first buffers). Meaningful in a server's
+        first search only: later searches start on memory the earlier ones left."""
+        rising = []
+        for line in steps:
+            if (line["tick_interval_ms"], line["topology"], line["server"]) != (tick, topology, server):
+                continue
+            if rising and line["players"] <= rising[-1]["players"]:
+                break
+            rising.append(line)
+        held_steps = [l for l in rising if l["connected"] == l["players"] and l["closed_early"] == 0
+                      and l["server_kib_per_connection"] is not None]
+        if len(held_steps) < 2:
+            return None
+        low, high = held_steps[0], held_steps[-1]
+        growth = lambda l: l["server_kib_per_connection"] * l["connected"]
+        return round((growth(high) - growth(low)) / (high["connected"] - low["connected"]), 2)
+
     def cpu(line):
         if not line:
             return "—"
         return " / ".join(str(line["processes"][group]["cpu_percent"]) for group in ("server", "nginx", "swarm"))
 
     columns = ["tick ms", "topology", "cluster players", "baseline players", "cluster / baseline",
-               "cluster KiB/conn", "baseline KiB/conn", "cluster CPU% server / nginx / swarm",
+               "cluster KiB/conn", "baseline KiB/conn", "cluster KiB/added conn", "baseline KiB/added conn",
+               "cluster CPU% server / nginx / swarm",
                "baseline CPU% server / nginx / swarm"]
     print("\n| " + " | ".join(columns) + " |")
     print("|---|---|" + "---:|" * (len(columns) - 2))
@@ -179,13 +201,17 @@ def summary(path):
         ratio = round(cluster / baseline, 2) if cluster is not None and baseline else None
         cluster_line, baseline_line = at_held(tick, topology, "cluster"), at_held(tick, topology, "baseline")
         kib = lambda line: line and line["server_kib_per_connection"]
-        print("| %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+        cluster_marginal = marginal_kib(tick, topology, "cluster")
+        baseline_marginal = marginal_kib(tick, topology, "baseline")
+        print("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
             tick, topology, cluster, baseline, ratio, kib(cluster_line), kib(baseline_line),
-            cpu(cluster_line), cpu(baseline_line)))
+            cluster_marginal, baseline_marginal, cpu(cluster_line), cpu(baseline_line)))
         records.append({"kind": "summary", "tick_interval_ms": tick, "topology": topology,
                         "cluster_players": cluster, "baseline_players": baseline, "ratio": ratio,
                         "cluster_kib_per_connection": kib(cluster_line),
-                        "baseline_kib_per_connection": kib(baseline_line)})
+                        "baseline_kib_per_connection": kib(baseline_line),
+                        "cluster_kib_per_added_connection": cluster_marginal,
+                        "baseline_kib_per_added_connection": baseline_marginal})
     with open(path, "a") as handle:
         for record in records:
             handle.write(json.dumps(record) + "\n")
