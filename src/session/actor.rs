@@ -2,10 +2,12 @@
 //! messages, keeps a heartbeat, and forwards bets and cashouts to the room actors with the moment each
 //! request arrived.
 
+use super::close_code;
 use super::limits::{self, MessageLimit, MessageVerdict};
 use super::players::{PlayerSockets, Register, Unregister};
 use super::protocol::{self, ClientMessage};
 use super::reality_check;
+use super::timers::SessionTimers;
 use super::transport::{Incoming, SendFailure, Transport};
 use crate::api::error::ApiError;
 use crate::api::rate_limit::RateLimitPolicy;
@@ -25,49 +27,6 @@ use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-/// WebSocket close codes this server uses.
-pub mod close_code {
-    /// The client closed and the server echoes it.
-    pub const NORMAL: u16 = 1000;
-    /// The server is shutting down or draining: reconnect (through the load balancer).
-    pub const GOING_AWAY: u16 = 1001;
-    /// A frame broke the protocol's limits (too large, binary).
-    pub const POLICY_VIOLATION: u16 = 1008;
-    /// No valid `auth` message in time.
-    pub const UNAUTHENTICATED: u16 = 4001;
-    /// No message or pong within the client timeout.
-    pub const HEARTBEAT_TIMEOUT: u16 = 4002;
-    /// The socket's token was revoked (the player logged it out, or the operator revoked the player's
-    /// tokens): log in again before reconnecting.
-    pub const TOKEN_REVOKED: u16 = 4003;
-    /// The client did not read its frames fast enough.
-    pub const SLOW_CONSUMER: u16 = 4008;
-    /// The client kept sending messages over its rate limit (`rate_limits.ws_messages_per_socket_per_s`)
-    /// after `rate_limits.ws_rate_limited_messages_max` of them were refused with `rate_limited`.
-    pub const RATE_LIMITED: u16 = 4029;
-    /// The client's close frame carried a code no endpoint may send.
-    pub const PROTOCOL_ERROR: u16 = 1002;
-
-    /// Whether an endpoint may put `code` in a close frame (RFC 6455 7.4): the defined codes other than
-    /// 1004-1006 and 1015, and the ranges for libraries (3000-3999) and applications (4000-4999).
-    pub fn may_be_sent(code: u16) -> bool {
-        matches!(code, 1000..=1003 | 1007..=1011 | 3000..=4999)
-    }
-
-    #[cfg(test)]
-    mod tests {
-        #[test]
-        fn reserved_and_unassigned_codes_may_not_be_sent() {
-            for code in [999, 1004, 1005, 1006, 1012, 1015, 2999, 5000] {
-                assert!(!super::may_be_sent(code), "{code}");
-            }
-            for code in [1000, 1001, 1008, 1011, 3000, 4008, 4999] {
-                assert!(super::may_be_sent(code), "{code}");
-            }
-        }
-    }
-}
 
 static NEXT_SESSION_ID: AtomicU64 = AtomicU64::new(1);
 
@@ -133,6 +92,9 @@ pub struct PlayerSession {
     connected_instant: Instant,
     /// A reality check's read is under way (a slow database never piles them up).
     reality_check_in_flight: bool,
+    /// How often the session's one timer has fired: the heartbeat and the reality check both run on it,
+    /// each every so many firings (a second timer would cost every socket about 150 bytes).
+    timer_firings: u64,
     /// Why the session ended, for the metrics: the client's own close unless the server closed it.
     close_reason: Cell<&'static str>,
     /// The socket's own message limit.
@@ -175,6 +137,7 @@ impl PlayerSession {
             connected_at: chrono::Utc::now(),
             connected_instant: Instant::now(),
             reality_check_in_flight: false,
+            timer_firings: 0,
             close_reason: Cell::new("client_closed"),
             message_limit,
         }
@@ -220,6 +183,24 @@ impl PlayerSession {
         }
         self.requests_in_flight += 1;
         true
+    }
+
+    fn timers(&self) -> SessionTimers {
+        SessionTimers::new(
+            Duration::from_millis(self.context.settings.heartbeat_interval_ms),
+            self.context.reality_check_interval,
+        )
+    }
+
+    fn on_timer(&mut self, ctx: &mut Context<Self>) {
+        self.timer_firings += 1;
+        let timers = self.timers();
+        if self.timer_firings.is_multiple_of(timers.heartbeat_every) {
+            self.heartbeat(ctx);
+        }
+        if self.timer_firings.is_multiple_of(timers.reality_check_every) {
+            self.reality_check(ctx);
+        }
     }
 
     fn heartbeat(&mut self, ctx: &mut Context<Self>) {
@@ -536,11 +517,8 @@ impl Actor for PlayerSession {
         self.context.connections.fetch_add(1, Ordering::Relaxed);
         metrics::counter!("ws_sessions_opened_total").increment(1);
         ctx.set_mailbox_capacity(self.context.settings.mailbox_capacity);
-        let interval = Duration::from_millis(self.context.settings.heartbeat_interval_ms);
-        ctx.run_interval(interval, |session, ctx| session.heartbeat(ctx));
-        ctx.run_interval(self.context.reality_check_interval, |session, ctx| {
-            session.reality_check(ctx)
-        });
+        let period = self.timers().period;
+        ctx.run_interval(period, |session, ctx| session.on_timer(ctx));
         if self.viewer.is_some() {
             self.join_room(ctx);
         } else {

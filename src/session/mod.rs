@@ -3,8 +3,10 @@
 
 pub mod actor;
 pub mod balance;
+pub mod close_code;
 pub mod limits;
 pub mod players;
 pub mod protocol;
 pub mod reality_check;
+mod timers;
 pub mod transport;

@@ -7,7 +7,7 @@
 //! the same way: every node forgets its cached copy of the player's token standing and closes, with
 //! close code 4003, each socket authenticated by a revoked token.
 
-use super::actor::close_code;
+use super::close_code;
 use crate::auth::extract::TokenIdentity;
 use crate::auth::revocation::{Revoked, TokenRevocations, TokenStanding};
 use crate::cluster::listener::BusMessage;

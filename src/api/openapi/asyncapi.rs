@@ -3,9 +3,9 @@
 //! Client messages come from `session::protocol::ClientMessage`'s derived schema, the type the server
 //! parses them with. Server messages are built as JSON where they are sent (the room actor, the relay,
 //! the session), so they are described in `SERVER_MESSAGES`; a test reads those senders' sources and
-//! fails for any message type sent that the table lacks. Close codes come from `session::actor::close_code`.
+//! fails for any message type sent that the table lacks. Close codes come from `session::close_code`.
 
-use crate::session::actor::close_code;
+use crate::session::close_code;
 use crate::session::protocol::ClientMessage;
 use serde_json::{json, Map, Value};
 use std::sync::OnceLock;
@@ -469,14 +469,13 @@ mod tests {
         for code in [1000, 1001, 1002, 1008, 4001, 4002, 4008] {
             assert!(codes.contains(&code), "close code {code} is not documented");
         }
-        let actor =
-            std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/session/actor.rs"))
-                .expect("the actor's source is readable");
-        let module = actor
-            .split("pub mod close_code {")
-            .nth(1)
-            .and_then(|rest| rest.split("pub fn may_be_sent").next())
-            .expect("close_code is a module of the actor");
+        let source =
+            std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/session/close_code.rs"))
+                .expect("the close codes' source is readable");
+        let module = source
+            .split("pub fn may_be_sent")
+            .next()
+            .expect("close_code declares its codes before may_be_sent");
         let declared = module.matches("pub const ").count();
         assert_eq!(
             declared,

@@ -96,6 +96,11 @@ impl OpenSockets {
     }
 
     /// Counts one more socket unless `max` are already open.
+    #[cfg(test)]
+    pub fn open_one_for_tests(&self) -> SocketCount {
+        self.try_open(usize::MAX).expect("no limit")
+    }
+
     fn try_open(&self, max: usize) -> Option<SocketCount> {
         self.0
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |open| {
