@@ -275,3 +275,48 @@ async fn a_node_at_its_socket_limit_answers_busy_until_a_socket_closes() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// The heartbeat: a client that reads but never answers a ping and sends nothing is closed with 4002 once
+/// `client_timeout_ms` has passed, while one that answers every ping stays connected.
+#[actix_web::test]
+async fn a_client_that_never_answers_pings_is_closed_and_one_that_answers_stays() {
+    let mut settings = crate::helpers::test_settings();
+    settings.session.heartbeat_interval_ms = 100;
+    settings.session.client_timeout_ms = 400;
+    crate::helpers::create_database(&mut settings).await;
+    let app = crate::helpers::spawn_app_with(settings).await;
+    let silent_player = app.signup("heartbeat-silent").await;
+    let answering_player = app.signup("heartbeat-answers").await;
+    let mut silent = RawSocket::connect(&app, &silent_player.token, None).await;
+    let mut answering = RawSocket::connect(&app, &answering_player.token, None).await;
+
+    let connected = Instant::now();
+    let close = loop {
+        let frame = silent.next_frame().await;
+        if frame[0] == 0x88 {
+            break frame;
+        }
+    };
+    let code = u16::from_be_bytes([payload(&close)[0], payload(&close)[1]]);
+    assert_eq!(code, 4002, "closed for its silence");
+    assert!(
+        connected.elapsed() < Duration::from_secs(5),
+        "closed in {:?}",
+        connected.elapsed()
+    );
+
+    let until = Instant::now() + Duration::from_secs(1);
+    let mut pings = 0;
+    while Instant::now() < until {
+        let frame = answering.next_frame().await;
+        assert_ne!(frame[0], 0x88, "a client that answers its pings is not closed");
+        if frame[0] == 0x89 {
+            pings += 1;
+            answering
+                .send_frame(0x8A, payload(&frame))
+                .await
+                .expect("the pong is sent");
+        }
+    }
+    assert!(pings >= 5, "pings keep coming every heartbeat ({pings})");
+}
