@@ -5,8 +5,7 @@
 
 use crate::admin::AdminCredential;
 use crate::api::headers::{self, HeaderPolicy};
-use crate::api::health::Readiness;
-use crate::api::internal::{ClusterSecret, CrashLeaders};
+use crate::api::internal::ClusterSecret;
 use crate::api::json::JsonLimits;
 use crate::api::middleware;
 use crate::api::rate_limit;
@@ -15,6 +14,7 @@ use crate::auth::revocation::TokenRevocations;
 use crate::auth::{PasswordHasherConfig, TokenKeys};
 use crate::catalog::rtp;
 use crate::cluster::bus::EventBus;
+use crate::cluster::drain::{DrainSwitch, Readiness};
 use crate::cluster::listener::{self, Listener, PubsubHealth};
 use crate::cluster::push::PlayerPush;
 use crate::cluster::registry::{self, Registration};
@@ -23,6 +23,7 @@ use crate::configuration::Settings;
 use crate::db::Database;
 use crate::economy::referrals::{self, ReferralPolicy};
 use crate::games::crash::forward::{BatchLimits, Forwarder, ForwarderSettings};
+use crate::games::crash::leadership::CrashLeaders;
 use crate::games::crash::leadership::{Drain, LeaderHandle, LeadershipDependencies, RoomLeadership};
 use crate::games::crash::relay::{CloseAll, RelayDependencies, RoomRelay};
 use crate::games::crash::CrashRooms;
@@ -73,22 +74,6 @@ pub struct Application {
     database: Database,
     handover_timeout: Duration,
     push: PlayerPush,
-}
-
-/// Flipped by an operator's drain request (the admin API): the node then shuts down as on SIGTERM.
-#[derive(Debug, Default)]
-pub struct DrainSwitch {
-    requested: tokio::sync::Notify,
-}
-
-impl DrainSwitch {
-    pub fn request(&self) {
-        self.requested.notify_one();
-    }
-
-    async fn requested(&self) {
-        self.requested.notified().await;
-    }
 }
 
 /// The rooms of a node: relays for its players, leaderships competing to drive each room.
@@ -166,7 +151,10 @@ impl Application {
             redis: redis.clone(),
             namespace: namespace.clone(),
             node: node.clone(),
-            leaders: rooms.leaders.clone(),
+            rooms_led_here: {
+                let leaders = rooms.leaders.clone();
+                Box::new(move || leaders.led_here())
+            },
             readiness: readiness.clone(),
             pubsub: pubsub.clone(),
             connections: connections.clone(),

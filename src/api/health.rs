@@ -1,35 +1,19 @@
 //! `/health` reports the node and its dependencies (503 when one is down); `/ready` says whether the
 //! node takes new work (503 while it drains).
 
-use super::internal::CrashLeaders;
+use crate::cluster::drain::Readiness;
 use crate::cluster::listener::PubsubHealth;
 use crate::cluster::{redis, NodeInfo};
 use crate::configuration::Settings;
 use crate::db::Database;
+use crate::games::crash::leadership::CrashLeaders;
 use actix_web::{web, HttpResponse};
 use serde::Serialize;
 use serde_json::json;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 /// How long one dependency check may take before it counts as down.
 const DEPENDENCY_CHECK_TIMEOUT_MS: u64 = 1_000;
-
-/// Set when the node starts draining; read by `/ready` and by load balancers.
-#[derive(Debug, Default)]
-pub struct Readiness {
-    draining: AtomicBool,
-}
-
-impl Readiness {
-    pub fn start_draining(&self) {
-        self.draining.store(true, Ordering::SeqCst);
-    }
-
-    pub fn is_draining(&self) -> bool {
-        self.draining.load(Ordering::SeqCst)
-    }
-}
 
 #[derive(Serialize)]
 struct DependencyStatus {

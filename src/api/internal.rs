@@ -7,32 +7,14 @@ use crate::games::crash::forward::{
     BetAnswer, BetAnswers, ForwardedBet, ForwardedBets, ForwardedCashout, CLUSTER_SECRET_HEADER,
     FORWARDED_BET_BYTES_MAX, NOT_LEADER,
 };
-use crate::games::crash::leadership::LeaderHandle;
+use crate::games::crash::leadership::CrashLeaders;
 use crate::games::crash::room::{Cashout, CrashRoom, PlaceBet, PlaceBets, SetBettingPaused};
 use crate::games::crash::GameError;
 use actix::Addr;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use secrecy::{ExposeSecret, SecretString};
-use std::collections::BTreeMap;
 use std::time::Instant;
-
-/// Each room's leader as this node knows it.
-#[derive(Clone, Default)]
-pub struct CrashLeaders {
-    pub rooms: BTreeMap<String, LeaderHandle>,
-}
-
-impl CrashLeaders {
-    /// The rooms this node leads right now.
-    pub fn led_here(&self) -> Vec<String> {
-        self.rooms
-            .iter()
-            .filter(|(_, handle)| handle.is_local())
-            .map(|(room, _)| room.clone())
-            .collect()
-    }
-}
 
 /// The secret other nodes must present.
 pub struct ClusterSecret(pub SecretString);
@@ -214,7 +196,7 @@ pub async fn forwarded_betting_pause(
 pub async fn drain_requested(
     request: HttpRequest,
     secret: web::Data<ClusterSecret>,
-    drain: web::Data<crate::startup::DrainSwitch>,
+    drain: web::Data<crate::cluster::drain::DrainSwitch>,
 ) -> Result<HttpResponse, ApiError> {
     check_secret(&request, &secret)?;
     tracing::warn!(target: "audit", action = "drain", "drain requested through the cluster; shutting down");

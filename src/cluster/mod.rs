@@ -2,6 +2,7 @@
 //! pub/sub listener that feeds every room relay and checks that pub/sub really works.
 
 pub mod bus;
+pub mod drain;
 pub mod lease;
 pub mod listener;
 pub mod push;

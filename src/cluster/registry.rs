@@ -6,10 +6,9 @@
 //! by when each record expires; listing trims the expired members first, so the set never grows with
 //! nodes that are gone.
 
+use super::drain::Readiness;
 use super::listener::PubsubHealth;
 use super::{Namespace, NodeInfo};
-use crate::api::health::Readiness;
-use crate::api::internal::CrashLeaders;
 use chrono::{DateTime, Utc};
 use fred::prelude::*;
 use fred::types::Expiration;
@@ -53,7 +52,8 @@ pub struct Registration {
     pub redis: Client,
     pub namespace: Namespace,
     pub node: NodeInfo,
-    pub leaders: CrashLeaders,
+    /// The rooms this node leads right now (the games know; the registry only reports them).
+    pub rooms_led_here: Box<dyn Fn() -> Vec<String> + Send + Sync>,
     pub readiness: Arc<Readiness>,
     pub pubsub: Arc<PubsubHealth>,
     pub connections: Arc<AtomicU64>,
@@ -72,7 +72,7 @@ impl Registration {
             healthy: self.pubsub.is_fresh(),
             draining: self.readiness.is_draining(),
             connections: self.connections.load(Ordering::Relaxed),
-            leader_of: self.leaders.led_here(),
+            leader_of: (self.rooms_led_here)(),
             load,
         }
     }

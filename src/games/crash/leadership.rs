@@ -23,8 +23,26 @@ use crate::wallet::Wallet;
 use actix::prelude::*;
 use fred::prelude::{Client, EventInterface};
 use sqlx::PgPool;
+use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
+
+/// Each room's leader as this node knows it.
+#[derive(Clone, Default)]
+pub struct CrashLeaders {
+    pub rooms: BTreeMap<String, LeaderHandle>,
+}
+
+impl CrashLeaders {
+    /// The rooms this node leads right now.
+    pub fn led_here(&self) -> Vec<String> {
+        self.rooms
+            .iter()
+            .filter(|(_, handle)| handle.is_local())
+            .map(|(room, _)| room.clone())
+            .collect()
+    }
+}
 
 /// Where a room's requests go from this node.
 #[derive(Clone)]
