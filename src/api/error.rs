@@ -2,6 +2,9 @@
 //! fitting HTTP status. Infrastructure failures are logged with their cause chain and reach the client
 //! as an opaque `internal_error`.
 
+use crate::games::contract::RuleErrorKind;
+use crate::games::crash::GameError;
+use crate::games::instant::InstantError;
 use crate::wallet::ledger::TransferError;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
@@ -126,24 +129,36 @@ impl From<sqlx::Error> for ApiError {
 
 impl From<TransferError> for ApiError {
     fn from(error: TransferError) -> ApiError {
+        ApiError::new(error.status(), error.code(), error.to_string())
+    }
+}
+
+impl From<GameError> for ApiError {
+    fn from(error: GameError) -> ApiError {
+        ApiError::new(error.status(), error.code(), error.to_string())
+    }
+}
+
+impl From<InstantError> for ApiError {
+    fn from(error: InstantError) -> ApiError {
         let message = error.to_string();
-        match error {
-            // A refusal about who the player is (blocked, self-excluded) is 403; one about what they asked
-            // (funds, limits) is 422. Limit codes reach clients without their period, which the message names.
-            TransferError::Rejected(code) if code.is_forbidden() => {
-                ApiError::new(StatusCode::FORBIDDEN, code.client_code(), message)
-            }
-            TransferError::Rejected(code) => {
-                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code.client_code(), message)
-            }
-            TransferError::IdempotencyConflict => {
-                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "idempotency_conflict", message)
-            }
-            TransferError::AccountNotFound(_) => ApiError::new(StatusCode::NOT_FOUND, "account_not_found", message),
-            TransferError::SameAccount => ApiError::bad_request("same_account", message),
-            TransferError::Overloaded => ApiError::unavailable("wallet_overloaded", message),
-            TransferError::ShuttingDown => ApiError::unavailable("shutting_down", message),
-            TransferError::Unavailable(_) => ApiError::unavailable("ledger_unavailable", message),
-        }
+        let (status, code) = match &error {
+            InstantError::UnknownGame(_) => (StatusCode::NOT_FOUND, "unknown_game"),
+            InstantError::Rule(rule) => match rule.kind {
+                RuleErrorKind::Invalid => (StatusCode::BAD_REQUEST, rule.code),
+                RuleErrorKind::Conflict => (StatusCode::CONFLICT, rule.code),
+                RuleErrorKind::Corrupt => return ApiError::internal(error),
+            },
+            InstantError::InvalidAmount(_) => (StatusCode::BAD_REQUEST, "invalid_amount"),
+            InstantError::PayoutLimit(_) => (StatusCode::BAD_REQUEST, "payout_limit_exceeded"),
+            InstantError::GameInProgress(_) => (StatusCode::CONFLICT, "game_in_progress"),
+            InstantError::GameNotFound => (StatusCode::NOT_FOUND, "game_not_found"),
+            InstantError::GameFinished => (StatusCode::CONFLICT, "game_finished"),
+            InstantError::BetInProgress => (StatusCode::CONFLICT, "bet_in_progress"),
+            InstantError::IdempotencyConflict => (StatusCode::UNPROCESSABLE_ENTITY, "idempotency_conflict"),
+            InstantError::Wallet(transfer) => return ApiError::from(transfer.clone()),
+            InstantError::Store(_) => return ApiError::internal(error),
+        };
+        ApiError::new(status, code, message)
     }
 }

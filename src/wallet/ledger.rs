@@ -2,6 +2,7 @@
 
 use super::guard::Period;
 use crate::money::{Amount, Balance};
+use actix_web::http::StatusCode;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::fmt;
@@ -332,6 +333,36 @@ pub enum TransferError {
     ShuttingDown,
     #[error("the ledger is unavailable ({0}); retry with the same idempotency key")]
     Unavailable(String),
+}
+
+impl TransferError {
+    /// The error code clients see, the same over HTTP and the WebSocket. Limit codes reach clients
+    /// without their period, which the message names.
+    pub fn code(&self) -> &'static str {
+        match self {
+            TransferError::Rejected(code) => code.client_code(),
+            TransferError::IdempotencyConflict => "idempotency_conflict",
+            TransferError::AccountNotFound(_) => "account_not_found",
+            TransferError::SameAccount => "same_account",
+            TransferError::Overloaded => "wallet_overloaded",
+            TransferError::ShuttingDown => "shutting_down",
+            TransferError::Unavailable(_) => "ledger_unavailable",
+        }
+    }
+
+    /// The HTTP status: a refusal about who the player is (blocked, self-excluded) is 403, one about
+    /// what they asked (funds, limits, a reused key) 422; the three a client retries with the same key 503.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            TransferError::Rejected(code) if code.is_forbidden() => StatusCode::FORBIDDEN,
+            TransferError::Rejected(_) | TransferError::IdempotencyConflict => StatusCode::UNPROCESSABLE_ENTITY,
+            TransferError::AccountNotFound(_) => StatusCode::NOT_FOUND,
+            TransferError::SameAccount => StatusCode::BAD_REQUEST,
+            TransferError::Overloaded | TransferError::ShuttingDown | TransferError::Unavailable(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+        }
+    }
 }
 
 /// A ledger account as the batch planner needs it.

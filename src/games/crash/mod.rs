@@ -12,7 +12,6 @@ pub mod room;
 pub mod store;
 pub mod view;
 
-use crate::api::error::ApiError;
 use crate::fair::crash::{format_multiplier, MULTIPLIER_MIN};
 use crate::wallet::ledger::TransferError;
 use actix::Addr;
@@ -196,7 +195,7 @@ impl GameError {
             GameError::InvalidClientBetId(_) => "invalid_client_bet_id",
             GameError::TooManyBets(_) => "too_many_bets",
             GameError::RoomUnavailable => "room_unavailable",
-            GameError::Wallet(error) => ApiError::from(error.clone()).code,
+            GameError::Wallet(error) => error.code(),
             GameError::Store => "internal_error",
             GameError::LeaderChanged => "leader_changed",
             GameError::OutcomeUnknown => "outcome_unknown",
@@ -216,16 +215,10 @@ impl GameError {
             GameError::Forwarded { status, .. } => {
                 StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
             }
-            GameError::Wallet(error) => ApiError::from(error.clone()).status,
+            GameError::Wallet(error) => error.status(),
             GameError::Store => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::CONFLICT,
         }
-    }
-}
-
-impl From<GameError> for ApiError {
-    fn from(error: GameError) -> ApiError {
-        ApiError::new(error.status(), error.code(), error.to_string())
     }
 }
 

@@ -12,13 +12,11 @@ pub mod store;
 pub mod verify;
 pub mod view;
 
-use super::contract::{BetTerms, Mode, RuleError, RuleErrorKind};
+use super::contract::{BetTerms, Mode, RuleError};
 use super::registry::{Registered, Registry, UnknownGame};
-use crate::api::error::ApiError;
 use crate::money::Amount;
 use crate::wallet::ledger::{AccountId, IdempotencyKey, TransferError, TransferKind};
 use crate::wallet::Wallet;
-use actix_web::http::StatusCode;
 use serde_json::Value;
 use sqlx::PgPool;
 use store::{BetRow, BetStatus, NewBet};
@@ -50,30 +48,6 @@ pub enum InstantError {
     Wallet(#[from] TransferError),
     #[error("the game store failed: {0}")]
     Store(#[from] sqlx::Error),
-}
-
-impl From<InstantError> for ApiError {
-    fn from(error: InstantError) -> ApiError {
-        let message = error.to_string();
-        let (status, code) = match &error {
-            InstantError::UnknownGame(_) => (StatusCode::NOT_FOUND, "unknown_game"),
-            InstantError::Rule(rule) => match rule.kind {
-                RuleErrorKind::Invalid => (StatusCode::BAD_REQUEST, rule.code),
-                RuleErrorKind::Conflict => (StatusCode::CONFLICT, rule.code),
-                RuleErrorKind::Corrupt => return ApiError::internal(error),
-            },
-            InstantError::InvalidAmount(_) => (StatusCode::BAD_REQUEST, "invalid_amount"),
-            InstantError::PayoutLimit(_) => (StatusCode::BAD_REQUEST, "payout_limit_exceeded"),
-            InstantError::GameInProgress(_) => (StatusCode::CONFLICT, "game_in_progress"),
-            InstantError::GameNotFound => (StatusCode::NOT_FOUND, "game_not_found"),
-            InstantError::GameFinished => (StatusCode::CONFLICT, "game_finished"),
-            InstantError::BetInProgress => (StatusCode::CONFLICT, "bet_in_progress"),
-            InstantError::IdempotencyConflict => (StatusCode::UNPROCESSABLE_ENTITY, "idempotency_conflict"),
-            InstantError::Wallet(transfer) => return ApiError::from(transfer.clone()),
-            InstantError::Store(_) => return ApiError::internal(error),
-        };
-        ApiError::new(status, code, message)
-    }
 }
 
 /// A bet request as the API hands it over.
