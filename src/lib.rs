@@ -9,6 +9,7 @@ pub mod cluster;
 pub mod configuration;
 pub mod db;
 pub mod economy;
+pub mod error;
 pub mod fair;
 pub mod games;
 pub mod loadtest;

@@ -1,7 +1,7 @@
 //! The operators' audit trail: every control action is written to the log (target `audit`) and to the
 //! `admin_actions` table, which the dashboard lists.
 
-use crate::api::error::ApiError;
+use crate::error::ApiError;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;

@@ -2,7 +2,6 @@
 //! `Idempotency-Key`: an operator grants bonus money from the player's treasury pool.
 
 use super::actions::{self, Action};
-use crate::api::error::ApiError;
 use crate::api::idempotency_key;
 use crate::api::json::BoundedJson;
 use crate::auth::extract::AdminUser;
@@ -10,6 +9,7 @@ use crate::cluster::NodeInfo;
 use crate::configuration::{Settings, WAGERING_MULTIPLIER_MAX};
 use crate::db::Database;
 use crate::economy::bonuses::{self, Grant, GrantError, GrantReason};
+use crate::error::ApiError;
 use crate::money::Amount;
 use crate::players;
 use crate::wallet::Wallet;
@@ -59,15 +59,15 @@ fn parse_multiplier(number: Option<&serde_json::Number>, default: u32) -> Result
     request_body(content = GrantBody, content_type = "application/json"),
     responses(
         (status = 200, description = "the bonus", body = serde_json::Value),
-        (status = 400, description = "`invalid_json`, `invalid_request`, `json_too_deep`: the body is not this request; `missing_idempotency_key`, `invalid_idempotency_key`; `invalid_amount`, `invalid_wagering_multiplier`", body = crate::api::error::Envelope),
-        (status = 401, description = "`unauthorized`, `token_expired`: no valid admin token", body = crate::api::error::Envelope),
-        (status = 403, description = "`forbidden`: not an admin token", body = crate::api::error::Envelope),
-        (status = 404, description = "`player_not_found`", body = crate::api::error::Envelope),
-        (status = 413, description = "`payload_too_large`", body = crate::api::error::Envelope),
-        (status = 415, description = "`unsupported_media_type`: the body must be JSON", body = crate::api::error::Envelope),
-        (status = 422, description = "`insufficient_funds`, a responsible-gaming limit, `idempotency_conflict`", body = crate::api::error::Envelope),
-        (status = 503, description = "`wallet_overloaded`, `ledger_unavailable`, `shutting_down`: retry with the same key", body = crate::api::error::Envelope),
-        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+        (status = 400, description = "`invalid_json`, `invalid_request`, `json_too_deep`: the body is not this request; `missing_idempotency_key`, `invalid_idempotency_key`; `invalid_amount`, `invalid_wagering_multiplier`", body = crate::error::Envelope),
+        (status = 401, description = "`unauthorized`, `token_expired`: no valid admin token", body = crate::error::Envelope),
+        (status = 403, description = "`forbidden`: not an admin token", body = crate::error::Envelope),
+        (status = 404, description = "`player_not_found`", body = crate::error::Envelope),
+        (status = 413, description = "`payload_too_large`", body = crate::error::Envelope),
+        (status = 415, description = "`unsupported_media_type`: the body must be JSON", body = crate::error::Envelope),
+        (status = 422, description = "`insufficient_funds`, a responsible-gaming limit, `idempotency_conflict`", body = crate::error::Envelope),
+        (status = 503, description = "`wallet_overloaded`, `ledger_unavailable`, `shutting_down`: retry with the same key", body = crate::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::error::Envelope)
     ),
     security(("admin_jwt" = []))
 )]

@@ -3,7 +3,6 @@
 //! maintenance message, drain a node. Every control is audited (see `actions`).
 
 use super::actions::{self, Action};
-use crate::api::error::ApiError;
 use crate::api::health::replica_status;
 use crate::api::json::{optional_body, BoundedJson};
 use crate::auth::extract::AdminUser;
@@ -12,6 +11,7 @@ use crate::cluster::redis::SentinelProbe;
 use crate::cluster::{registry, Namespace, NodeInfo};
 use crate::configuration::Settings;
 use crate::db::Database;
+use crate::error::ApiError;
 use crate::games::crash::forward::Forwarder;
 use crate::games::crash::leadership::CrashLeaders;
 use crate::games::crash::leadership::Route;
@@ -40,9 +40,9 @@ pub const MAINTENANCE_MESSAGE_LENGTH_MAX: usize = 500;
     summary = "Nodes, rooms, leaders, Redis and Postgres as the cluster sees them",
     responses(
         (status = 200, description = "the cluster view", body = serde_json::Value),
-        (status = 401, description = "`unauthorized`, `token_expired`: no valid admin token", body = crate::api::error::Envelope),
-        (status = 403, description = "`forbidden`: not an admin token", body = crate::api::error::Envelope),
-        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+        (status = 401, description = "`unauthorized`, `token_expired`: no valid admin token", body = crate::error::Envelope),
+        (status = 403, description = "`forbidden`: not an admin token", body = crate::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::error::Envelope)
     ),
     security(("admin_jwt" = []))
 )]
@@ -161,14 +161,14 @@ pub struct PauseBody {
     params(("room" = String, Path, description = "the room")),
     responses(
         (status = 200, description = "the room's betting state", body = serde_json::Value),
-        (status = 400, description = "`invalid_json`, `invalid_request`, `json_too_deep`: the body is not this request", body = crate::api::error::Envelope),
-        (status = 401, description = "`unauthorized`, `token_expired`: no valid admin token", body = crate::api::error::Envelope),
-        (status = 403, description = "`forbidden`: not an admin token", body = crate::api::error::Envelope),
-        (status = 404, description = "`unknown_room`", body = crate::api::error::Envelope),
-        (status = 413, description = "`payload_too_large`", body = crate::api::error::Envelope),
-        (status = 415, description = "`unsupported_media_type`: the body must be JSON", body = crate::api::error::Envelope),
-        (status = 503, description = "`room_unavailable`, `leader_unreachable`", body = crate::api::error::Envelope),
-        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+        (status = 400, description = "`invalid_json`, `invalid_request`, `json_too_deep`: the body is not this request", body = crate::error::Envelope),
+        (status = 401, description = "`unauthorized`, `token_expired`: no valid admin token", body = crate::error::Envelope),
+        (status = 403, description = "`forbidden`: not an admin token", body = crate::error::Envelope),
+        (status = 404, description = "`unknown_room`", body = crate::error::Envelope),
+        (status = 413, description = "`payload_too_large`", body = crate::error::Envelope),
+        (status = 415, description = "`unsupported_media_type`: the body must be JSON", body = crate::error::Envelope),
+        (status = 503, description = "`room_unavailable`, `leader_unreachable`", body = crate::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::error::Envelope)
     ),
     security(("admin_jwt" = []))
 )]
@@ -207,11 +207,11 @@ pub async fn pause(
     params(("room" = String, Path, description = "the room")),
     responses(
         (status = 200, description = "the room's betting state", body = serde_json::Value),
-        (status = 401, description = "`unauthorized`, `token_expired`: no valid admin token", body = crate::api::error::Envelope),
-        (status = 403, description = "`forbidden`: not an admin token", body = crate::api::error::Envelope),
-        (status = 404, description = "`unknown_room`", body = crate::api::error::Envelope),
-        (status = 503, description = "`room_unavailable`, `leader_unreachable`", body = crate::api::error::Envelope),
-        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+        (status = 401, description = "`unauthorized`, `token_expired`: no valid admin token", body = crate::error::Envelope),
+        (status = 403, description = "`forbidden`: not an admin token", body = crate::error::Envelope),
+        (status = 404, description = "`unknown_room`", body = crate::error::Envelope),
+        (status = 503, description = "`room_unavailable`, `leader_unreachable`", body = crate::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::error::Envelope)
     ),
     security(("admin_jwt" = []))
 )]
@@ -338,12 +338,12 @@ pub struct BroadcastBody {
     request_body(content = BroadcastBody, content_type = "application/json"),
     responses(
         (status = 200, description = "`{\"sent\", \"rooms\", \"nodes_reached\"}`", body = serde_json::Value),
-        (status = 400, description = "`invalid_json`, `invalid_request`, `json_too_deep`: the body is not this request; `invalid_message`", body = crate::api::error::Envelope),
-        (status = 401, description = "`unauthorized`, `token_expired`: no valid admin token", body = crate::api::error::Envelope),
-        (status = 403, description = "`forbidden`: not an admin token", body = crate::api::error::Envelope),
-        (status = 413, description = "`payload_too_large`", body = crate::api::error::Envelope),
-        (status = 415, description = "`unsupported_media_type`: the body must be JSON", body = crate::api::error::Envelope),
-        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+        (status = 400, description = "`invalid_json`, `invalid_request`, `json_too_deep`: the body is not this request; `invalid_message`", body = crate::error::Envelope),
+        (status = 401, description = "`unauthorized`, `token_expired`: no valid admin token", body = crate::error::Envelope),
+        (status = 403, description = "`forbidden`: not an admin token", body = crate::error::Envelope),
+        (status = 413, description = "`payload_too_large`", body = crate::error::Envelope),
+        (status = 415, description = "`unsupported_media_type`: the body must be JSON", body = crate::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::error::Envelope)
     ),
     security(("admin_jwt" = []))
 )]
@@ -406,12 +406,12 @@ pub async fn broadcast(
     params(("node_id" = String, Path, description = "the node")),
     responses(
         (status = 202, description = "`{\"node_id\", \"draining\": true}`", body = serde_json::Value),
-        (status = 401, description = "`unauthorized`, `token_expired`: no valid admin token", body = crate::api::error::Envelope),
-        (status = 403, description = "`forbidden`: not an admin token", body = crate::api::error::Envelope),
-        (status = 404, description = "`node_not_found`", body = crate::api::error::Envelope),
-        (status = 409, description = "`last_node`", body = crate::api::error::Envelope),
-        (status = 503, description = "`node_unreachable`", body = crate::api::error::Envelope),
-        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+        (status = 401, description = "`unauthorized`, `token_expired`: no valid admin token", body = crate::error::Envelope),
+        (status = 403, description = "`forbidden`: not an admin token", body = crate::error::Envelope),
+        (status = 404, description = "`node_not_found`", body = crate::error::Envelope),
+        (status = 409, description = "`last_node`", body = crate::error::Envelope),
+        (status = 503, description = "`node_unreachable`", body = crate::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::error::Envelope)
     ),
     security(("admin_jwt" = []))
 )]
@@ -475,10 +475,10 @@ pub struct LimitQuery {
     params(LimitQuery),
     responses(
         (status = 200, description = "`{\"actions\": [...]}`", body = serde_json::Value),
-        (status = 400, description = "`invalid_query`", body = crate::api::error::Envelope),
-        (status = 401, description = "`unauthorized`, `token_expired`: no valid admin token", body = crate::api::error::Envelope),
-        (status = 403, description = "`forbidden`: not an admin token", body = crate::api::error::Envelope),
-        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+        (status = 400, description = "`invalid_query`", body = crate::error::Envelope),
+        (status = 401, description = "`unauthorized`, `token_expired`: no valid admin token", body = crate::error::Envelope),
+        (status = 403, description = "`forbidden`: not an admin token", body = crate::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::error::Envelope)
     ),
     security(("admin_jwt" = []))
 )]

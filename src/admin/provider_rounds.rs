@@ -2,11 +2,11 @@
 //! or settle) through the provider wallet's own rules.
 
 use super::actions::{self, Action};
-use crate::api::error::ApiError;
 use crate::api::json::BoundedJson;
 use crate::auth::extract::AdminUser;
 use crate::cluster::NodeInfo;
 use crate::db::Database;
+use crate::error::ApiError;
 use crate::providers::operator::{self, CloseAction, CloseError, OPEN_ROUNDS_LISTED_MAX};
 use crate::providers::service::ProviderWallet;
 use actix_web::http::StatusCode;
@@ -37,10 +37,10 @@ struct OpenQuery {
     params(OpenQuery),
     responses(
         (status = 200, description = "`{\"open_after_s\", \"rounds\"}`", body = serde_json::Value),
-        (status = 400, description = "`invalid_query`", body = crate::api::error::Envelope),
-        (status = 401, description = "`unauthorized`, `token_expired`: no valid admin token", body = crate::api::error::Envelope),
-        (status = 403, description = "`forbidden`: not an admin token", body = crate::api::error::Envelope),
-        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+        (status = 400, description = "`invalid_query`", body = crate::error::Envelope),
+        (status = 401, description = "`unauthorized`, `token_expired`: no valid admin token", body = crate::error::Envelope),
+        (status = 403, description = "`forbidden`: not an admin token", body = crate::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::error::Envelope)
     ),
     security(("admin_jwt" = []))
 )]
@@ -77,14 +77,14 @@ struct CloseBody {
     request_body(content = CloseBody, content_type = "application/json"),
     responses(
         (status = 200, description = "the closed round", body = serde_json::Value),
-        (status = 400, description = "`invalid_json`, `invalid_request`, `json_too_deep`: the body is not this request", body = crate::api::error::Envelope),
-        (status = 401, description = "`unauthorized`, `token_expired`: no valid admin token", body = crate::api::error::Envelope),
-        (status = 403, description = "`forbidden`: not an admin token", body = crate::api::error::Envelope),
-        (status = 404, description = "`round_not_found`", body = crate::api::error::Envelope),
-        (status = 413, description = "`payload_too_large`", body = crate::api::error::Envelope),
-        (status = 415, description = "`unsupported_media_type`: the body must be JSON", body = crate::api::error::Envelope),
-        (status = 503, description = "`wallet_overloaded`, `ledger_unavailable`, `shutting_down`: retry with the same key", body = crate::api::error::Envelope),
-        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+        (status = 400, description = "`invalid_json`, `invalid_request`, `json_too_deep`: the body is not this request", body = crate::error::Envelope),
+        (status = 401, description = "`unauthorized`, `token_expired`: no valid admin token", body = crate::error::Envelope),
+        (status = 403, description = "`forbidden`: not an admin token", body = crate::error::Envelope),
+        (status = 404, description = "`round_not_found`", body = crate::error::Envelope),
+        (status = 413, description = "`payload_too_large`", body = crate::error::Envelope),
+        (status = 415, description = "`unsupported_media_type`: the body must be JSON", body = crate::error::Envelope),
+        (status = 503, description = "`wallet_overloaded`, `ledger_unavailable`, `shutting_down`: retry with the same key", body = crate::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::error::Envelope)
     ),
     security(("admin_jwt" = []))
 )]

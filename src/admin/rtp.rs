@@ -2,11 +2,11 @@
 //! 30 days, next to its declared RTP and the band its number of rounds allows, flagged when outside it.
 //! Read from the RTP rollups on the replica (a report, not a money decision).
 
-use crate::api::error::ApiError;
 use crate::auth::extract::AdminUser;
 use crate::catalog::rtp;
 use crate::configuration::Settings;
 use crate::db::Database;
+use crate::error::ApiError;
 use actix_web::{web, HttpResponse};
 
 /// `GET /api/v1/admin/rtp`
@@ -18,9 +18,9 @@ use actix_web::{web, HttpResponse};
     summary = "Measured return to player by game against its band",
     responses(
         (status = 200, description = "the report", body = serde_json::Value),
-        (status = 401, description = "`unauthorized`, `token_expired`: no valid admin token", body = crate::api::error::Envelope),
-        (status = 403, description = "`forbidden`: not an admin token", body = crate::api::error::Envelope),
-        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+        (status = 401, description = "`unauthorized`, `token_expired`: no valid admin token", body = crate::error::Envelope),
+        (status = 403, description = "`forbidden`: not an admin token", body = crate::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::error::Envelope)
     ),
     security(("admin_jwt" = []))
 )]

@@ -3,13 +3,13 @@
 //! band (from the RTP rollups), house profit, recent crash rounds, and the ledger audit's last result.
 //! Read from the replica (reports, not money decisions), except the audit's own record.
 
-use crate::api::error::ApiError;
 use crate::auth::extract::AdminUser;
 use crate::catalog::rtp::band::{self, Tally};
 use crate::catalog::rtp::{self, GameRtp, Window};
 use crate::catalog::HOUSE_PROVIDER;
 use crate::configuration::Settings;
 use crate::db::Database;
+use crate::error::ApiError;
 use crate::fair::crash::format_multiplier;
 use crate::wallet::audit;
 use actix_web::{web, HttpResponse};
@@ -54,9 +54,9 @@ const SLOT_RATE_MINUTES: i64 = 5;
     summary = "Players, bets and money figures",
     responses(
         (status = 200, description = "the statistics", body = serde_json::Value),
-        (status = 401, description = "`unauthorized`, `token_expired`: no valid admin token", body = crate::api::error::Envelope),
-        (status = 403, description = "`forbidden`: not an admin token", body = crate::api::error::Envelope),
-        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+        (status = 401, description = "`unauthorized`, `token_expired`: no valid admin token", body = crate::error::Envelope),
+        (status = 403, description = "`forbidden`: not an admin token", body = crate::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::error::Envelope)
     ),
     security(("admin_jwt" = []))
 )]
@@ -187,11 +187,11 @@ type RoundRow = (String, i64, i32, Vec<u8>, Option<DateTime<Utc>>, i32, i64, i64
     params(RoundsQuery),
     responses(
         (status = 200, description = "`{\"rounds\": [...]}`", body = serde_json::Value),
-        (status = 400, description = "`invalid_query`", body = crate::api::error::Envelope),
-        (status = 401, description = "`unauthorized`, `token_expired`: no valid admin token", body = crate::api::error::Envelope),
-        (status = 403, description = "`forbidden`: not an admin token", body = crate::api::error::Envelope),
-        (status = 404, description = "`unknown_room`", body = crate::api::error::Envelope),
-        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+        (status = 400, description = "`invalid_query`", body = crate::error::Envelope),
+        (status = 401, description = "`unauthorized`, `token_expired`: no valid admin token", body = crate::error::Envelope),
+        (status = 403, description = "`forbidden`: not an admin token", body = crate::error::Envelope),
+        (status = 404, description = "`unknown_room`", body = crate::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::error::Envelope)
     ),
     security(("admin_jwt" = []))
 )]
@@ -253,9 +253,9 @@ pub async fn run_and_record(pool: &PgPool, requested_by: &str) -> anyhow::Result
     summary = "The last recorded audit",
     responses(
         (status = 200, description = "`{\"last\"}`", body = serde_json::Value),
-        (status = 401, description = "`unauthorized`, `token_expired`: no valid admin token", body = crate::api::error::Envelope),
-        (status = 403, description = "`forbidden`: not an admin token", body = crate::api::error::Envelope),
-        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+        (status = 401, description = "`unauthorized`, `token_expired`: no valid admin token", body = crate::error::Envelope),
+        (status = 403, description = "`forbidden`: not an admin token", body = crate::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::error::Envelope)
     ),
     security(("admin_jwt" = []))
 )]

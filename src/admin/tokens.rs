@@ -3,12 +3,12 @@
 //! every node are closed with 4003. The player logs in again to play.
 
 use super::actions::{self, Action};
-use crate::api::error::ApiError;
 use crate::auth::extract::AdminUser;
 use crate::auth::revocation::{Revoked, TokenRevocations};
 use crate::cluster::push::PlayerPush;
 use crate::cluster::NodeInfo;
 use crate::db::Database;
+use crate::error::ApiError;
 use crate::session::players::announce_revocation;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
@@ -25,10 +25,10 @@ use uuid::Uuid;
     params(("player_id" = uuid::Uuid, Path, description = "the player")),
     responses(
         (status = 200, description = "`{\"player_id\", \"token_version\", \"revoked\": true}`", body = serde_json::Value),
-        (status = 401, description = "`unauthorized`, `token_expired`: no valid admin token", body = crate::api::error::Envelope),
-        (status = 403, description = "`forbidden`: not an admin token", body = crate::api::error::Envelope),
-        (status = 404, description = "`player_not_found`", body = crate::api::error::Envelope),
-        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+        (status = 401, description = "`unauthorized`, `token_expired`: no valid admin token", body = crate::error::Envelope),
+        (status = 403, description = "`forbidden`: not an admin token", body = crate::error::Envelope),
+        (status = 404, description = "`player_not_found`", body = crate::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::error::Envelope)
     ),
     security(("admin_jwt" = []))
 )]

@@ -7,7 +7,7 @@
 //! Every page is sent with a content security policy that allows only this origin: the pages never load
 //! anything from another host.
 
-use super::error::ApiError;
+use crate::error::ApiError;
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 
@@ -139,7 +139,7 @@ async fn admin_page() -> HttpResponse {
     params(("path" = String, Path, description = "a file under static/, for example `vendor/uPlot.min.css`")),
     responses(
         (status = 200, description = "the file", body = String, content_type = "*/*"),
-        (status = 404, description = "`not_found`: no such asset", body = crate::api::error::Envelope)
+        (status = 404, description = "`not_found`: no such asset", body = crate::error::Envelope)
     ),
     security(())
 )]

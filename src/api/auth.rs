@@ -1,16 +1,17 @@
 //! Sign-up, log-in and the current player.
 
-use super::error::ApiError;
 use super::json::BoundedJson;
-use super::rate_limit::{LoginGuard, RateLimitPolicy};
+use super::rate_limit::LoginGuard;
 use crate::auth::extract::AuthenticatedPlayer;
 use crate::auth::revocation::{Revoked, TokenRevocations};
 use crate::auth::{PasswordHasherConfig, TokenKeys};
 use crate::cluster::push::PlayerPush;
+use crate::cluster::rate_limit::policy::RateLimitPolicy;
 use crate::cluster::rate_limit::RateLimiter;
 use crate::configuration::Settings;
 use crate::db::Database;
 use crate::economy::referrals::{self, ReferralCode, ReferralPolicy, ReferralView, Referrer};
+use crate::error::ApiError;
 use crate::players::protection::{self, Status};
 use crate::players::{self, SignupError, Username};
 use crate::session::players::announce_revocation;
@@ -51,13 +52,13 @@ pub struct SignupBody {
     request_body(content = SignupBody, content_type = "application/json"),
     responses(
         (status = 201, description = "the player, a bearer token and the referral it used", body = serde_json::Value),
-        (status = 400, description = "`invalid_json`, `invalid_request`, `json_too_deep`: the body is not this request; `invalid_username`, `invalid_password`", body = crate::api::error::Envelope),
-        (status = 409, description = "`username_taken`", body = crate::api::error::Envelope),
-        (status = 413, description = "`payload_too_large`", body = crate::api::error::Envelope),
-        (status = 415, description = "`unsupported_media_type`: the body must be JSON", body = crate::api::error::Envelope),
-        (status = 422, description = "`unknown_referral_code`", body = crate::api::error::Envelope),
-        (status = 503, description = "`auth_busy`: retry later", body = crate::api::error::Envelope),
-        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+        (status = 400, description = "`invalid_json`, `invalid_request`, `json_too_deep`: the body is not this request; `invalid_username`, `invalid_password`", body = crate::error::Envelope),
+        (status = 409, description = "`username_taken`", body = crate::error::Envelope),
+        (status = 413, description = "`payload_too_large`", body = crate::error::Envelope),
+        (status = 415, description = "`unsupported_media_type`: the body must be JSON", body = crate::error::Envelope),
+        (status = 422, description = "`unknown_referral_code`", body = crate::error::Envelope),
+        (status = 503, description = "`auth_busy`: retry later", body = crate::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::error::Envelope)
     ),
     security(())
 )]
@@ -142,13 +143,13 @@ async fn find_referrer(database: &Database, text: &str) -> Result<Referrer, ApiE
     request_body(content = Credentials, content_type = "application/json"),
     responses(
         (status = 200, description = "the player and a bearer token", body = serde_json::Value),
-        (status = 400, description = "`invalid_json`, `invalid_request`, `json_too_deep`: the body is not this request", body = crate::api::error::Envelope),
-        (status = 401, description = "`invalid_credentials`", body = crate::api::error::Envelope),
-        (status = 403, description = "`player_blocked`, `self_excluded`", body = crate::api::error::Envelope),
-        (status = 413, description = "`payload_too_large`", body = crate::api::error::Envelope),
-        (status = 415, description = "`unsupported_media_type`: the body must be JSON", body = crate::api::error::Envelope),
-        (status = 503, description = "`auth_busy`: retry later", body = crate::api::error::Envelope),
-        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+        (status = 400, description = "`invalid_json`, `invalid_request`, `json_too_deep`: the body is not this request", body = crate::error::Envelope),
+        (status = 401, description = "`invalid_credentials`", body = crate::error::Envelope),
+        (status = 403, description = "`player_blocked`, `self_excluded`", body = crate::error::Envelope),
+        (status = 413, description = "`payload_too_large`", body = crate::error::Envelope),
+        (status = 415, description = "`unsupported_media_type`: the body must be JSON", body = crate::error::Envelope),
+        (status = 503, description = "`auth_busy`: retry later", body = crate::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::error::Envelope)
     ),
     security(())
 )]
@@ -199,9 +200,9 @@ pub async fn login(
     summary = "The current player with balance and status",
     responses(
         (status = 200, description = "the player", body = serde_json::Value),
-        (status = 401, description = "`unauthorized`, `token_expired`: no valid player token", body = crate::api::error::Envelope),
-        (status = 403, description = "`forbidden`: not a player token", body = crate::api::error::Envelope),
-        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+        (status = 401, description = "`unauthorized`, `token_expired`: no valid player token", body = crate::error::Envelope),
+        (status = 403, description = "`forbidden`: not a player token", body = crate::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::error::Envelope)
     ),
     security(("player_jwt" = []))
 )]
@@ -274,10 +275,10 @@ fn hashing_failed(error: anyhow::Error) -> ApiError {
     summary = "Revokes the presented token and closes the sockets it opened, on every node",
     responses(
         (status = 200, description = "`{\"logged_out\": true, \"scope\": \"token\" | \"all_tokens\"}`", body = serde_json::Value),
-        (status = 401, description = "`unauthorized`, `token_expired`, `token_revoked`: no valid player token", body = crate::api::error::Envelope),
-        (status = 403, description = "`forbidden`: not a player token", body = crate::api::error::Envelope),
-        (status = 503, description = "`auth_unavailable`: the token's standing cannot be read now", body = crate::api::error::Envelope),
-        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+        (status = 401, description = "`unauthorized`, `token_expired`, `token_revoked`: no valid player token", body = crate::error::Envelope),
+        (status = 403, description = "`forbidden`: not a player token", body = crate::error::Envelope),
+        (status = 503, description = "`auth_unavailable`: the token's standing cannot be read now", body = crate::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::error::Envelope)
     ),
     security(("player_jwt" = []))
 )]

@@ -2,11 +2,11 @@
 //! server seed (`POST /api/v1/fair/seeds/rotate`), and verification of any game's result
 //! (`POST /api/v1/fair/verify`).
 
-use super::error::ApiError;
 use super::json::{optional_body, BoundedJson};
 use crate::auth::extract::AuthenticatedPlayer;
 use crate::configuration::Settings;
 use crate::db::Database;
+use crate::error::ApiError;
 use crate::fair::seeds::SeedInput;
 use crate::games::instant::seeds::{parse_client_seed, SeedError};
 use crate::games::instant::{verify, InstantGames};
@@ -48,9 +48,9 @@ impl From<SeedError> for ApiError {
     summary = "The player's active seed pair (server seed hashed)",
     responses(
         (status = 200, description = "the seeds", body = serde_json::Value),
-        (status = 401, description = "`unauthorized`, `token_expired`: no valid player token", body = crate::api::error::Envelope),
-        (status = 403, description = "`forbidden`: not a player token", body = crate::api::error::Envelope),
-        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+        (status = 401, description = "`unauthorized`, `token_expired`: no valid player token", body = crate::error::Envelope),
+        (status = 403, description = "`forbidden`: not a player token", body = crate::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::error::Envelope)
     ),
     security(("player_jwt" = []))
 )]
@@ -75,13 +75,13 @@ struct RotateBody {
     summary = "Reveals the server seed and starts a new pair (optional body `{\"client_seed\"}`)",
     responses(
         (status = 200, description = "the revealed and the new pair", body = serde_json::Value),
-        (status = 400, description = "`invalid_json`, `invalid_request`, `json_too_deep`: the body is not this request; `invalid_client_seed`", body = crate::api::error::Envelope),
-        (status = 401, description = "`unauthorized`, `token_expired`: no valid player token", body = crate::api::error::Envelope),
-        (status = 403, description = "`forbidden`: not a player token", body = crate::api::error::Envelope),
-        (status = 409, description = "`game_open`: finish the open game first", body = crate::api::error::Envelope),
-        (status = 413, description = "`payload_too_large`", body = crate::api::error::Envelope),
-        (status = 415, description = "`unsupported_media_type`: the body must be JSON", body = crate::api::error::Envelope),
-        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+        (status = 400, description = "`invalid_json`, `invalid_request`, `json_too_deep`: the body is not this request; `invalid_client_seed`", body = crate::error::Envelope),
+        (status = 401, description = "`unauthorized`, `token_expired`: no valid player token", body = crate::error::Envelope),
+        (status = 403, description = "`forbidden`: not a player token", body = crate::error::Envelope),
+        (status = 409, description = "`game_open`: finish the open game first", body = crate::error::Envelope),
+        (status = 413, description = "`payload_too_large`", body = crate::error::Envelope),
+        (status = 415, description = "`unsupported_media_type`: the body must be JSON", body = crate::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::error::Envelope)
     ),
     security(("player_jwt" = []))
 )]
@@ -125,13 +125,13 @@ struct InputsBody {
     request_body(content = serde_json::Value, description = "{\"bet_id\"} or {\"spin_id\"} (the player's own), or {\"game\", \"server_seed\", \"client_seed\", \"nonce\", \"options\"}, or {\"game_id\", \"server_seed\", \"client_seed\", \"nonce\", ...} for a slot", content_type = "application/json"),
     responses(
         (status = 200, description = "the recomputed outcome", body = serde_json::Value),
-        (status = 400, description = "`invalid_json`, `invalid_request`, `json_too_deep`: the body is not this request; `invalid_request`, `unknown_game`, `invalid_server_seed`, `invalid_client_seed`", body = crate::api::error::Envelope),
-        (status = 401, description = "`unauthorized`: a lookup by id needs the player's token", body = crate::api::error::Envelope),
-        (status = 404, description = "`not_found`: no such bet or round of yours", body = crate::api::error::Envelope),
-        (status = 409, description = "`seed_active`: the seed is not revealed yet", body = crate::api::error::Envelope),
-        (status = 413, description = "`payload_too_large`", body = crate::api::error::Envelope),
-        (status = 415, description = "`unsupported_media_type`: the body must be JSON", body = crate::api::error::Envelope),
-        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+        (status = 400, description = "`invalid_json`, `invalid_request`, `json_too_deep`: the body is not this request; `invalid_request`, `unknown_game`, `invalid_server_seed`, `invalid_client_seed`", body = crate::error::Envelope),
+        (status = 401, description = "`unauthorized`: a lookup by id needs the player's token", body = crate::error::Envelope),
+        (status = 404, description = "`not_found`: no such bet or round of yours", body = crate::error::Envelope),
+        (status = 409, description = "`seed_active`: the seed is not revealed yet", body = crate::error::Envelope),
+        (status = 413, description = "`payload_too_large`", body = crate::error::Envelope),
+        (status = 415, description = "`unsupported_media_type`: the body must be JSON", body = crate::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::error::Envelope)
     ),
     security((), ("player_jwt" = []))
 )]

@@ -1,10 +1,10 @@
 //! The crash game over HTTP: the WebSocket endpoint, and REST equivalents for clients without one.
 
-use super::error::ApiError;
 use super::json::BoundedJson;
 use crate::auth::extract::{refuse_if_revoked, verify_token, AuthenticatedPlayer};
 use crate::configuration::{SessionSettings, Settings};
 use crate::db::Database;
+use crate::error::ApiError;
 use crate::fair::crash::parse_hash;
 use crate::games::crash::relay::GetState;
 use crate::games::crash::room::Cashout;
@@ -56,9 +56,9 @@ pub(super) fn room_name(context: &SessionContext, requested: Option<String>) -> 
     params(SocketQuery),
     responses(
         (status = 101, description = "switching protocols"),
-        (status = 400, description = "`invalid_handshake`, `invalid_query`, `unknown_room`", body = crate::api::error::Envelope),
-        (status = 401, description = "`unauthorized`, `token_expired`: a bad token in the query", body = crate::api::error::Envelope),
-        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+        (status = 400, description = "`invalid_handshake`, `invalid_query`, `unknown_room`", body = crate::error::Envelope),
+        (status = 401, description = "`unauthorized`, `token_expired`: a bad token in the query", body = crate::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::error::Envelope)
     ),
     security(())
 )]
@@ -117,10 +117,10 @@ pub struct RoomQuery {
     params(RoomQuery),
     responses(
         (status = 200, description = "the room state", body = serde_json::Value),
-        (status = 400, description = "`invalid_query`", body = crate::api::error::Envelope),
-        (status = 404, description = "`unknown_room`", body = crate::api::error::Envelope),
-        (status = 503, description = "`room_unavailable`", body = crate::api::error::Envelope),
-        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+        (status = 400, description = "`invalid_query`", body = crate::error::Envelope),
+        (status = 404, description = "`unknown_room`", body = crate::error::Envelope),
+        (status = 503, description = "`room_unavailable`", body = crate::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::error::Envelope)
     ),
     security((), ("player_jwt" = []))
 )]
@@ -165,16 +165,16 @@ pub struct BetBody {
     request_body(content = BetBody, content_type = "application/json"),
     responses(
         (status = 200, description = "the bet and the balance after it", body = serde_json::Value),
-        (status = 400, description = "`invalid_json`, `invalid_request`, `json_too_deep`: the body is not this request; `invalid_amount`, `invalid_auto_cashout`, `invalid_client_bet_id`", body = crate::api::error::Envelope),
-        (status = 401, description = "`unauthorized`, `token_expired`: no valid player token", body = crate::api::error::Envelope),
-        (status = 403, description = "`forbidden`: not a player token", body = crate::api::error::Envelope),
-        (status = 404, description = "`unknown_room`", body = crate::api::error::Envelope),
-        (status = 409, description = "`betting_closed`, `too_many_bets`", body = crate::api::error::Envelope),
-        (status = 413, description = "`payload_too_large`", body = crate::api::error::Envelope),
-        (status = 415, description = "`unsupported_media_type`: the body must be JSON", body = crate::api::error::Envelope),
-        (status = 422, description = "`insufficient_funds`, a responsible-gaming limit, `idempotency_conflict`", body = crate::api::error::Envelope),
-        (status = 503, description = "`wallet_overloaded`, `ledger_unavailable`, `shutting_down`: retry with the same key", body = crate::api::error::Envelope),
-        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+        (status = 400, description = "`invalid_json`, `invalid_request`, `json_too_deep`: the body is not this request; `invalid_amount`, `invalid_auto_cashout`, `invalid_client_bet_id`", body = crate::error::Envelope),
+        (status = 401, description = "`unauthorized`, `token_expired`: no valid player token", body = crate::error::Envelope),
+        (status = 403, description = "`forbidden`: not a player token", body = crate::error::Envelope),
+        (status = 404, description = "`unknown_room`", body = crate::error::Envelope),
+        (status = 409, description = "`betting_closed`, `too_many_bets`", body = crate::error::Envelope),
+        (status = 413, description = "`payload_too_large`", body = crate::error::Envelope),
+        (status = 415, description = "`unsupported_media_type`: the body must be JSON", body = crate::error::Envelope),
+        (status = 422, description = "`insufficient_funds`, a responsible-gaming limit, `idempotency_conflict`", body = crate::error::Envelope),
+        (status = 503, description = "`wallet_overloaded`, `ledger_unavailable`, `shutting_down`: retry with the same key", body = crate::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::error::Envelope)
     ),
     security(("player_jwt" = []))
 )]
@@ -216,15 +216,15 @@ pub struct CashoutBody {
     request_body(content = CashoutBody, content_type = "application/json"),
     responses(
         (status = 200, description = "the bet and the balance", body = serde_json::Value),
-        (status = 400, description = "`invalid_json`, `invalid_request`, `json_too_deep`: the body is not this request; `invalid_bet_id`", body = crate::api::error::Envelope),
-        (status = 401, description = "`unauthorized`, `token_expired`: no valid player token", body = crate::api::error::Envelope),
-        (status = 403, description = "`forbidden`: not a player token", body = crate::api::error::Envelope),
-        (status = 404, description = "`unknown_room`, `bet_not_found`", body = crate::api::error::Envelope),
-        (status = 409, description = "`round_crashed`, `not_running`, `already_cashed_out`", body = crate::api::error::Envelope),
-        (status = 413, description = "`payload_too_large`", body = crate::api::error::Envelope),
-        (status = 415, description = "`unsupported_media_type`: the body must be JSON", body = crate::api::error::Envelope),
-        (status = 503, description = "`room_unavailable`", body = crate::api::error::Envelope),
-        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+        (status = 400, description = "`invalid_json`, `invalid_request`, `json_too_deep`: the body is not this request; `invalid_bet_id`", body = crate::error::Envelope),
+        (status = 401, description = "`unauthorized`, `token_expired`: no valid player token", body = crate::error::Envelope),
+        (status = 403, description = "`forbidden`: not a player token", body = crate::error::Envelope),
+        (status = 404, description = "`unknown_room`, `bet_not_found`", body = crate::error::Envelope),
+        (status = 409, description = "`round_crashed`, `not_running`, `already_cashed_out`", body = crate::error::Envelope),
+        (status = 413, description = "`payload_too_large`", body = crate::error::Envelope),
+        (status = 415, description = "`unsupported_media_type`: the body must be JSON", body = crate::error::Envelope),
+        (status = 503, description = "`room_unavailable`", body = crate::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::error::Envelope)
     ),
     security(("player_jwt" = []))
 )]
@@ -268,9 +268,9 @@ pub struct RoundsQuery {
     params(RoundsQuery),
     responses(
         (status = 200, description = "one page of rounds", body = serde_json::Value),
-        (status = 400, description = "`invalid_query`", body = crate::api::error::Envelope),
-        (status = 404, description = "`unknown_room`", body = crate::api::error::Envelope),
-        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+        (status = 400, description = "`invalid_query`", body = crate::error::Envelope),
+        (status = 404, description = "`unknown_room`", body = crate::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::error::Envelope)
     ),
     security(())
 )]
@@ -319,11 +319,11 @@ pub struct VerifyBody {
     request_body(content = VerifyBody, content_type = "application/json"),
     responses(
         (status = 200, description = "the verdict", body = serde_json::Value),
-        (status = 400, description = "`invalid_json`, `invalid_request`, `json_too_deep`: the body is not this request; `invalid_hash`, `invalid_salt`, `missing_round`", body = crate::api::error::Envelope),
-        (status = 404, description = "`round_not_found`", body = crate::api::error::Envelope),
-        (status = 413, description = "`payload_too_large`", body = crate::api::error::Envelope),
-        (status = 415, description = "`unsupported_media_type`: the body must be JSON", body = crate::api::error::Envelope),
-        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+        (status = 400, description = "`invalid_json`, `invalid_request`, `json_too_deep`: the body is not this request; `invalid_hash`, `invalid_salt`, `missing_round`", body = crate::error::Envelope),
+        (status = 404, description = "`round_not_found`", body = crate::error::Envelope),
+        (status = 413, description = "`payload_too_large`", body = crate::error::Envelope),
+        (status = 415, description = "`unsupported_media_type`: the body must be JSON", body = crate::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::error::Envelope)
     ),
     security(())
 )]

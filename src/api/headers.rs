@@ -2,8 +2,8 @@
 //! `frame-ancestors` that decides who may embed our pages) and CORS for the origins an operator allows
 //! (none by default). Stake Engine's paths keep their own CORS (`stake`), which its spec fixes.
 
-use super::error::ApiError;
 use crate::configuration::HttpHeadersSettings;
+use crate::error::ApiError;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderMap, HeaderValue};

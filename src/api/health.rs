@@ -102,7 +102,7 @@ fn pubsub_status(pubsub: &PubsubHealth) -> serde_json::Value {
     responses(
         (status = 200, description = "`status` `ok`, or `degraded` while no Postgres primary answers but reads are served (a failover is under way: money movements wait, the node stays in the load balancer)", body = serde_json::Value),
         (status = 503, description = "`status` `unhealthy`: the database or Redis is out of reach (same shape)", body = serde_json::Value),
-        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::error::Envelope)
     ),
     security(())
 )]
@@ -190,7 +190,7 @@ fn overall_status(database: DatabaseState, coordination_ok: bool) -> Status {
     responses(
         (status = 200, description = "ready", body = serde_json::Value),
         (status = 503, description = "draining", body = serde_json::Value),
-        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::error::Envelope)
     ),
     security(())
 )]
@@ -212,7 +212,7 @@ pub async fn ready(readiness: web::Data<Readiness>) -> HttpResponse {
     summary = "Prometheus metrics in the text format",
     responses(
         (status = 200, description = "the series", body = String, content_type = "text/plain"),
-        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::error::Envelope)
     ),
     security(())
 )]

@@ -1,8 +1,8 @@
 //! Node-to-node calls: a follower forwards a player's bet or cashout to the room's leader here. Only
 //! nodes that share the cluster secret may call; the player was authenticated by the forwarding node.
 
-use super::error::ApiError;
 use crate::configuration::FORWARD_BATCH_BETS_LIMIT;
+use crate::error::ApiError;
 use crate::games::crash::forward::{
     BetAnswer, BetAnswers, ForwardedBet, ForwardedBets, ForwardedCashout, CLUSTER_SECRET_HEADER,
     FORWARDED_BET_BYTES_MAX, NOT_LEADER,

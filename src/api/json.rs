@@ -1,7 +1,7 @@
 //! A JSON body extractor with explicit limits: body size, nesting depth, content type. Its failures use
 //! the error envelope, so a client always learns what was wrong with its request.
 
-use super::error::ApiError;
+use crate::error::ApiError;
 use actix_web::dev::Payload;
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, FromRequest, HttpRequest};

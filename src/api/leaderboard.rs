@@ -1,7 +1,7 @@
 //! `GET /api/v1/leaderboard`: the boards of a crash room or an instant game (see `games::leaderboard`).
 
-use super::error::ApiError;
 use super::game::room_name;
+use crate::error::ApiError;
 use crate::games::instant::InstantGames;
 use crate::games::leaderboard::{BoardKey, Leaderboards, Period, Ranking, Source, ENTRIES_MAX};
 use crate::games::registry::Entry;
@@ -38,9 +38,9 @@ pub struct LeaderboardQuery {
     params(LeaderboardQuery),
     responses(
         (status = 200, description = "the board", body = serde_json::Value),
-        (status = 400, description = "`invalid_query`, `unknown_game`", body = crate::api::error::Envelope),
-        (status = 404, description = "`unknown_room`", body = crate::api::error::Envelope),
-        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+        (status = 400, description = "`invalid_query`, `unknown_game`", body = crate::error::Envelope),
+        (status = 404, description = "`unknown_room`", body = crate::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::error::Envelope)
     ),
     security(())
 )]

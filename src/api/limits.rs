@@ -1,11 +1,11 @@
 //! A player's own protections: `GET/PUT /api/v1/limits` and `POST /api/v1/self-exclusion`. The rules
 //! themselves live in `wallet::guard`, which the wallet applies to every stake and deposit.
 
-use super::error::ApiError;
 use super::json::BoundedJson;
 use crate::auth::extract::AuthenticatedPlayer;
 use crate::configuration::Settings;
 use crate::db::Database;
+use crate::error::ApiError;
 use crate::money::AMOUNT_MAX_MICROS;
 use crate::players::protection::{self, ChangeError};
 use crate::wallet::guard::{Limit, LimitKind, Period, PlayerGuard};
@@ -32,9 +32,9 @@ pub fn configure(config: &mut web::ServiceConfig) {
     summary = "The player's responsible-gaming limits",
     responses(
         (status = 200, description = "the limits and pending changes", body = serde_json::Value),
-        (status = 401, description = "`unauthorized`, `token_expired`: no valid player token", body = crate::api::error::Envelope),
-        (status = 403, description = "`forbidden`: not a player token", body = crate::api::error::Envelope),
-        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+        (status = 401, description = "`unauthorized`, `token_expired`: no valid player token", body = crate::error::Envelope),
+        (status = 403, description = "`forbidden`: not a player token", body = crate::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::error::Envelope)
     ),
     security(("player_jwt" = []))
 )]
@@ -65,12 +65,12 @@ enum LimitChange {
     request_body(content = serde_json::Value, description = "{\"kind\": \"deposit|loss|wager\", \"period\": \"day|week|month\", \"amount_micros\": integer or null}", content_type = "application/json"),
     responses(
         (status = 200, description = "the limits after the change", body = serde_json::Value),
-        (status = 400, description = "`invalid_json`, `invalid_request`, `json_too_deep`: the body is not this request; `invalid_limit`, `invalid_kind`, `invalid_period`, `unknown_field`", body = crate::api::error::Envelope),
-        (status = 401, description = "`unauthorized`, `token_expired`: no valid player token", body = crate::api::error::Envelope),
-        (status = 403, description = "`forbidden`: not a player token", body = crate::api::error::Envelope),
-        (status = 413, description = "`payload_too_large`", body = crate::api::error::Envelope),
-        (status = 415, description = "`unsupported_media_type`: the body must be JSON", body = crate::api::error::Envelope),
-        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+        (status = 400, description = "`invalid_json`, `invalid_request`, `json_too_deep`: the body is not this request; `invalid_limit`, `invalid_kind`, `invalid_period`, `unknown_field`", body = crate::error::Envelope),
+        (status = 401, description = "`unauthorized`, `token_expired`: no valid player token", body = crate::error::Envelope),
+        (status = 403, description = "`forbidden`: not a player token", body = crate::error::Envelope),
+        (status = 413, description = "`payload_too_large`", body = crate::error::Envelope),
+        (status = 415, description = "`unsupported_media_type`: the body must be JSON", body = crate::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::error::Envelope)
     ),
     security(("player_jwt" = []))
 )]
@@ -116,12 +116,12 @@ async fn put_limit(
     request_body(content = serde_json::Value, description = "{\"days\": integer}", content_type = "application/json"),
     responses(
         (status = 200, description = "`{\"status\": \"self_excluded\", \"until\"}`", body = serde_json::Value),
-        (status = 400, description = "`invalid_json`, `invalid_request`, `json_too_deep`: the body is not this request; `invalid_days`, `unknown_field`", body = crate::api::error::Envelope),
-        (status = 401, description = "`unauthorized`, `token_expired`: no valid player token", body = crate::api::error::Envelope),
-        (status = 403, description = "`forbidden`: not a player token", body = crate::api::error::Envelope),
-        (status = 413, description = "`payload_too_large`", body = crate::api::error::Envelope),
-        (status = 415, description = "`unsupported_media_type`: the body must be JSON", body = crate::api::error::Envelope),
-        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+        (status = 400, description = "`invalid_json`, `invalid_request`, `json_too_deep`: the body is not this request; `invalid_days`, `unknown_field`", body = crate::error::Envelope),
+        (status = 401, description = "`unauthorized`, `token_expired`: no valid player token", body = crate::error::Envelope),
+        (status = 403, description = "`forbidden`: not a player token", body = crate::error::Envelope),
+        (status = 413, description = "`payload_too_large`", body = crate::error::Envelope),
+        (status = 415, description = "`unsupported_media_type`: the body must be JSON", body = crate::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::error::Envelope)
     ),
     security(("player_jwt" = []))
 )]

@@ -2,7 +2,6 @@
 //! `POST /api/v1/games/{id}/launch` (a player opens a game session). The catalog and the launch rules
 //! live in `catalog::lobby` and `providers::launch`; these handlers read requests and shape answers.
 
-use super::error::ApiError;
 use crate::auth::extract::AuthenticatedPlayer;
 use crate::catalog::lobby::{
     self, LobbyFilter, LOBBY_FILTER_LENGTH_MAX, LOBBY_OFFSET_MAX, LOBBY_PAGE_SIZE_DEFAULT, LOBBY_PAGE_SIZE_MAX,
@@ -10,6 +9,7 @@ use crate::catalog::lobby::{
 };
 use crate::configuration::Settings;
 use crate::db::Database;
+use crate::error::ApiError;
 use crate::providers::launch::{self, LaunchError, LaunchSettings};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
@@ -43,8 +43,8 @@ pub struct LobbyQuery {
     params(LobbyQuery),
     responses(
         (status = 200, description = "one page of games", body = serde_json::Value),
-        (status = 400, description = "`invalid_query`", body = crate::api::error::Envelope),
-        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+        (status = 400, description = "`invalid_query`", body = crate::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::error::Envelope)
     ),
     security(())
 )]
@@ -94,12 +94,12 @@ fn lobby_filter(query: LobbyQuery) -> Result<LobbyFilter, ApiError> {
     params(("game_id" = i64, Path, description = "the catalog id of the game")),
     responses(
         (status = 201, description = "the launch session and URL", body = serde_json::Value),
-        (status = 400, description = "`invalid_path`", body = crate::api::error::Envelope),
-        (status = 401, description = "`unauthorized`, `token_expired`: no valid player token", body = crate::api::error::Envelope),
-        (status = 403, description = "`forbidden`: not a player token; `player_blocked`, `self_excluded`", body = crate::api::error::Envelope),
-        (status = 404, description = "`game_not_found`", body = crate::api::error::Envelope),
-        (status = 409, description = "`game_inactive`, `provider_inactive`", body = crate::api::error::Envelope),
-        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+        (status = 400, description = "`invalid_path`", body = crate::error::Envelope),
+        (status = 401, description = "`unauthorized`, `token_expired`: no valid player token", body = crate::error::Envelope),
+        (status = 403, description = "`forbidden`: not a player token; `player_blocked`, `self_excluded`", body = crate::error::Envelope),
+        (status = 404, description = "`game_not_found`", body = crate::error::Envelope),
+        (status = 409, description = "`game_inactive`, `provider_inactive`", body = crate::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::error::Envelope)
     ),
     security(("player_jwt" = []))
 )]

@@ -1,7 +1,7 @@
 //! Cross-cutting request handling: a caught panic becomes a 500 envelope instead of a dead worker, and
 //! unknown routes and rejected query strings or paths answer with the envelope too.
 
-use super::error::ApiError;
+use crate::error::ApiError;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;

@@ -23,9 +23,9 @@ pub mod slots;
 pub mod stake;
 pub mod wallet;
 
+use crate::error::ApiError;
 use crate::wallet::ledger::{IdempotencyKey, IDEMPOTENCY_KEY_LENGTH_MAX};
 use actix_web::{web, HttpRequest};
-use error::ApiError;
 
 /// The longest `Idempotency-Key` a client may send; the server prefixes it with its scope.
 pub const CLIENT_IDEMPOTENCY_KEY_LENGTH_MAX: usize = 64;

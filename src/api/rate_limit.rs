@@ -4,13 +4,13 @@
 //! `Retry-After`, in the envelope (or in Stake Engine's shape on its paths). Provider wallet calls are
 //! limited per provider in `rgs`, where their own protocols answer; failed logins in `auth`.
 
-use super::error::ApiError;
 use crate::auth::extract::{player_from_claims, verify_token};
 use crate::auth::TokenKeys;
-use crate::cluster::rate_limit::gcra::{retry_after_s, Limit};
-use crate::cluster::rate_limit::lockout::LockoutPolicy;
+use crate::cluster::rate_limit::gcra::retry_after_s;
+use crate::cluster::rate_limit::policy::RateLimitPolicy;
 use crate::cluster::rate_limit::{Limited, RateLimiter};
-use crate::configuration::{edge::canonical, IpRange, RateLimitSettings};
+use crate::configuration::{edge::canonical, IpRange};
+use crate::error::ApiError;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::{header, Method, StatusCode};
@@ -18,52 +18,6 @@ use actix_web::middleware::Next;
 use actix_web::{web, HttpRequest, HttpResponse};
 use std::net::IpAddr;
 use std::time::Duration;
-
-/// The limits of every class, parsed once at start-up.
-#[derive(Debug, Clone)]
-pub struct RateLimitPolicy {
-    pub trusted_proxies: Vec<IpRange>,
-    pub login_per_ip: Limit,
-    pub login_per_account: Limit,
-    pub signup_per_ip: Limit,
-    pub lockout: LockoutPolicy,
-    pub player_writes: Limit,
-    pub unauthenticated_per_ip: Limit,
-    pub ws_connects_per_ip: Limit,
-    pub ws_messages_per_socket: Limit,
-    pub ws_rate_limited_messages_max: u32,
-    pub admin_per_ip: Limit,
-    pub provider_calls: Limit,
-    pub stake_rgs_per_ip: Limit,
-}
-
-impl RateLimitPolicy {
-    /// Settings are validated at start-up, so every count is positive and every range parses.
-    pub fn from_settings(settings: &RateLimitSettings) -> anyhow::Result<RateLimitPolicy> {
-        let per_minute = |count: u32| Limit::per_minute(count).ok_or_else(|| anyhow::anyhow!("a rate limit of 0"));
-        Ok(RateLimitPolicy {
-            trusted_proxies: settings.trusted_proxy_ranges().map_err(anyhow::Error::msg)?,
-            login_per_ip: per_minute(settings.login_per_ip_per_min)?,
-            login_per_account: per_minute(settings.login_per_account_per_min)?,
-            signup_per_ip: per_minute(settings.signup_per_ip_per_min)?,
-            lockout: LockoutPolicy {
-                failures_before_lockout: settings.login_failures_before_lockout,
-                initial: Duration::from_secs(settings.login_lockout_initial_s),
-                max: Duration::from_secs(settings.login_lockout_max_s),
-                failures_window: Duration::from_secs(settings.login_failures_window_s),
-            },
-            player_writes: per_minute(settings.player_writes_per_player_per_min)?,
-            unauthenticated_per_ip: per_minute(settings.unauthenticated_per_ip_per_min)?,
-            ws_connects_per_ip: per_minute(settings.ws_connects_per_ip_per_min)?,
-            ws_messages_per_socket: Limit::per_second(settings.ws_messages_per_socket_per_s)
-                .ok_or_else(|| anyhow::anyhow!("a rate limit of 0"))?,
-            ws_rate_limited_messages_max: settings.ws_rate_limited_messages_max,
-            admin_per_ip: per_minute(settings.admin_per_ip_per_min)?,
-            provider_calls: per_minute(settings.provider_calls_per_provider_per_min)?,
-            stake_rgs_per_ip: per_minute(settings.stake_rgs_per_ip_per_min)?,
-        })
-    }
-}
 
 /// The cluster-wide rate limiter (counted in this cluster's Redis namespace) and the limits it applies.
 pub fn from_settings(

@@ -1,12 +1,12 @@
 //! `POST /api/v1/referrals/claim {"code"}`: a player who signed up without a referral code names one,
 //! before their first bet or deposit and within the claim window, once.
 
-use super::error::ApiError;
 use super::json::BoundedJson;
 use crate::auth::extract::AuthenticatedPlayer;
 use crate::configuration::Settings;
 use crate::db::Database;
 use crate::economy::referrals::{self, ClaimError, ReferralPolicy};
+use crate::error::ApiError;
 use crate::wallet::Wallet;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
@@ -47,14 +47,14 @@ impl From<ClaimError> for ApiError {
     request_body(content = ClaimBody, content_type = "application/json"),
     responses(
         (status = 200, description = "`{\"referral\"}`", body = serde_json::Value),
-        (status = 400, description = "`invalid_json`, `invalid_request`, `json_too_deep`: the body is not this request", body = crate::api::error::Envelope),
-        (status = 401, description = "`unauthorized`, `token_expired`: no valid player token", body = crate::api::error::Envelope),
-        (status = 403, description = "`forbidden`: not a player token", body = crate::api::error::Envelope),
-        (status = 409, description = "`referral_exists`, `referral_too_late`", body = crate::api::error::Envelope),
-        (status = 413, description = "`payload_too_large`", body = crate::api::error::Envelope),
-        (status = 415, description = "`unsupported_media_type`: the body must be JSON", body = crate::api::error::Envelope),
-        (status = 422, description = "`unknown_referral_code`, `own_referral_code`", body = crate::api::error::Envelope),
-        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+        (status = 400, description = "`invalid_json`, `invalid_request`, `json_too_deep`: the body is not this request", body = crate::error::Envelope),
+        (status = 401, description = "`unauthorized`, `token_expired`: no valid player token", body = crate::error::Envelope),
+        (status = 403, description = "`forbidden`: not a player token", body = crate::error::Envelope),
+        (status = 409, description = "`referral_exists`, `referral_too_late`", body = crate::error::Envelope),
+        (status = 413, description = "`payload_too_large`", body = crate::error::Envelope),
+        (status = 415, description = "`unsupported_media_type`: the body must be JSON", body = crate::error::Envelope),
+        (status = 422, description = "`unknown_referral_code`, `own_referral_code`", body = crate::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::error::Envelope)
     ),
     security(("player_jwt" = []))
 )]

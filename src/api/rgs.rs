@@ -8,9 +8,9 @@
 //! changes nothing, is answered in the protocol's own format, logged and counted
 //! (`provider_calls_refused_total{provider,reason}`).
 
-use super::rate_limit::RateLimitPolicy;
 use crate::catalog::Protocol;
 use crate::cluster::rate_limit::gcra::retry_after_s;
+use crate::cluster::rate_limit::policy::RateLimitPolicy;
 use crate::cluster::rate_limit::RateLimiter;
 use crate::providers::adapter::ProviderAdapter;
 use crate::providers::adapter_for;

@@ -2,10 +2,10 @@
 //! Every round goes through the slot server (`games::slots::server`); these handlers only read requests
 //! and shape answers.
 
-use super::error::ApiError;
 use super::json::BoundedJson;
 use super::{client_idempotency_key, parse_amount};
 use crate::auth::extract::AuthenticatedPlayer;
+use crate::error::ApiError;
 use crate::games::slots::server::{self, catalog, view, InitRequest, Player, SlotError, SlotService, SpinRequest};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -86,14 +86,14 @@ struct InitBody {
     request_body(content = InitBody, content_type = "application/json"),
     responses(
         (status = 200, description = "the session and the game's configuration", body = serde_json::Value),
-        (status = 400, description = "`invalid_json`, `invalid_request`, `json_too_deep`: the body is not this request; `invalid_platform`, `invalid_locale`", body = crate::api::error::Envelope),
-        (status = 401, description = "`unauthorized`, `token_expired`: no valid player token", body = crate::api::error::Envelope),
-        (status = 403, description = "`forbidden`: not a player token; `player_blocked`, `self_excluded`", body = crate::api::error::Envelope),
-        (status = 404, description = "`game_not_found`", body = crate::api::error::Envelope),
-        (status = 409, description = "`game_disabled`", body = crate::api::error::Envelope),
-        (status = 413, description = "`payload_too_large`", body = crate::api::error::Envelope),
-        (status = 415, description = "`unsupported_media_type`: the body must be JSON", body = crate::api::error::Envelope),
-        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+        (status = 400, description = "`invalid_json`, `invalid_request`, `json_too_deep`: the body is not this request; `invalid_platform`, `invalid_locale`", body = crate::error::Envelope),
+        (status = 401, description = "`unauthorized`, `token_expired`: no valid player token", body = crate::error::Envelope),
+        (status = 403, description = "`forbidden`: not a player token; `player_blocked`, `self_excluded`", body = crate::error::Envelope),
+        (status = 404, description = "`game_not_found`", body = crate::error::Envelope),
+        (status = 409, description = "`game_disabled`", body = crate::error::Envelope),
+        (status = 413, description = "`payload_too_large`", body = crate::error::Envelope),
+        (status = 415, description = "`unsupported_media_type`: the body must be JSON", body = crate::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::error::Envelope)
     ),
     security(("player_jwt" = []))
 )]
@@ -143,16 +143,16 @@ struct SpinBody {
         (status = 200, description = "the round", body = serde_json::Value, links(
             ("round" = (operation_id = "slots_round", parameters(("spin_id" = "$response.body#/spin_id")), description = "the round, recalled"))
         )),
-        (status = 400, description = "`invalid_json`, `invalid_request`, `json_too_deep`: the body is not this request; `missing_idempotency_key`, `invalid_idempotency_key`; `invalid_amount`, `invalid_bet`, `invalid_mode`", body = crate::api::error::Envelope),
-        (status = 401, description = "`unauthorized`, `token_expired`: no valid player token; `session_invalid`", body = crate::api::error::Envelope),
-        (status = 403, description = "`forbidden`: not a player token", body = crate::api::error::Envelope),
-        (status = 404, description = "`game_not_found`", body = crate::api::error::Envelope),
-        (status = 409, description = "`round_open`, `game_disabled`", body = crate::api::error::Envelope),
-        (status = 413, description = "`payload_too_large`", body = crate::api::error::Envelope),
-        (status = 415, description = "`unsupported_media_type`: the body must be JSON", body = crate::api::error::Envelope),
-        (status = 422, description = "`insufficient_funds`, a responsible-gaming limit, `idempotency_conflict`", body = crate::api::error::Envelope),
-        (status = 503, description = "`wallet_overloaded`, `ledger_unavailable`, `shutting_down`: retry with the same key", body = crate::api::error::Envelope),
-        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+        (status = 400, description = "`invalid_json`, `invalid_request`, `json_too_deep`: the body is not this request; `missing_idempotency_key`, `invalid_idempotency_key`; `invalid_amount`, `invalid_bet`, `invalid_mode`", body = crate::error::Envelope),
+        (status = 401, description = "`unauthorized`, `token_expired`: no valid player token; `session_invalid`", body = crate::error::Envelope),
+        (status = 403, description = "`forbidden`: not a player token", body = crate::error::Envelope),
+        (status = 404, description = "`game_not_found`", body = crate::error::Envelope),
+        (status = 409, description = "`round_open`, `game_disabled`", body = crate::error::Envelope),
+        (status = 413, description = "`payload_too_large`", body = crate::error::Envelope),
+        (status = 415, description = "`unsupported_media_type`: the body must be JSON", body = crate::error::Envelope),
+        (status = 422, description = "`insufficient_funds`, a responsible-gaming limit, `idempotency_conflict`", body = crate::error::Envelope),
+        (status = 503, description = "`wallet_overloaded`, `ledger_unavailable`, `shutting_down`: retry with the same key", body = crate::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::error::Envelope)
     ),
     security(("player_jwt" = []))
 )]
@@ -200,16 +200,16 @@ struct TriggerBody {
     request_body(content = TriggerBody, content_type = "application/json"),
     responses(
         (status = 200, description = "the bonus round", body = serde_json::Value),
-        (status = 400, description = "`invalid_json`, `invalid_request`, `json_too_deep`: the body is not this request; `missing_idempotency_key`, `invalid_idempotency_key`; `invalid_action`, `invalid_feature`", body = crate::api::error::Envelope),
-        (status = 401, description = "`unauthorized`, `token_expired`: no valid player token", body = crate::api::error::Envelope),
-        (status = 403, description = "`forbidden`: not a player token", body = crate::api::error::Envelope),
-        (status = 404, description = "`game_not_found`, `bonus_not_found`", body = crate::api::error::Envelope),
-        (status = 409, description = "`round_open`", body = crate::api::error::Envelope),
-        (status = 413, description = "`payload_too_large`", body = crate::api::error::Envelope),
-        (status = 415, description = "`unsupported_media_type`: the body must be JSON", body = crate::api::error::Envelope),
-        (status = 422, description = "`insufficient_funds`, a responsible-gaming limit, `idempotency_conflict`", body = crate::api::error::Envelope),
-        (status = 503, description = "`wallet_overloaded`, `ledger_unavailable`, `shutting_down`: retry with the same key", body = crate::api::error::Envelope),
-        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+        (status = 400, description = "`invalid_json`, `invalid_request`, `json_too_deep`: the body is not this request; `missing_idempotency_key`, `invalid_idempotency_key`; `invalid_action`, `invalid_feature`", body = crate::error::Envelope),
+        (status = 401, description = "`unauthorized`, `token_expired`: no valid player token", body = crate::error::Envelope),
+        (status = 403, description = "`forbidden`: not a player token", body = crate::error::Envelope),
+        (status = 404, description = "`game_not_found`, `bonus_not_found`", body = crate::error::Envelope),
+        (status = 409, description = "`round_open`", body = crate::error::Envelope),
+        (status = 413, description = "`payload_too_large`", body = crate::error::Envelope),
+        (status = 415, description = "`unsupported_media_type`: the body must be JSON", body = crate::error::Envelope),
+        (status = 422, description = "`insufficient_funds`, a responsible-gaming limit, `idempotency_conflict`", body = crate::error::Envelope),
+        (status = 503, description = "`wallet_overloaded`, `ledger_unavailable`, `shutting_down`: retry with the same key", body = crate::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::error::Envelope)
     ),
     security(("player_jwt" = []))
 )]
@@ -308,14 +308,14 @@ struct EndBody {
     request_body(content = EndBody, content_type = "application/json"),
     responses(
         (status = 200, description = "the settled round", body = serde_json::Value),
-        (status = 400, description = "`invalid_json`, `invalid_request`, `json_too_deep`: the body is not this request; `missing_idempotency_key`, `invalid_idempotency_key`", body = crate::api::error::Envelope),
-        (status = 401, description = "`unauthorized`, `token_expired`: no valid player token", body = crate::api::error::Envelope),
-        (status = 403, description = "`forbidden`: not a player token", body = crate::api::error::Envelope),
-        (status = 404, description = "`round_not_found`", body = crate::api::error::Envelope),
-        (status = 413, description = "`payload_too_large`", body = crate::api::error::Envelope),
-        (status = 415, description = "`unsupported_media_type`: the body must be JSON", body = crate::api::error::Envelope),
-        (status = 503, description = "`wallet_overloaded`, `ledger_unavailable`, `shutting_down`: retry with the same key", body = crate::api::error::Envelope),
-        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+        (status = 400, description = "`invalid_json`, `invalid_request`, `json_too_deep`: the body is not this request; `missing_idempotency_key`, `invalid_idempotency_key`", body = crate::error::Envelope),
+        (status = 401, description = "`unauthorized`, `token_expired`: no valid player token", body = crate::error::Envelope),
+        (status = 403, description = "`forbidden`: not a player token", body = crate::error::Envelope),
+        (status = 404, description = "`round_not_found`", body = crate::error::Envelope),
+        (status = 413, description = "`payload_too_large`", body = crate::error::Envelope),
+        (status = 415, description = "`unsupported_media_type`: the body must be JSON", body = crate::error::Envelope),
+        (status = 503, description = "`wallet_overloaded`, `ledger_unavailable`, `shutting_down`: retry with the same key", body = crate::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::error::Envelope)
     ),
     security(("player_jwt" = []))
 )]
@@ -343,7 +343,7 @@ async fn round_end(
     summary = "The slot games and their public configuration",
     responses(
         (status = 200, description = "`{\"games\": [...]}`", body = serde_json::Value),
-        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::error::Envelope)
     ),
     security(())
 )]
@@ -370,8 +370,8 @@ async fn games(slots: web::Data<SlotService>) -> Result<HttpResponse, ApiError> 
     params(("game_id" = String, Path, description = "the slot game id")),
     responses(
         (status = 200, description = "the configuration", body = serde_json::Value),
-        (status = 404, description = "`game_not_found`", body = crate::api::error::Envelope),
-        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+        (status = 404, description = "`game_not_found`", body = crate::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::error::Envelope)
     ),
     security(())
 )]
@@ -397,9 +397,9 @@ struct DefinitionQuery {
     params(("game_id" = String, Path, description = "the slot game id"), DefinitionQuery),
     responses(
         (status = 200, description = "the definition", body = serde_json::Value),
-        (status = 400, description = "`invalid_query`", body = crate::api::error::Envelope),
-        (status = 404, description = "`game_not_found`, `version_not_found`", body = crate::api::error::Envelope),
-        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+        (status = 400, description = "`invalid_query`", body = crate::error::Envelope),
+        (status = 404, description = "`game_not_found`, `version_not_found`", body = crate::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::error::Envelope)
     ),
     security(())
 )]
@@ -463,10 +463,10 @@ struct RoundsQuery {
     params(RoundsQuery),
     responses(
         (status = 200, description = "`{\"rounds\": [...]}`", body = serde_json::Value),
-        (status = 400, description = "`invalid_query`", body = crate::api::error::Envelope),
-        (status = 401, description = "`unauthorized`, `token_expired`: no valid player token", body = crate::api::error::Envelope),
-        (status = 403, description = "`forbidden`: not a player token", body = crate::api::error::Envelope),
-        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+        (status = 400, description = "`invalid_query`", body = crate::error::Envelope),
+        (status = 401, description = "`unauthorized`, `token_expired`: no valid player token", body = crate::error::Envelope),
+        (status = 403, description = "`forbidden`: not a player token", body = crate::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::error::Envelope)
     ),
     security(("player_jwt" = []))
 )]
@@ -502,10 +502,10 @@ async fn rounds(
     params(("spin_id" = String, Path, description = "the round's UUID")),
     responses(
         (status = 200, description = "the round", body = serde_json::Value),
-        (status = 401, description = "`unauthorized`, `token_expired`: no valid player token", body = crate::api::error::Envelope),
-        (status = 403, description = "`forbidden`: not a player token", body = crate::api::error::Envelope),
-        (status = 404, description = "`round_not_found`", body = crate::api::error::Envelope),
-        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::api::error::Envelope)
+        (status = 401, description = "`unauthorized`, `token_expired`: no valid player token", body = crate::error::Envelope),
+        (status = 403, description = "`forbidden`: not a player token", body = crate::error::Envelope),
+        (status = 404, description = "`round_not_found`", body = crate::error::Envelope),
+        (status = "default", description = "Any other failure, in the envelope: `invalid_query`, `invalid_path`, `not_found` (no route), `rate_limited`, `internal_error`", body = crate::error::Envelope)
     ),
     security(("player_jwt" = []))
 )]

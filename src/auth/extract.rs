@@ -4,7 +4,7 @@
 
 use super::revocation::TokenRevocations;
 use super::{Claims, Role, TokenError, TokenKeys};
-use crate::api::error::ApiError;
+use crate::error::ApiError;
 use crate::wallet::ledger::AccountId;
 use actix_web::dev::Payload;
 use actix_web::http::{header, StatusCode};

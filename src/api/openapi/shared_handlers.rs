@@ -21,15 +21,15 @@ macro_rules! instant_bet {
                 (status = 200, description = INSTANT_OK, body = serde_json::Value, links(
                     ("bet" = (operation_id = "instant_bet", parameters(("bet_id" = "$response.body#/bet/id")), description = "the bet, read back"))
                 )),
-                (status = 400, description = "`invalid_json`, `invalid_request`, `json_too_deep`, `missing_idempotency_key`, `invalid_idempotency_key`, `invalid_amount`, `invalid_options`", body = crate::api::error::Envelope),
-                (status = 401, description = "`unauthorized`, `token_expired`: no valid player token", body = crate::api::error::Envelope),
-                (status = 403, description = "`forbidden`, `player_blocked`, `self_excluded`", body = crate::api::error::Envelope),
-                (status = 409, description = "`game_open`: finish the open game first", body = crate::api::error::Envelope),
-                (status = 413, description = "`payload_too_large`", body = crate::api::error::Envelope),
-                (status = 415, description = "`unsupported_media_type`", body = crate::api::error::Envelope),
-                (status = 422, description = "`insufficient_funds`, `bet_too_small`, `bet_too_large`, a responsible-gaming limit, `idempotency_conflict`", body = crate::api::error::Envelope),
-                (status = 503, description = "`wallet_overloaded`, `ledger_unavailable`, `shutting_down`: retry with the same key", body = crate::api::error::Envelope),
-                (status = "default", description = "Any other failure, in the envelope", body = crate::api::error::Envelope)
+                (status = 400, description = "`invalid_json`, `invalid_request`, `json_too_deep`, `missing_idempotency_key`, `invalid_idempotency_key`, `invalid_amount`, `invalid_options`", body = crate::error::Envelope),
+                (status = 401, description = "`unauthorized`, `token_expired`: no valid player token", body = crate::error::Envelope),
+                (status = 403, description = "`forbidden`, `player_blocked`, `self_excluded`", body = crate::error::Envelope),
+                (status = 409, description = "`game_open`: finish the open game first", body = crate::error::Envelope),
+                (status = 413, description = "`payload_too_large`", body = crate::error::Envelope),
+                (status = 415, description = "`unsupported_media_type`", body = crate::error::Envelope),
+                (status = 422, description = "`insufficient_funds`, `bet_too_small`, `bet_too_large`, a responsible-gaming limit, `idempotency_conflict`", body = crate::error::Envelope),
+                (status = 503, description = "`wallet_overloaded`, `ledger_unavailable`, `shutting_down`: retry with the same key", body = crate::error::Envelope),
+                (status = "default", description = "Any other failure, in the envelope", body = crate::error::Envelope)
             ),
             security(("player_jwt" = []))
         )]

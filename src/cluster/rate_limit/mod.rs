@@ -5,6 +5,7 @@
 pub mod gcra;
 mod local;
 pub mod lockout;
+pub mod policy;
 
 use fred::prelude::*;
 use gcra::Limit;
