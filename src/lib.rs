@@ -15,6 +15,7 @@ pub mod games;
 pub mod loadtest;
 pub mod metrics;
 pub mod money;
+pub mod openapi;
 pub mod players;
 pub mod providers;
 pub mod session;

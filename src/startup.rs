@@ -617,7 +617,8 @@ fn build_server(
             .app_data(provider_wallet.clone())
             .app_data(leaderboards.clone())
             .app_data(shared_settings.clone())
-            .configure(|config| crate::api::configure(config, dev_top_up_enabled))
+            .configure(crate::openapi::configure)
+            .configure(|config| crate::api::configure(config, dev_top_up_enabled, crate::admin::configure))
             .default_service(web::to(middleware::not_found))
     };
     let options = ServerOptions {

@@ -96,7 +96,7 @@ pub fn configure(config: &mut web::ServiceConfig) {
     ),
     security(())
 )]
-pub(super) async fn docs_page() -> HttpResponse {
+pub async fn docs_page() -> HttpResponse {
     serve("docs.html")
 }
 

@@ -14,7 +14,6 @@ pub mod leaderboard;
 pub mod limits;
 pub mod lobby;
 pub mod middleware;
-pub mod openapi;
 pub mod rate_limit;
 pub mod referrals;
 pub mod rgs;
@@ -30,15 +29,15 @@ use actix_web::{web, HttpRequest};
 /// The longest `Idempotency-Key` a client may send; the server prefixes it with its scope.
 pub const CLIENT_IDEMPOTENCY_KEY_LENGTH_MAX: usize = 64;
 
-/// Registers every route of the public API and the admin API.
-pub fn configure(config: &mut web::ServiceConfig, dev_top_up_enabled: bool) {
+/// Registers every route of the public API, and under `/api/v1` the admin API's routes as the caller
+/// passes them (the admin API builds on this module, so this module does not name it).
+pub fn configure(config: &mut web::ServiceConfig, dev_top_up_enabled: bool, admin_routes: fn(&mut web::ServiceConfig)) {
     config
         .route("/health", web::get().to(health::health))
         .route("/ready", web::get().to(health::ready))
         .route("/metrics", web::get().to(health::metrics))
         .route("/ws", web::get().to(game::socket))
         .configure(assets::configure)
-        .configure(openapi::configure)
         .configure(internal::configure)
         // Stake Engine's RGS protocol lives at the root, where its clients put their paths.
         .configure(stake::configure)
@@ -71,7 +70,7 @@ pub fn configure(config: &mut web::ServiceConfig, dev_top_up_enabled: bool) {
                         scope.route("/wallet/top-up", web::post().to(wallet::top_up));
                     }
                 })
-                .configure(crate::admin::configure),
+                .configure(admin_routes),
         );
 }
 

@@ -240,14 +240,14 @@ pub fn configure(config: &mut web::ServiceConfig) {
     config
         .route(OPENAPI_PATH, web::get().to(serve_openapi))
         .route(ASYNCAPI_PATH, web::get().to(serve_asyncapi))
-        .route(DOCS_PATH, web::get().to(super::assets::docs_page));
+        .route(DOCS_PATH, web::get().to(crate::api::assets::docs_page));
 }
 
-pub(super) async fn serve_openapi() -> HttpResponse {
+async fn serve_openapi() -> HttpResponse {
     json_document(openapi_json())
 }
 
-pub(super) async fn serve_asyncapi() -> HttpResponse {
+async fn serve_asyncapi() -> HttpResponse {
     json_document(asyncapi::asyncapi_json())
 }
 

@@ -149,7 +149,8 @@ async fn app_routes() -> BTreeSet<(String, String)> {
         App::new()
             .app_data(middleware::query_config())
             .app_data(middleware::path_config())
-            .configure(|config| crate::api::configure(config, true))
+            .configure(crate::openapi::configure)
+            .configure(|config| crate::api::configure(config, true, crate::admin::configure))
             .default_service(web::to(resource_map_debug)),
     )
     .await;
@@ -200,7 +201,7 @@ async fn every_route_is_in_the_document() {
         .map(|(method, path)| {
             format!(
                 "{method} {path} has no operation in the OpenAPI document: annotate its handler with \
-                 #[utoipa::path({}, path = \"...\", ...)] and list it in ApiDoc's paths(...) in src/api/openapi/mod.rs",
+                 #[utoipa::path({}, path = \"...\", ...)] and list it in ApiDoc's paths(...) in src/openapi/mod.rs",
                 method.to_lowercase()
             )
         })
