@@ -11,3 +11,4 @@ pub mod mines;
 pub mod plinko;
 pub mod registry;
 pub mod slots;
+pub mod wire;

@@ -404,10 +404,12 @@ mod tests {
     use super::*;
 
     /// The sources that build server messages, relative to the crate.
-    const SENDERS: [&str; 5] = [
+    const SENDERS: [&str; 7] = [
         "src/session/protocol.rs",
+        "src/games/wire.rs",
+        "src/games/crash/messages.rs",
         "src/games/crash/room/mod.rs",
-        "src/games/crash/relay.rs",
+        "src/session/relay.rs",
         "src/admin/cluster.rs",
         "src/games/slots/server/settle.rs",
     ];

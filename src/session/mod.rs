@@ -8,5 +8,6 @@ pub mod limits;
 pub mod players;
 pub mod protocol;
 pub mod reality_check;
+pub mod relay;
 mod timers;
 pub mod transport;

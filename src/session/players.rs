@@ -12,7 +12,7 @@ use crate::auth::extract::TokenIdentity;
 use crate::auth::revocation::{Revoked, TokenRevocations, TokenStanding};
 use crate::cluster::listener::BusMessage;
 use crate::cluster::push::{Addressee, PlayerEnvelope, PlayerMessage, PlayerPush, RevokedTokens};
-use crate::games::crash::relay::ToSession;
+use crate::session::relay::ToSession;
 use actix::prelude::*;
 use bytestring::ByteString;
 use std::collections::HashMap;

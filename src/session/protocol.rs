@@ -1,10 +1,13 @@
 //! The WebSocket protocol: JSON messages with a `type` field. Client messages are parsed strictly;
-//! server messages are serialized once and shared as bytes.
+//! server messages are serialized once and shared as bytes (every game's in `games::wire`, the crash
+//! game's own answers in `games::crash::messages`).
 
 use super::reality_check::PlayTotals;
+pub use crate::games::crash::messages::{bet_placed, cashed_out};
 use crate::games::crash::BetView;
+pub use crate::games::wire::{encode, error};
 use bytestring::ByteString;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::Value;
 
 /// What a client may send (its schema is the AsyncAPI document's client messages).
@@ -38,36 +41,6 @@ pub enum ClientMessage {
         #[serde(default)]
         request_id: Option<String>,
     },
-}
-
-/// Serializes a server message once; the bytes can be cloned cheaply into every session's queue.
-pub fn encode(message: &impl Serialize) -> ByteString {
-    let text = serde_json::to_string(message).expect("server messages always serialize");
-    ByteString::from(text)
-}
-
-/// `{"type":"error","code":..,"message":..,"request_id":..}`
-pub fn error(code: &str, message: &str, request_id: Option<&str>) -> ByteString {
-    encode(&serde_json::json!({ "type": "error", "code": code, "message": message, "request_id": request_id }))
-}
-
-pub fn bet_placed(bet: &BetView, balance: Option<i64>, replayed: bool, request_id: Option<&str>) -> ByteString {
-    encode(&serde_json::json!({
-        "type": "bet_placed", "bet": bet, "balance": balance, "replayed": replayed, "request_id": request_id,
-    }))
-}
-
-pub fn cashed_out(bet: &BetView, balance: Option<i64>, automatic: bool, request_id: Option<&str>) -> ByteString {
-    encode(&serde_json::json!({
-        "type": "cashed_out",
-        "bet_id": bet.bet_id,
-        "round_id": bet.round_id,
-        "multiplier": bet.cashout_multiplier.map(crate::games::crash::multiplier_json),
-        "payout": bet.payout,
-        "balance": balance,
-        "auto": automatic,
-        "request_id": request_id,
-    }))
 }
 
 pub fn balance(balance: i64) -> ByteString {

@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 pub struct TestApp {
     pub address: String,
-    pub rooms: game_cluster::games::crash::CrashRooms,
+    pub rooms: game_cluster::session::relay::CrashRooms,
     pub settings: Settings,
     pub pool: PgPool,
     pub wallet: Wallet,

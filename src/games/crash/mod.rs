@@ -5,20 +5,17 @@ pub mod bet_writer;
 pub mod chain;
 pub mod forward;
 pub mod leadership;
+pub mod messages;
 pub mod pause;
 pub mod recovery;
-pub mod relay;
 pub mod room;
 pub mod store;
 pub mod view;
 
 use crate::fair::crash::{format_multiplier, MULTIPLIER_MIN};
 use crate::wallet::ledger::TransferError;
-use actix::Addr;
 use actix_web::http::StatusCode;
-use relay::RoomRelay;
 use serde::{Deserialize, Deserializer, Serialize};
-use std::collections::BTreeMap;
 use uuid::Uuid;
 
 /// A multiplier in hundredths as players write it: a JSON number with at most two decimals, above 1.00.
@@ -219,20 +216,6 @@ impl GameError {
             GameError::Store => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::CONFLICT,
         }
-    }
-}
-
-/// The room relays of this node, by room name: the sessions' and the API's way into every room.
-#[derive(Clone, Default)]
-pub struct CrashRooms {
-    pub rooms: BTreeMap<String, Addr<RoomRelay>>,
-}
-
-impl CrashRooms {
-    pub fn get(&self, room: &str) -> Result<&Addr<RoomRelay>, GameError> {
-        self.rooms
-            .get(room)
-            .ok_or_else(|| GameError::UnknownRoom(room.chars().take(32).collect()))
     }
 }
 

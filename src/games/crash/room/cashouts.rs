@@ -29,8 +29,8 @@ impl CrashRoom {
             self.detach(ctx, credit, move |room, outcome, ctx| {
                 room.finish_cashout(&outcome, ctx);
                 let frame = match &outcome {
-                    Ok(cashed) => protocol::cashed_out(&cashed.bet, cashed.balance, true, None),
-                    Err(error) => protocol::error(error.code(), &error.to_string(), None),
+                    Ok(cashed) => crate::games::crash::messages::cashed_out(&cashed.bet, cashed.balance, true, None),
+                    Err(error) => crate::games::wire::error(error.code(), &error.to_string(), None),
                 };
                 room.send_to_player(player_id, frame);
             });

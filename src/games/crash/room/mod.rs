@@ -16,8 +16,8 @@ use super::{multiplier_json, BetStatus, BetView, GameError};
 use crate::cluster::bus::EventBus;
 use crate::configuration::RoomSettings;
 use crate::fair::crash::{self as fair, GameHash};
+use crate::games::wire;
 use crate::money::Amount;
-use crate::session::protocol;
 use crate::wallet::ledger::{AccountId, TransferKind, TransferRequest};
 use crate::wallet::Wallet;
 use actix::prelude::*;
@@ -281,7 +281,7 @@ impl CrashRoom {
         event["epoch"] = json!(self.epoch());
         event["seq"] = json!(self.sequence);
         self.view.apply(&event);
-        let frame = protocol::encode(&event);
+        let frame = wire::encode(&event);
         self.events_published.increment(1);
         if event["type"] == "tick" {
             self.ticks_published.increment(1);
@@ -297,7 +297,7 @@ impl CrashRoom {
     /// player's sessions on its node. Not part of the public sequence.
     fn send_to_player(&mut self, player_id: Uuid, frame: ByteString) {
         let envelope = json!({"type": "player_frame", "player_id": player_id, "frame": &*frame});
-        self.bus.publish(&self.channel, protocol::encode(&envelope));
+        self.bus.publish(&self.channel, wire::encode(&envelope));
     }
 
     // ----- phases -------------------------------------------------------------------------------

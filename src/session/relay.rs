@@ -7,22 +7,22 @@
 //! the relay reload the view the leader stored in Redis and send every local player a `resync` with it,
 //! instead of letting them show a wrong multiplier.
 
-use super::forward::Forwarder;
-use super::leadership::LeaderHandle;
-use super::room::{CashedOut, Cashout, PlaceBet, PlacedBet};
-use super::store;
-use super::view::{classify, RoomView, Sequencing};
-use super::{BetView, GameError};
+use super::protocol;
+use super::transport::{Frame, SendFailure, Transport};
 use crate::cluster::listener::BusMessage;
-use crate::session::protocol;
-use crate::session::transport::{Frame, SendFailure, Transport};
+use crate::games::crash::forward::Forwarder;
+use crate::games::crash::leadership::LeaderHandle;
+use crate::games::crash::room::{CashedOut, Cashout, PlaceBet, PlacedBet};
+use crate::games::crash::store;
+use crate::games::crash::view::{classify, RoomView, Sequencing};
+use crate::games::crash::{BetView, GameError};
 use actix::prelude::*;
 use bytestring::ByteString;
 use chrono::Utc;
 use fred::prelude::*;
 use serde_json::{json, Value};
 use sqlx::PgPool;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use uuid::Uuid;
 
 /// A control message from a room to one session.
@@ -428,4 +428,18 @@ fn record_request<T>(
     let seconds = received_at.elapsed().as_secs_f64();
     metrics::histogram!("crash_request_seconds", "kind" => kind, "room" => room.clone()).record(seconds);
     metrics::counter!("crash_requests_total", "kind" => kind, "room" => room, "result" => result).increment(1);
+}
+
+/// The room relays of this node, by room name: the sessions' and the API's way into every room.
+#[derive(Clone, Default)]
+pub struct CrashRooms {
+    pub rooms: BTreeMap<String, Addr<RoomRelay>>,
+}
+
+impl CrashRooms {
+    pub fn get(&self, room: &str) -> Result<&Addr<RoomRelay>, GameError> {
+        self.rooms
+            .get(room)
+            .ok_or_else(|| GameError::UnknownRoom(room.chars().take(32).collect()))
+    }
 }
