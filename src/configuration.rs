@@ -12,8 +12,10 @@ mod economy;
 mod providers;
 pub use economy::ShopSettings;
 mod bonus;
-pub use bonus::{BonusSettings, ReferralPayOn, ReferralSettings, WAGERING_MULTIPLIER_MAX};
+pub use bonus::{BonusSettings, ReferralPayOn, ReferralSettings, StakeOrder, WAGERING_MULTIPLIER_MAX};
 pub use providers::{ProvidersSettings, RtpSettings};
+mod client_version;
+pub use client_version::{ClientVersion, CLIENT_VERSION_LENGTH_MAX};
 pub mod edge;
 pub use edge::{HttpHeadersSettings, IpRange, RateLimitSettings};
 mod responsible_gaming;
@@ -251,7 +253,7 @@ impl SlotsSettings {
         if !(60..=7 * 24 * 3600).contains(&self.session_ttl_s) {
             return invalid("games.slots.session_ttl_s", "must be 60 to 604800");
         }
-        if crate::games::slots::server::ClientVersion::parse(&self.client_version_min).is_none() {
+        if ClientVersion::parse(&self.client_version_min).is_none() {
             return invalid("games.slots.client_version_min", "must be dotted numbers such as 1.2.0");
         }
         let levels = &self.bet_levels_micros;

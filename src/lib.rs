@@ -22,3 +22,6 @@ pub mod session;
 pub mod startup;
 pub mod telemetry;
 pub mod wallet;
+
+#[cfg(test)]
+mod layering;

@@ -138,7 +138,7 @@ impl Application {
         let games = start_instant_games(&settings, &database, &wallet);
         let slots = start_slot_games(&settings, &database, &wallet, &push).await?;
         // Before the node serves: the lobby, launches and RTP tracking find every house game in the catalog.
-        crate::catalog::house::sync(&database.writer, &settings, slots.catalog()).await?;
+        crate::games::house::sync(&database.writer, &settings, slots.catalog()).await?;
         let provider_wallet = ProviderWallet::start(database.writer.clone(), wallet.clone(), &settings.providers);
         let referral_policy = ReferralPolicy::new(&settings.referral, &settings.bonus);
         referrals::start_sweeper(database.writer.clone(), wallet.clone(), referral_policy);

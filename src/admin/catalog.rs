@@ -313,7 +313,7 @@ async fn create_game(auditor: Auditor, body: BoundedJson<NewGame>) -> Result<Htt
     Ok(HttpResponse::Created().json(game))
 }
 
-/// House games come from the server's configuration (`catalog::house`), not from the admin API.
+/// House games come from the server's configuration (`games::house`), not from the admin API.
 fn refuse_house(provider: &ProviderRecord) -> Result<(), ApiError> {
     if provider.protocol == Protocol::House {
         return Err(ApiError::bad_request(

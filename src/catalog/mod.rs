@@ -2,7 +2,6 @@
 //! with its declared RTP and limits. Games and providers read it; the admin API edits it.
 
 pub mod games;
-pub mod house;
 pub mod listing;
 pub mod lobby;
 pub mod providers;

@@ -1,8 +1,18 @@
 //! Settings of bonus money (`[bonus]`) and of referrals (`[referral]`).
 
 use super::ConfigError;
-use crate::wallet::bonus::StakeOrder;
 use serde::Deserialize;
+
+/// Which part of a player's money a stake takes first.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StakeOrder {
+    /// Cash up to its balance, the rest from bonus money.
+    #[default]
+    CashFirst,
+    /// Bonus money up to its balance, the rest from cash.
+    BonusFirst,
+}
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

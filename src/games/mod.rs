@@ -5,6 +5,7 @@ pub mod contract;
 pub mod crash;
 pub mod dice;
 pub mod history;
+pub mod house;
 pub mod instant;
 pub mod leaderboard;
 pub mod mines;

@@ -16,21 +16,11 @@ use super::ledger::{
     TransferReceipt, TransferRequest,
 };
 use crate::money::Amount;
-use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
 use uuid::Uuid;
 
-/// Which part of a player's money a stake takes first.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum StakeOrder {
-    /// Cash up to its balance, the rest from bonus money.
-    #[default]
-    CashFirst,
-    /// Bonus money up to its balance, the rest from cash.
-    BonusFirst,
-}
+pub use crate::configuration::StakeOrder;
 
 /// A player's wagering progress, as read (with the revision the write compares against).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,7 +1,6 @@
-//! Why a slot request fails, and the client versions `init` compares.
+//! Why a slot request fails.
 
 use super::catalog;
-use super::CLIENT_VERSION_LENGTH_MAX;
 use crate::wallet::ledger::TransferError;
 
 /// Why a slot request failed: each a client error but `Wallet` (per its kind), `Store` and `Corrupt`.
@@ -57,27 +56,5 @@ impl From<catalog::VersionError> for SlotError {
             catalog::VersionError::Store(error) => SlotError::Store(error),
             other => SlotError::Corrupt(other.to_string()),
         }
-    }
-}
-
-/// A dotted client version (`1.4.2`), compared number by number.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct ClientVersion(Vec<u32>);
-
-impl ClientVersion {
-    /// The most parts a version has.
-    const PARTS_MAX: usize = 4;
-
-    pub fn parse(text: &str) -> Option<ClientVersion> {
-        let parts: Option<Vec<u32>> = text.split('.').map(|part| part.parse().ok()).collect();
-        let parts = parts?;
-        let valid = !parts.is_empty() && parts.len() <= Self::PARTS_MAX && text.len() <= CLIENT_VERSION_LENGTH_MAX;
-        valid.then(|| {
-            let mut parts = parts;
-            while parts.len() > 1 && parts.last() == Some(&0) {
-                parts.pop();
-            }
-            ClientVersion(parts)
-        })
     }
 }

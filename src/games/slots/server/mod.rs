@@ -19,6 +19,7 @@ pub mod view;
 
 use crate::cluster::push::PlayerPush;
 use crate::configuration::SlotsSettings;
+pub use crate::configuration::{ClientVersion, CLIENT_VERSION_LENGTH_MAX};
 use crate::games::instant::seeds;
 use crate::games::slots::steps::{events_hash, split_steps};
 use crate::games::slots::{payout_micros, play_round, FairDraws};
@@ -26,7 +27,7 @@ use crate::money::Amount;
 use crate::wallet::ledger::AccountId;
 use crate::wallet::Wallet;
 use catalog::{BetLevels, Catalog, ServedGame};
-pub use error::{ClientVersion, SlotError};
+pub use error::SlotError;
 use serde_json::Value;
 pub use settle::{advance, announce_bonus_completed, stake_key, win_key};
 use sqlx::PgPool;
@@ -37,10 +38,9 @@ use store::{NewRound, NewSession, RoundRow, RoundStatus, SessionRow};
 use uuid::Uuid;
 pub use view::StepAnswer;
 
-/// The longest platform, locale and client version a client may send.
+/// The longest platform and locale a client may send (the client version's is `CLIENT_VERSION_LENGTH_MAX`).
 pub const PLATFORM_LENGTH_MAX: usize = 32;
 pub const LOCALE_LENGTH_MAX: usize = 16;
-pub const CLIENT_VERSION_LENGTH_MAX: usize = 32;
 /// The most rounds one recall list holds (the regulators' minimum is the last 10).
 pub const RECALL_LIST_MAX: u32 = 100;
 

@@ -4,13 +4,13 @@
 //! active flag is never touched; a game that leaves the configuration keeps its row (its history and
 //! rollups still point at it) and is disabled from the admin API if need be.
 
-use super::listing::{self, UpsertCounts};
-use super::{GameListing, HOUSE_PROVIDER};
+use super::contract::Mode;
+use super::registry::{Registry, CRASH};
+use super::slots::server::catalog::{Catalog as SlotCatalog, ServedGame};
+use crate::catalog::listing::{self, UpsertCounts};
+use crate::catalog::{GameListing, HOUSE_PROVIDER};
 use crate::configuration::{BetLimits, Settings};
 use crate::fair::plinko::{self, Risk};
-use crate::games::contract::Mode;
-use crate::games::registry::{Registry, CRASH};
-use crate::games::slots::server::catalog::{Catalog as SlotCatalog, ServedGame};
 use anyhow::Context;
 use serde_json::{json, Value};
 use sqlx::PgPool;
