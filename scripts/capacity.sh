@@ -8,10 +8,11 @@
 # server processes, spread over them) it searches each server's largest player count that holds: coarse
 # steps until one misses, then a bisection between the last step that held and the first that missed.
 # Every step records connected players, tick delivery p50/p99/max, bet acknowledgement p99, messages per
-# second, memory per connection and CPU and memory of every process group. The summary table gives, per
-# tick interval and topology, both servers' largest counts and their ratio, and memory per connection two
-# ways: the growth over the search's start per connection, and per connection added between its steps
-# (without what a node allocates once). Then the betting burst, and
+# second, memory per connection, CPU and memory of every process group, and how long the server's and
+# the swarm's threads waited for a core. The summary table gives, per tick interval and topology, both
+# servers' largest counts and their ratio, and memory per connection two ways: the growth over the
+# search's start per connection, and per connection added between its steps (without what a node
+# allocates once). Then the betting burst, and
 # every run ends with the ledger audit and a check that no bet was left unsettled: a load run that loses
 # money fails. The rooms play short chains (no game above 5.00x, see `scripts/cluster.sh short-chains`),
 # so that no step and no burst waits on a long round.
@@ -166,13 +167,14 @@ group_pids() {
   esac
 }
 
-# snapshot prints "group cpu_ticks pss_kib" for every group, from /proc. Memory is the proportional set
-# size, so memory the processes of a group share (Postgres's shared buffers, nginx's workers' pages) is
-# counted once.
+# snapshot prints "group cpu_ticks pss_kib wait_ms" for every group, from /proc. Memory is the
+# proportional set size, so memory the processes of a group share (Postgres's shared buffers, nginx's
+# workers' pages) is counted once. wait_ms is the time the group's threads were runnable but waited for a
+# core (the second field of each thread's schedstat): latency that CPU figures alone do not show.
 snapshot() {
-  local group pid ticks rss stat
+  local group pid ticks rss stat wait
   for group in server nginx redis postgres swarm; do
-    ticks=0 rss=0
+    ticks=0 rss=0 wait=0
     for pid in $(group_pids "$group"); do
       stat=$(cat "/proc/$pid/stat" 2>/dev/null) || continue
       # Fields 14 and 15 (utime, stime) counted after the command name, which may hold spaces.
@@ -180,8 +182,9 @@ snapshot() {
       read -r -a fields <<<"$stat"
       ticks=$((ticks + fields[11] + fields[12]))
       rss=$((rss + $(awk '/^Pss:/ {print $2}' "/proc/$pid/smaps_rollup" 2>/dev/null || echo 0)))
+      wait=$((wait + $(cat /proc/"$pid"/task/*/schedstat 2>/dev/null | awk '{ns += $2} END {printf "%d", ns / 1000000}')))
     done
-    printf '%s %s %s\n' "$group" "$ticks" "$rss"
+    printf '%s %s %s %s\n' "$group" "$ticks" "$rss" "$wait"
   done
 }
 
@@ -270,18 +273,18 @@ search() {
 # first_samples SNAPSHOT prints SNAPSHOT with its server and nginx lines replaced by the first ones seen for
 # the same server kind and nginx instance (the baseline's server line is always its own, fresh one).
 first_samples() {
-  local group ticks pss key
-  while read -r group ticks pss; do
+  local group ticks pss wait key
+  while read -r group ticks pss wait; do
     case $group in
       server) key=server:$SERVER_KIND ;;
       nginx) key=nginx:$ACTIVE_NGINX_DIR ;;
       *) key="" ;;
     esac
     if [[ -n "$key" && "$key" != server:baseline ]]; then
-      [[ -n "${FIRST_SAMPLES[$key]:-}" ]] || FIRST_SAMPLES[$key]="$ticks $pss"
+      [[ -n "${FIRST_SAMPLES[$key]:-}" ]] || FIRST_SAMPLES[$key]="$ticks $pss $wait"
       printf '%s %s\n' "$group" "${FIRST_SAMPLES[$key]}"
     else
-      printf '%s %s %s\n' "$group" "$ticks" "$pss"
+      printf '%s %s %s %s\n' "$group" "$ticks" "$pss" "$wait"
     fi
   done <<<"$1"
 }

@@ -51,8 +51,8 @@ def ms(value_us):
 def parse_samples(text):
     samples = {}
     for line in text.strip().splitlines():
-        group, ticks, rss = line.split()
-        samples[group] = (int(ticks), int(rss))
+        group, ticks, rss, *wait = line.split()
+        samples[group] = (int(ticks), int(rss), int(wait[0]) if wait else 0)
     return samples
 
 
@@ -69,10 +69,13 @@ def step(args):
     clock = os.sysconf("SC_CLK_TCK")
     processes = {}
     for group in GROUPS:
-        ticks = after.get(group, (0, 0))[0] - before.get(group, (0, 0))[0]
+        ticks = after.get(group, (0, 0, 0))[0] - before.get(group, (0, 0, 0))[0]
+        wait_ms = after.get(group, (0, 0, 0))[2] - before.get(group, (0, 0, 0))[2]
         processes[group] = {
             "cpu_percent": round(100.0 * max(ticks, 0) / clock / float(sample_s), 1),
-            "rss_mib": round(after.get(group, (0, 0))[1] / 1024.0, 1),
+            # Time the group's threads were runnable but waited for a core, in % of one core's time.
+            "wait_percent": round(100.0 * max(wait_ms, 0) / 1000.0 / float(sample_s), 1),
+            "rss_mib": round(after.get(group, (0, 0, 0))[1] / 1024.0, 1),
         }
     total = lambda key: sum(report.get(key, 0) or 0 for report in reports)
     tick, bet, cashout = (merged(reports, name) for name in ("tick_us", "bet_ack_us", "cashout_ack_us"))
@@ -126,6 +129,7 @@ def header():
     columns = ["server", "topology", "tick ms", "players", "connected", "tick p50/p99/max ms", "bet ack p99 ms"]
     columns += ["msgs/s", "server KiB/conn", "nginx KiB/conn"]
     columns += ["%s CPU%% / PSS MiB" % group for group in GROUPS]
+    columns += ["server / swarm wait%"]
     print("| " + " | ".join(columns) + " |")
     print("|" + "---:|" * len(columns))
 
@@ -145,6 +149,7 @@ def row(line):
         line["nginx_kib_per_connection"],
     ]
     cells += ["%s / %s" % (line["processes"][g]["cpu_percent"], line["processes"][g]["rss_mib"]) for g in GROUPS]
+    cells.append("%s / %s" % tuple(line["processes"][g].get("wait_percent") for g in ("server", "swarm")))
     cells.append("held" if not reasons(line) else "missed: " + "; ".join(reasons(line)))
     print("| " + " | ".join(str(cell) for cell in cells) + " |")
 
