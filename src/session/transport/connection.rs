@@ -9,7 +9,7 @@
 //! Idle, the future is about a third of what `readable().await`, `send().await` and a `timeout` made it.
 
 use super::codec::{self, opcode, ClientFrame, DecodeError};
-use super::queue::FrameReceiver;
+use super::queue::{FrameReceiver, SocketHandle};
 use super::server::SocketCount;
 use super::{Incoming, SocketLimits};
 use actix::dev::{RecipientRequest, SendError};
@@ -19,7 +19,6 @@ use std::cell::Cell;
 use std::future::poll_fn;
 use std::io;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{ready, Poll};
 use std::time::Duration;
 use tokio::net::TcpStream;
@@ -34,7 +33,7 @@ const DISCARD_BUFFER_BYTES: usize = 1024;
 /// session is over, discarding share one slot (one runs after the other), and it is spawned as it is,
 /// not inside a wrapper that would hold a second copy of it.
 pub async fn serve(
-    stream: Arc<TcpStream>,
+    stream: SocketHandle,
     read_buffer: BytesMut,
     limits: SocketLimits,
     mut queue: FrameReceiver,
@@ -234,8 +233,9 @@ mod tests {
     #[actix_web::test]
     async fn a_connection_future_stays_small() {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let stream = Arc::new(TcpStream::connect(listener.local_addr().unwrap()).await.unwrap());
-        let (_sender, frames) = queue::bounded(4, None);
+        let stream = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+        let (_sender, frames) = queue::bounded(4, Some(stream));
+        let stream = frames.socket().unwrap();
         let limits = SocketLimits {
             read_buffer_bytes: 1024,
             frame_size_max_bytes: 1024,

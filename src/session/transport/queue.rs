@@ -32,6 +32,25 @@ pub struct FrameReceiver {
 struct Shared {
     capacity: usize,
     state: Mutex<State>,
+    /// The socket, for writing a frame at once when nothing waits. It lives here, next to the queue's
+    /// state, so a broadcast reaches both in one place instead of following a second pointer per socket.
+    socket: Option<TcpStream>,
+}
+
+/// The connection's handle onto its socket, which lives in the queue's shared state.
+pub struct SocketHandle {
+    shared: Arc<Shared>,
+}
+
+impl std::ops::Deref for SocketHandle {
+    type Target = TcpStream;
+
+    fn deref(&self) -> &TcpStream {
+        self.shared
+            .socket
+            .as_ref()
+            .expect("a socket handle is only made for a queue with a socket")
+    }
 }
 
 #[derive(Default)]
@@ -44,20 +63,17 @@ struct State {
     writer: Option<Waker>,
     /// The writer holds a frame it has not finished writing: a new frame must queue behind it.
     writing: bool,
-    /// The socket, for writing a frame at once when nothing waits; gone with the receiver, so the
-    /// connection's end closes it whatever handles remain.
-    socket: Option<Arc<TcpStream>>,
 }
 
 /// A queue of at most `capacity` waiting frames; with a `socket`, frames go straight to it when they can.
-pub fn bounded(capacity: usize, socket: Option<Arc<TcpStream>>) -> (FrameSender, FrameReceiver) {
+pub fn bounded(capacity: usize, socket: Option<TcpStream>) -> (FrameSender, FrameReceiver) {
     let shared = Arc::new(Shared {
         capacity,
         state: Mutex::new(State {
             senders: 1,
-            socket,
             ..State::default()
         }),
+        socket,
     });
     (FrameSender { shared: shared.clone() }, FrameReceiver { shared })
 }
@@ -86,7 +102,7 @@ impl FrameSender {
             return Err(SendFailure::Closed);
         }
         if !close && state.frames.is_empty() && !state.writing {
-            if let Some(socket) = &state.socket {
+            if let Some(socket) = &self.shared.socket {
                 let written = write_now(socket, &frame);
                 if written == frame.len() {
                     return Ok(());
@@ -142,6 +158,14 @@ impl Drop for FrameSender {
 }
 
 impl FrameReceiver {
+    /// The socket this queue writes to, for the connection's reads and writes; `None` without one.
+    pub fn socket(&self) -> Option<SocketHandle> {
+        self.shared.socket.as_ref()?;
+        Some(SocketHandle {
+            shared: self.shared.clone(),
+        })
+    }
+
     /// The next frame, or `None` once the queue is empty and every sender is gone. The writer calls it
     /// again only once it has written the previous frame whole: until then, pushers queue behind it.
     pub async fn recv(&mut self) -> Option<Bytes> {
@@ -171,7 +195,12 @@ impl Drop for FrameReceiver {
         state.receiver_gone = true;
         state.frames = VecDeque::new();
         state.writer = None;
-        state.socket = None;
+        drop(state);
+        // The connection is over: the client hears so now, whatever handles still hold the socket's
+        // memory (the descriptor closes when the last of them goes, moments later).
+        if let Some(socket) = &self.shared.socket {
+            let _ = socket2::SockRef::from(socket).shutdown(std::net::Shutdown::Both);
+        }
     }
 }
 
@@ -217,11 +246,11 @@ mod tests {
         assert_eq!(sender.try_push(Bytes::from_static(b"y")), Err(SendFailure::Closed));
     }
 
-    async fn socket_pair() -> (Arc<TcpStream>, TcpStream) {
+    async fn socket_pair() -> (TcpStream, TcpStream) {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
         let (server, _) = listener.accept().await.unwrap();
-        (Arc::new(server), client)
+        (server, client)
     }
 
     async fn read_exactly(client: &mut TcpStream, length: usize) -> Vec<u8> {
@@ -247,7 +276,8 @@ mod tests {
         const FRAMES: u8 = 8;
         let (server, mut client) = socket_pair().await;
         server.writable().await.unwrap();
-        let (sender, mut receiver) = bounded(usize::from(FRAMES) + 1, Some(server.clone()));
+        let (sender, mut receiver) = bounded(usize::from(FRAMES) + 1, Some(server));
+        let server = receiver.socket().unwrap();
         // More than the kernel's buffers take: the first frames go out at once, the rest wait.
         for value in 0..FRAMES {
             sender.try_push(Bytes::from(vec![value; FRAME_BYTES])).unwrap();

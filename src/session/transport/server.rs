@@ -61,10 +61,10 @@ impl Accept {
         read_buffer: BytesMut,
         open: SocketCount,
     ) -> impl std::future::Future<Output = ()> {
-        let stream = Arc::new(stream);
-        let (queue, frames) = queue::bounded(self.limits.write_queue_frames_max, Some(stream.clone()));
+        let (queue, frames) = queue::bounded(self.limits.write_queue_frames_max, Some(stream));
+        let socket = frames.socket().expect("the queue was given the socket");
         let session = (self.start)(Transport { queue });
-        connection::serve(stream, read_buffer, self.limits, frames, session, open)
+        connection::serve(socket, read_buffer, self.limits, frames, session, open)
     }
 }
 
