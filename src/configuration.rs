@@ -88,6 +88,8 @@ pub struct ApplicationSettings {
     /// (a round still running then is refunded by the next leader).
     pub handover_timeout_s: u64,
     pub migrate_on_start: bool,
+    /// How often the process gives its heap's free pages back to the system (`malloc_trim`); 0 never.
+    pub memory_trim_interval_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -358,6 +360,12 @@ impl Settings {
         }
         if app.handover_timeout_s > 600 {
             return invalid("application.handover_timeout_s", "must be at most 600");
+        }
+        if app.memory_trim_interval_ms != 0 && !(1_000..=3_600_000).contains(&app.memory_trim_interval_ms) {
+            return invalid(
+                "application.memory_trim_interval_ms",
+                "must be 0 (never) or 1000 to 3600000",
+            );
         }
         if !(2..=128).contains(&app.json_depth_max) {
             return invalid("application.json_depth_max", "must be 2 to 128");

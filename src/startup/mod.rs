@@ -55,6 +55,7 @@ use std::time::{Duration, Instant};
 const HANDOVER_POLL_MS: u64 = 50;
 
 mod http_server;
+mod memory_trim;
 mod services;
 use http_server::{build_server, ServerParts};
 use services::{start_instant_games, start_player_pushes, start_rooms, start_slot_games};
@@ -93,6 +94,7 @@ impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Application> {
         // Before any actor registers its series: a handle taken without a recorder records nothing.
         crate::metrics::install();
+        memory_trim::start(Duration::from_millis(settings.application.memory_trim_interval_ms));
         let database = Database::connect_lazy(&settings.database);
         if settings.application.migrate_on_start {
             database.migrate().await?;
