@@ -90,8 +90,7 @@ impl Cluster {
     pub async fn start_with(name: &str, overrides: &[(&str, &str)]) -> Cluster {
         let dir = std::env::temp_dir().join(format!("gc-fault-{name}-{}", Uuid::new_v4().simple()));
         let binary = env!("CARGO_BIN_EXE_game-cluster");
-        let mut environment: Vec<(&str, String)> = overrides.iter().map(|(k, v)| (*k, v.to_string())).collect();
-        environment.extend([
+        let mut environment: Vec<(&str, String)> = vec![
             ("CLUSTER_PORTS", "auto".into()),
             ("CLUSTER_NODES", "3".into()),
             ("CLUSTER_APP_ENV", "test".into()),
@@ -100,7 +99,15 @@ impl Cluster {
             ("APP__CRASH__CHAIN_AUTO_GENERATE_LENGTH", "0".into()),
             ("APP__CLUSTER__LEASE_TTL_MS", LEASE_TTL_MS.to_string()),
             ("APP__LOGGING__FILTER", "info,sqlx=warn".into()),
-        ]);
+        ];
+        // The caller's overrides come last, so they win (the script sets the variables in order).
+        environment.extend(overrides.iter().map(|(key, value)| (*key, value.to_string())));
+        let lease_ttl_ms = environment
+            .iter()
+            .rev()
+            .find(|(key, _)| *key == "APP__CLUSTER__LEASE_TTL_MS")
+            .and_then(|(_, value)| value.parse().ok())
+            .unwrap_or(LEASE_TTL_MS);
         {
             // Ports are picked free and bound only as the services start: two clusters starting at once
             // could pick the same one, so starts take turns (a failed start's poison is harmless).
@@ -120,7 +127,7 @@ impl Cluster {
         Cluster {
             dir,
             env,
-            lease_ttl_ms: LEASE_TTL_MS,
+            lease_ttl_ms,
             pool,
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(2))
