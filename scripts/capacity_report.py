@@ -165,7 +165,8 @@ def summary(path):
 
     def at_held(tick, topology, server):
         players = held.get((tick, topology, server))
-        return next((l for l in steps if (l["tick_interval_ms"], l["topology"], l["server"], l["players"])
+        # The last such step: a step without ticks was run again, and the repeat decided.
+        return next((l for l in reversed(steps) if (l["tick_interval_ms"], l["topology"], l["server"], l["players"])
                      == (tick, topology, server, players)), None)
 
     def marginal_kib(tick, topology, server):
@@ -178,6 +179,8 @@ def summary(path):
         for line in steps:
             if (line["tick_interval_ms"], line["topology"], line["server"]) != (tick, topology, server):
                 continue
+            if not line.get("ticks_received", 1):
+                continue  # run again (measure_step)
             if rising and line["players"] <= rising[-1]["players"]:
                 break
             rising.append(line)
@@ -230,6 +233,8 @@ def main():
         step(args)
     elif command == "row":
         row(json.loads(args[0]))
+    elif command == "ticked":
+        sys.exit(0 if json.loads(args[0])["ticks_received"] else 1)
     elif command == "held":
         sys.exit(1 if reasons(json.loads(args[0])) else 0)
     elif command == "summary":
