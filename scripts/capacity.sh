@@ -90,6 +90,13 @@ export CLUSTER_PORTS=auto CLUSTER_NODES=$NODES
 # per-process CPU table below reads the plain servers' pids; Patroni's three members, etcd and HAProxy
 # would only take CPU from the nodes on this 2-core machine.
 export CLUSTER_POSTGRES=plain
+# The nodes run in this script's session, as the baseline processes and the swarms do. Linux groups the
+# tasks of one session for scheduling (autogroups, /proc/sys/kernel/sched_autogroup_enabled): nodes in
+# sessions of their own (cluster.sh's default) shared the cores with the swarm group by group, in slices of
+# milliseconds, where the baseline, in the swarms' group, hands each frame to its reader at once. That
+# difference of launch alone cost the cluster a third of its tick latency (docs/BENCHMARKS.md, ninth
+# session); only the server program may differ between the two.
+export CLUSTER_NODE_SESSION=${CAPACITY_NODE_SESSION:-caller}
 # Rooms play short chains (no game above 5.00x), so a step or the burst never waits on a long round.
 export APP__CRASH__CHAIN_AUTO_GENERATE_LENGTH=0
 lift_rate_limits

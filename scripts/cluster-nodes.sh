@@ -127,7 +127,9 @@ record_overrides() {
 
 # node_launch I starts node I in the background. It runs in its own session
 # (setsid) with nohup and stdin from /dev/null, so neither Ctrl-C in the
-# calling terminal nor closing it reaches the node.
+# calling terminal nor closing it reaches the node; with
+# CLUSTER_NODE_SESSION=caller it stays in the caller's session (and so in the
+# caller's scheduling autogroup).
 node_launch() {
   local i=$1 port log_file
   port=$(node_port "$i")
@@ -142,7 +144,9 @@ node_launch() {
     # The log is a file, so colour escape codes would only clutter it. glibc gives each thread that
     # allocates its own malloc arena (up to 8 per core); freed per-socket memory then stays spread over
     # them. Two arenas hold about 2 KiB less per WebSocket (docs/BENCHMARKS.md, issue 18).
-    NO_COLOR=1 MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-2} nohup setsid "$NODE_BIN" serve </dev/null >>"$log_file" 2>&1 &
+    local session=(setsid)
+    [[ "${CLUSTER_NODE_SESSION:-own}" == caller ]] && session=()
+    NO_COLOR=1 MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-2} nohup "${session[@]}" "$NODE_BIN" serve </dev/null >>"$log_file" 2>&1 &
     printf '%s\n' "$!" >"$(node_pid_file "$i")"
   )
 }

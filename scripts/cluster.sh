@@ -54,6 +54,12 @@
 #                           count, else 3)
 #   CLUSTER_APP_ENV         APP_ENV of the nodes (default local)
 #   CLUSTER_HEALTH_TIMEOUT_S  how long start waits for /health (default 90)
+#   CLUSTER_NODE_SESSION    "own" (default): every node runs in a session of
+#                           its own (setsid), out of reach of the caller's
+#                           terminal; "caller": in the caller's session, so
+#                           the kernel schedules the nodes in the caller's
+#                           autogroup, next to the load it starts (the
+#                           capacity run: see scripts/capacity.sh)
 #   GAME_BIN                the node binary (target/release/game-cluster)
 #   GAME_WORKDIR            the nodes' working directory, which must hold
 #                           config/ (default: the repository root)
