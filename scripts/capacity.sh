@@ -38,7 +38,11 @@
 #   CAPACITY_TICKS_MS     tick intervals, at most two (default "100 150")
 #   CAPACITY_TOPOLOGIES   "nginx", "direct" or both (default "nginx direct")
 #   CAPACITY_SERVERS      "cluster", "baseline" or both (default "cluster baseline")
-#   CAPACITY_TICK_BYTES   the baseline's frame payload, a typical tick's length (default 138)
+#   CAPACITY_TICK_BYTES   the baseline's frame payload: "match" (default) sends the mean payload of the ticks the
+#                         swarms received from the cluster in the same tick interval and topology's search (ticks
+#                         carry the cashouts since the previous one, so the bettors lengthen them: 249 bytes at
+#                         100 ms with 1,000 bettors, against 138 without), or 138 when the cluster did not run
+#                         it; a number fixes it
 #   CAPACITY_BASELINE_PHASE  "aligned" (default): the baseline processes tick at the same instants, as the
 #                         cluster's nodes all relay one tick at once; "free": each ticks from its own start,
 #                         which spreads their writes over the interval (an easier job than the cluster's)
@@ -73,7 +77,10 @@ NO_TICK_REPEATS_MAX=2
 read -r -a TICKS_MS <<<"${CAPACITY_TICKS_MS:-100 150}"
 TOPOLOGIES=${CAPACITY_TOPOLOGIES:-nginx direct}
 SERVERS=${CAPACITY_SERVERS:-cluster baseline}
-TICK_BYTES=${CAPACITY_TICK_BYTES:-138}
+TICK_BYTES_SETTING=${CAPACITY_TICK_BYTES:-match}
+# A tick's payload without cashouts: the baseline's frame when there is no cluster search to match.
+TICK_BYTES_PLAIN=138
+TICK_BYTES=$TICK_BYTES_PLAIN
 BASELINE_PHASE=${CAPACITY_BASELINE_PHASE:-aligned}
 BETTORS=${CAPACITY_BETTORS:-1000}
 NODES=${CAPACITY_NODES:-3}
@@ -305,6 +312,19 @@ first_samples() {
   done <<<"$1"
 }
 
+# baseline_frame_bytes TOPOLOGY sets TICK_BYTES, the baseline's frame payload for this search (see
+# CAPACITY_TICK_BYTES), and logs it.
+baseline_frame_bytes() {
+  if [[ "$TICK_BYTES_SETTING" =~ ^[0-9]+$ ]]; then
+    TICK_BYTES=$TICK_BYTES_SETTING
+  else
+    [[ "$TICK_BYTES_SETTING" == match ]] || die "CAPACITY_TICK_BYTES is \"match\" or a byte count"
+    TICK_BYTES=$(python3 "$REPO_ROOT/scripts/capacity_report.py" tick_bytes "$OUT" "$1" "$TICK_MS")
+    TICK_BYTES=${TICK_BYTES:-$TICK_BYTES_PLAIN}
+  fi
+  log "baseline: frames of $TICK_BYTES payload bytes ($TICK_BYTES_SETTING)"
+}
+
 # start_baseline TICK_MS starts one baseline process per port of BASELINE_PORTS and waits until each
 # listens (at most 10 s).
 start_baseline() {
@@ -389,7 +409,7 @@ search_all() {
     TICK_MS=${TICKS_MS[$index]} ROOM=${ROOMS[$index]}
     for topology in $TOPOLOGIES; do
       for server in $SERVERS; do
-        [[ "$server" == baseline ]] && start_baseline "$TICK_MS"
+        [[ "$server" == baseline ]] && baseline_frame_bytes "$topology" && start_baseline "$TICK_MS"
         use_server "$server" "$topology"
         log "search: $server, $topology, ${TICK_MS} ms ticks"
         search

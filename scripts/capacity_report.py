@@ -94,6 +94,9 @@ def step(args):
         "connect_failed": total("connect_failed"),
         "closed_early": total("closed_early"),
         "ticks_received": total("ticks_received"),
+        # A tick's mean payload: ticks carry the cashouts since the previous one, so the bettors make them
+        # longer than the baseline's fixed frame (CAPACITY_TICK_BYTES).
+        "tick_mean_bytes": round(total("tick_bytes_received") / total("ticks_received")) if total("ticks_received") else None,
         "messages_per_s": round(total("messages_per_s")),
         "tick_p50_ms": ms(quantile(tick, 0.50)),
         "tick_p99_ms": ms(quantile(tick, 0.99)),
@@ -200,7 +203,7 @@ def summary(path):
     columns = ["tick ms", "topology", "cluster players", "baseline players", "cluster / baseline",
                "cluster KiB/conn", "baseline KiB/conn", "cluster KiB/added conn", "baseline KiB/added conn",
                "cluster CPU% server / nginx / swarm",
-               "baseline CPU% server / nginx / swarm"]
+               "baseline CPU% server / nginx / swarm", "tick bytes cluster / baseline"]
     print("\n| " + " | ".join(columns) + " |")
     print("|---|---|" + "---:|" * (len(columns) - 2))
     records = []
@@ -211,18 +214,39 @@ def summary(path):
         kib = lambda line: line and line["server_kib_per_connection"]
         cluster_marginal = marginal_kib(tick, topology, "cluster")
         baseline_marginal = marginal_kib(tick, topology, "baseline")
-        print("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+        tick_bytes_of = lambda line: line and line.get("tick_mean_bytes")
+        print("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s / %s |" % (
             tick, topology, cluster, baseline, ratio, kib(cluster_line), kib(baseline_line),
-            cluster_marginal, baseline_marginal, cpu(cluster_line), cpu(baseline_line)))
+            cluster_marginal, baseline_marginal, cpu(cluster_line), cpu(baseline_line),
+            tick_bytes_of(cluster_line), tick_bytes_of(baseline_line)))
         records.append({"kind": "summary", "tick_interval_ms": tick, "topology": topology,
                         "cluster_players": cluster, "baseline_players": baseline, "ratio": ratio,
                         "cluster_kib_per_connection": kib(cluster_line),
                         "baseline_kib_per_connection": kib(baseline_line),
                         "cluster_kib_per_added_connection": cluster_marginal,
-                        "baseline_kib_per_added_connection": baseline_marginal})
+                        "baseline_kib_per_added_connection": baseline_marginal,
+                        "cluster_tick_mean_bytes": tick_bytes_of(cluster_line),
+                        "baseline_tick_mean_bytes": tick_bytes_of(baseline_line)})
     with open(path, "a") as handle:
         for record in records:
             handle.write(json.dumps(record) + "\n")
+
+
+def tick_bytes(path, topology, tick_ms):
+    """The mean tick payload the swarms received from the cluster in this topology and tick interval's
+    search (over all its steps, weighted by ticks); nothing when the cluster did not run it."""
+    ticks = payload = 0
+    with open(path) as handle:
+        for text in handle:
+            line = json.loads(text)
+            if (line.get("kind"), line.get("server"), line.get("topology")) != ("step", "cluster", topology):
+                continue
+            if line.get("tick_interval_ms") != int(tick_ms) or not line.get("tick_mean_bytes"):
+                continue
+            ticks += line["ticks_received"]
+            payload += line["tick_mean_bytes"] * line["ticks_received"]
+    if ticks:
+        print(round(payload / ticks))
 
 
 def main():
@@ -233,6 +257,8 @@ def main():
         step(args)
     elif command == "row":
         row(json.loads(args[0]))
+    elif command == "tick_bytes":
+        tick_bytes(*args)
     elif command == "ticked":
         sys.exit(0 if json.loads(args[0])["ticks_received"] else 1)
     elif command == "held":

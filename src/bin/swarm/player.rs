@@ -383,6 +383,7 @@ impl Player {
         tally::record(|tally| {
             tally.counters.messages += 1;
             tally.counters.ticks += 1;
+            tally.counters.tick_bytes += text.len() as u64;
             tally.counters.seq_gaps += u64::from(skipped > 0);
             tally.counters.seq_missing += skipped;
             if measuring {

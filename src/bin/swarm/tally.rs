@@ -30,6 +30,9 @@ fn latency_histogram() -> Histogram<u64> {
 pub struct Counters {
     pub messages: u64,
     pub ticks: u64,
+    /// Payload bytes of those ticks: their mean is the frame size the baseline should send to do the same
+    /// job (ticks carry the cashouts since the previous one, so bettors make them longer).
+    pub tick_bytes: u64,
     /// Sequenced events whose `seq` skipped ahead within the socket's epoch.
     pub seq_gaps: u64,
     /// Events those gaps skipped.
@@ -42,6 +45,7 @@ impl Counters {
     fn add(&mut self, other: &Counters) {
         self.messages += other.messages;
         self.ticks += other.ticks;
+        self.tick_bytes += other.tick_bytes;
         self.seq_gaps += other.seq_gaps;
         self.seq_missing += other.seq_missing;
         self.resyncs += other.resyncs;
@@ -52,6 +56,7 @@ impl Counters {
         Counters {
             messages: self.messages - earlier.messages,
             ticks: self.ticks - earlier.ticks,
+            tick_bytes: self.tick_bytes - earlier.tick_bytes,
             seq_gaps: self.seq_gaps - earlier.seq_gaps,
             seq_missing: self.seq_missing - earlier.seq_missing,
             resyncs: self.resyncs - earlier.resyncs,
@@ -265,6 +270,7 @@ impl Tally {
         let per_s = |count: u64| json!((count as f64 / window_s.max(0.001)).round());
         report.insert("ticks_received".into(), json!(window.ticks));
         report.insert("ticks_per_s".into(), per_s(window.ticks));
+        report.insert("tick_bytes_received".into(), json!(window.tick_bytes));
         report.insert("messages_received".into(), json!(window.messages));
         report.insert("messages_per_s".into(), per_s(window.messages));
         report.insert("seq_gaps".into(), json!(window.seq_gaps));
