@@ -101,7 +101,7 @@ export CLUSTER_POSTGRES=plain
 # tasks of one session for scheduling (autogroups, /proc/sys/kernel/sched_autogroup_enabled): nodes in
 # sessions of their own (cluster.sh's default) shared the cores with the swarm group by group, in slices of
 # milliseconds, where the baseline, in the swarms' group, hands each frame to its reader at once. That
-# difference of launch alone cost the cluster a third of its tick latency (docs/BENCHMARKS.md, ninth
+# difference of launch alone cost the cluster about a quarter of its tick latency (docs/BENCHMARKS.md, ninth
 # session); only the server program may differ between the two.
 export CLUSTER_NODE_SESSION=${CAPACITY_NODE_SESSION:-caller}
 # Rooms play short chains (no game above 5.00x), so a step or the burst never waits on a long round.
