@@ -679,6 +679,32 @@ lift_rate_limits() {
   done
 }
 
+# The kernel's autogroups (sched_autogroup_enabled = 1) make every session one scheduling group, and
+# Postgres puts each backend in a session of its own, as Redis, nginx, HAProxy and every setsid'd node
+# are. A latency run on one machine then shares the cores group by group: a node's or k6's threads
+# together get what one Postgres backend gets, and the figures measure that split, not the code
+# (docs/BENCHMARKS.md, "The load smoke and the scheduler's groups").
+AUTOGROUP_SYSCTL=/proc/sys/kernel/sched_autogroup_enabled
+AUTOGROUP_RESTORE=""
+
+# autogroups_off turns the autogroups off for a latency run when they are on and this process may
+# (root), and remembers to turn them on again in autogroups_restore; else it says why it cannot.
+autogroups_off() {
+  [[ -r "$AUTOGROUP_SYSCTL" && "$(cat "$AUTOGROUP_SYSCTL")" == 1 ]] || return 0
+  if [[ -w "$AUTOGROUP_SYSCTL" ]] && echo 0 >"$AUTOGROUP_SYSCTL" 2>/dev/null; then
+    AUTOGROUP_RESTORE=1
+    log "scheduler autogroups off for this run (restored at its end)"
+  else
+    warn "scheduler autogroups are on and cannot be turned off here (not root?): latencies include the per-session CPU split"
+  fi
+}
+
+# autogroups_restore undoes autogroups_off.
+autogroups_restore() {
+  [[ -n "$AUTOGROUP_RESTORE" ]] || return 0
+  echo 1 >"$AUTOGROUP_SYSCTL" 2>/dev/null && log "scheduler autogroups on again"
+  AUTOGROUP_RESTORE=""
+}
 # GAME_BIN can point at a prebuilt binary; SKIP_BUILD=1 then skips cargo.
 GAME_BIN="${GAME_BIN:-$REPO_ROOT/target/release/game-cluster}"
 

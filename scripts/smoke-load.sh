@@ -18,10 +18,19 @@
 #                   thresholds are the production ones, which a debug build misses on 2 cores (its bet
 #                   acknowledgement p99 went from about 140 ms to 1.1 s between two runs).
 #   VUS, DURATION, ...  passed to the k6 script (see loadtest/smoke.js)
+#   SMOKE_VUS       the smoke's players when VUS is unset (default 150, not smoke.js's 200: on this
+#                   2-core machine the cluster's own processes (3 nodes, 3 Patroni members with their
+#                   Postgres, 3 etcd, HAProxy, 2 Redis, 3 Sentinels, nginx) and k6 were 85-90% busy
+#                   at 200, where every p99 is queueing; 150 keeps the thresholds with about 2x
+#                   headroom; docs/BENCHMARKS.md, "The load smoke and the scheduler's groups")
 #   SLOT_SMOKE_VUS, SLOT_SMOKE_DURATION, SLOT_SMOKE_THINK_MS, SLOT_SMOKE_BUY_PROBABILITY
 #                   the slot players' VUS, DURATION, THINK_MS and BUY_PROBABILITY (default 50, 20s,
 #                   1000, 0.02: a few bought bonuses in a short run); RAMP is 5 s
 #   BROWSER_ARTIFACTS_DIR  the browser tests' screenshots (default: target/browser-artifacts)
+#   SMOKE_AUTOGROUPS  "off" (default): the kernel's scheduler autogroups are turned off for the run
+#                   when they are on and we are root, and on again at its end (scripts/lib.sh,
+#                   autogroups_off: with them, k6 and each node get the CPU of one Postgres backend
+#                   and the thresholds measure that split); "keep" leaves the setting alone
 #   SMOKE_CHAIN_GAMES, SMOKE_CRASH_POINT_MAX  the short chains every room plays (default 500 games per
 #                   room, none above 5.00x: at most 27 s of running, enough games for about an hour)
 set -euo pipefail
@@ -42,6 +51,7 @@ cleanup() {
   local rc=$?
   set +e
   trap - EXIT INT TERM
+  autogroups_restore
   if [[ -n "$CLUSTER_DIR" ]]; then
     if ((rc != 0)); then
       log "the load smoke failed; the last node log lines:"
@@ -63,6 +73,7 @@ main() {
   [[ -x "$GAME_BIN" ]] || die "no node binary at $GAME_BIN (build it first)"
   CLUSTER_DIR=$(scratch_dir load-smoke)
   export CLUSTER_DIR
+  [[ "${SMOKE_AUTOGROUPS:-off}" == keep ]] || autogroups_off
   clear_app_env
   # The smoke measures the game, not password hashing: 200 sign-ups at once at production Argon2 cost
   # would queue for seconds, so the nodes hash cheaply here (the test configuration's cost).
@@ -74,7 +85,7 @@ main() {
   log "starting a cluster for the load smoke in $CLUSTER_DIR"
   "$REPO_ROOT/scripts/cluster.sh" start >&2
   "$REPO_ROOT/scripts/cluster.sh" short-chains "$SMOKE_CHAIN_GAMES" "$SMOKE_CRASH_POINT_MAX"
-  SCRIPT=smoke.js REQUIRE_BETTING_WINDOW=1 "$REPO_ROOT/scripts/loadtest.sh" --quiet
+  SCRIPT=smoke.js REQUIRE_BETTING_WINDOW=1 "$REPO_ROOT/scripts/loadtest.sh" --quiet -e VUS="${VUS:-${SMOKE_VUS:-150}}"
   if [[ "${SLOT_SMOKE:-1}" != 0 ]]; then
     # After the crash and instant smoke, not beside it: its latency thresholds stay as they were.
     log "running the slot players"
