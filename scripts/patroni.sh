@@ -16,31 +16,22 @@
 #
 # Timing (how a primary's death becomes a new primary in under 15 s):
 #   ttl 8 s          the leader key's lease; a dead leader stops renewing it,
-#                    so it expires 6-8 s after the death (renewed every loop)
-#   loop_wait 2 s    Patroni's loop; the replicas also watch the leader key,
+#                    so it expires 7-8 s after the death (renewed every loop)
+#   loop_wait 1 s    Patroni's loop; the replicas also watch the leader key,
 #                    so the sync standby races for it as soon as it expires
 #   retry_timeout 3 s how long Patroni retries etcd or Postgres before giving
 #                    up on an operation (loop_wait + 2 * retry_timeout <= ttl)
-#   HAProxy checks a member that is up every 2 s (inter), one whose state is
-#                    changing every 500 ms (fastinter) and one that is down
-#                    every 1 s (downinter); fall 2, rise 1: a dead or demoted
-#                    member leaves the writer port within about 2.5 s (and its
-#                    sessions are cut, on-marked-down shutdown-sessions; a dead
-#                    one refuses connections at once anyway), the promoted one
-#                    joins it at its first passing check (<= 1 s).
-# Expected: 8 s (lease) + ~1 s (promotion) + <= 1 s (HAProxy) ~ 10 s.
-# Why not faster loops: with loop_wait 1 s and every check at 500 ms, the idle
-# HA stack (three Patroni, three etcd, the checks' queries in Postgres) took
-# 0.63 of a core of this 2-core machine; with these settings 0.45
-# (docs/BENCHMARKS.md, "The load smoke and the scheduler's groups").
+#   HAProxy inter 500 ms, fall 2, rise 1: a dead or demoted member leaves the
+#                    writer port within about 1 s (and its sessions are cut,
+#                    on-marked-down shutdown-sessions); the promoted one joins
+#                    it at its first passing check (<= 0.5 s).
+# Expected: 8 s (lease) + ~1 s (promotion) + <= 0.5 s (HAProxy) ~ 10 s.
 
 PATRONI_SCOPE=game-cluster
 PATRONI_TTL_S=${PATRONI_TTL_S:-8}
-PATRONI_LOOP_WAIT_S=${PATRONI_LOOP_WAIT_S:-2}
+PATRONI_LOOP_WAIT_S=${PATRONI_LOOP_WAIT_S:-1}
 PATRONI_RETRY_TIMEOUT_S=${PATRONI_RETRY_TIMEOUT_S:-3}
-HAPROXY_CHECK_INTER_MS=${HAPROXY_CHECK_INTER_MS:-2000}
-HAPROXY_CHECK_FASTINTER_MS=${HAPROXY_CHECK_FASTINTER_MS:-500}
-HAPROXY_CHECK_DOWNINTER_MS=${HAPROXY_CHECK_DOWNINTER_MS:-1000}
+HAPROXY_CHECK_INTER_MS=${HAPROXY_CHECK_INTER_MS:-500}
 PATRONI_MEMBERS=3
 ETCD_TOKEN=game-cluster-etcd
 
@@ -464,7 +455,7 @@ haproxy_servers() {
   local i
   printf '  option httpchk\n  http-check send meth GET uri %s\n  http-check expect status 200\n' "$1"
   printf '  default-server inter %s fastinter %s downinter %s fall 2 rise 1 on-marked-down shutdown-sessions\n' \
-    "$HAPROXY_CHECK_INTER_MS" "$HAPROXY_CHECK_FASTINTER_MS" "$HAPROXY_CHECK_DOWNINTER_MS"
+    "$HAPROXY_CHECK_INTER_MS" "$HAPROXY_CHECK_INTER_MS" "$HAPROXY_CHECK_INTER_MS"
   for ((i = 1; i <= PATRONI_MEMBERS; i++)); do
     printf '  server pg-%s %s:%s check port %s\n' "$i" "$LOOPBACK" "$(patroni_pg_port "$i")" "$(patroni_api_port "$i")"
   done
