@@ -465,6 +465,8 @@ run_burst() {
   fixture_tokens "$BURST_BETS"
   for spread in $BURST_SPREADS_MS; do
     log "burst: $BURST_BETS bets, each sent within $spread ms of the round's start"
+    wal_before=$(wal_counters)
+    burst_started=$(date -u +%s.%N)
     # The same players bet again in a later round: a bet's client id names its round.
     "$REPO_ROOT/target/release/swarm" --url "ws://$LOOPBACK:$NGINX_PORT/ws" --tokens-file "$WORK_DIR/tokens.txt" \
       --players "$BURST_BETS" --bettors "$BURST_BETS" --burst --burst-spread-ms "$spread" --duration-s 10 \
@@ -482,8 +484,55 @@ print("\nBurst, bets sent within %s ms of the round's start: %s players connecte
          burst.get("bet_errors"), burst.get("bet_ack_p50_ms"), burst.get("bet_ack_p99_ms"),
          burst.get("bet_ack_max_ms"), burst.get("first_send_to_last_answer_ms")))
 PY
+    burst_wal_and_checkpoints "$wal_before" "$(wal_counters)" "$burst_started" "$(date -u +%s.%N)"
     sleep 5
   done
+}
+
+# wal_counters prints the primary's WAL totals "bytes full_page_images buffers_full" (pg_stat_wal).
+wal_counters() {
+  (
+    eval "$("$CLUSTER" env)"
+    PG_PASSWORD=$APP__DATABASE__PASSWORD pg_psql "$APP__DATABASE__PORT" postgres -tAF ' ' \
+      -c "SELECT wal_bytes, wal_fpi, wal_buffers_full FROM pg_stat_wal"
+  ) 2>/dev/null || echo "0 0 0"
+}
+
+# burst_wal_and_checkpoints BEFORE AFTER START END prints the WAL one burst wrote (BEFORE and AFTER from
+# wal_counters) and every checkpoint of the primary that ran during it (START and END in epoch seconds),
+# from the primary's log: a checkpoint makes the first change of each page write the whole page to the
+# WAL, which is the suspect for the burst's slow runs (docs/BENCHMARKS.md, issue 18).
+burst_wal_and_checkpoints() {
+  python3 - "$1" "$2" "$3" "$4" "$(pg_log_file "$CLUSTER_DIR/pg")" <<'PY'
+import datetime, re, sys
+before, after = [int(float(x)) for x in sys.argv[1].split()], [int(float(x)) for x in sys.argv[2].split()]
+start, end, log_path = float(sys.argv[3]), float(sys.argv[4]), sys.argv[5]
+stamp = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?) UTC .*checkpoint (starting|complete): ?(.*)$")
+checkpoints, current = [], None
+try:
+    lines = open(log_path, errors="replace").read().splitlines()
+except OSError:
+    lines = []
+for line in lines:
+    match = stamp.match(line)
+    if not match:
+        continue
+    at = datetime.datetime.fromisoformat(match.group(1)).replace(tzinfo=datetime.timezone.utc).timestamp()
+    if match.group(2) == "starting":
+        current = {"start": at, "why": match.group(3).strip(), "end": None, "detail": ""}
+        checkpoints.append(current)
+    elif current is not None:
+        current["end"], current["detail"] = at, match.group(3).split(";")[0]
+        current = None
+during = [c for c in checkpoints if c["start"] <= end and (c["end"] is None or c["end"] >= start)]
+clock = lambda t: datetime.datetime.fromtimestamp(t, datetime.timezone.utc).strftime("%H:%M:%S")
+described = ["%s from %s to %s (%s)" % (c["why"], clock(c["start"]), clock(c["end"]) if c["end"] else "still running",
+                                        c["detail"] or "not complete") for c in during]
+print("The burst's swarm run, %s to %s (its players connecting included): WAL %.1f MB, %d full-page "
+      "images, %d writes because the WAL buffers were full; checkpoints during it: %s"
+      % (clock(start), clock(end), (after[0] - before[0]) / 1e6, after[1] - before[1], after[2] - before[2],
+         "; ".join(described) if described else "none"))
+PY
 }
 
 # settle_and_audit waits for open bets to settle, then runs the ledger audit: a load run that loses or
