@@ -72,8 +72,9 @@ STEPS=${CAPACITY_STEPS:-2000 4000 6000 8000 10000 13000 16000 20000}
 BISECT_ROUNDS=${CAPACITY_BISECT_ROUNDS:-2}
 BISECT_GRAIN=${CAPACITY_BISECT_GRAIN:-250}
 STEP_S=${CAPACITY_STEP_S:-20}
-# How often a step that saw no tick in its measured window is run again (see measure_step).
-NO_TICK_REPEATS_MAX=2
+# How often a step that saw no tick in its measured window, or during which the machine stopped, is run
+# again (see measure_step).
+STEP_REPEATS_MAX=2
 read -r -a TICKS_MS <<<"${CAPACITY_TICKS_MS:-100 150}"
 TOPOLOGIES=${CAPACITY_TOPOLOGIES:-nginx direct}
 SERVERS=${CAPACITY_SERVERS:-cluster baseline}
@@ -234,11 +235,13 @@ source_addresses() {
 # run_step PLAYERS runs the swarm processes of one step against TARGET_PORTS (at least one swarm per
 # port, so that direct players spread over every server process) and prints the step's JSON line.
 run_step() {
-  local players=$1 swarms share i before after ports=${#TARGET_PORTS[@]}
+  local players=$1 swarms share i before after watch ports=${#TARGET_PORTS[@]}
   swarms=$(((players + SWARM_MAX - 1) / SWARM_MAX))
   ((swarms < NODES)) && swarms=$NODES
   share=$((players / swarms))
-  rm -f "$WORK_DIR"/swarm-*.json
+  rm -f "$WORK_DIR"/swarm-*.json "$WORK_DIR/stall-ms"
+  python3 "$REPO_ROOT/scripts/stall_watch.py" "$WORK_DIR/stall-ms" &
+  watch=$!
   for ((i = 0; i < swarms; i++)); do
     local count=$share
     ((i == swarms - 1)) && count=$((players - share * (swarms - 1)))
@@ -255,24 +258,33 @@ run_step() {
   sleep $((STEP_S * 2 / 3))
   after=$(snapshot)
   for i in "${SWARM_PIDS[@]}"; do wait "$i" || true; done
-  python3 "$REPO_ROOT/scripts/capacity_report.py" step "$SERVER_KIND" "$TOPOLOGY" "$TICK_MS" "$players" \
+  kill -TERM "$watch" 2>/dev/null || true
+  wait "$watch" || true
+  MACHINE_STALL_MS=$(cat "$WORK_DIR/stall-ms" 2>/dev/null || echo 0) \
+    python3 "$REPO_ROOT/scripts/capacity_report.py" step "$SERVER_KIND" "$TOPOLOGY" "$TICK_MS" "$players" \
     "$((STEP_S * 2 / 3))" "$TICK_P99_MS" "$BET_P99_MS" "$SEARCH_START" "$before" "$after" "$WORK_DIR"/swarm-*.json
 }
 
-# measure_step PLAYERS runs one step, records and prints it, and succeeds when it held. A step whose
-# measured window saw no tick at all (the cluster's rounds there all crashed at 1.00x, or the window fell
-# between rounds) says nothing about fan-out: it is recorded and run again, up to NO_TICK_REPEATS_MAX
-# times, and only then counts as missed.
+# measure_step PLAYERS runs one step, records and prints it, and succeeds when it held. Two kinds of step
+# say nothing about fan-out, so they are recorded and run again, up to STEP_REPEATS_MAX times, and only
+# then count as they came out: one whose measured window saw no tick at all (the cluster's rounds there all
+# crashed at 1.00x, or the window fell between rounds), and one during which the machine itself stopped
+# (scripts/stall_watch.py overslept by a second or more: every process frozen at once, ticks late, a
+# lease expired; the host paused or snapshotted the virtual machine).
 measure_step() {
-  local line repeat
-  for ((repeat = 0; repeat <= NO_TICK_REPEATS_MAX; repeat++)); do
+  local line repeat stall
+  for ((repeat = 0; repeat <= STEP_REPEATS_MAX; repeat++)); do
     line=$(run_step "$1")
     printf '%s\n' "$line" >>"$OUT"
     python3 "$REPO_ROOT/scripts/capacity_report.py" row "$line"
     # Sockets of the step close and the rounds settle before the next step starts.
     sleep 5
+    if stall=$(python3 "$REPO_ROOT/scripts/capacity_report.py" stalled "$line"); then
+      ((repeat < STEP_REPEATS_MAX)) && log "the machine stopped for $stall ms during the step; the step runs again"
+      continue
+    fi
     python3 "$REPO_ROOT/scripts/capacity_report.py" ticked "$line" && break
-    ((repeat < NO_TICK_REPEATS_MAX)) && log "no tick reached the players in the measured window; the step runs again"
+    ((repeat < STEP_REPEATS_MAX)) && log "no tick reached the players in the measured window; the step runs again"
   done
   python3 "$REPO_ROOT/scripts/capacity_report.py" held "$line"
 }

@@ -5,7 +5,7 @@ those lines for scripts/capacity.sh.
   capacity_report.py header
   capacity_report.py step SERVER TOPOLOGY TICK_MS PLAYERS SAMPLE_S TICK_P99_MS BET_P99_MS START BEFORE AFTER
                           SWARM_JSON...
-  capacity_report.py row LINE | held LINE | why LINE
+  capacity_report.py row LINE | held LINE | why LINE | stalled LINE
   capacity_report.py summary JSONL_FILE
 
 SERVER is "cluster" or "baseline", TOPOLOGY "nginx" or "direct". START, BEFORE and AFTER are /proc samples
@@ -20,6 +20,10 @@ import os
 import sys
 
 GROUPS = ["server", "nginx", "redis", "postgres", "swarm"]
+
+# A step during which scripts/stall_watch.py overslept this long ran on a stopped machine (its host paused
+# or snapshotted it): every process froze at once, so the step says nothing of fan-out and runs again.
+MACHINE_STALL_MS_MAX = 1000
 
 
 def quantile(pairs, q):
@@ -110,6 +114,8 @@ def step(args):
         "nginx_kib_per_connection": round(nginx_growth_kib / connected, 2) if connected and nginx_growth_kib else None,
         "processes": processes,
         "targets": {"tick_p99_ms": float(tick_target), "bet_ack_p99_ms": float(bet_target)},
+        # The worst oversleep of scripts/stall_watch.py over the step (see MACHINE_STALL_MS_MAX).
+        "machine_stall_ms": int(os.environ.get("MACHINE_STALL_MS") or 0),
     }
     print(json.dumps(line))
 
@@ -126,6 +132,11 @@ def reasons(line):
     if line["tick_p99_ms"] is None or line["tick_p99_ms"] >= targets["tick_p99_ms"]:
         missed.append("tick p99 %s ms (target < %s)" % (line["tick_p99_ms"], targets["tick_p99_ms"]))
     return missed
+
+
+def stalled(line):
+    """Whether the machine itself stopped during the step, so that the step says nothing of fan-out."""
+    return line.get("machine_stall_ms", 0) >= MACHINE_STALL_MS_MAX
 
 
 def header():
@@ -153,7 +164,10 @@ def row(line):
     ]
     cells += ["%s / %s" % (line["processes"][g]["cpu_percent"], line["processes"][g]["rss_mib"]) for g in GROUPS]
     cells.append("%s / %s" % tuple(line["processes"][g].get("wait_percent") for g in ("server", "swarm")))
-    cells.append("held" if not reasons(line) else "missed: " + "; ".join(reasons(line)))
+    verdict = "held" if not reasons(line) else "missed: " + "; ".join(reasons(line))
+    if stalled(line):
+        verdict += " (the machine stopped for %d ms: run again)" % line["machine_stall_ms"]
+    cells.append(verdict)
     print("| " + " | ".join(str(cell) for cell in cells) + " |")
 
 
@@ -261,6 +275,10 @@ def main():
         tick_bytes(*args)
     elif command == "ticked":
         sys.exit(0 if json.loads(args[0])["ticks_received"] else 1)
+    elif command == "stalled":
+        line = json.loads(args[0])
+        print(line.get("machine_stall_ms", 0))
+        sys.exit(0 if stalled(line) else 1)
     elif command == "held":
         sys.exit(1 if reasons(json.loads(args[0])) else 0)
     elif command == "summary":
