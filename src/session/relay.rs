@@ -7,8 +7,10 @@
 //! the relay reload the view the leader stored in Redis and send every local player a `resync` with it,
 //! instead of letting them show a wrong multiplier.
 
-use super::protocol;
+mod subscribers;
+
 use super::transport::{Frame, SendFailure, Transport};
+use super::{close_code, protocol};
 use crate::cluster::listener::BusMessage;
 use crate::games::crash::forward::Forwarder;
 use crate::games::crash::leadership::LeaderHandle;
@@ -22,7 +24,8 @@ use chrono::Utc;
 use fred::prelude::*;
 use serde_json::{json, Value};
 use sqlx::PgPool;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+use subscribers::{Subscriber, Subscribers};
 use uuid::Uuid;
 
 /// A control message from a room to one session.
@@ -73,12 +76,6 @@ pub struct CloseAll {
     pub reason: String,
 }
 
-struct Subscriber {
-    player_id: Option<Uuid>,
-    transport: Transport,
-    control: Recipient<ToSession>,
-}
-
 /// Everything a relay needs besides its room's name.
 pub struct RelayDependencies {
     pub leader: LeaderHandle,
@@ -123,8 +120,7 @@ pub struct RoomRelay {
     metrics: RelayMetrics,
     view: RoomView,
     view_key: String,
-    subscribers: HashMap<u64, Subscriber>,
-    sessions_by_player: HashMap<Uuid, Vec<u64>>,
+    subscribers: Subscribers,
     leader: LeaderHandle,
     forwarder: Forwarder,
     redis: Client,
@@ -140,8 +136,7 @@ impl RoomRelay {
             metrics: RelayMetrics::new(&name),
             view_key: dependencies.view_key,
             name,
-            subscribers: HashMap::new(),
-            sessions_by_player: HashMap::new(),
+            subscribers: Subscribers::default(),
             leader: dependencies.leader,
             forwarder: dependencies.forwarder,
             redis: dependencies.redis,
@@ -159,21 +154,11 @@ impl RoomRelay {
         let frame = Frame::text(&payload);
         self.metrics.frames_broadcast.increment(1);
         self.metrics.frames_delivered.increment(self.subscribers.len() as u64);
-        let mut dropped = Vec::new();
-        for (session_id, subscriber) in &self.subscribers {
-            match subscriber.transport.try_send(&frame) {
-                Ok(()) => {}
-                Err(SendFailure::Full) => {
-                    subscriber
-                        .control
-                        .do_send(ToSession::Close(4008, "too slow to keep up with the game".into()));
-                    dropped.push(*session_id);
-                }
-                Err(SendFailure::Closed) => dropped.push(*session_id),
+        for (session_id, failure) in self.subscribers.send_to_all(&frame) {
+            if failure == SendFailure::Full {
+                self.close_too_slow(session_id);
             }
-        }
-        for session_id in dropped {
-            self.remove_subscriber(session_id);
+            self.subscribers.remove(session_id);
         }
         self.metrics.broadcast_duration.record(started.elapsed().as_secs_f64());
     }
@@ -182,30 +167,25 @@ impl RoomRelay {
     /// session whose mailbox is full is overwhelmed and is dropped like a slow socket.
     fn send_to_player(&mut self, player_id: Uuid, frame: ByteString) {
         let mut dropped = Vec::new();
-        for session_id in self.sessions_by_player.get(&player_id).into_iter().flatten() {
-            if let Some(subscriber) = self.subscribers.get(session_id) {
-                if subscriber.control.try_send(ToSession::Frame(frame.clone())).is_err() {
-                    subscriber
-                        .control
-                        .do_send(ToSession::Close(4008, "too slow to keep up with the game".into()));
+        for session_id in self.subscribers.sessions_of(player_id) {
+            if let Some(control) = self.subscribers.control(*session_id) {
+                if control.try_send(ToSession::Frame(frame.clone())).is_err() {
                     dropped.push(*session_id);
                 }
             }
         }
         for session_id in dropped {
-            self.remove_subscriber(session_id);
+            self.close_too_slow(session_id);
+            self.subscribers.remove(session_id);
         }
     }
 
-    fn remove_subscriber(&mut self, session_id: u64) {
-        if let Some(subscriber) = self.subscribers.remove(&session_id) {
-            let Some(player_id) = subscriber.player_id else { return };
-            if let Some(sessions) = self.sessions_by_player.get_mut(&player_id) {
-                sessions.retain(|id| *id != session_id);
-                if sessions.is_empty() {
-                    self.sessions_by_player.remove(&player_id);
-                }
-            }
+    fn close_too_slow(&self, session_id: u64) {
+        if let Some(control) = self.subscribers.control(session_id) {
+            control.do_send(ToSession::Close(
+                close_code::SLOW_CONSUMER,
+                "too slow to keep up with the game".into(),
+            ));
         }
     }
 
@@ -330,13 +310,6 @@ impl Handler<Subscribe> for RoomRelay {
     fn handle(&mut self, subscribe: Subscribe, _: &mut Context<Self>) -> Self::Result {
         let bets = self.my_bets(subscribe.player_id);
         Box::pin(bets.into_actor(self).map(move |my_bets, relay, _| {
-            if let Some(player_id) = subscribe.player_id {
-                relay
-                    .sessions_by_player
-                    .entry(player_id)
-                    .or_default()
-                    .push(subscribe.session_id);
-            }
             relay.subscribers.insert(
                 subscribe.session_id,
                 Subscriber {
@@ -357,7 +330,7 @@ impl Handler<Unsubscribe> for RoomRelay {
     type Result = ();
 
     fn handle(&mut self, unsubscribe: Unsubscribe, _: &mut Context<Self>) {
-        self.remove_subscriber(unsubscribe.session_id);
+        self.subscribers.remove(unsubscribe.session_id);
     }
 }
 
@@ -377,10 +350,8 @@ impl Handler<CloseAll> for RoomRelay {
     type Result = ();
 
     fn handle(&mut self, close: CloseAll, _: &mut Context<Self>) {
-        for subscriber in self.subscribers.values() {
-            subscriber
-                .control
-                .do_send(ToSession::Close(close.code, close.reason.clone()));
+        for control in self.subscribers.controls() {
+            control.do_send(ToSession::Close(close.code, close.reason.clone()));
         }
     }
 }
