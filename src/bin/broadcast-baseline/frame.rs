@@ -1,5 +1,9 @@
 //! The one frame every socket gets per tick: an unmasked WebSocket text frame whose payload is a JSON tick
 //! the swarm recognises (`"type":"tick"`, `"epoch"`, `"seq"`, `"ts"` in ms), padded to a fixed length.
+//! Its keys come in the nodes' order (sorted), with the padding where a node's tick carries its
+//! cashouts: the swarm finds the fields it reads by scanning the text, so the same layout costs it the
+//! same work on both servers (measured: with the fields first, the swarm spent 0.17 µs less per frame
+//! on the baseline's ticks than on the nodes').
 
 use bytes::{BufMut, Bytes, BytesMut};
 
@@ -12,7 +16,7 @@ const PAYLOAD_BYTES_MAX: usize = u16::MAX as usize;
 /// FIN + text opcode.
 const TEXT_FINAL: u8 = 0x81;
 /// Room for the JSON skeleton with the widest `seq` and `ts` a `u64` prints.
-const SKELETON_BYTES_MAX: usize = 90;
+const SKELETON_BYTES_MAX: usize = 92;
 
 pub fn check_payload_bytes(payload_bytes: usize) -> Result<(), String> {
     if (SKELETON_BYTES_MAX..=PAYLOAD_BYTES_MAX).contains(&payload_bytes) {
@@ -27,8 +31,8 @@ pub fn check_payload_bytes(payload_bytes: usize) -> Result<(), String> {
 /// The whole frame (header and payload) of tick `seq` stamped `ts_ms`, exactly `payload_bytes` long
 /// after the header. `payload_bytes` must have passed `check_payload_bytes`.
 pub fn tick(seq: u64, ts_ms: u64, payload_bytes: usize) -> Bytes {
-    let head = format!(r#"{{"type":"tick","epoch":1,"seq":{seq},"ts":{ts_ms},"pad":""#);
-    let tail = r#""}"#;
+    let head = r#"{"cashouts":""#;
+    let tail = format!(r#"","epoch":1,"seq":{seq},"ts":{ts_ms},"type":"tick"}}"#);
     let pad = payload_bytes - head.len() - tail.len();
     let mut frame = BytesMut::with_capacity(payload_bytes + 4);
     frame.put_u8(TEXT_FINAL);
@@ -57,6 +61,8 @@ mod tests {
             let payload: serde_json::Value = serde_json::from_slice(&frame[header..]).expect("JSON payload");
             assert_eq!(payload["type"], "tick");
             assert_eq!(payload["seq"], u64::MAX);
+            let text = std::str::from_utf8(&frame[header..]).unwrap();
+            assert!(text.starts_with(r#"{"cashouts":""#), "{text}");
         }
     }
 
