@@ -34,7 +34,11 @@
 #                         20000"); a search stops at the first that misses
 #   CAPACITY_BISECT_ROUNDS  steps that bisect between the last count that held and the first that missed
 #                         (default 2; rounded to CAPACITY_BISECT_GRAIN, default 250 players)
-#   CAPACITY_STEP_S       measured seconds per step (default 20)
+#   CAPACITY_STEP_S       measured seconds per baseline step (default 20)
+#   CAPACITY_CLUSTER_STEP_S  measured seconds per cluster step (default twice CAPACITY_STEP_S): the cluster's
+#                         rooms tick only while a round runs, half to three quarters of the time with the
+#                         capacity chains, and a window of one or two rounds passes or fails by which rounds
+#                         fell in it; a longer step measures about as many ticks as the baseline's
 #   CAPACITY_TICKS_MS     tick intervals, at most two (default "100 150")
 #   CAPACITY_TOPOLOGIES   "nginx", "direct" or both (default "nginx direct")
 #   CAPACITY_SERVERS      "cluster", "baseline" or both (default "cluster baseline")
@@ -72,6 +76,7 @@ STEPS=${CAPACITY_STEPS:-2000 4000 6000 8000 10000 13000 16000 20000}
 BISECT_ROUNDS=${CAPACITY_BISECT_ROUNDS:-2}
 BISECT_GRAIN=${CAPACITY_BISECT_GRAIN:-250}
 STEP_S=${CAPACITY_STEP_S:-20}
+CLUSTER_STEP_S=${CAPACITY_CLUSTER_STEP_S:-$((STEP_S * 2))}
 # How often a step that saw no tick in its measured window, or during which the machine stopped, is run
 # again (see measure_step).
 STEP_REPEATS_MAX=2
@@ -235,7 +240,8 @@ source_addresses() {
 # run_step PLAYERS runs the swarm processes of one step against TARGET_PORTS (at least one swarm per
 # port, so that direct players spread over every server process) and prints the step's JSON line.
 run_step() {
-  local players=$1 swarms share i before after watch ports=${#TARGET_PORTS[@]}
+  local players=$1 swarms share i before after watch ports=${#TARGET_PORTS[@]} step_s=$STEP_S
+  [[ "$SERVER_KIND" == cluster ]] && step_s=$CLUSTER_STEP_S
   swarms=$(((players + SWARM_MAX - 1) / SWARM_MAX))
   ((swarms < NODES)) && swarms=$NODES
   share=$((players / swarms))
@@ -248,21 +254,21 @@ run_step() {
     swarm_tokens "$i" "$swarms"
     "$REPO_ROOT/target/release/swarm" --url "ws://$LOOPBACK:${TARGET_PORTS[i % ports]}/ws" --room "$ROOM" \
       --tokens-file "$WORK_DIR/tokens-$i.txt" --players "$count" --bettors "$((STEP_BETTORS / swarms))" \
-      --duration-s "$STEP_S" --ramp-per-s "$((2000 / swarms))" --source-addresses "$(source_addresses "$i")" \
+      --duration-s "$step_s" --ramp-per-s "$((2000 / swarms))" --source-addresses "$(source_addresses "$i")" \
       >"$WORK_DIR/swarm-$i.json" 2>"$WORK_DIR/swarm-$i.log" &
     SWARM_PIDS+=("$!")
   done
   # CPU and memory are sampled over the measured middle of the step, after the ramp.
   sleep $((players / 2000 + 3))
   before=$(snapshot)
-  sleep $((STEP_S * 2 / 3))
+  sleep $((step_s * 2 / 3))
   after=$(snapshot)
   for i in "${SWARM_PIDS[@]}"; do wait "$i" || true; done
   kill -TERM "$watch" 2>/dev/null || true
   wait "$watch" || true
   MACHINE_STALL_MS=$(cat "$WORK_DIR/stall-ms" 2>/dev/null || echo 0) \
     python3 "$REPO_ROOT/scripts/capacity_report.py" step "$SERVER_KIND" "$TOPOLOGY" "$TICK_MS" "$players" \
-    "$((STEP_S * 2 / 3))" "$TICK_P99_MS" "$BET_P99_MS" "$SEARCH_START" "$before" "$after" "$WORK_DIR"/swarm-*.json
+    "$((step_s * 2 / 3))" "$TICK_P99_MS" "$BET_P99_MS" "$SEARCH_START" "$before" "$after" "$WORK_DIR"/swarm-*.json
 }
 
 # measure_step PLAYERS runs one step, records and prints it, and succeeds when it held. Two kinds of step
@@ -452,9 +458,9 @@ main() {
   start_baseline_nginx
   mkdir -p "$(dirname "$OUT")"
   : >"$OUT"
-  printf '\nMachine: %s CPUs, %s, %s RAM; %s nodes (and %s baseline processes); %ss per step, %s bettors\n\n' \
+  printf '\nMachine: %s CPUs, %s, %s RAM; %s nodes (and %s baseline processes); %ss per cluster step, %ss per baseline step, %s bettors\n\n' \
     "$(nproc)" "$(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n 1)" "$(free -h | awk '/^Mem:/ {print $2}')" \
-    "$NODES" "$NODES" "$STEP_S" "$BETTORS"
+    "$NODES" "$NODES" "$CLUSTER_STEP_S" "$STEP_S" "$BETTORS"
   python3 "$REPO_ROOT/scripts/capacity_report.py" header
   search_all
   python3 "$REPO_ROOT/scripts/capacity_report.py" summary "$OUT"
