@@ -242,9 +242,11 @@ impl Handler<PlaceBets> for CrashRoom {
                 let bet_id = view.bet_id;
                 let (done, outcome) = oneshot::channel();
                 let bets = writes.2.clone();
-                let stake = place_stake(writes.clone(), wallet.clone(), player, view);
+                let (writes, wallet) = (writes.clone(), wallet.clone());
+                // The stake's future is made inside the block, not captured: a captured future is kept
+                // twice (the capture and the awaited copy), and a window's every bet is in flight at once.
                 let stake_and_open = async move {
-                    let staked = stake.await;
+                    let staked = place_stake(writes, wallet, player, view).await;
                     let _ = done.send(staked.clone());
                     match staked {
                         Ok(placed) if !placed.replayed => mark_open(&bets, placed).await,
@@ -336,7 +338,9 @@ async fn place_stake(
         Err(error) => {
             // The stake did not move (or its fate is unknown and recovery will look it up by key).
             if matches!(error, crate::wallet::ledger::TransferError::Rejected(_)) {
-                let _ = store::set_bet_status(&pool, &fence, view.bet_id, BetStatus::Void, None).await;
+                // Boxed: a pool query is a large future, and unboxed it would size every stake in flight.
+                let void = Box::pin(store::set_bet_status(&pool, &fence, view.bet_id, BetStatus::Void, None));
+                let _ = void.await;
             }
             Err(GameError::Wallet(error))
         }

@@ -7,6 +7,7 @@
 
 use super::CrashRoom;
 use actix::prelude::*;
+use futures_util::FutureExt;
 use std::future::Future;
 
 /// The rest of a detached piece of work, run in the room with its result.
@@ -35,9 +36,10 @@ impl CrashRoom {
         F: FnOnce(&mut CrashRoom, T, &mut Context<CrashRoom>) + Send + 'static,
     {
         let room = ctx.address();
-        actix::spawn(async move {
-            let output = work.await;
+        // A combinator, not an `async` block: a block that awaits a future it captured keeps two copies of
+        // it (the capture and the awaited one), which doubled every stake's task to 5.6 KiB.
+        actix::spawn(work.map(move |output| {
             room.do_send(Resume(Box::new(move |room, ctx| finish(room, output, ctx))));
-        });
+        }));
     }
 }
