@@ -82,7 +82,9 @@ def step(args):
             "rss_mib": round(after.get(group, (0, 0, 0))[1] / 1024.0, 1),
         }
     total = lambda key: sum(report.get(key, 0) or 0 for report in reports)
-    tick, bet, cashout = (merged(reports, name) for name in ("tick_us", "bet_ack_us", "cashout_ack_us"))
+    tick, bet, cashout, cashout_tick = (
+        merged(reports, name) for name in ("tick_us", "bet_ack_us", "cashout_ack_us", "cashout_tick_us")
+    )
     connected = total("connected")
     # The server's memory in the middle of the step over its memory before the search's first step (a
     # node keeps what it allocated for earlier steps, so not against the step's own start).
@@ -105,6 +107,12 @@ def step(args):
         "tick_p50_ms": ms(quantile(tick, 0.50)),
         "tick_p99_ms": ms(quantile(tick, 0.99)),
         "tick_max_ms": ms(max((value for value, _ in tick), default=None)),
+        # The ticks that carry cashouts: their share of the ticks and their own p99 tell whether the longer
+        # frames are the late ones.
+        "cashout_ticks_share": round(sum(count for _, count in cashout_tick) / sum(count for _, count in tick), 4)
+        if tick
+        else None,
+        "cashout_tick_p99_ms": ms(quantile(cashout_tick, 0.99)),
         "bets_acked": total("bets_acked"),
         "bet_errors": sum(sum((report.get("bet_errors") or {}).values()) for report in reports),
         "bet_ack_p99_ms": ms(quantile(bet, 0.99)),

@@ -380,6 +380,7 @@ impl Player {
         // The server stamps whole milliseconds (truncated), so a latency carries up to 1 ms too much.
         let latency = wall_clock_us().saturating_sub(tick.ts_ms.saturating_mul(1000)).max(1);
         let measuring = swarm.measuring.load(Ordering::Relaxed);
+        let carries_cashouts = text.contains(r#""cashouts":[{"#);
         tally::record(|tally| {
             tally.counters.messages += 1;
             tally.counters.ticks += 1;
@@ -388,6 +389,9 @@ impl Player {
             tally.counters.seq_missing += skipped;
             if measuring {
                 tally.tick_latency.saturating_record(latency);
+                if carries_cashouts {
+                    tally.cashout_tick_latency.saturating_record(latency);
+                }
             }
         });
         self.bettor.as_mut()?.on_tick(swarm, text)

@@ -198,6 +198,8 @@ pub struct Tally {
     pub counters: Counters,
     /// Receipt time minus the tick's server timestamp, in µs (measured window only).
     pub tick_latency: Histogram<u64>,
+    /// The same, for the ticks that carry cashouts (longer frames, a few per round's first seconds).
+    pub cashout_tick_latency: Histogram<u64>,
     pub bets: Requests,
     pub cashouts: Requests,
     /// `error` frames without a request of ours, by code.
@@ -215,6 +217,7 @@ impl Tally {
             close_codes: BTreeMap::new(),
             counters: Counters::default(),
             tick_latency: latency_histogram(),
+            cashout_tick_latency: latency_histogram(),
             bets: Requests::new(),
             cashouts: Requests::new(),
             other_errors: BTreeMap::new(),
@@ -238,6 +241,9 @@ impl Tally {
         self.counters.add(&other.counters);
         self.tick_latency
             .add(&other.tick_latency)
+            .expect("histograms with the same bounds merge");
+        self.cashout_tick_latency
+            .add(&other.cashout_tick_latency)
             .expect("histograms with the same bounds merge");
         self.bets.add(&other.bets);
         self.cashouts.add(&other.cashouts);
@@ -277,6 +283,7 @@ impl Tally {
         report.insert("seq_missing_events".into(), json!(window.seq_missing));
         report.insert("resyncs".into(), json!(window.resyncs));
         percentiles("tick_latency", &self.tick_latency, report);
+        percentiles("cashout_tick_latency", &self.cashout_tick_latency, report);
         self.bets.report("bet", report);
         self.cashouts.report("cashout", report);
         // The recorded values with their counts, so that several swarm processes' reports merge into exact
@@ -285,6 +292,7 @@ impl Tally {
             "histograms".into(),
             json!({
                 "tick_us": raw(&self.tick_latency),
+                "cashout_tick_us": raw(&self.cashout_tick_latency),
                 "bet_ack_us": raw(&self.bets.latency),
                 "cashout_ack_us": raw(&self.cashouts.latency),
             }),
